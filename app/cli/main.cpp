@@ -1,0 +1,50 @@
+// moescope-cli: the headless MoEScope. Every error reaches the user as one line starting with
+// "error:" and a non-zero exit status; nothing aborts.
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include <CLI/CLI.hpp>
+
+#include "app/cli/route_command.h"
+#include "app/cli/run_command.h"
+#include "app/cli/spec_commands.h"
+#include "app/cli/terminal.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  using namespace moescope;
+  CLI::App app{"MoEScope: see and fix the straggler effect in Mixture-of-Experts inference",
+               "moescope-cli"};
+  app.set_version_flag("--version", std::string("moescope-cli ") + MOESCOPE_VERSION);
+  app.require_subcommand(1);
+  const CancelFlag* cancel = cli::install_interrupt_handler();
+  cli::add_run_command(app, cancel);
+  cli::add_route_command(app);
+  cli::add_spec_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s (see moescope-cli --help)\n", e.what());
+    return 2;
+  } catch (const Cancelled&) {
+    std::fprintf(stderr, "error: interrupted; nothing was written\n");
+    return 130;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory; use fewer --tokens or a larger --scale\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

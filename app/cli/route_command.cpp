@@ -1,0 +1,166 @@
+#include "app/cli/route_command.h"
+
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/load_metrics.h"
+#include "core/memory_check.h"
+#include "core/placement.h"
+#include "core/policy.h"
+#include "core/router.h"
+#include "core/safetensors.h"
+
+namespace moescope::cli {
+
+namespace {
+
+struct RouteArgs {
+  std::string logits;
+  std::string tensor;
+  int top_k = 0;
+  std::string policy;
+  double gamma = 1.0;
+  std::string priority = "score";
+  std::uint64_t seed = 0;
+  int devices = 1;
+  int m = 0;
+  std::string reroute_scope = "any";
+  std::string capacity_scope = "global";
+  bool norm_topk = false;
+  bool renormalize = false;
+  std::string format = "json";
+};
+
+const TensorInfo& pick_tensor(const SafetensorsFile& file, const std::string& name) {
+  if (!name.empty()) {
+    if (const TensorInfo* t = file.find(name))
+      return *t;
+    throw Error(file.path() + ": no tensor named '" + name + "'");
+  }
+  std::vector<const TensorInfo*> matrices;
+  for (const auto& t : file.tensors()) {
+    if (t.shape.size() == 2)
+      matrices.push_back(&t);
+  }
+  if (matrices.size() == 1)
+    return *matrices.front();
+  if (matrices.empty())
+    throw Error(file.path() + ": holds no 2-D tensor of router logits");
+  std::string names;
+  for (const auto* t : matrices)
+    names += (names.empty() ? "" : ", ") + t->name;
+  throw Error(file.path() + ": holds several 2-D tensors (" + names +
+              "); choose one with --tensor");
+}
+
+void run_route(const RouteArgs& args) {
+  PolicyConfig config;
+  config.kind = parse_policy(args.policy);
+  config.gamma = args.gamma;
+  config.priority = parse_priority(args.priority);
+  config.seed = args.seed;
+  config.m = args.m;
+  config.reroute_scope = parse_reroute_scope(args.reroute_scope);
+  config.capacity_scope = parse_capacity_scope(args.capacity_scope);
+  config.renormalize = args.renormalize;
+  validate(config);
+
+  const SafetensorsFile file(args.logits);
+  const TensorInfo& tensor = pick_tensor(file, args.tensor);
+  if (tensor.shape.size() != 2) {
+    throw Error(file.path() + ": tensor '" + tensor.name +
+                "' must be 2-D [tokens, experts], it has " + std::to_string(tensor.shape.size()) +
+                " dimensions");
+  }
+  const std::int64_t tokens = tensor.shape[0];
+  const std::int64_t experts = tensor.shape[1];
+  if (tokens < 1 || tokens > (1 << 30)) {
+    throw Error(file.path() + ": tensor '" + tensor.name + "' has " + std::to_string(tokens) +
+                " tokens (must be 1 to 2^30)");
+  }
+  if (experts < 1 || experts > 4096) {
+    throw Error(file.path() + ": tensor '" + tensor.name + "' has " + std::to_string(experts) +
+                " experts (must be 1 to 4096)");
+  }
+  if (args.top_k < 1 || args.top_k > experts) {
+    throw Error("--top-k must be between 1 and the tensor's " + std::to_string(experts) +
+                " experts, got " + std::to_string(args.top_k));
+  }
+  // Logits and probabilities, the reroute bookkeeping, and the pairs with their JSON text.
+  require_memory(static_cast<std::uint64_t>(tokens) * static_cast<std::uint64_t>(experts) * 13 +
+                     static_cast<std::uint64_t>(tokens) *
+                         static_cast<std::uint64_t>(args.top_k + args.m) * 160,
+                 "routing " + std::to_string(tokens) + " tokens", "replay fewer tokens");
+  const std::vector<float> logits = file.read_f32(tensor);
+  const Placement placement = balanced_placement(static_cast<int>(experts), args.devices);
+  const RouterOutput router = route(logits.data(), static_cast<int>(tokens),
+                                    static_cast<int>(experts), args.top_k, args.norm_topk);
+  const PolicyOutcome outcome = apply_policy(router, config, placement);
+  const LoadMetrics m = compute_load_metrics(router, outcome, placement);
+
+  nlohmann::json out;
+  out["tensor"] = tensor.name;
+  out["tokens"] = tokens;
+  out["experts"] = experts;
+  out["top_k"] = args.top_k;
+  out["devices"] = args.devices;
+  out["policy"] = policy_label(config);
+  if (outcome.capacity.empty()) {
+    out["capacity"] = nullptr;
+  } else if (config.capacity_scope == CapacityScope::kSource) {
+    out["capacity"] = outcome.capacity;
+  } else {
+    out["capacity"] = outcome.capacity.front();
+  }
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const auto& p : outcome.kept)
+    pairs.push_back({p.token, p.expert, p.weight});
+  out["pairs"] = std::move(pairs);
+  out["routed_load"] = m.routed_load;
+  out["kept_load"] = m.kept_load;
+  out["dropped_load"] = m.dropped_load;
+  out["added_load"] = m.added_load;
+  out["drop_rate"] = m.drop_rate;
+  out["tokens_fully_dropped"] = m.tokens_fully_dropped;
+  out["added_pairs"] = m.added_pairs;
+  out["gate_mass_kept"] = m.gate_mass_kept;
+  out["imbalance_routed"] = m.imbalance_routed;
+  out["imbalance_kept"] = m.imbalance_kept;
+  out["balancedness_routed"] = m.balancedness_routed;
+  out["balancedness_kept"] = m.balancedness_kept;
+  out["routed_device_load"] = m.routed_device_load;
+  out["kept_device_load"] = m.kept_device_load;
+  std::cout << out.dump() << "\n";
+}
+
+}  // namespace
+
+void add_route_command(CLI::App& app) {
+  auto args = std::make_shared<RouteArgs>();
+  auto* cmd = app.add_subcommand("route", "Replay one tensor of router logits through one policy");
+  cmd->add_option("--logits", args->logits, "safetensors file with router logits [T, E]")
+      ->required();
+  cmd->add_option("--tensor", args->tensor, "tensor name (default: the file's only 2-D tensor)");
+  cmd->add_option("--top-k", args->top_k, "experts per token")->required();
+  cmd->add_option("--policy", args->policy, "none|drop|expanded|reroute")->required();
+  cmd->add_option("--gamma", args->gamma, "capacity factor (> 0)")->capture_default_str();
+  cmd->add_option("--priority", args->priority, "drop priority: score|position|random")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the random priority")->capture_default_str();
+  cmd->add_option("--devices", args->devices, "expert-parallel devices D")->capture_default_str();
+  cmd->add_option("--m", args->m, "expanded: local experts added per token")->capture_default_str();
+  cmd->add_option("--reroute-scope", args->reroute_scope, "reroute: any|local")
+      ->capture_default_str();
+  cmd->add_option("--capacity-scope", args->capacity_scope, "global|source")->capture_default_str();
+  cmd->add_flag("--norm-topk", args->norm_topk, "divide top-k weights by their sum");
+  cmd->add_flag("--renormalize", args->renormalize, "kept weights of a token sum to 1");
+  cmd->add_option("--format", args->format, "output format (json)")
+      ->check(CLI::IsMember({"json"}))
+      ->capture_default_str();
+  cmd->callback([args] { run_route(*args); });
+}
+
+}  // namespace moescope::cli

@@ -1,0 +1,88 @@
+#include "app/cli/table_output.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "core/run_report.h"
+
+namespace moescope::cli {
+
+namespace {
+
+std::string fmt(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+void print_devices(std::ostream& out, const RunResult& result, const PolicyRun& run) {
+  out << "\nWhere the expert time went, " << policy_label(run.config) << " ("
+      << profiler::timing_name(result.timing)
+      << " from per-expert measurements; mean per layer):\n";
+  out << pad("device", 8) << pad("busy(us)", 11) << pad("straggler%", 12)
+      << "busiest experts (expert: rows, us)\n";
+  for (auto d : summarize_devices(run, result.placement)) {
+    std::sort(d.experts.begin(), d.experts.end(),
+              [](const auto& a, const auto& b) { return a.ns > b.ns; });
+    std::string busiest;
+    for (std::size_t i = 0; i < std::min<std::size_t>(4, d.experts.size()); ++i) {
+      busiest += "e" + std::to_string(d.experts[i].expert) + ": " + fmt("%.0f", d.experts[i].rows) +
+                 ", " + fmt("%.1f", d.experts[i].ns / 1e3) + "  ";
+    }
+    out << pad(std::to_string(d.device), 8) << pad(fmt("%.1f", d.busy_ns / 1e3), 11)
+        << pad(fmt("%.0f", 100 * d.straggler_share), 12) << busiest << "\n";
+  }
+}
+
+}  // namespace
+
+void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer) {
+  const auto& s = result.spec;
+  out << "MoEScope run: " << s.name << " (H " << s.hidden << ", F " << s.expert_ffn << ", E "
+      << s.experts << ", top-" << s.top_k;
+  if (s.shared_experts > 0)
+    out << ", " << s.shared_experts << " shared x " << s.shared_ffn;
+  out << "), " << s.run_layers().size() << " layers x " << result.steps << " steps, "
+      << result.tokens << " tokens, " << result.placement.devices << " devices\n";
+  out << "routing: " << result.routing << "; backend: " << result.backend_detail
+      << "; timeline: " << profiler::timing_name(result.timing) << "\n\n";
+
+  out << pad("policy", 26) << pad("latency(us)", 12) << pad("speedup", 8) << pad("imb.routed", 11)
+      << pad("imb.kept", 9) << pad("balanced", 9) << pad("drop%", 7) << pad("tok.drop%", 10)
+      << pad("added", 7) << pad("gate.kept", 10) << pad("out.err", 9) << "straggler(us)\n";
+  for (const auto& run : result.runs) {
+    const PolicySummary p = summarize(run, result.runs.front());
+    out << pad(p.label, 26) << pad(fmt("%.1f", p.latency_ns.mean / 1e3), 12)
+        << pad(fmt("%.2fx", p.speedup), 8) << pad(fmt("%.2f", p.imbalance_routed.mean), 11)
+        << pad(fmt("%.2f", p.imbalance_kept.mean), 9)
+        << pad(fmt("%.3f", p.balancedness_kept.mean), 9)
+        << pad(fmt("%.1f", 100 * p.drop_rate.mean), 7)
+        << pad(fmt("%.2f", 100 * p.tokens_fully_dropped.mean), 10)
+        << pad(fmt("%.0f", p.added_pairs.mean), 7) << pad(fmt("%.3f", p.gate_mass_kept.mean), 10)
+        << pad(fmt("%.4f", p.output_error.mean), 9) << fmt("%.1f", p.straggler_margin_ns.mean / 1e3)
+        << "\n";
+  }
+
+  const PolicyRun& shown = result.runs.back();
+  if (per_layer) {
+    out << "\nPer layer, " << policy_label(shown.config) << " (mean over steps):\n";
+    out << pad("layer", 7) << pad("latency(us)", 12) << pad("imb.routed", 11) << pad("imb.kept", 9)
+        << pad("drop%", 7) << pad("out.err", 9) << "straggler(us)\n";
+    for (const auto& l : summarize_layers(shown)) {
+      out << pad(std::to_string(l.layer), 7) << pad(fmt("%.1f", l.latency_ns / 1e3), 12)
+          << pad(fmt("%.2f", l.imbalance_routed), 11) << pad(fmt("%.2f", l.imbalance_kept), 9)
+          << pad(fmt("%.1f", 100 * l.drop_rate), 7) << pad(fmt("%.4f", l.output_error), 9)
+          << fmt("%.1f", l.straggler_margin_ns / 1e3) << "\n";
+    }
+  }
+  if (result.runs.size() > 1)
+    print_devices(out, result, result.runs.front());
+  print_devices(out, result, shown);
+}
+
+}  // namespace moescope::cli

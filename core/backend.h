@@ -1,0 +1,48 @@
+// The interface every compute backend implements (CPU here; CUDA in kernels/), and the registry
+// through which a backend makes itself known, so core never depends on kernels/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/dispatch_plan.h"
+#include "core/expert_weights.h"
+#include "profiler/event.h"
+
+namespace moescope {
+
+// What one layer's execution produced: the output and how long each part took.
+struct LayerExecution {
+  std::vector<float> output;            // [T, H]
+  std::vector<std::int64_t> expert_ns;  // [E] each expert's compute, measured in isolation
+  std::int64_t dispatch_ns = 0;         // gathering the rows of every expert
+  std::int64_t shared_ns = 0;           // the shared experts over all tokens
+  std::int64_t combine_ns = 0;          // the weighted sum back into token order
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // A line for reports: the device(s) and library, e.g. "CPU (OpenBLAS, 2 threads)".
+  virtual std::string describe() const = 0;
+  virtual profiler::Timing timing() const = 0;
+  // y = sum over kept pairs of w * Expert_e(x) + shared experts. `weights` are the pair
+  // weights in outcome order (`plan.pair_row` maps them to rows).
+  virtual LayerExecution run_layer(const float* hidden_states, const ExpertWeights& weights,
+                                   const PolicyOutcome& outcome, const DispatchPlan& plan,
+                                   const CancelFlag* cancel) = 0;
+};
+
+using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+
+void register_backend(const std::string& name, BackendFactory factory);
+std::vector<std::string> backend_names();
+// Throws Error listing the available backends when `name` is unknown.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+
+}  // namespace moescope

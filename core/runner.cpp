@@ -1,0 +1,137 @@
+#include "core/runner.h"
+
+#include <cmath>
+
+#include "core/backend.h"
+#include "core/dispatch_plan.h"
+#include "core/error.h"
+#include "core/expert_weights.h"
+#include "core/memory_check.h"
+#include "core/router.h"
+#include "profiler/cpu_timer.h"
+
+namespace moescope {
+
+namespace {
+
+double relative_error(const std::vector<float>& y, const std::vector<float>& reference) {
+  double diff = 0.0;
+  double norm = 0.0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double d = static_cast<double>(y[i]) - reference[i];
+    diff += d * d;
+    norm += static_cast<double>(reference[i]) * reference[i];
+  }
+  if (norm == 0.0)
+    return diff == 0.0 ? 0.0 : INFINITY;
+  return std::sqrt(diff / norm);
+}
+
+Placement make_placement(const RunOptions& options) {
+  if (options.placement.empty())
+    return balanced_placement(options.spec.experts, options.devices);
+  if (static_cast<int>(options.placement.size()) != options.spec.experts) {
+    throw Error("placement lists " + std::to_string(options.placement.size()) +
+                " experts, the model has " + std::to_string(options.spec.experts));
+  }
+  return explicit_placement(options.placement, options.devices);
+}
+
+}  // namespace
+
+std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
+  const auto T = static_cast<std::uint64_t>(tokens);
+  const auto H = static_cast<std::uint64_t>(options.spec.hidden);
+  const auto E = static_cast<std::uint64_t>(options.spec.experts);
+  int widest = options.spec.top_k;
+  for (const auto& p : options.policies) {
+    if (p.kind == PolicyKind::kExpanded) {
+      widest = std::max(widest, options.spec.top_k + std::min(p.m, options.spec.experts));
+    }
+  }
+  const std::uint64_t rows = T * static_cast<std::uint64_t>(widest);
+  // x, baseline y, policy y, shared scratch; permuted in and out; logits, probabilities and
+  // the reroute bookkeeping; plus the kept pairs and dispatch plan.
+  const std::uint64_t activations = (4 * T + 2 * rows) * H * 4;
+  const std::uint64_t routing = T * E * 9 + rows * 64;
+  return expert_weight_bytes(options.spec) + activations + routing;
+}
+
+RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
+                    const CancelFlag* cancel) {
+  validate(options.spec);
+  if (options.steps < 1) {
+    throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
+  }
+  for (const auto& policy : options.policies)
+    validate(policy);
+  const int tokens = source.tokens();
+  if (tokens < 1)
+    throw Error("a run needs at least one token");
+
+  RunResult result;
+  result.spec = options.spec;
+  result.tokens = tokens;
+  result.steps = options.steps;
+  result.placement = make_placement(options);
+  result.routing = source.describe();
+  require_memory(estimate_run_memory(options, tokens), "this run",
+                 "use fewer --tokens or a larger --scale");
+
+  auto backend = make_backend(options.backend);
+  result.backend = backend->name();
+  result.backend_detail = backend->describe();
+  result.timing = backend->timing();
+  const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
+
+  result.runs.push_back({PolicyConfig{}, {}});
+  for (const auto& policy : options.policies) {
+    if (policy.kind != PolicyKind::kNone)
+      result.runs.push_back({policy, {}});
+  }
+
+  const std::vector<int> layers = options.spec.run_layers();
+  const auto total = static_cast<std::int64_t>(options.steps) *
+                     static_cast<std::int64_t>(layers.size()) *
+                     static_cast<std::int64_t>(result.runs.size());
+  std::int64_t done = 0;
+  for (int step = 0; step < options.steps; ++step) {
+    for (int layer : layers) {
+      throw_if_cancelled(cancel);
+      const LayerInput input = source.layer(step, layer);
+      profiler::CpuTimer gating_timer;
+      const RouterOutput router = route(input.logits.data(), tokens, options.spec.experts,
+                                        options.spec.top_k, options.spec.norm_topk_prob, layer);
+      const std::int64_t gating_ns = gating_timer.elapsed_ns();
+      std::vector<float> baseline_output;
+      for (auto& run : result.runs) {
+        profiler::CpuTimer policy_timer;
+        const PolicyOutcome outcome = apply_policy(router, run.config, result.placement);
+        LayerRecord record;
+        record.policy_ns = policy_timer.elapsed_ns();
+        record.gating_ns = gating_ns;
+        record.step = step;
+        record.layer = layer;
+        record.capacity = outcome.capacity;
+        record.load = compute_load_metrics(router, outcome, result.placement);
+        const DispatchPlan plan = make_dispatch_plan(outcome, options.spec.experts, tokens);
+        LayerExecution execution =
+            backend->run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
+        record.timeline = compose_layer_timeline(execution, result.placement,
+                                                 record.load.kept_device_load, tokens, step, layer);
+        record.expert_ns = std::move(execution.expert_ns);
+        if (baseline_output.empty()) {
+          baseline_output = std::move(execution.output);
+        } else {
+          record.output_error = relative_error(execution.output, baseline_output);
+        }
+        run.records.push_back(std::move(record));
+        if (progress)
+          progress(++done, total);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace moescope

@@ -1,0 +1,67 @@
+// The runner: for every step and layer, route, apply each policy, execute the layer and
+// measure it. The baseline ("none") always runs first on the same input, because the output
+// error and the speedup of every policy are measured against it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/layer_timeline.h"
+#include "core/load_metrics.h"
+#include "core/model_spec.h"
+#include "core/placement.h"
+#include "core/policy.h"
+#include "core/routing_source.h"
+
+namespace moescope {
+
+struct RunOptions {
+  ModelSpec spec;  // with H and F already scaled as the user asked
+  int steps = 1;
+  std::vector<PolicyConfig> policies;  // besides the baseline, which is always run
+  int devices = 1;
+  std::vector<int> placement;  // expert -> device; empty means balanced blocks
+  std::string backend = "cpu";
+  std::uint64_t seed = 0;
+};
+
+struct LayerRecord {
+  int step = 0;
+  int layer = 0;
+  LoadMetrics load;
+  std::vector<std::int64_t> capacity;
+  std::vector<std::int64_t> expert_ns;  // [E] measured in isolation
+  LayerTimeline timeline;
+  double output_error = 0;     // against the baseline on the same input
+  std::int64_t gating_ns = 0;  // router (softmax + top-k), measured on the host
+  std::int64_t policy_ns = 0;  // the capacity policy, measured on the host
+};
+
+struct PolicyRun {
+  PolicyConfig config;
+  std::vector<LayerRecord> records;  // step-major, then layer
+};
+
+struct RunResult {
+  ModelSpec spec;
+  int tokens = 0;
+  int steps = 0;
+  Placement placement;
+  std::string routing;         // the routing source's description
+  std::string backend;         // its registry name
+  std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"
+  profiler::Timing timing = profiler::Timing::kComposed;
+  bool weights_shared_across_layers = true;
+  std::vector<PolicyRun> runs;  // runs[0] is the baseline
+};
+
+// Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
+RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
+                    const CancelFlag* cancel);
+
+// Bytes a run needs at its peak: the weights, the activations of one layer and its routing.
+std::uint64_t estimate_run_memory(const RunOptions& options, int tokens);
+
+}  // namespace moescope

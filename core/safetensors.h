@@ -1,0 +1,53 @@
+// A reader (and a small writer) for the safetensors format: an 8-byte little-endian header
+// length, a JSON header of tensor entries, then the raw data. Every offset, size and dtype in
+// the header is checked against the file before any tensor is read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moescope {
+
+struct TensorInfo {
+  std::string name;
+  std::string dtype;  // as written in the file: "F32", "BF16", ...
+  std::vector<std::int64_t> shape;
+  std::uint64_t begin = 0;  // byte offsets into the data section
+  std::uint64_t end = 0;
+};
+
+class SafetensorsFile {
+ public:
+  // Opens and validates the header; throws Error naming the file and what is wrong.
+  explicit SafetensorsFile(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find(const std::string& name) const;  // nullptr when absent
+
+  // Reads a tensor as fp32, converting F16 and BF16; other dtypes throw Error.
+  std::vector<float> read_f32(const TensorInfo& tensor) const;
+
+ private:
+  std::string path_;
+  std::uint64_t data_start_ = 0;
+  std::vector<TensorInfo> tensors_;
+};
+
+struct TensorToWrite {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  std::vector<float> values;  // row-major
+  std::string dtype = "F32";  // F32, F16 or BF16
+};
+
+void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors);
+
+// IEEE half and bfloat16 conversions (round to nearest even on the way down).
+float half_to_float(std::uint16_t bits);
+float bfloat16_to_float(std::uint16_t bits);
+std::uint16_t float_to_half(float value);
+std::uint16_t float_to_bfloat16(float value);
+
+}  // namespace moescope

@@ -1,0 +1,34 @@
+// The event model shared by every collector (CPU timer today; CUDA events and CUPTI later):
+// one span of work with integer nanoseconds and the tags that say what it belonged to.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace moescope::profiler {
+
+// The phases of one MoE layer, in the order they run.
+enum class Phase : std::uint8_t { kGating, kPolicy, kDispatch, kExpert, kSharedExpert, kCombine };
+
+std::string_view phase_name(Phase phase);
+
+// Where a timeline came from: measured on the devices it shows, or composed from durations
+// measured one expert at a time (virtual devices).
+enum class Timing : std::uint8_t { kMeasured, kComposed };
+
+std::string_view timing_name(Timing timing);
+
+struct Event {
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
+  int device = 0;
+  int stream = 0;
+  int step = 0;
+  int layer = 0;
+  int expert = -1;  // -1 when the span belongs to no single expert
+  Phase phase = Phase::kExpert;
+
+  std::int64_t duration_ns() const { return end_ns - start_ns; }
+};
+
+}  // namespace moescope::profiler
