@@ -31,8 +31,10 @@ void print_devices(std::ostream& out, const RunResult& result, const PolicyRun& 
               [](const auto& a, const auto& b) { return a.ns > b.ns; });
     std::string busiest;
     for (std::size_t i = 0; i < std::min<std::size_t>(4, d.experts.size()); ++i) {
-      busiest += "e" + std::to_string(d.experts[i].expert) + ": " + fmt("%.0f", d.experts[i].rows) +
-                 ", " + fmt("%.1f", d.experts[i].ns / 1e3) + "  ";
+      char entry[64];
+      std::snprintf(entry, sizeof entry, "e%d: %.0f, %.1f  ", d.experts[i].expert,
+                    d.experts[i].rows, d.experts[i].ns / 1e3);
+      busiest += entry;
     }
     out << pad(std::to_string(d.device), 8) << pad(fmt("%.1f", d.busy_ns / 1e3), 11)
         << pad(fmt("%.0f", 100 * d.straggler_share), 12) << busiest << "\n";
