@@ -33,7 +33,7 @@ struct RunArgs {
   std::vector<int> placement;
   std::vector<int> layers;
   std::uint64_t seed = 0;
-  double skew = 1.0;
+  double skew = 0.6;
   std::string logits;
   std::string backend = "cpu";
   std::string format = "table";

@@ -1,0 +1,54 @@
+#include "tests/unit/test_support.h"
+
+#include "core/random.h"
+#include "core/routing_math.h"
+
+namespace moescope::test {
+
+RouterOutput router_from_probs(int tokens, int experts, int top_k, std::vector<float> probs,
+                               bool norm_topk_prob) {
+  RouterOutput r;
+  r.tokens = tokens;
+  r.experts = experts;
+  r.top_k = top_k;
+  r.norm_topk_prob = norm_topk_prob;
+  r.probs = std::move(probs);
+  r.topk_experts.resize(static_cast<std::size_t>(tokens * top_k));
+  r.topk_sum.resize(static_cast<std::size_t>(tokens));
+  std::vector<float> best(static_cast<std::size_t>(top_k));
+  for (int t = 0; t < tokens; ++t) {
+    routing::top_k_row(&r.probs[static_cast<std::size_t>(t * experts)], experts, top_k,
+                       &r.topk_experts[static_cast<std::size_t>(t * top_k)], best.data());
+    float sum = 0;
+    for (float b : best)
+      sum += b;
+    r.topk_sum[static_cast<std::size_t>(t)] = sum;
+  }
+  return r;
+}
+
+std::vector<float> top1_probs(const std::vector<int>& top, const std::vector<float>& score,
+                              int experts) {
+  std::vector<float> p(top.size() * static_cast<std::size_t>(experts));
+  for (std::size_t t = 0; t < top.size(); ++t) {
+    for (int e = 0; e < experts; ++e) {
+      p[t * static_cast<std::size_t>(experts) + static_cast<std::size_t>(e)] =
+          e == top[t] ? score[t] : (1.0f - score[t]) / static_cast<float>(experts - 1);
+    }
+  }
+  return p;
+}
+
+std::vector<float> random_logits(int tokens, int experts, double skew, std::uint64_t seed) {
+  Rng rng({seed, 77});
+  std::vector<double> bias(static_cast<std::size_t>(experts));
+  for (auto& b : bias)
+    b = skew * rng.normal();
+  std::vector<float> z(static_cast<std::size_t>(tokens) * static_cast<std::size_t>(experts));
+  for (std::size_t i = 0; i < z.size(); ++i) {
+    z[i] = static_cast<float>(rng.normal() + bias[i % static_cast<std::size_t>(experts)]);
+  }
+  return z;
+}
+
+}  // namespace moescope::test
