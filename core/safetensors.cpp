@@ -95,7 +95,8 @@ TensorInfo parse_entry(const std::string& where, const std::string& name, const 
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error("cannot open '" + path + "': no such file");
+  if (!std::filesystem::exists(path, ec))
+    throw Error("cannot open '" + path + "': no such file");
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw Error("cannot open '" + path + "': not a regular file");
   }

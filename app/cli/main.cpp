@@ -1,8 +1,10 @@
 // moescope-cli: the headless MoEScope. Every error reaches the user as one line starting with
 // "error:" and a non-zero exit status; nothing aborts.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +25,15 @@ int main(int argc, char** argv) {
   cli::add_route_command(app);
   cli::add_spec_commands(app);
   try {
+    if (argc < 2)
+      throw Error("a command is required: run, route, presets or spec (see --help)");
+    const std::string command = argv[1];
+    const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+    const bool known = std::any_of(commands.begin(), commands.end(),
+                                   [&](const CLI::App* c) { return c->get_name() == command; });
+    if (command[0] != '-' && !known) {
+      throw Error("unknown command '" + command + "' (commands: run, route, presets, spec)");
+    }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
