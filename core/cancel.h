@@ -14,8 +14,7 @@ using CancelFlag = std::atomic<bool>;
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
 
 inline void throw_if_cancelled(const CancelFlag* cancel) {
-  if (cancel != nullptr && cancel->load(std::memory_order_relaxed))
-    throw Cancelled();
+  if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) throw Cancelled();
 }
 
 }  // namespace moescope

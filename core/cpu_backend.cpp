@@ -74,8 +74,7 @@ class CpuBackend final : public Backend {
     permuted_out_.resize(rows * H);
     for (int e = 0; e < w.experts; ++e) {
       const std::int64_t n = plan.rows_of(e);
-      if (n == 0)
-        continue;
+      if (n == 0) continue;
       throw_if_cancelled(cancel);
       const auto first = static_cast<std::size_t>(plan.offsets[static_cast<std::size_t>(e)]) * H;
       profiler::CpuTimer timer;

@@ -13,8 +13,7 @@ using profiler::Event;
 using profiler::Phase;
 
 std::int64_t share(std::int64_t total_ns, std::int64_t part, std::int64_t whole) {
-  if (whole <= 0)
-    return 0;
+  if (whole <= 0) return 0;
   return static_cast<std::int64_t>(static_cast<double>(total_ns) * static_cast<double>(part) /
                                    static_cast<double>(whole));
 }
@@ -36,8 +35,7 @@ LayerTimeline compose_layer_timeline(const LayerExecution& execution, const Plac
   out.device_busy_ns.assign(static_cast<std::size_t>(D), 0);
   auto span = [&](int device, int stream, int expert, Phase phase, std::int64_t start,
                   std::int64_t duration) {
-    if (duration <= 0)
-      return;
+    if (duration <= 0) return;
     out.events.push_back({start, start + duration, device, stream, step, layer, expert, phase});
   };
 

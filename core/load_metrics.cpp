@@ -6,22 +6,18 @@
 namespace moescope {
 
 double imbalance(const std::vector<std::int64_t>& load) {
-  if (load.empty())
-    return 0.0;
+  if (load.empty()) return 0.0;
   const double sum =
       static_cast<double>(std::accumulate(load.begin(), load.end(), std::int64_t{0}));
-  if (sum == 0.0)
-    return 0.0;
+  if (sum == 0.0) return 0.0;
   const double mean = sum / static_cast<double>(load.size());
   return static_cast<double>(*std::max_element(load.begin(), load.end())) / mean;
 }
 
 double balancedness(const std::vector<std::int64_t>& load) {
-  if (load.empty())
-    return 1.0;
+  if (load.empty()) return 1.0;
   const auto max = *std::max_element(load.begin(), load.end());
-  if (max == 0)
-    return 1.0;
+  if (max == 0) return 1.0;
   const double sum =
       static_cast<double>(std::accumulate(load.begin(), load.end(), std::int64_t{0}));
   return sum / static_cast<double>(load.size()) / static_cast<double>(max);
@@ -70,8 +66,7 @@ LoadMetrics compute_load_metrics(const RouterOutput& router, const PolicyOutcome
       ++m.added_pairs;
     }
     kept_mass += router.weight(pair.token, pair.expert);
-    if (pair.token != last_token)
-      ++tokens_with_pairs, last_token = pair.token;
+    if (pair.token != last_token) ++tokens_with_pairs, last_token = pair.token;
   }
   for (std::size_t e = 0; e < E; ++e) {
     m.dropped_load[e] = m.routed_load[e] - (m.kept_load[e] - m.added_load[e]);

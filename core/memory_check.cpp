@@ -14,8 +14,7 @@ std::uint64_t available_memory_bytes() {
   std::uint64_t kib = 0;
   std::string unit;
   while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:")
-      return kib * 1024;
+    if (key == "MemAvailable:") return kib * 1024;
   }
   return 0;
 }
@@ -33,8 +32,7 @@ std::string format_bytes(std::uint64_t bytes) {
 
 void require_memory(std::uint64_t needed, const std::string& what, const std::string& hint) {
   const std::uint64_t available = available_memory_bytes();
-  if (available == 0)
-    return;
+  if (available == 0) return;
   if (static_cast<double>(needed) > 0.9 * static_cast<double>(available)) {
     throw Error(what + " needs about " + format_bytes(needed) + " of memory but only " +
                 format_bytes(available) + " is available; " + hint);

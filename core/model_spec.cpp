@@ -9,8 +9,7 @@
 namespace moescope {
 
 std::vector<int> ModelSpec::run_layers() const {
-  if (!layer_subset.empty())
-    return layer_subset;
+  if (!layer_subset.empty()) return layer_subset;
   std::vector<int> all(static_cast<std::size_t>(std::max(layers, 0)));
   std::iota(all.begin(), all.end(), 0);
   return all;
@@ -40,8 +39,7 @@ void validate(const ModelSpec& spec) {
   if (spec.shared_experts < 0) {
     throw Error("model spec: 'shared_experts' must not be negative");
   }
-  if (spec.shared_experts > 0)
-    require_positive(spec.shared_ffn, "shared_ffn");
+  if (spec.shared_experts > 0) require_positive(spec.shared_ffn, "shared_ffn");
   if (spec.shared_gate_sigmoid && spec.shared_experts == 0) {
     throw Error("model spec: 'shared_gate_sigmoid' needs 'shared_experts' > 0");
   }
@@ -51,8 +49,7 @@ void validate(const ModelSpec& spec) {
     throw Error("model spec: 'hidden', 'expert_ffn' and 'shared_ffn' must be at most " +
                 std::to_string(kMaxDim));
   }
-  if (spec.experts > 4096)
-    throw Error("model spec: 'experts' must be at most 4096");
+  if (spec.experts > 4096) throw Error("model spec: 'experts' must be at most 4096");
   std::set<int> seen;
   for (int layer : spec.layer_subset) {
     if (layer < 0 || layer >= spec.layers) {
@@ -96,15 +93,12 @@ ModelSpec preset(const std::string& name) {
 }
 
 ModelSpec scaled(const ModelSpec& spec, int scale) {
-  if (scale < 1)
-    throw Error("--scale must be a positive integer, got " + std::to_string(scale));
+  if (scale < 1) throw Error("--scale must be a positive integer, got " + std::to_string(scale));
   ModelSpec out = spec;
   out.hidden = std::max(1, spec.hidden / scale);
   out.expert_ffn = std::max(1, spec.expert_ffn / scale);
-  if (spec.shared_experts > 0)
-    out.shared_ffn = std::max(1, spec.shared_ffn / scale);
-  if (scale > 1)
-    out.name.append("/").append(std::to_string(scale));
+  if (spec.shared_experts > 0) out.shared_ffn = std::max(1, spec.shared_ffn / scale);
+  if (scale > 1) out.name.append("/").append(std::to_string(scale));
   return out;
 }
 

@@ -8,8 +8,7 @@ namespace moescope {
 std::vector<int> Placement::experts_on(int dev) const {
   std::vector<int> out;
   for (int e = 0; e < experts(); ++e) {
-    if (device(e) == dev)
-      out.push_back(e);
+    if (device(e) == dev) out.push_back(e);
   }
   return out;
 }
@@ -30,8 +29,7 @@ Placement balanced_placement(int experts, int devices) {
 }
 
 Placement explicit_placement(const std::vector<int>& device_of_expert, int devices) {
-  if (devices < 1)
-    throw Error("devices must be at least 1, got " + std::to_string(devices));
+  if (devices < 1) throw Error("devices must be at least 1, got " + std::to_string(devices));
   for (std::size_t e = 0; e < device_of_expert.size(); ++e) {
     if (device_of_expert[e] < 0 || device_of_expert[e] >= devices) {
       throw Error("placement: expert " + std::to_string(e) + " is on device " +

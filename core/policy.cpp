@@ -22,8 +22,7 @@ template <typename Enum, std::size_t N>
 Enum parse_named(const std::string& name, const NamedValue<Enum> (&table)[N], const char* what) {
   std::string known;
   for (const auto& entry : table) {
-    if (name == entry.name)
-      return entry.value;
+    if (name == entry.name) return entry.value;
     known += (known.empty() ? "" : ", ") + std::string(entry.name);
   }
   throw Error("unknown " + std::string(what) + " '" + name + "' (expected one of: " + known + ")");
@@ -32,8 +31,7 @@ Enum parse_named(const std::string& name, const NamedValue<Enum> (&table)[N], co
 template <typename Enum, std::size_t N>
 std::string name_of(Enum value, const NamedValue<Enum> (&table)[N]) {
   for (const auto& entry : table) {
-    if (entry.value == value)
-      return entry.name;
+    if (entry.value == value) return entry.name;
   }
   return "unknown";
 }
@@ -78,22 +76,18 @@ CapacityScope parse_capacity_scope(const std::string& name) {
 }
 
 std::string policy_label(const PolicyConfig& config) {
-  if (config.kind == PolicyKind::kNone)
-    return "none";
+  if (config.kind == PolicyKind::kNone) return "none";
   std::ostringstream out;
   out << policy_name(config.kind) << "(gamma=" << config.gamma;
   if (config.kind == PolicyKind::kDrop && config.priority != DropPriority::kScore) {
     out << "," << priority_name(config.priority);
   }
-  if (config.kind == PolicyKind::kExpanded)
-    out << ",m=" << config.m;
+  if (config.kind == PolicyKind::kExpanded) out << ",m=" << config.m;
   if (config.kind == PolicyKind::kReroute && config.reroute_scope == RerouteScope::kLocal) {
     out << ",local";
   }
-  if (config.capacity_scope == CapacityScope::kSource)
-    out << ",per-source";
-  if (config.renormalize)
-    out << ",renorm";
+  if (config.capacity_scope == CapacityScope::kSource) out << ",per-source";
+  if (config.renormalize) out << ",renorm";
   out << ")";
   return out.str();
 }
@@ -104,8 +98,7 @@ void validate(const PolicyConfig& config) {
     v << config.gamma;
     throw Error("gamma must be a finite number > 0, got " + v.str());
   }
-  if (config.m < 0)
-    throw Error("m must be >= 0, got " + std::to_string(config.m));
+  if (config.m < 0) throw Error("m must be >= 0, got " + std::to_string(config.m));
 }
 
 namespace {
@@ -181,8 +174,7 @@ std::vector<char> keep_within_capacity(const std::vector<Candidate>& candidates,
     const auto last = order.begin() + static_cast<std::ptrdiff_t>(start[g + 1]);
     const auto size = static_cast<std::int64_t>(last - first);
     const std::int64_t capacity = table.capacity_of_group(g);
-    if (size <= capacity)
-      continue;
+    if (size <= capacity) continue;
     // The order is a strict total order (tokens are unique within a group), so the kept set
     // does not depend on how nth_element breaks up the work.
     const auto boundary = first + static_cast<std::ptrdiff_t>(capacity);
@@ -234,8 +226,7 @@ std::vector<char> drop_keep(const std::vector<Candidate>& candidates, const Capa
 std::vector<Candidate> expanded_candidates(const RouterOutput& router, const Placement& placement,
                                            int m) {
   std::vector<Candidate> out = topk_candidates(router);
-  if (m == 0)
-    return out;
+  if (m == 0) return out;
   std::vector<std::vector<int>> local(static_cast<std::size_t>(placement.devices));
   for (int d = 0; d < placement.devices; ++d)
     local[static_cast<std::size_t>(d)] = placement.experts_on(d);
@@ -247,8 +238,7 @@ std::vector<Candidate> expanded_candidates(const RouterOutput& router, const Pla
       bool in_topk = false;
       for (int j = 0; j < router.top_k; ++j)
         in_topk = in_topk || router.topk_expert(t, j) == e;
-      if (!in_topk)
-        extras.push_back(e);
+      if (!in_topk) extras.push_back(e);
     }
     const auto take = std::min<std::size_t>(extras.size(), static_cast<std::size_t>(m));
     std::partial_sort(extras.begin(), extras.begin() + static_cast<std::ptrdiff_t>(take),
@@ -282,10 +272,8 @@ std::vector<Candidate> reroute_dropped(const RouterOutput& router, const PolicyC
     }
   }
   std::sort(dropped.begin(), dropped.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.prob != b.prob)
-      return a.prob > b.prob;
-    if (a.token != b.token)
-      return a.token < b.token;
+    if (a.prob != b.prob) return a.prob > b.prob;
+    if (a.token != b.token) return a.token < b.token;
     return a.slot < b.slot;
   });
   std::vector<Candidate> added;
@@ -293,19 +281,15 @@ std::vector<Candidate> reroute_dropped(const RouterOutput& router, const PolicyC
     const int home = placement.device(c.expert);
     int best = -1;
     for (int e = 0; e < router.experts; ++e) {
-      if (is_kept[static_cast<std::size_t>(c.token) * E + static_cast<std::size_t>(e)])
-        continue;
-      if (spare[table.group(c.token, e)] <= 0)
-        continue;
-      if (config.reroute_scope == RerouteScope::kLocal && placement.device(e) != home)
-        continue;
+      if (is_kept[static_cast<std::size_t>(c.token) * E + static_cast<std::size_t>(e)]) continue;
+      if (spare[table.group(c.token, e)] <= 0) continue;
+      if (config.reroute_scope == RerouteScope::kLocal && placement.device(e) != home) continue;
       if (best < 0 ||
           routing::expert_outranks(router.prob(c.token, e), e, router.prob(c.token, best), best)) {
         best = e;
       }
     }
-    if (best < 0)
-      continue;
+    if (best < 0) continue;
     --spare[table.group(c.token, best)];
     is_kept[static_cast<std::size_t>(c.token) * E + static_cast<std::size_t>(best)] = 1;
     added.push_back({c.token, best, router.prob(c.token, best), -1});
@@ -325,8 +309,7 @@ PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& confi
   // `none` ignores gamma, but reports the capacity that gamma implies when it is valid.
   const bool gamma_valid = std::isfinite(config.gamma) && config.gamma > 0;
   PolicyConfig effective = config;
-  if (!gamma_valid)
-    effective.gamma = 1.0;
+  if (!gamma_valid) effective.gamma = 1.0;
   const CapacityTable table(router, effective, placement.devices);
   std::vector<Candidate> candidates;
   std::vector<char> keep;
@@ -352,11 +335,9 @@ PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& confi
   }
 
   PolicyOutcome out;
-  if (gamma_valid)
-    out.capacity = table.per_source();
+  if (gamma_valid) out.capacity = table.per_source();
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (!keep[i])
-      continue;
+    if (!keep[i]) continue;
     const auto& c = candidates[i];
     out.kept.push_back({c.token, c.expert, router.weight(c.token, c.expert), c.slot >= 0});
   }

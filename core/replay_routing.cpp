@@ -17,8 +17,7 @@ class ReplayRouting final : public RoutingSource {
     for (int layer : spec.run_layers()) {
       const TensorInfo& logits = require(logits_tensor_name(layer));
       check_matrix(logits, spec.experts, "experts");
-      if (tokens_ == 0)
-        tokens_ = static_cast<int>(logits.shape[0]);
+      if (tokens_ == 0) tokens_ = static_cast<int>(logits.shape[0]);
       if (logits.shape[0] != tokens_) {
         throw Error(path + ": tensor '" + logits.name + "' has " + std::to_string(logits.shape[0]) +
                     " tokens but earlier layers have " + std::to_string(tokens_));
@@ -51,8 +50,7 @@ class ReplayRouting final : public RoutingSource {
 
  private:
   const TensorInfo& require(const std::string& name) const {
-    if (const TensorInfo* t = file_.find(name))
-      return *t;
+    if (const TensorInfo* t = file_.find(name)) return *t;
     throw Error(file_.path() + ": no tensor '" + name + "' (the spec runs this layer)");
   }
 

@@ -15,8 +15,7 @@ float RouterOutput::weight(std::int64_t token, int expert) const {
 
 RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
                    int layer) {
-  if (tokens <= 0)
-    throw Error("routing needs at least one token, got " + std::to_string(tokens));
+  if (tokens <= 0) throw Error("routing needs at least one token, got " + std::to_string(tokens));
   if (experts <= 0 || top_k <= 0 || top_k > experts) {
     throw Error("routing needs 1 <= top_k <= experts, got top_k " + std::to_string(top_k) +
                 " and " + std::to_string(experts) + " experts");

@@ -67,8 +67,7 @@ MOESCOPE_HD inline void top_k_row(const float* probs, int experts, int top_k, in
   int held = 0;
   for (int e = 0; e < experts; ++e) {
     const float p = probs[e];
-    if (held == top_k && !(p > out_probs[top_k - 1]))
-      continue;
+    if (held == top_k && !(p > out_probs[top_k - 1])) continue;
     int slot = held < top_k ? held++ : top_k - 1;
     while (slot > 0 && p > out_probs[slot - 1]) {
       out_probs[slot] = out_probs[slot - 1];

@@ -15,8 +15,7 @@ namespace {
 template <typename Get>
 Stat stat_of(const std::vector<LayerRecord>& records, Get get) {
   Stat s;
-  if (records.empty())
-    return s;
+  if (records.empty()) return s;
   double sum = 0.0;
   s.max = static_cast<double>(get(records.front()));
   for (const auto& r : records) {
@@ -121,23 +120,22 @@ nlohmann::json stat_json(const Stat& s) {
   return {{"mean", s.mean}, {"max", s.max}};
 }
 
-nlohmann::json config_json(const PolicyConfig& c) {
+}  // namespace
+
+nlohmann::json policy_config_to_json(const PolicyConfig& c) {
   nlohmann::json j = {{"policy", policy_name(c.kind)}};
-  if (c.kind == PolicyKind::kNone)
-    return j;
+  if (c.kind == PolicyKind::kNone) return j;
   j["gamma"] = c.gamma;
   j["capacity_scope"] = capacity_scope_name(c.capacity_scope);
   j["renormalize"] = c.renormalize;
-  if (c.kind == PolicyKind::kDrop)
-    j["priority"] = priority_name(c.priority);
-  if (c.kind == PolicyKind::kDrop && c.priority == DropPriority::kRandom)
-    j["seed"] = c.seed;
-  if (c.kind == PolicyKind::kExpanded)
-    j["m"] = c.m;
-  if (c.kind == PolicyKind::kReroute)
-    j["reroute_scope"] = reroute_scope_name(c.reroute_scope);
+  if (c.kind == PolicyKind::kDrop) j["priority"] = priority_name(c.priority);
+  if (c.kind == PolicyKind::kDrop && c.priority == DropPriority::kRandom) j["seed"] = c.seed;
+  if (c.kind == PolicyKind::kExpanded) j["m"] = c.m;
+  if (c.kind == PolicyKind::kReroute) j["reroute_scope"] = reroute_scope_name(c.reroute_scope);
   return j;
 }
+
+namespace {
 
 nlohmann::json summary_json(const PolicySummary& s) {
   return {{"latency_ns", stat_json(s.latency_ns)},
@@ -175,7 +173,7 @@ nlohmann::json run_to_json(const RunResult& result) {
   for (const auto& run : result.runs) {
     nlohmann::json p;
     p["label"] = policy_label(run.config);
-    p["config"] = config_json(run.config);
+    p["config"] = policy_config_to_json(run.config);
     p["summary"] = summary_json(summarize(run, result.runs.front()));
     p["capacity"] =
         run.records.empty() ? nlohmann::json() : nlohmann::json(run.records.front().capacity);

@@ -66,6 +66,7 @@ PolicySummary summarize(const PolicyRun& run, const PolicyRun& baseline);
 std::vector<LayerSummary> summarize_layers(const PolicyRun& run);
 std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement);
 
+nlohmann::json policy_config_to_json(const PolicyConfig& config);
 nlohmann::json run_to_json(const RunResult& result);
 
 }  // namespace moescope

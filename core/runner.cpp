@@ -22,14 +22,12 @@ double relative_error(const std::vector<float>& y, const std::vector<float>& ref
     diff += d * d;
     norm += static_cast<double>(reference[i]) * reference[i];
   }
-  if (norm == 0.0)
-    return diff == 0.0 ? 0.0 : INFINITY;
+  if (norm == 0.0) return diff == 0.0 ? 0.0 : INFINITY;
   return std::sqrt(diff / norm);
 }
 
 Placement make_placement(const RunOptions& options) {
-  if (options.placement.empty())
-    return balanced_placement(options.spec.experts, options.devices);
+  if (options.placement.empty()) return balanced_placement(options.spec.experts, options.devices);
   if (static_cast<int>(options.placement.size()) != options.spec.experts) {
     throw Error("placement lists " + std::to_string(options.placement.size()) +
                 " experts, the model has " + std::to_string(options.spec.experts));
@@ -66,8 +64,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
   for (const auto& policy : options.policies)
     validate(policy);
   const int tokens = source.tokens();
-  if (tokens < 1)
-    throw Error("a run needs at least one token");
+  if (tokens < 1) throw Error("a run needs at least one token");
 
   RunResult result;
   result.spec = options.spec;
@@ -86,8 +83,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
 
   result.runs.push_back({PolicyConfig{}, {}});
   for (const auto& policy : options.policies) {
-    if (policy.kind != PolicyKind::kNone)
-      result.runs.push_back({policy, {}});
+    if (policy.kind != PolicyKind::kNone) result.runs.push_back({policy, {}});
   }
 
   const std::vector<int> layers = options.spec.run_layers();
@@ -126,8 +122,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
           record.output_error = relative_error(execution.output, baseline_output);
         }
         run.records.push_back(std::move(record));
-        if (progress)
-          progress(++done, total);
+        if (progress) progress(++done, total);
       }
     }
   }

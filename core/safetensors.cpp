@@ -21,12 +21,9 @@ using nlohmann::json;
 constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;
 
 std::uint64_t dtype_size(const std::string& dtype) {
-  if (dtype == "F64" || dtype == "I64" || dtype == "U64")
-    return 8;
-  if (dtype == "F32" || dtype == "I32" || dtype == "U32")
-    return 4;
-  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16")
-    return 2;
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
   if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
       dtype == "F8_E5M2") {
     return 1;
@@ -44,8 +41,7 @@ std::uint64_t read_u64_le(const unsigned char* b) {
 TensorInfo parse_entry(const std::string& where, const std::string& name, const json& entry,
                        std::uint64_t data_size) {
   const std::string at = where + ": tensor '" + name + "'";
-  if (!entry.is_object())
-    throw Error(at + ": header entry is not an object");
+  if (!entry.is_object()) throw Error(at + ": header entry is not an object");
   TensorInfo info;
   info.name = name;
   if (!entry.contains("dtype") || !entry["dtype"].is_string()) {
@@ -53,8 +49,7 @@ TensorInfo parse_entry(const std::string& where, const std::string& name, const 
   }
   info.dtype = entry["dtype"].get<std::string>();
   const std::uint64_t element = dtype_size(info.dtype);
-  if (element == 0)
-    throw Error(at + ": unknown dtype '" + info.dtype + "'");
+  if (element == 0) throw Error(at + ": unknown dtype '" + info.dtype + "'");
   if (!entry.contains("shape") || !entry["shape"].is_array()) {
     throw Error(at + ": missing 'shape' array");
   }
@@ -95,17 +90,14 @@ TensorInfo parse_entry(const std::string& where, const std::string& name, const 
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw Error("cannot open '" + path + "': no such file");
+  if (!std::filesystem::exists(path, ec)) throw Error("cannot open '" + path + "': no such file");
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw Error("cannot open '" + path + "': not a regular file");
   }
   const std::uint64_t file_size = std::filesystem::file_size(path, ec);
-  if (ec)
-    throw Error("cannot read the size of '" + path + "': " + ec.message());
+  if (ec) throw Error("cannot read the size of '" + path + "': " + ec.message());
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("cannot open '" + path + "'");
+  if (!in) throw Error("cannot open '" + path + "'");
   if (file_size < 8) {
     throw Error(path + ": not a safetensors file (" + std::to_string(file_size) +
                 " bytes, shorter than the 8-byte header length)");
@@ -123,29 +115,25 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   }
   std::string header(header_size, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_size));
-  if (!in)
-    throw Error(path + ": could not read the header");
+  if (!in) throw Error(path + ": could not read the header");
   json j;
   try {
     j = json::parse(header);
   } catch (const json::parse_error&) {
     throw Error(path + ": not a safetensors file (its header is not valid JSON)");
   }
-  if (!j.is_object())
-    throw Error(path + ": not a safetensors file (header is not a JSON object)");
+  if (!j.is_object()) throw Error(path + ": not a safetensors file (header is not a JSON object)");
   data_start_ = 8 + header_size;
   const std::uint64_t data_size = file_size - data_start_;
   for (const auto& [name, entry] : j.items()) {
-    if (name == "__metadata__")
-      continue;
+    if (name == "__metadata__") continue;
     tensors_.push_back(parse_entry(path, name, entry, data_size));
   }
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   for (const auto& t : tensors_) {
-    if (t.name == name)
-      return &t;
+    if (t.name == name) return &t;
   }
   return nullptr;
 }
@@ -167,8 +155,7 @@ std::vector<float> SafetensorsFile::read_f32(const TensorInfo& tensor) const {
   std::ifstream in(path_, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(data_start_ + tensor.begin));
   in.read(raw.data(), static_cast<std::streamsize>(bytes));
-  if (!in)
-    throw Error(path_ + ": could not read tensor '" + tensor.name + "' (file changed?)");
+  if (!in) throw Error(path_ + ": could not read tensor '" + tensor.name + "' (file changed?)");
   const std::size_t count = bytes / element;
   std::vector<float> out(count);
   if (tensor.dtype == "F32") {
@@ -200,8 +187,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   while (text.size() % 8 != 0)
     text += ' ';  // the format aligns the data section to 8 bytes
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    throw Error("cannot write '" + path + "'");
+  if (!out) throw Error("cannot write '" + path + "'");
   const std::uint64_t size = text.size();
   for (int i = 0; i < 8; ++i)
     out.put(static_cast<char>((size >> (8 * i)) & 0xFF));
@@ -217,8 +203,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
       }
     }
   }
-  if (!out)
-    throw Error("writing '" + path + "' failed");
+  if (!out) throw Error("writing '" + path + "' failed");
 }
 
 float bfloat16_to_float(std::uint16_t bits) {
@@ -227,8 +212,7 @@ float bfloat16_to_float(std::uint16_t bits) {
 
 std::uint16_t float_to_bfloat16(float value) {
   const auto u = std::bit_cast<std::uint32_t>(value);
-  if (std::isnan(value))
-    return static_cast<std::uint16_t>((u >> 16) | 0x40);
+  if (std::isnan(value)) return static_cast<std::uint16_t>((u >> 16) | 0x40);
   const std::uint32_t rounding = 0x7FFF + ((u >> 16) & 1);
   return static_cast<std::uint16_t>((u + rounding) >> 16);
 }
@@ -253,11 +237,9 @@ std::uint16_t float_to_half(float value) {
   const auto u = std::bit_cast<std::uint32_t>(value);
   const std::uint16_t sign = static_cast<std::uint16_t>((u >> 16) & 0x8000);
   const float a = std::fabs(value);
-  if (std::isnan(value))
-    return static_cast<std::uint16_t>(sign | 0x7E00);
-  if (a >= 65520.0f)
-    return static_cast<std::uint16_t>(sign | 0x7C00);  // rounds to infinity
-  if (a < 0x1.0p-14f) {                                // subnormal half: a multiple of 2^-24
+  if (std::isnan(value)) return static_cast<std::uint16_t>(sign | 0x7E00);
+  if (a >= 65520.0f) return static_cast<std::uint16_t>(sign | 0x7C00);  // rounds to infinity
+  if (a < 0x1.0p-14f) {  // subnormal half: a multiple of 2^-24
     return static_cast<std::uint16_t>(sign |
                                       static_cast<std::uint16_t>(std::nearbyint(a * 0x1.0p24f)));
   }
@@ -266,8 +248,7 @@ std::uint16_t float_to_half(float value) {
       std::frexp(a, &exponent);  // a = fraction * 2^exponent, fraction in [0.5, 1)
   auto mantissa = static_cast<std::uint32_t>(std::nearbyint((fraction * 2.0f - 1.0f) * 1024.0f));
   int biased = exponent - 1 + 15;
-  if (mantissa == 1024)
-    mantissa = 0, ++biased;
+  if (mantissa == 1024) mantissa = 0, ++biased;
   return static_cast<std::uint16_t>(sign | (biased << 10) | mantissa);
 }
 

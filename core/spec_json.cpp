@@ -24,8 +24,7 @@ json spec_to_json(const ModelSpec& spec) {
             {"shared_ffn", spec.shared_ffn},
             {"shared_gate_sigmoid", spec.shared_gate_sigmoid},
             {"norm_topk_prob", spec.norm_topk_prob}};
-  if (!spec.layer_subset.empty())
-    j["layer_subset"] = spec.layer_subset;
+  if (!spec.layer_subset.empty()) j["layer_subset"] = spec.layer_subset;
   return j;
 }
 
@@ -50,20 +49,16 @@ int read_int(const json& value, const std::string& field, const std::string& whe
 }  // namespace
 
 ModelSpec spec_from_json(const json& j, const std::string& where) {
-  if (!j.is_object())
-    throw Error(where + ": a model spec must be a JSON object");
+  if (!j.is_object()) throw Error(where + ": a model spec must be a JSON object");
   for (const auto& [key, value] : j.items()) {
-    if (!kFields.contains(key))
-      throw Error(where + ": unknown field '" + key + "'");
+    if (!kFields.contains(key)) throw Error(where + ": unknown field '" + key + "'");
   }
   for (const char* required : {"layers", "hidden", "expert_ffn", "experts", "top_k"}) {
-    if (!j.contains(required))
-      throw Error(where + ": missing field '" + required + "'");
+    if (!j.contains(required)) throw Error(where + ": missing field '" + required + "'");
   }
   ModelSpec spec;
   if (j.contains("name")) {
-    if (!j["name"].is_string())
-      throw Error(where + ": field 'name' must be a string");
+    if (!j["name"].is_string()) throw Error(where + ": field 'name' must be a string");
     spec.name = j["name"].get<std::string>();
   }
   spec.layers = read_int(j["layers"], "layers", where);
@@ -74,8 +69,7 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
   if (j.contains("shared_experts")) {
     spec.shared_experts = read_int(j["shared_experts"], "shared_experts", where);
   }
-  if (j.contains("shared_ffn"))
-    spec.shared_ffn = read_int(j["shared_ffn"], "shared_ffn", where);
+  if (j.contains("shared_ffn")) spec.shared_ffn = read_int(j["shared_ffn"], "shared_ffn", where);
   for (const char* flag : {"shared_gate_sigmoid", "norm_topk_prob"}) {
     if (j.contains(flag) && !j[flag].is_boolean()) {
       throw Error(where + ": field '" + flag + "' must be true or false");
@@ -101,8 +95,7 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
 
 ModelSpec load_spec_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("cannot open model spec '" + path + "'");
+  if (!in) throw Error("cannot open model spec '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
   if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -119,11 +112,9 @@ ModelSpec load_spec_file(const std::string& path) {
 
 void save_spec_file(const ModelSpec& spec, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    throw Error("cannot write model spec '" + path + "'");
+  if (!out) throw Error("cannot write model spec '" + path + "'");
   out << spec_to_json(spec).dump(2) << "\n";
-  if (!out)
-    throw Error("writing model spec '" + path + "' failed");
+  if (!out) throw Error("writing model spec '" + path + "' failed");
 }
 
 }  // namespace moescope

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config clang-format
-          libopenblas-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+          libopenblas-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

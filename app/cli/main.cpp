@@ -10,7 +10,9 @@
 
 #include "app/cli/route_command.h"
 #include "app/cli/run_command.h"
+#include "app/cli/session_commands.h"
 #include "app/cli/spec_commands.h"
+#include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
 #include "core/error.h"
 
@@ -20,19 +22,19 @@ int main(int argc, char** argv) {
                "moescope-cli"};
   app.set_version_flag("--version", std::string("moescope-cli ") + MOESCOPE_VERSION);
   app.require_subcommand(1);
-  const CancelFlag* cancel = cli::install_interrupt_handler();
-  cli::add_run_command(app, cancel);
+  cli::add_run_command(app);
+  cli::add_sweep_command(app);
+  cli::add_session_commands(app);
   cli::add_route_command(app);
   cli::add_spec_commands(app);
   try {
-    if (argc < 2)
-      throw Error("a command is required: run, route, presets or spec (see --help)");
+    if (argc < 2) throw Error("a command is required (see --help)");
     const std::string command = argv[1];
     const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
     const bool known = std::any_of(commands.begin(), commands.end(),
                                    [&](const CLI::App* c) { return c->get_name() == command; });
     if (command[0] != '-' && !known) {
-      throw Error("unknown command '" + command + "' (commands: run, route, presets, spec)");
+      throw Error("unknown command '" + command + "' (see --help)");
     }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s (see moescope-cli --help)\n", e.what());
     return 2;
   } catch (const Cancelled&) {
-    std::fprintf(stderr, "error: interrupted; nothing was written\n");
+    std::fprintf(stderr,
+                 "error: interrupted; unfinished runs are kept in the session as incomplete\n");
     return 130;
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -36,19 +36,15 @@ struct RouteArgs {
 
 const TensorInfo& pick_tensor(const SafetensorsFile& file, const std::string& name) {
   if (!name.empty()) {
-    if (const TensorInfo* t = file.find(name))
-      return *t;
+    if (const TensorInfo* t = file.find(name)) return *t;
     throw Error(file.path() + ": no tensor named '" + name + "'");
   }
   std::vector<const TensorInfo*> matrices;
   for (const auto& t : file.tensors()) {
-    if (t.shape.size() == 2)
-      matrices.push_back(&t);
+    if (t.shape.size() == 2) matrices.push_back(&t);
   }
-  if (matrices.size() == 1)
-    return *matrices.front();
-  if (matrices.empty())
-    throw Error(file.path() + ": holds no 2-D tensor of router logits");
+  if (matrices.size() == 1) return *matrices.front();
+  if (matrices.empty()) throw Error(file.path() + ": holds no 2-D tensor of router logits");
   std::string names;
   for (const auto* t : matrices)
     names += (names.empty() ? "" : ", ") + t->name;

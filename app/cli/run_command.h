@@ -2,12 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/cancel.h"
-
 namespace moescope::cli {
 
 // `moescope-cli run`: steps x layers of a model through a policy (or, with --compare, the
 // baseline and every policy on the same routing), printed as a table or JSON.
-void add_run_command(CLI::App& app, const CancelFlag* cancel);
+void add_run_command(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -47,8 +47,7 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
   const auto& s = result.spec;
   out << "MoEScope run: " << s.name << " (H " << s.hidden << ", F " << s.expert_ffn << ", E "
       << s.experts << ", top-" << s.top_k;
-  if (s.shared_experts > 0)
-    out << ", " << s.shared_experts << " shared x " << s.shared_ffn;
+  if (s.shared_experts > 0) out << ", " << s.shared_experts << " shared x " << s.shared_ffn;
   out << "), " << s.run_layers().size() << " layers x " << result.steps << " steps, "
       << result.tokens << " tokens, " << result.placement.devices << " devices\n";
   out << "routing: " << result.routing << "; backend: " << result.backend_detail
@@ -82,8 +81,7 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
           << fmt("%.1f", l.straggler_margin_ns / 1e3) << "\n";
     }
   }
-  if (result.runs.size() > 1)
-    print_devices(out, result, result.runs.front());
+  if (result.runs.size() > 1) print_devices(out, result, result.runs.front());
   print_devices(out, result, shown);
 }
 

@@ -29,16 +29,13 @@ ProgressLine::ProgressLine(std::string label)
     : label_(std::move(label)), enabled_(isatty(STDERR_FILENO) == 1) {}
 
 ProgressLine::~ProgressLine() {
-  if (enabled_ && last_percent_ >= 0)
-    std::fprintf(stderr, "\r\033[K");
+  if (enabled_ && last_percent_ >= 0) std::fprintf(stderr, "\r\033[K");
 }
 
 void ProgressLine::update(std::int64_t done, std::int64_t total) {
-  if (!enabled_ || total <= 0)
-    return;
+  if (!enabled_ || total <= 0) return;
   const int percent = static_cast<int>(100 * done / total);
-  if (percent == last_percent_)
-    return;
+  if (percent == last_percent_) return;
   last_percent_ = percent;
   std::fprintf(stderr, "\r\033[K%s %3d%% (%lld/%lld)", label_.c_str(), percent,
                static_cast<long long>(done), static_cast<long long>(total));

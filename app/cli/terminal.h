@@ -9,7 +9,8 @@
 
 namespace moescope::cli {
 
-// Installs the SIGINT handler and returns the flag it sets.
+// Installs the SIGINT handler and returns the flag it sets. Commands that check the flag
+// install it; the others keep the default Ctrl-C.
 const CancelFlag* install_interrupt_handler();
 
 class ProgressLine {

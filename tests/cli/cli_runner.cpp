@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -38,7 +39,11 @@ std::string temp_path(const std::string& suffix) {
 CliResult run_cli(const std::vector<std::string>& args) {
   const std::string out_path = temp_path(".stdout");
   const std::string err_path = temp_path(".stderr");
-  std::string command = quote(MOESCOPE_CLI_PATH);
+  // Runs without --session go to the default session: keep that out of the user's home.
+  const auto data_home =
+      std::filesystem::temp_directory_path() / ("moescope_cli_xdg_" + std::to_string(getpid()));
+  std::string command =
+      "XDG_DATA_HOME=" + quote(data_home.string()) + " " + quote(MOESCOPE_CLI_PATH);
   for (const auto& a : args)
     command += " " + quote(a);
   command += " >" + quote(out_path) + " 2>" + quote(err_path) + " </dev/null";

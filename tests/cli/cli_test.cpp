@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "core/session_store.h"
 #include "tests/cli/cli_runner.h"
 
 namespace moescope::test {
@@ -151,27 +152,180 @@ TEST(CliPresets, ListsEveryPreset) {
 namespace moescope::test {
 namespace {
 
-TEST(CliRun, CtrlCStopsCleanlyBetweenLayers) {
-  const std::string err_path = temp_path(".stderr");
+// Starts a long run in a child process; returns its pid.
+pid_t start_long_run(const std::string& session, const std::string& err_path) {
   const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::freopen("/dev/null", "w", stdout);
     std::freopen(err_path.c_str(), "w", stderr);
     execl(MOESCOPE_CLI_PATH, "moescope-cli", "run", "--preset", "olmoe-1b-7b", "--scale", "4",
-          "--tokens", "2048", "--steps", "1000", static_cast<char*>(nullptr));
+          "--tokens", "2048", "--steps", "1000", "--compare", "--session", session.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
+  return pid;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class CliSession : public ::testing::Test {
+ protected:
+  std::string session_ = temp_path(".moescope");
+  void TearDown() override {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(session_ + suffix);
+  }
+  void small_run(const std::string& policy) {
+    const CliResult r =
+        run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "64", "--tokens", "64", "--layers",
+                 "0,1", "--policy", policy, "--session", session_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+};
+
+TEST_F(CliSession, CtrlCStopsCleanlyAndMarksTheRunIncomplete) {
+  small_run("drop");
+  const std::string err_path = temp_path(".stderr");
+  const pid_t pid = start_long_run(session_, err_path);
+  ASSERT_GT(pid, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
-  std::ifstream in(err_path);
-  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string err = read_file(err_path);
   std::filesystem::remove(err_path);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal instead of stopping cleanly";
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  EXPECT_EQ(err, "error: interrupted; nothing was written\n");
+  EXPECT_EQ(err, "error: interrupted; unfinished runs are kept in the session as incomplete\n");
+  SessionStore store(session_, SessionStore::Access::kRead);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 6u);  // 2 finished earlier, 4 interrupted
+  EXPECT_EQ(runs[1].status, "complete");
+  for (std::size_t i = 2; i < 6; ++i)
+    EXPECT_EQ(runs[i].status, "incomplete");
+}
+
+TEST_F(CliSession, KillNineLeavesTheSessionReadableAndEarlierRunsIntact) {
+  small_run("drop");
+  SessionStore before(session_, SessionStore::Access::kRead);
+  const auto loads_before = before.expert_loads(2);
+  const auto events_before = before.events(2);
+  const std::string err_path = temp_path(".stderr");
+  const pid_t pid = start_long_run(session_, err_path);
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  std::filesystem::remove(err_path);
+
+  SessionStore after(session_, SessionStore::Access::kRead);
+  const auto runs = after.runs();
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_EQ(runs[0].status, "complete");
+  EXPECT_EQ(runs[1].status, "complete");
+  for (std::size_t i = 2; i < 6; ++i) {
+    EXPECT_EQ(runs[i].status, "incomplete");
+    EXPECT_TRUE(after.expert_loads(runs[i].id).empty());
+  }
+  const auto loads_after = after.expert_loads(2);
+  ASSERT_EQ(loads_after.size(), loads_before.size());
+  for (std::size_t i = 0; i < loads_after.size(); ++i) {
+    EXPECT_EQ(loads_after[i].kept, loads_before[i].kept);
+  }
+  EXPECT_EQ(after.events(2).size(), events_before.size());
+  // And the session still takes new runs.
+  small_run("reroute");
+  EXPECT_EQ(SessionStore(session_, SessionStore::Access::kRead).runs().back().status, "complete");
+}
+
+TEST_F(CliSession, SweepStoresEveryGridPoint) {
+  const CliResult r = run_cli({"sweep",
+                               "--preset",
+                               "olmoe-1b-7b",
+                               "--scale",
+                               "64",
+                               "--tokens",
+                               "128",
+                               "--layers",
+                               "0",
+                               "--policies",
+                               "none,drop,expanded",
+                               "--gamma",
+                               "1,2",
+                               "--m",
+                               "0,1",
+                               "--devices",
+                               "4,8",
+                               "--format",
+                               "json",
+                               "--session",
+                               session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  // Per devices value: the baseline, drop x 2 gammas, expanded x 2 gammas x 2 m.
+  ASSERT_EQ(j["points"].size(), 2u * (1 + 2 + 4));
+  SessionStore store(session_, SessionStore::Access::kRead);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 14u);
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, "complete");
+    EXPECT_EQ(run.group, runs.front().group);
+    if (run.policy_kind != "none") {
+      ASSERT_TRUE(run.baseline_run.has_value());
+      EXPECT_EQ(store.run(*run.baseline_run).devices, run.devices);
+    }
+  }
+  EXPECT_EQ(runs[2].policy, "drop(gamma=2)");
+  EXPECT_EQ(runs[3].policy, "expanded(gamma=1,m=0)");
+}
+
+TEST_F(CliSession, ListShowRenameRemoveAndExport) {
+  small_run("expanded");
+  CliResult r = run_cli({"sessions", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("expanded(gamma=1,m=1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("complete"), std::string::npos);
+  r = run_cli({"show", "2", "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("drop_rate"), std::string::npos);
+  EXPECT_NE(r.out.find("baseline: run 1"), std::string::npos);
+  ASSERT_EQ(run_cli({"rename", "2", "first try", "--session", session_}).exit_code, 0);
+  r = run_cli({"sessions", "--session", session_, "--json"});
+  EXPECT_EQ(json::parse(r.out)[1]["name"], "first try");
+  const std::string trace = temp_path(".trace.json");
+  r = run_cli({"export", "2", "--format", "chrome-trace", "--out", trace, "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(json::parse(read_file(trace))["traceEvents"].empty());
+  std::filesystem::remove(trace);
+  ASSERT_EQ(run_cli({"rm", "2", "--session", session_}).exit_code, 0);
+  EXPECT_EQ(json::parse(run_cli({"sessions", session_, "--json"}).out).size(), 1u);
+}
+
+TEST_F(CliSession, BadSessionsAndRuns) {
+  CliResult r = run_cli({"sessions", session_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no session file"), std::string::npos) << r.err;
+  { std::ofstream(session_) << "id,name\n1,run\n"; }
+  r = run_cli(
+      {"run", "--preset", "olmoe-1b-7b", "--scale", "64", "--tokens", "16", "--session", session_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a MoEScope session"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(session_), "id,name\n1,run\n");
+  std::filesystem::remove(session_);
+  small_run("drop");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"show", "9", "--session", session_},
+           {"rm", "9", "--session", session_},
+           {"rename", "9", "x", "--session", session_},
+           {"export", "9", "--format", "csv", "--out", "/tmp/x.csv", "--session", session_},
+           {"export", "1", "--format", "xml", "--out", "/tmp/x.xml", "--session", session_}}) {
+    r = run_cli(args);
+    EXPECT_NE(r.exit_code, 0) << args[0];
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  }
 }
 
 }  // namespace

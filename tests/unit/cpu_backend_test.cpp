@@ -126,8 +126,7 @@ INSTANTIATE_TEST_SUITE_P(
       std::string name = param_info.param.preset + "_T" + std::to_string(param_info.param.tokens) +
                          "_" + policy_name(param_info.param.policy);
       for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch)))
-          ch = '_';
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       }
       return name;
     });

@@ -70,8 +70,7 @@ TEST(PolicyProperties, CapacityIsNeverExceeded) {
     const Case c = random_case(static_cast<std::uint64_t>(i));
     const Placement p = balanced_placement(c.experts, c.devices);
     for (const auto& cfg : all_configs(c)) {
-      if (cfg.kind == PolicyKind::kNone)
-        continue;
+      if (cfg.kind == PolicyKind::kNone) continue;
       const PolicyOutcome o = apply_policy(c.router, cfg, p);
       std::map<std::pair<int, int>, std::int64_t> load;  // (source or 0, expert)
       for (const auto& pair : o.kept) {

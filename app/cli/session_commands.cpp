@@ -1,0 +1,151 @@
+#include "app/cli/session_commands.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/run_arguments.h"
+#include "core/error.h"
+#include "core/session_export.h"
+#include "core/session_store.h"
+
+namespace moescope::cli {
+
+namespace {
+
+struct SessionArgs {
+  std::string session;
+  std::string positional_session;
+  std::int64_t run = 0;
+  std::string name;
+  std::string format;
+  std::string out;
+  bool json = false;
+};
+
+std::string optional_number(const std::optional<double>& v, const char* format) {
+  if (!v || !std::isfinite(*v)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, format, *v);
+  return text;
+}
+
+void list_runs(const SessionArgs& args) {
+  const std::string path =
+      session_path(args.positional_session.empty() ? args.session : args.positional_session);
+  SessionStore store(path, SessionStore::Access::kRead);
+  const auto runs = store.runs();
+  if (args.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : runs) {
+      j.push_back({{"id", r.id},
+                   {"name", r.name},
+                   {"created_at", r.created_at},
+                   {"model", r.model},
+                   {"policy", r.policy},
+                   {"gamma", r.gamma ? nlohmann::json(*r.gamma) : nlohmann::json()},
+                   {"devices", r.devices},
+                   {"backend", r.backend},
+                   {"status", r.status},
+                   {"latency_ns", r.latency_ns ? nlohmann::json(*r.latency_ns) : nlohmann::json()},
+                   {"speedup", r.speedup ? nlohmann::json(*r.speedup) : nlohmann::json()}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::printf("%s: %zu runs\n", store.path().c_str(), runs.size());
+  std::printf("%5s  %-20s  %-20s  %-24s  %5s  %4s  %-7s  %-10s  %11s  %7s  %s\n", "id", "date",
+              "model", "policy", "gamma", "dev", "backend", "status", "latency(us)", "speedup",
+              "name");
+  for (const auto& r : runs) {
+    std::printf(
+        "%5lld  %-20s  %-20s  %-24s  %5s  %4d  %-7s  %-10s  %11s  %7s  %s\n",
+        static_cast<long long>(r.id), r.created_at.c_str(), r.model.c_str(), r.policy.c_str(),
+        optional_number(r.gamma, "%.2f").c_str(), r.devices, r.backend.c_str(), r.status.c_str(),
+        optional_number(r.latency_ns ? std::optional(*r.latency_ns / 1e3) : std::nullopt, "%.1f")
+            .c_str(),
+        optional_number(r.speedup, "%.2fx").c_str(), r.name.c_str());
+  }
+}
+
+void show_run(const SessionArgs& args) {
+  SessionStore store(session_path(args.session), SessionStore::Access::kRead);
+  if (args.json) {
+    std::cout << export_json(store, args.run).dump(2) << "\n";
+    return;
+  }
+  const StoredRun r = store.run(args.run);
+  std::printf("run %lld: %s\n", static_cast<long long>(r.id), r.name.c_str());
+  std::printf("  status %s, created %s, finished %s\n", r.status.c_str(), r.created_at.c_str(),
+              r.finished_at.empty() ? "-" : r.finished_at.c_str());
+  std::printf("  model %s, policy %s, %d devices, %d tokens, %d steps\n", r.model.c_str(),
+              r.policy.c_str(), r.devices, r.tokens, r.steps);
+  std::printf("  backend %s, timeline %s, timed by %s, MoEScope %s\n", r.backend.c_str(),
+              r.timing.c_str(), r.collector.c_str(), r.tool_version.c_str());
+  if (r.baseline_run)
+    std::printf("  baseline: run %lld\n", static_cast<long long>(*r.baseline_run));
+  const auto metrics = store.metrics(args.run);
+  if (metrics.empty()) {
+    std::printf("  no metrics (the run is %s)\n", r.status.c_str());
+    return;
+  }
+  std::printf("\n  %-22s %14s %14s\n", "metric", "mean", "max");
+  for (const auto& m : metrics) {
+    std::printf("  %-22s %14.6g %14.6g\n", m.name.c_str(), m.mean, m.max);
+  }
+}
+
+}  // namespace
+
+void add_session_commands(CLI::App& app) {
+  auto args = std::make_shared<SessionArgs>();
+  auto session_option = [&](CLI::App* cmd) {
+    cmd->add_option("--session", args->session, "session file (default: your default session)");
+  };
+
+  auto* list = app.add_subcommand("sessions", "List the runs of a session");
+  list->add_option("file", args->positional_session, "session file (default: --session)");
+  session_option(list);
+  list->add_flag("--json", args->json, "print JSON");
+  list->callback([args] { list_runs(*args); });
+
+  auto* show = app.add_subcommand("show", "Print one run's metrics");
+  show->add_option("run", args->run, "run id")->required();
+  session_option(show);
+  show->add_flag("--json", args->json, "print everything as JSON");
+  show->callback([args] { show_run(*args); });
+
+  auto* rm = app.add_subcommand("rm", "Delete a run and its data");
+  rm->add_option("run", args->run, "run id")->required();
+  session_option(rm);
+  rm->callback([args] {
+    SessionStore store(session_path(args->session), SessionStore::Access::kWrite);
+    store.remove_run(args->run);
+  });
+
+  auto* rename = app.add_subcommand("rename", "Rename a run");
+  rename->add_option("run", args->run, "run id")->required();
+  rename->add_option("name", args->name, "new name")->required();
+  session_option(rename);
+  rename->callback([args] {
+    if (args->name.empty()) throw Error("a run's name must not be empty");
+    SessionStore store(session_path(args->session), SessionStore::Access::kWrite);
+    store.rename_run(args->run, args->name);
+  });
+
+  auto* exp = app.add_subcommand("export", "Export a run as CSV, JSON or a Chrome trace");
+  exp->add_option("run", args->run, "run id")->required();
+  session_option(exp);
+  exp->add_option("--format", args->format, "csv|json|chrome-trace")->required();
+  exp->add_option("--out", args->out, "output file")->required();
+  exp->callback([args] {
+    const ExportFormat format = parse_export_format(args->format);
+    SessionStore store(session_path(args->session), SessionStore::Access::kRead);
+    export_run(store, args->run, format, args->out);
+  });
+}
+
+}  // namespace moescope::cli

@@ -1,0 +1,21 @@
+// The session file's schema and its forward migrations. A session is a SQLite file whose
+// `application_id` marks it as MoEScope's and whose `user_version` is its schema version.
+#pragma once
+
+#include <cstdint>
+
+namespace moescope {
+
+class SqliteDb;
+
+constexpr std::int64_t kSessionApplicationId = 0x4D6F4553;  // "MoES"
+constexpr std::int64_t kSessionSchemaVersion = 2;
+
+// Creates the schema of version 1, the first one shipped (also used by the migration test).
+void create_schema_v1(SqliteDb& db);
+
+// Brings a session of an older version up to kSessionSchemaVersion, one step at a time, in
+// one transaction.
+void migrate_schema(SqliteDb& db, std::int64_t from_version);
+
+}  // namespace moescope

@@ -1,0 +1,394 @@
+#include "core/session_store.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/run_report.h"
+#include "core/session_schema.h"
+#include "core/sqlite_db.h"
+
+#ifndef MOESCOPE_VERSION
+#define MOESCOPE_VERSION "dev"
+#endif
+
+namespace moescope {
+
+namespace {
+
+constexpr const char* kRunColumns =
+    "r.id, r.name, r.created_at, coalesce(r.finished_at, ''), r.status, r.tool_version, "
+    "r.model, r.policy, r.policy_kind, r.gamma, r.devices, r.tokens, r.steps, r.backend, "
+    "r.timing, r.collector, r.baseline_run, r.run_group, r.spec_json, "
+    "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
+    "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup')";
+
+std::optional<double> optional_double(const SqliteStatement& s, int column) {
+  if (s.column_is_null(column)) return std::nullopt;
+  return s.column_double(column);
+}
+
+std::optional<std::int64_t> optional_int(const SqliteStatement& s, int column) {
+  if (s.column_is_null(column)) return std::nullopt;
+  return s.column_int(column);
+}
+
+StoredRun read_run(const SqliteStatement& s) {
+  StoredRun r;
+  r.id = s.column_int(0);
+  r.name = s.column_text(1);
+  r.created_at = s.column_text(2);
+  r.finished_at = s.column_text(3);
+  r.status = s.column_text(4);
+  r.tool_version = s.column_text(5);
+  r.model = s.column_text(6);
+  r.policy = s.column_text(7);
+  r.policy_kind = s.column_text(8);
+  r.gamma = optional_double(s, 9);
+  r.devices = static_cast<int>(s.column_int(10));
+  r.tokens = static_cast<int>(s.column_int(11));
+  r.steps = static_cast<int>(s.column_int(12));
+  r.backend = s.column_text(13);
+  r.timing = s.column_text(14);
+  r.collector = s.column_text(15);
+  r.baseline_run = optional_int(s, 16);
+  r.group = optional_int(s, 17);
+  r.spec_json = s.column_text(18);
+  r.latency_ns = optional_double(s, 19);
+  r.speedup = optional_double(s, 20);
+  return r;
+}
+
+std::string hex(std::int64_t v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
+  return text;
+}
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string default_session_path() {
+  std::filesystem::path dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    dir = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
+    dir = std::filesystem::path(home) / ".local" / "share";
+  } else {
+    throw Error("no default session: neither XDG_DATA_HOME nor HOME is set; use --session FILE");
+  }
+  dir /= "moescope";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("cannot create '" + dir.string() + "': " + ec.message());
+  return (dir / "default.moescope").string();
+}
+
+SessionStore::SessionStore(const std::string& path, Access access) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (exists && !std::filesystem::is_regular_file(path, ec)) {
+    throw Error(path + ": not a session file (not a regular file)");
+  }
+  if (access == Access::kRead && !exists) throw Error("no session file '" + path + "'");
+  if (access == Access::kWrite && exists && ::access(path.c_str(), W_OK) != 0) {
+    throw Error(path + ": the session file is read-only; nothing was written");
+  }
+  db_ = std::make_unique<SqliteDb>(
+      path, access == Access::kRead ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWriteCreate);
+
+  // Look before touching anything: a foreign or newer file must stay exactly as it was.
+  const std::int64_t application_id = db_->query_int("PRAGMA application_id");
+  const std::int64_t version = db_->query_int("PRAGMA user_version");
+  const std::int64_t objects = db_->query_int("SELECT count(*) FROM sqlite_master");
+  const bool blank = application_id == 0 && version == 0 && objects == 0;
+  if (!blank && application_id != kSessionApplicationId) {
+    throw Error(path + ": not a MoEScope session (an SQLite database of another application, id " +
+                hex(application_id) + ")");
+  }
+  if (version > kSessionSchemaVersion) {
+    throw Error(path + ": written by a newer MoEScope (session schema " + std::to_string(version) +
+                "; this build reads up to " + std::to_string(kSessionSchemaVersion) +
+                "); upgrade MoEScope to open it");
+  }
+  if (blank && access == Access::kRead) {
+    throw Error(path + ": the session is empty (no run was ever stored in it)");
+  }
+  if (version < kSessionSchemaVersion) {
+    if (access == Access::kRead) {
+      // Reopen for writing: an older session is upgraded in place, as any write would.
+      if (::access(path.c_str(), W_OK) != 0) {
+        throw Error(path + ": session schema " + std::to_string(version) +
+                    " needs an upgrade, but the file is read-only");
+      }
+      db_ = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWrite);
+    }
+    migrate_schema(*db_, version);
+  }
+  if (access == Access::kWrite) {
+    db_->exec("PRAGMA journal_mode = WAL");
+    db_->exec("PRAGMA synchronous = NORMAL");
+  }
+  db_->exec("PRAGMA foreign_keys = ON");
+}
+
+SessionStore::~SessionStore() = default;
+SessionStore::SessionStore(SessionStore&&) noexcept = default;
+
+const std::string& SessionStore::path() const {
+  return db_->path();
+}
+
+std::int64_t SessionStore::schema_version() {
+  return db_->query_int("PRAGMA user_version");
+}
+
+std::int64_t SessionStore::begin_run(const RunHeader& h) {
+  SqliteStatement s(*db_,
+                    "INSERT INTO runs (name, created_at, status, tool_version, model, policy, "
+                    "policy_kind, gamma, devices, tokens, steps, backend, timing, collector, "
+                    "baseline_run, run_group, spec_json) "
+                    "VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, h.name).bind(2, utc_now_iso8601()).bind(3, std::string_view(MOESCOPE_VERSION));
+  s.bind(4, h.model).bind(5, policy_label(h.policy)).bind(6, policy_name(h.policy.kind));
+  if (h.policy.kind == PolicyKind::kNone) {
+    s.bind_null(7);
+  } else {
+    s.bind(7, h.policy.gamma);
+  }
+  s.bind(8, h.devices).bind(9, h.tokens).bind(10, h.steps).bind(11, h.backend);
+  s.bind(12, h.timing).bind(13, h.collector);
+  if (h.baseline_run) {
+    s.bind(14, *h.baseline_run);
+  } else {
+    s.bind_null(14);
+  }
+  if (h.group) {
+    s.bind(15, *h.group);
+  } else {
+    s.bind_null(15);
+  }
+  s.bind(16, h.spec_json);
+  s.run();
+  return db_->last_insert_rowid();
+}
+
+std::int64_t SessionStore::new_group() {
+  return db_->query_int("SELECT coalesce(max(run_group), 0) + 1 FROM runs");
+}
+
+void SessionStore::set_status(std::int64_t id, const std::string& status) {
+  SqliteStatement s(*db_, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
+  s.bind(1, status).bind(2, utc_now_iso8601()).bind(3, id).run();
+}
+
+void SessionStore::rename_run(std::int64_t id, const std::string& name) {
+  run(id);  // names the missing id
+  SqliteStatement s(*db_, "UPDATE runs SET name = ? WHERE id = ?");
+  s.bind(1, name).bind(2, id).run();
+}
+
+void SessionStore::remove_run(std::int64_t id) {
+  run(id);
+  SqliteTransaction t(*db_);
+  SqliteStatement s(*db_, "DELETE FROM runs WHERE id = ?");
+  s.bind(1, id).run();
+  t.commit();
+}
+
+namespace {
+
+std::int64_t string_id(SqliteDb& db, std::string_view value) {
+  SqliteStatement insert(db, "INSERT OR IGNORE INTO strings (value) VALUES (?)");
+  insert.bind(1, value).run();
+  SqliteStatement select(db, "SELECT id FROM strings WHERE value = ?");
+  select.bind(1, value);
+  select.step();
+  return select.column_int(0);
+}
+
+void insert_events(std::int64_t run, const std::vector<profiler::Event>& events,
+                   std::int64_t offset_ns, SqliteStatement& insert, const std::int64_t* names) {
+  std::int64_t seq = 0;
+  for (const auto& e : events) {
+    insert.bind(1, run).bind(2, e.step).bind(3, e.layer).bind(4, seq++).bind(5, e.device);
+    insert.bind(6, e.stream).bind(7, e.expert).bind(8, static_cast<int>(e.phase));
+    insert.bind(9, e.start_ns + offset_ns).bind(10, e.end_ns + offset_ns);
+    insert.bind(11, names[static_cast<int>(e.phase)]);
+    insert.run();
+  }
+}
+
+constexpr const char* kInsertEvent =
+    "INSERT INTO kernel_events (run, step, layer, seq, device, stream, expert, phase, start_ns, "
+    "end_ns, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+constexpr int kPhaseCount = 6;
+
+}  // namespace
+
+void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::size_t index) {
+  const PolicyRun& run = result.runs.at(index);
+  SqliteTransaction transaction(*db_);
+  std::int64_t names[kPhaseCount];
+  for (int p = 0; p < kPhaseCount; ++p) {
+    names[p] = string_id(*db_, profiler::phase_name(static_cast<profiler::Phase>(p)));
+  }
+  SqliteStatement layer(*db_,
+                        "INSERT INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SqliteStatement event(*db_, kInsertEvent);
+  // Layers run one after another: each layer's composed timeline starts where the last ended.
+  std::int64_t clock_ns = 0;
+  for (const auto& r : run.records) {
+    const auto& tl = r.timeline;
+    const auto& m = r.load;
+    layer.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, tl.latency_ns);
+    layer.bind(5, tl.dispatch_ns).bind(6, tl.expert_phase_ns).bind(7, tl.combine_ns);
+    layer.bind(8, tl.straggler_margin_ns).bind(9, tl.straggler_device);
+    layer.bind(10, tl.straggler_expert).bind(11, m.imbalance_routed).bind(12, m.imbalance_kept);
+    layer.bind(13, m.balancedness_routed).bind(14, m.balancedness_kept).bind(15, m.drop_rate);
+    layer.bind(16, m.tokens_fully_dropped).bind(17, m.added_pairs).bind(18, m.gate_mass_kept);
+    layer.bind(19, r.output_error).bind(20, r.gating_ns).bind(21, r.policy_ns);
+    layer.bind(22, nlohmann::json(r.capacity).dump());
+    layer.run();
+    for (int e = 0; e < static_cast<int>(m.routed_load.size()); ++e) {
+      const auto ue = static_cast<std::size_t>(e);
+      load.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, e);
+      load.bind(5, result.placement.device(e)).bind(6, m.routed_load[ue]).bind(7, m.kept_load[ue]);
+      load.bind(8, m.dropped_load[ue]).bind(9, m.added_load[ue]).bind(10, r.expert_ns[ue]);
+      load.run();
+    }
+    insert_events(id, tl.events, clock_ns, event, names);
+    clock_ns += tl.latency_ns;
+  }
+  const PolicySummary s = summarize(run, result.runs.front());
+  SqliteStatement metric(*db_, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?)");
+  auto put = [&](const char* name, const Stat& stat) {
+    metric.bind(1, id).bind(2, std::string_view(name)).bind(3, stat.mean).bind(4, stat.max).run();
+  };
+  put("latency_ns", s.latency_ns);
+  put("speedup", {s.speedup, s.speedup});
+  put("imbalance_routed", s.imbalance_routed);
+  put("imbalance_kept", s.imbalance_kept);
+  put("balancedness_routed", s.balancedness_routed);
+  put("balancedness_kept", s.balancedness_kept);
+  put("drop_rate", s.drop_rate);
+  put("tokens_fully_dropped", s.tokens_fully_dropped);
+  put("added_pairs", s.added_pairs);
+  put("gate_mass_kept", s.gate_mass_kept);
+  put("output_error", s.output_error);
+  put("straggler_margin_ns", s.straggler_margin_ns);
+  put("expert_compute_ns", s.expert_compute_ns);
+  put("gating_ns", s.gating_ns);
+  put("policy_ns", s.policy_ns);
+  SqliteStatement done(*db_, "UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ?");
+  done.bind(1, utc_now_iso8601()).bind(2, id).run();
+  transaction.commit();
+}
+
+void SessionStore::write_events(std::int64_t id, const std::vector<profiler::Event>& events) {
+  SqliteTransaction transaction(*db_);
+  std::int64_t names[kPhaseCount];
+  for (int p = 0; p < kPhaseCount; ++p) {
+    names[p] = string_id(*db_, profiler::phase_name(static_cast<profiler::Phase>(p)));
+  }
+  SqliteStatement event(*db_, kInsertEvent);
+  insert_events(id, events, 0, event, names);
+  transaction.commit();
+}
+
+std::vector<StoredRun> SessionStore::runs() {
+  SqliteStatement s(*db_, std::string("SELECT ") + kRunColumns + " FROM runs r ORDER BY r.id");
+  std::vector<StoredRun> out;
+  while (s.step())
+    out.push_back(read_run(s));
+  return out;
+}
+
+StoredRun SessionStore::run(std::int64_t id) {
+  SqliteStatement s(*db_, std::string("SELECT ") + kRunColumns + " FROM runs r WHERE r.id = ?");
+  s.bind(1, id);
+  if (!s.step()) throw Error(path() + ": no run " + std::to_string(id) + " in this session");
+  return read_run(s);
+}
+
+std::vector<RunMetricRow> SessionStore::metrics(std::int64_t id) {
+  SqliteStatement s(*db_, "SELECT name, mean, max FROM run_metrics WHERE run = ? ORDER BY name");
+  s.bind(1, id);
+  std::vector<RunMetricRow> out;
+  while (s.step())
+    out.push_back({s.column_text(0), s.column_double(1), s.column_double(2)});
+  return out;
+}
+
+std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
+  SqliteStatement s(*db_,
+                    "SELECT step, layer, latency_ns, straggler_margin_ns, straggler_device, "
+                    "imbalance_routed, imbalance_kept, drop_rate, output_error FROM layer_stats "
+                    "WHERE run = ? ORDER BY step, layer");
+  s.bind(1, id);
+  std::vector<LayerStatRow> out;
+  while (s.step()) {
+    out.push_back({static_cast<int>(s.column_int(0)), static_cast<int>(s.column_int(1)),
+                   s.column_int(2), s.column_int(3), static_cast<int>(s.column_int(4)),
+                   s.column_double(5), s.column_double(6), s.column_double(7), s.column_double(8)});
+  }
+  return out;
+}
+
+std::vector<ExpertLoadRow> SessionStore::expert_loads(std::int64_t id) {
+  SqliteStatement s(*db_,
+                    "SELECT step, layer, expert, device, routed, kept, dropped, added, compute_ns "
+                    "FROM expert_load WHERE run = ? ORDER BY step, layer, expert");
+  s.bind(1, id);
+  std::vector<ExpertLoadRow> out;
+  while (s.step()) {
+    out.push_back({static_cast<int>(s.column_int(0)), static_cast<int>(s.column_int(1)),
+                   static_cast<int>(s.column_int(2)), static_cast<int>(s.column_int(3)),
+                   s.column_int(4), s.column_int(5), s.column_int(6), s.column_int(7),
+                   s.column_int(8)});
+  }
+  return out;
+}
+
+std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
+  SqliteStatement s(*db_,
+                    "SELECT start_ns, end_ns, device, stream, step, layer, expert, phase "
+                    "FROM kernel_events WHERE run = ? ORDER BY step, layer, seq");
+  s.bind(1, id);
+  std::vector<profiler::Event> out;
+  while (s.step()) {
+    const auto phase = s.column_int(7);
+    if (phase < 0 || phase >= kPhaseCount) {
+      throw Error(path() + ": run " + std::to_string(id) + " has an event of unknown phase " +
+                  std::to_string(phase));
+    }
+    out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
+                   static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
+                   static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
+                   static_cast<profiler::Phase>(phase)});
+  }
+  return out;
+}
+
+std::int64_t SessionStore::event_count() {
+  return db_->query_int("SELECT count(*) FROM kernel_events");
+}
+
+}  // namespace moescope

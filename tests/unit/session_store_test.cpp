@@ -1,0 +1,381 @@
+#include "core/session_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/run_recorder.h"
+#include "core/run_report.h"
+#include "core/session_export.h"
+#include "core/session_schema.h"
+#include "core/sqlite_db.h"
+
+namespace moescope {
+namespace {
+
+class SessionStoreTest : public ::testing::Test {
+ protected:
+  std::string path_ =
+      (std::filesystem::temp_directory_path() /
+       ("moescope_store_" + std::to_string(getpid()) + "_" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".moescope"))
+          .string();
+  void SetUp() override { remove_files(); }
+  void TearDown() override { remove_files(); }
+  void remove_files() {
+    for (const char* suffix : {"", "-wal", "-shm", ".part"}) {
+      std::filesystem::remove(path_ + suffix);
+    }
+  }
+
+  static RunOptions small_options() {
+    RunOptions o;
+    o.spec = scaled(preset("deepseek-v2-lite"), 64);
+    o.spec.layer_subset = {1, 4};
+    o.steps = 2;
+    o.devices = 4;
+    PolicyConfig drop;
+    drop.kind = PolicyKind::kDrop;
+    drop.gamma = 1.25;
+    o.policies = {drop};
+    return o;
+  }
+
+  RecordedRun record(SessionStore& store) {
+    const RunOptions o = small_options();
+    auto source = make_synthetic_routing(o.spec, {96, 2, 0.6});
+    return record_run(store, o, *source, nullptr, nullptr);
+  }
+
+  std::string file_bytes() {
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  std::string open_error(SessionStore::Access access) {
+    try {
+      SessionStore store(path_, access);
+      store.runs();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  }
+};
+
+TEST_F(SessionStoreTest, EveryFieldOfARunRoundTrips) {
+  SessionStore store(path_, SessionStore::Access::kWrite);
+  EXPECT_EQ(store.schema_version(), kSessionSchemaVersion);
+  const RecordedRun recorded = record(store);
+  ASSERT_EQ(recorded.run_ids.size(), 2u);
+  const RunResult& result = recorded.result;
+
+  SessionStore reader(path_, SessionStore::Access::kRead);
+  const auto runs = reader.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  const StoredRun& drop = runs[1];
+  EXPECT_EQ(drop.status, "complete");
+  EXPECT_EQ(drop.model, "deepseek-v2-lite/64");
+  EXPECT_EQ(drop.policy, "drop(gamma=1.25)");
+  EXPECT_EQ(drop.policy_kind, "drop");
+  ASSERT_TRUE(drop.gamma.has_value());
+  EXPECT_DOUBLE_EQ(*drop.gamma, 1.25);
+  EXPECT_FALSE(runs[0].gamma.has_value());
+  EXPECT_EQ(drop.devices, 4);
+  EXPECT_EQ(drop.tokens, 96);
+  EXPECT_EQ(drop.steps, 2);
+  EXPECT_EQ(drop.backend, "cpu");
+  EXPECT_EQ(drop.timing, "composed");
+  EXPECT_EQ(drop.collector, "cpu-timer");
+  EXPECT_EQ(drop.baseline_run, runs[0].id);
+  EXPECT_FALSE(drop.finished_at.empty());
+  const auto spec = nlohmann::json::parse(drop.spec_json);
+  EXPECT_EQ(spec["model"]["layer_subset"], nlohmann::json({1, 4}));
+  EXPECT_EQ(spec["policy"]["gamma"], 1.25);
+
+  const PolicySummary summary = summarize(result.runs[1], result.runs[0]);
+  std::map<std::string, RunMetricRow> metrics;
+  for (const auto& m : reader.metrics(drop.id))
+    metrics[m.name] = m;
+  EXPECT_DOUBLE_EQ(metrics["drop_rate"].mean, summary.drop_rate.mean);
+  EXPECT_DOUBLE_EQ(metrics["drop_rate"].max, summary.drop_rate.max);
+  EXPECT_DOUBLE_EQ(metrics["speedup"].mean, summary.speedup);
+  EXPECT_DOUBLE_EQ(*drop.speedup, summary.speedup);
+  EXPECT_DOUBLE_EQ(*drop.latency_ns, summary.latency_ns.mean);
+
+  const auto loads = reader.expert_loads(drop.id);
+  const auto& records = result.runs[1].records;
+  ASSERT_EQ(loads.size(), records.size() * 64);
+  for (const auto& row : loads) {
+    const auto& rec = records[static_cast<std::size_t>(row.step * 2 + (row.layer == 4 ? 1 : 0))];
+    ASSERT_EQ(rec.layer, row.layer);
+    const auto e = static_cast<std::size_t>(row.expert);
+    EXPECT_EQ(row.routed, rec.load.routed_load[e]);
+    EXPECT_EQ(row.kept, rec.load.kept_load[e]);
+    EXPECT_EQ(row.dropped, rec.load.dropped_load[e]);
+    EXPECT_EQ(row.added, rec.load.added_load[e]);
+    EXPECT_EQ(row.compute_ns, rec.expert_ns[e]);
+    EXPECT_EQ(row.device, row.expert * 4 / 64);
+  }
+  const auto layers = reader.layer_stats(drop.id);
+  ASSERT_EQ(layers.size(), records.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i].latency_ns, records[i].timeline.latency_ns);
+    EXPECT_DOUBLE_EQ(layers[i].output_error, records[i].output_error);
+  }
+  // Events keep their durations and tags; each layer starts where the previous one ended.
+  const auto events = reader.events(drop.id);
+  std::size_t n = 0;
+  std::int64_t offset = 0;
+  for (const auto& rec : records) {
+    for (const auto& e : rec.timeline.events) {
+      ASSERT_LT(n, events.size());
+      EXPECT_EQ(events[n].start_ns, e.start_ns + offset);
+      EXPECT_EQ(events[n].duration_ns(), e.duration_ns());
+      EXPECT_EQ(events[n].expert, e.expert);
+      EXPECT_EQ(events[n].phase, e.phase);
+      EXPECT_EQ(events[n].device, e.device);
+      ++n;
+    }
+    offset += rec.timeline.latency_ns;
+  }
+  EXPECT_EQ(n, events.size());
+}
+
+TEST_F(SessionStoreTest, RenameRemoveAndMissingRuns) {
+  SessionStore store(path_, SessionStore::Access::kWrite);
+  const auto ids = record(store).run_ids;
+  store.rename_run(ids[1], "tuned");
+  EXPECT_EQ(store.run(ids[1]).name, "tuned");
+  store.remove_run(ids[0]);
+  EXPECT_FALSE(store.run(ids[1]).baseline_run.has_value());  // ON DELETE SET NULL
+  store.remove_run(ids[1]);
+  EXPECT_TRUE(store.runs().empty());
+  EXPECT_EQ(store.event_count(), 0);  // cascaded
+  EXPECT_TRUE(store.expert_loads(ids[1]).empty());
+  try {
+    store.run(42);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no run 42"), std::string::npos);
+  }
+  EXPECT_THROW(store.remove_run(42), Error);
+  EXPECT_THROW(store.rename_run(42, "x"), Error);
+}
+
+TEST_F(SessionStoreTest, ReaderSeesCommittedRunsWhileAWriterAdds) {
+  SessionStore writer(path_, SessionStore::Access::kWrite);
+  record(writer);
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::string reader_error;
+  std::thread reader([&] {
+    try {
+      SessionStore store(path_, SessionStore::Access::kRead);
+      while (!done) {
+        for (const auto& r : store.runs()) {
+          // A complete run always has its data: runs are written in one transaction.
+          if (r.status == "complete" && store.expert_loads(r.id).empty()) {
+            reader_error = "complete run " + std::to_string(r.id) + " without data";
+          }
+        }
+        ++reads;
+      }
+    } catch (const std::exception& e) {
+      reader_error = e.what();
+    }
+  });
+  for (int i = 0; i < 4; ++i)
+    record(writer);
+  done = true;
+  reader.join();
+  EXPECT_EQ(reader_error, "");
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(SessionStore(path_, SessionStore::Access::kRead).runs().size(), 10u);
+}
+
+TEST_F(SessionStoreTest, AFileOfAnotherFormatIsRefusedAndLeftAlone) {
+  { std::ofstream(path_, std::ios::binary) << "\x89PNG\r\n\x1a\n" << std::string(600, 'x'); }
+  const std::string before = file_bytes();
+  EXPECT_NE(open_error(SessionStore::Access::kWrite).find("not a MoEScope session"),
+            std::string::npos)
+      << open_error(SessionStore::Access::kWrite);
+  EXPECT_NE(open_error(SessionStore::Access::kRead).find("not a MoEScope session"),
+            std::string::npos);
+  EXPECT_EQ(file_bytes(), before);
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+}
+
+TEST_F(SessionStoreTest, ASqliteDatabaseOfAnotherApplicationIsLeftAlone) {
+  {
+    SqliteDb db(path_, SqliteDb::Mode::kReadWriteCreate);
+    db.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine');");
+  }
+  const std::string before = file_bytes();
+  EXPECT_NE(open_error(SessionStore::Access::kWrite).find("another application"),
+            std::string::npos);
+  EXPECT_EQ(file_bytes(), before);
+}
+
+TEST_F(SessionStoreTest, ANewerSchemaIsRefusedAndLeftAlone) {
+  {
+    SessionStore store(path_, SessionStore::Access::kWrite);
+    record(store);
+  }
+  {
+    SqliteDb db(path_, SqliteDb::Mode::kReadWrite);
+    db.exec("PRAGMA user_version = 99");
+  }
+  const std::string before = file_bytes();
+  EXPECT_NE(open_error(SessionStore::Access::kWrite).find("newer MoEScope (session schema 99"),
+            std::string::npos);
+  EXPECT_NE(open_error(SessionStore::Access::kRead).find("newer MoEScope"), std::string::npos);
+  EXPECT_EQ(file_bytes(), before);
+}
+
+TEST_F(SessionStoreTest, ATruncatedSessionGivesAClearError) {
+  {
+    SessionStore store(path_, SessionStore::Access::kWrite);
+    for (int i = 0; i < 3; ++i)
+      record(store);
+    store.runs();
+  }
+  {
+    // Fold the WAL into the main file, then cut the file in half.
+    SqliteDb db(path_, SqliteDb::Mode::kReadWrite);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE");
+  }
+  const auto size = std::filesystem::file_size(path_);
+  std::filesystem::resize_file(path_, size / 2);
+  const std::string error = [&] {
+    try {
+      SessionStore store(path_, SessionStore::Access::kRead);
+      for (const auto& r : store.runs())
+        store.events(r.id);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  }();
+  EXPECT_NE(error.find("corrupt or truncated"), std::string::npos) << error;
+}
+
+TEST_F(SessionStoreTest, MissingEmptyAndReadOnlyFiles) {
+  EXPECT_NE(open_error(SessionStore::Access::kRead).find("no session file"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path_));  // reading never creates a file
+  { std::ofstream(path_) << ""; }
+  EXPECT_NE(open_error(SessionStore::Access::kRead).find("empty"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(path_), 0u);
+  {
+    SessionStore store(path_, SessionStore::Access::kWrite);  // an empty file becomes a session
+    record(store);
+  }
+  chmod(path_.c_str(), 0444);
+  EXPECT_EQ(SessionStore(path_, SessionStore::Access::kRead).runs().size(), 2u);
+  if (geteuid() != 0) {  // root may write to any file
+    EXPECT_NE(open_error(SessionStore::Access::kWrite).find("read-only"), std::string::npos);
+  }
+  chmod(path_.c_str(), 0644);
+}
+
+TEST_F(SessionStoreTest, MigratesTheFirstSchemaVersion) {
+  {
+    SqliteDb db(path_, SqliteDb::Mode::kReadWriteCreate);
+    create_schema_v1(db);
+    db.exec(
+        "INSERT INTO runs (name, created_at, status, tool_version, model, policy, policy_kind, "
+        "gamma, devices, tokens, steps, backend, timing, spec_json) VALUES ('old', "
+        "'2026-01-01T00:00:00Z', 'complete', '0.0.1', 'olmoe-1b-7b', 'drop(gamma=1)', 'drop', "
+        "1.0, 8, 4096, 1, 'cpu', 'composed', '{}')");
+    EXPECT_EQ(db.query_int("PRAGMA user_version"), 1);
+  }
+  SessionStore store(path_, SessionStore::Access::kWrite);
+  EXPECT_EQ(store.schema_version(), kSessionSchemaVersion);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].name, "old");
+  EXPECT_EQ(runs[0].collector, "cpu-timer");
+  EXPECT_FALSE(runs[0].group.has_value());
+  record(store);  // and the migrated session takes new runs
+  EXPECT_EQ(store.runs().size(), 3u);
+}
+
+TEST_F(SessionStoreTest, ExportsParseBack) {
+  SessionStore store(path_, SessionStore::Access::kWrite);
+  const auto id = record(store).run_ids[1];
+  const std::string out = path_ + ".export";
+
+  export_run(store, id, ExportFormat::kCsv, out);
+  std::ifstream csv(out);
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line.rfind("run,step,layer,expert,device,routed,kept", 0), 0u);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 14) << line;
+  }
+  EXPECT_EQ(rows, 2 * 2 * 64);
+
+  export_run(store, id, ExportFormat::kJson, out);
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  EXPECT_EQ(j["id"], id);
+  EXPECT_EQ(j["expert_load"].size(), 256u);
+  EXPECT_TRUE(j["metrics"].contains("drop_rate"));
+
+  export_run(store, id, ExportFormat::kChromeTrace, out);
+  const auto trace = nlohmann::json::parse(std::ifstream(out));
+  ASSERT_TRUE(trace["traceEvents"].is_array());
+  int complete = 0, counters = 0, metadata = 0;
+  std::set<int> pids;
+  for (const auto& e : trace["traceEvents"]) {
+    ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("name")) << e.dump();
+    const std::string ph = e["ph"];
+    if (ph == "X") {
+      ++complete;
+      ASSERT_TRUE(e["ts"].is_number() && e["dur"].is_number() && e["tid"].is_number()) << e.dump();
+      EXPECT_GE(e["dur"].get<double>(), 0.0);
+      EXPECT_TRUE(e["args"].contains("layer") && e["args"].contains("phase"));
+      pids.insert(e["pid"].get<int>());
+    } else if (ph == "C") {
+      ++counters;
+      EXPECT_TRUE(e["args"].is_object());
+    } else if (ph == "M") {
+      ++metadata;
+    }
+  }
+  EXPECT_EQ(complete, static_cast<int>(store.events(id).size()));
+  EXPECT_EQ(pids, (std::set<int>{0, 1, 2, 3}));
+  EXPECT_EQ(counters, 256);
+  EXPECT_GE(metadata, 8);  // a process name and a thread name per device
+  EXPECT_FALSE(std::filesystem::exists(out + ".part"));
+  std::filesystem::remove(out);
+
+  EXPECT_THROW(parse_export_format("xml"), Error);
+  EXPECT_THROW(export_run(store, id, ExportFormat::kCsv, "/nonexistent-dir/x.csv"), Error);
+}
+
+TEST(DefaultSession, FollowsXdgDataHome) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("moescope_xdg_" + std::to_string(getpid()));
+  setenv("XDG_DATA_HOME", dir.c_str(), 1);
+  EXPECT_EQ(default_session_path(), (dir / "moescope" / "default.moescope").string());
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "moescope"));
+  unsetenv("XDG_DATA_HOME");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace moescope
