@@ -78,19 +78,27 @@ CREATE TABLE expert_load (
   compute_ns INTEGER NOT NULL,
   PRIMARY KEY (run, step, layer, expert)
 ) WITHOUT ROWID;
+-- Events are appended in one transaction per write, so the events of a run are a few
+-- contiguous id ranges: event_ranges finds them without an index on the large table, which
+-- keeps inserts at append speed and the file near 30 bytes per event.
 CREATE TABLE kernel_events (
-  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  id INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL,
   step INTEGER NOT NULL,
   layer INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
   device INTEGER NOT NULL,
   stream INTEGER NOT NULL,
   expert INTEGER NOT NULL,
   phase INTEGER NOT NULL,
   start_ns INTEGER NOT NULL,
   end_ns INTEGER NOT NULL,
-  name INTEGER NOT NULL REFERENCES strings(id),
-  PRIMARY KEY (run, step, layer, seq)
+  name INTEGER NOT NULL
+);
+CREATE TABLE event_ranges (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,
+  PRIMARY KEY (run, first_id)
 ) WITHOUT ROWID;
 CREATE INDEX runs_by_status ON runs(status);
 )sql";

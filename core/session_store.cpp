@@ -205,6 +205,11 @@ void SessionStore::rename_run(std::int64_t id, const std::string& name) {
 void SessionStore::remove_run(std::int64_t id) {
   run(id);
   SqliteTransaction t(*db_);
+  SqliteStatement events(*db_,
+                         "DELETE FROM kernel_events WHERE id IN (SELECT k.id FROM event_ranges r "
+                         "JOIN kernel_events k ON k.id BETWEEN r.first_id AND r.last_id "
+                         "WHERE r.run = ?)");
+  events.bind(1, id).run();
   SqliteStatement s(*db_, "DELETE FROM runs WHERE id = ?");
   s.bind(1, id).run();
   t.commit();
@@ -221,21 +226,54 @@ std::int64_t string_id(SqliteDb& db, std::string_view value) {
   return select.column_int(0);
 }
 
-void insert_events(std::int64_t run, const std::vector<profiler::Event>& events,
-                   std::int64_t offset_ns, SqliteStatement& insert, const std::int64_t* names) {
-  std::int64_t seq = 0;
-  for (const auto& e : events) {
-    insert.bind(1, run).bind(2, e.step).bind(3, e.layer).bind(4, seq++).bind(5, e.device);
-    insert.bind(6, e.stream).bind(7, e.expert).bind(8, static_cast<int>(e.phase));
-    insert.bind(9, e.start_ns + offset_ns).bind(10, e.end_ns + offset_ns);
-    insert.bind(11, names[static_cast<int>(e.phase)]);
-    insert.run();
-  }
+// Rows per INSERT statement: one statement per row spends most of its time in statement
+// setup, so rows go in batches (11 values each, well under SQLite's 32766 parameters).
+constexpr std::size_t kEventBatch = 64;
+constexpr int kEventColumns = 10;
+
+std::string insert_events_sql(std::size_t rows) {
+  std::string sql =
+      "INSERT INTO kernel_events (run, step, layer, device, stream, expert, phase, start_ns, "
+      "end_ns, name) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i)
+    sql += i == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
+  return sql;
 }
 
-constexpr const char* kInsertEvent =
-    "INSERT INTO kernel_events (run, step, layer, seq, device, stream, expert, phase, start_ns, "
-    "end_ns, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Appends events (times shifted by offset_ns) and records their id range for the run. Runs
+// inside the caller's transaction.
+void append_events(SqliteDb& db, std::int64_t run, const std::vector<profiler::Event>& events,
+                   std::int64_t offset_ns, const std::int64_t* names) {
+  if (events.empty()) return;
+  SqliteStatement batch(db, insert_events_sql(kEventBatch));
+  std::int64_t first_id = -1;
+  std::size_t i = 0;
+  auto bind_row = [&](SqliteStatement& s, int base, const profiler::Event& e) {
+    s.bind(base + 1, run).bind(base + 2, e.step).bind(base + 3, e.layer);
+    s.bind(base + 4, e.device).bind(base + 5, e.stream).bind(base + 6, e.expert);
+    s.bind(base + 7, static_cast<int>(e.phase)).bind(base + 8, e.start_ns + offset_ns);
+    s.bind(base + 9, e.end_ns + offset_ns).bind(base + 10, names[static_cast<int>(e.phase)]);
+  };
+  for (; i + kEventBatch <= events.size(); i += kEventBatch) {
+    for (std::size_t r = 0; r < kEventBatch; ++r) {
+      bind_row(batch, static_cast<int>(r) * kEventColumns, events[i + r]);
+    }
+    batch.run();
+    if (first_id < 0)
+      first_id = db.last_insert_rowid() - static_cast<std::int64_t>(kEventBatch) + 1;
+  }
+  if (i < events.size()) {
+    SqliteStatement tail(db, insert_events_sql(events.size() - i));
+    for (std::size_t r = 0; i + r < events.size(); ++r) {
+      bind_row(tail, static_cast<int>(r) * kEventColumns, events[i + r]);
+    }
+    tail.run();
+    if (first_id < 0)
+      first_id = db.last_insert_rowid() - static_cast<std::int64_t>(events.size() - i) + 1;
+  }
+  SqliteStatement range(db, "INSERT INTO event_ranges (run, first_id, last_id) VALUES (?, ?, ?)");
+  range.bind(1, run).bind(2, first_id).bind(3, db.last_insert_rowid()).run();
+}
 
 constexpr int kPhaseCount = 6;
 
@@ -252,7 +290,7 @@ void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::siz
                         "INSERT INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, ?, ?, ?)");
   SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  SqliteStatement event(*db_, kInsertEvent);
+  std::vector<profiler::Event> events;
   // Layers run one after another: each layer's composed timeline starts where the last ended.
   std::int64_t clock_ns = 0;
   for (const auto& r : run.records) {
@@ -274,9 +312,14 @@ void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::siz
       load.bind(8, m.dropped_load[ue]).bind(9, m.added_load[ue]).bind(10, r.expert_ns[ue]);
       load.run();
     }
-    insert_events(id, tl.events, clock_ns, event, names);
+    for (auto e : tl.events) {
+      e.start_ns += clock_ns;
+      e.end_ns += clock_ns;
+      events.push_back(e);
+    }
     clock_ns += tl.latency_ns;
   }
+  append_events(*db_, id, events, 0, names);
   const PolicySummary s = summarize(run, result.runs.front());
   SqliteStatement metric(*db_, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?)");
   auto put = [&](const char* name, const Stat& stat) {
@@ -308,8 +351,7 @@ void SessionStore::write_events(std::int64_t id, const std::vector<profiler::Eve
   for (int p = 0; p < kPhaseCount; ++p) {
     names[p] = string_id(*db_, profiler::phase_name(static_cast<profiler::Phase>(p)));
   }
-  SqliteStatement event(*db_, kInsertEvent);
-  insert_events(id, events, 0, event, names);
+  append_events(*db_, id, events, 0, names);
   transaction.commit();
 }
 
@@ -368,21 +410,27 @@ std::vector<ExpertLoadRow> SessionStore::expert_loads(std::int64_t id) {
 }
 
 std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
+  SqliteStatement ranges(
+      *db_, "SELECT first_id, last_id FROM event_ranges WHERE run = ? ORDER BY first_id");
+  ranges.bind(1, id);
   SqliteStatement s(*db_,
                     "SELECT start_ns, end_ns, device, stream, step, layer, expert, phase "
-                    "FROM kernel_events WHERE run = ? ORDER BY step, layer, seq");
-  s.bind(1, id);
+                    "FROM kernel_events WHERE id BETWEEN ? AND ? ORDER BY id");
   std::vector<profiler::Event> out;
-  while (s.step()) {
-    const auto phase = s.column_int(7);
-    if (phase < 0 || phase >= kPhaseCount) {
-      throw Error(path() + ": run " + std::to_string(id) + " has an event of unknown phase " +
-                  std::to_string(phase));
+  while (ranges.step()) {
+    s.bind(1, ranges.column_int(0)).bind(2, ranges.column_int(1));
+    while (s.step()) {
+      const auto phase = s.column_int(7);
+      if (phase < 0 || phase >= kPhaseCount) {
+        throw Error(path() + ": run " + std::to_string(id) + " has an event of unknown phase " +
+                    std::to_string(phase));
+      }
+      out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
+                     static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
+                     static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
+                     static_cast<profiler::Phase>(phase)});
     }
-    out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
-                   static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
-                   static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
-                   static_cast<profiler::Phase>(phase)});
+    s.reset();
   }
   return out;
 }

@@ -11,8 +11,7 @@ __global__ void route_tokens_reference(const float* logits, int tokens, int expe
                                        bool norm_topk_prob, int* topk_experts,
                                        float* topk_weights) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
-  if (t >= tokens || experts > kMaxExperts || top_k > kMaxTopK)
-    return;
+  if (t >= tokens || experts > kMaxExperts || top_k > kMaxTopK) return;
   float probs[kMaxExperts];
   float best[kMaxTopK];
   routing::softmax_row(logits + static_cast<long long>(t) * experts, experts, probs);
