@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Runs the CPU benchmark suite once and prints ratios measured side by side in that run.
+
+Absolute numbers on a shared 2-core machine move from run to run; ratios of benchmarks run in
+the same process, minutes apart, move much less. Three targets are checked:
+
+  compute  at T = 2048, the MoE layer reaches >= 70% of the GFLOP/s of one dense sgemm of
+           the same FLOPs (M = T * k, K = H, N = 3F);
+  memory   at T = 16, the layer takes <= 1.5x the bandwidth floor: the bytes of the weights of
+           the experts actually touched (distinct experts with rows > 0, 3 * H * F * 4 bytes
+           each) over the memcpy bandwidth, counted as read + write (2 * bytes / time);
+  routing  route() + apply_policy() at T = 16384 take < 5% of that T's expert compute,
+           estimated as the policy's kept-pair FLOPs over the layer's GFLOP/s at T = 2048.
+
+With --torch, also runs tests/bench/torch_moe_peer.py (the same layer written the Hugging Face
+way in PyTorch) and prints our-layer-time / torch-time at each T. Standard library only.
+
+  scripts/bench_cpu.py [build/bench/tests/bench/moe_bench] [--torch] [--repetitions N]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_BINARY = os.path.join(REPO, "build", "bench", "tests", "bench", "moe_bench")
+TORCH_PEER = os.path.join(REPO, "tests", "bench", "torch_moe_peer.py")
+LAYER_TOKENS = (16, 256, 2048)
+
+EFFICIENCY_TARGET = 0.70  # layer / sgemm GFLOP/s at T = 2048, at least
+FLOOR_TARGET = 1.5  # layer time / memory floor at T = 16, at most
+ROUTING_TARGET = 0.05  # router + policy / expert compute at T = 16384, below
+
+TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def run_benchmarks(binary, repetitions, extra):
+    command = [
+        binary,
+        "--benchmark_format=json",
+        "--benchmark_filter=^BM_(MoeLayer|DenseGemm|Memcpy|MemoryRead|RouterPolicy)/",
+    ]
+    if repetitions > 1:
+        command += [
+            f"--benchmark_repetitions={repetitions}",
+            "--benchmark_report_aggregates_only=true",
+        ]
+    command += extra
+    print("running: " + " ".join(command), file=sys.stderr, flush=True)
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(result.stdout)
+
+
+def index_results(report):
+    """run_name -> the median of the repetitions (or the single run), with seconds added."""
+    runs = {}
+    for b in report["benchmarks"]:
+        aggregate = b.get("run_type") == "aggregate"
+        if aggregate and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"])
+        if name in runs and not aggregate:
+            continue
+        b = dict(b)
+        b["seconds"] = b["real_time"] * TIME_UNITS[b["time_unit"]]
+        runs[name] = b
+    return runs
+
+
+def find(runs, name):
+    if name not in runs:
+        sys.exit(f"bench_cpu.py: the benchmark output has no '{name}'")
+    return runs[name]
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def run_torch(python, tokens):
+    command = [python, TORCH_PEER, "--tokens", ",".join(str(t) for t in tokens)]
+    print("running: " + " ".join(command), file=sys.stderr, flush=True)
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return {r["tokens"]: r for r in rows}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY, help="the moe_bench binary")
+    parser.add_argument("--repetitions", type=int, default=3,
+                        help="repetitions of each benchmark; the median is used (default 3)")
+    parser.add_argument("--torch", action="store_true",
+                        help="also run the PyTorch peer and print our-time / torch-time")
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the peer")
+    parser.add_argument("--json-out", help="save the benchmark JSON (and the peer's) here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--benchmark-arg", action="append", default=[],
+                        help="extra argument for moe_bench, e.g. --benchmark_min_time=1")
+    args = parser.parse_args()
+
+    report = run_benchmarks(args.binary, args.repetitions, args.benchmark_arg)
+    runs = index_results(report)
+    ctx = report.get("context", {})
+    print(f"moe_bench on {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
+          f"OpenBLAS {ctx.get('openblas_core', '?')} with {ctx.get('openblas_threads', '?')} "
+          f"threads, median of {args.repetitions} repetition(s), wall-clock times")
+    misses = []
+
+    # Memory bandwidth.
+    memcpy = find(runs, "BM_Memcpy/real_time")
+    copy_bandwidth = 2.0 * memcpy["copy_bytes"] / memcpy["seconds"]
+    read = runs.get("BM_MemoryRead/threads:2/real_time")
+    print()
+    print("Memory bandwidth")
+    print(f"  memcpy of 1 GiB: {memcpy['seconds'] * 1e3:.1f} ms -> {copy_bandwidth / 1e9:.1f} GB/s "
+          "(convention: read + write, 2 x bytes / time)")
+    if read is not None:
+        print(f"  read-only stream of 1 GiB, 2 threads: {read['seconds'] * 1e3:.1f} ms -> "
+              f"{read['read_bytes'] / read['seconds'] / 1e9:.1f} GB/s (for reference)")
+
+    # Compute efficiency.
+    print()
+    print("Compute: MoE layer vs one dense sgemm of the same FLOPs (M = T*k, K = H, N = 3F)")
+    print(f"  {'T':>5} {'rows':>6} {'experts':>7} {'layer ms':>9} {'layer GF/s':>10} "
+          f"{'sgemm ms':>9} {'sgemm GF/s':>10} {'efficiency':>10}  target")
+    layers = {}
+    for tokens in LAYER_TOKENS:
+        layer = find(runs, f"BM_MoeLayer/T:{tokens}/real_time")
+        gemm = find(runs, f"BM_DenseGemm/T:{tokens}/real_time")
+        layers[tokens] = layer
+        efficiency = layer["GFLOP/s"] / gemm["GFLOP/s"]
+        target = ""
+        if tokens == 2048:
+            ok = efficiency >= EFFICIENCY_TARGET
+            target = f">= {EFFICIENCY_TARGET:.0%} {verdict(ok)}"
+            if not ok:
+                misses.append(f"compute efficiency at T=2048 is {efficiency:.1%}")
+        print(f"  {tokens:>5} {int(layer['rows']):>6} {int(layer['experts_touched']):>7} "
+              f"{layer['seconds'] * 1e3:>9.1f} {layer['GFLOP/s']:>10.1f} "
+              f"{gemm['seconds'] * 1e3:>9.1f} {gemm['GFLOP/s']:>10.1f} {efficiency:>10.1%}  "
+              f"{target}")
+
+    # Memory floor at T = 16.
+    small = layers[16]
+    floor = small["touched_weight_bytes"] / copy_bandwidth
+    floor_ratio = small["seconds"] / floor
+    ok = floor_ratio <= FLOOR_TARGET
+    if not ok:
+        misses.append(f"the T=16 layer takes {floor_ratio:.2f}x its memory floor")
+    print()
+    print("Memory: MoE layer at T=16 vs the bandwidth floor of the weights it touches")
+    print(f"  {int(small['experts_touched'])} experts touched x "
+          f"{small['touched_weight_bytes'] / small['experts_touched'] / 1e6:.1f} MB = "
+          f"{small['touched_weight_bytes'] / 1e6:.0f} MB; "
+          f"floor = that / {copy_bandwidth / 1e9:.1f} GB/s = {floor * 1e3:.1f} ms")
+    print(f"  layer {small['seconds'] * 1e3:.1f} ms = {floor_ratio:.2f}x the floor  "
+          f"target <= {FLOOR_TARGET}x {verdict(ok)}")
+    if read is not None:
+        read_floor = small["touched_weight_bytes"] / (read["read_bytes"] / read["seconds"])
+        print(f"  (against the read-only stream: floor {read_floor * 1e3:.1f} ms, "
+              f"{small['seconds'] / read_floor:.2f}x)")
+
+    # Router + policy vs expert compute at T = 16384.
+    big = layers[2048]
+    print()
+    print(f"Routing: route() + apply_policy() at T=16384 vs that T's expert compute, estimated at "
+          f"the T=2048 layer's {big['GFLOP/s']:.1f} GFLOP/s")
+    print(f"  {'policy':<24} {'ms':>8} {'kept pairs':>10} {'compute s':>10} {'ratio':>8}  target")
+    for policy in ("none", "drop", "expanded", "reroute"):
+        r = find(runs, f"BM_RouterPolicy/{policy}/real_time")
+        compute = r["expert_flops"] / (big["GFLOP/s"] * 1e9)
+        ratio = r["seconds"] / compute
+        ok = ratio < ROUTING_TARGET
+        if not ok:
+            misses.append(f"router + {policy} take {ratio:.1%} of the expert compute")
+        print(f"  {r.get('label', policy):<24} {r['seconds'] * 1e3:>8.2f} "
+              f"{int(r['kept_pairs']):>10} {compute:>10.2f} {ratio:>8.2%}  "
+              f"< {ROUTING_TARGET:.0%} {verdict(ok)}")
+
+    peer = None
+    if args.torch:
+        peer = run_torch(args.python, LAYER_TOKENS)
+        version = next(iter(peer.values()))["torch_version"] if peer else "?"
+        print()
+        print(f"PyTorch peer (Hugging Face OlmoeSparseMoeBlock style, fp32, torch {version}, "
+              f"{next(iter(peer.values()))['threads'] if peer else '?'} threads)")
+        print(f"  {'T':>5} {'experts':>7} {'torch ms':>9} {'torch GF/s':>10} {'ours ms':>9} "
+              f"{'ours/torch':>10}")
+        for tokens in LAYER_TOKENS:
+            if tokens not in peer:
+                continue
+            p = peer[tokens]
+            ours = layers[tokens]["seconds"] * 1e3
+            print(f"  {tokens:>5} {p['experts_touched']:>7} {p['ms']:>9.1f} {p['gflops']:>10.1f} "
+                  f"{ours:>9.1f} {ours / p['ms']:>10.2f}")
+
+    if args.json_out:
+        with open(args.json_out, "w") as out:
+            json.dump({"moe_bench": report, "torch": peer}, out, indent=1)
+
+    print()
+    if misses:
+        print("Targets missed: " + "; ".join(misses))
+    else:
+        print("All targets met.")
+    return 1 if (misses and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

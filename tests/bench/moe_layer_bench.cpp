@@ -1,0 +1,272 @@
+// Google Benchmark suite for the CPU backend, measured side by side in one run so that
+// scripts/bench_cpu.py can print ratios that do not depend on how fast this machine is:
+//   - BM_MoeLayer: the CPU MoE layer at the OLMoE-1B-7B shape (run_layer only);
+//   - BM_DenseGemm: one sgemm with the same FLOPs, the compute ceiling of the layer;
+//   - BM_Memcpy / BM_MemoryRead: the memory bandwidth, the floor of a weight-bound layer;
+//   - BM_RouterPolicy: route() + apply_policy() at T = 16384 for each policy;
+//   - BM_MoeLayerTiny: a scaled-down layer, for the ctest smoke run.
+// Every benchmark uses the wall clock (UseRealTime), since OpenBLAS computes on its own
+// threads, whose CPU time the main thread's clock does not see.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/cpu_backend.h"
+#include "core/dispatch_plan.h"
+#include "core/expert_weights.h"
+#include "core/model_spec.h"
+#include "core/placement.h"
+#include "core/policy.h"
+#include "core/random.h"
+#include "core/router.h"
+#include "core/routing_source.h"
+
+namespace moescope {
+namespace {
+
+constexpr std::uint64_t kSeed = 1;
+constexpr double kSkew = 0.6;  // the CLI default (README: skew table)
+constexpr int kDevices = 8;
+constexpr std::uint64_t kCopyBytes = 1ull << 30;  // 1 GiB
+
+ModelSpec olmoe() {
+  return preset("olmoe-1b-7b");
+}
+
+// FLOPs of one kept (token, expert) pair: [1,H].[H,2F] then [1,F].[F,H], two per multiply-add.
+double flops_per_pair(const ModelSpec& spec) {
+  return 6.0 * static_cast<double>(spec.hidden) * static_cast<double>(spec.expert_ffn);
+}
+
+// The OLMoE weights are 1.6 GB of fp32: built once, on first use, and shared by every
+// benchmark (the smoke run never builds them).
+const ExpertWeights& olmoe_weights() {
+  static const ExpertWeights weights = make_synthetic_weights(olmoe(), kSeed);
+  return weights;
+}
+
+// One layer's input, routing, policy outcome and dispatch plan.
+struct LayerCase {
+  LayerInput input;
+  PolicyOutcome outcome;
+  DispatchPlan plan;
+  int experts_touched = 0;
+};
+
+LayerCase make_layer_case(const ModelSpec& spec, int tokens) {
+  LayerCase c;
+  auto source = make_synthetic_routing(spec, {tokens, kSeed, kSkew});
+  c.input = source->layer(0, 0);
+  const RouterOutput router =
+      route(c.input.logits.data(), tokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+  c.outcome = apply_policy(router, PolicyConfig{}, balanced_placement(spec.experts, kDevices));
+  c.plan = make_dispatch_plan(c.outcome, spec.experts, tokens);
+  for (int e = 0; e < spec.experts; ++e)
+    c.experts_touched += c.plan.rows_of(e) > 0 ? 1 : 0;
+  return c;
+}
+
+void run_layer_benchmark(benchmark::State& state, const ModelSpec& spec,
+                         const ExpertWeights& weights) {
+  const auto tokens = static_cast<int>(state.range(0));
+  const LayerCase c = make_layer_case(spec, tokens);
+  auto backend = make_cpu_backend();
+  // One untimed run, so the backend's buffers are allocated and touched before timing.
+  LayerExecution warm_up =
+      backend->run_layer(c.input.hidden_states.data(), weights, c.outcome, c.plan, nullptr);
+  benchmark::DoNotOptimize(warm_up);
+  for (auto _ : state) {
+    LayerExecution out =
+        backend->run_layer(c.input.hidden_states.data(), weights, c.outcome, c.plan, nullptr);
+    benchmark::DoNotOptimize(out);
+    benchmark::ClobberMemory();
+  }
+  const auto rows = static_cast<double>(c.plan.row_token.size());
+  const double flops = rows * flops_per_pair(spec);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["flops"] = flops;
+  state.counters["rows"] = rows;
+  state.counters["tokens"] = tokens;
+  state.counters["experts_touched"] = c.experts_touched;
+  state.counters["touched_weight_bytes"] =
+      static_cast<double>(c.experts_touched) * static_cast<double>(weights.bytes_per_expert());
+}
+
+// a. The CPU MoE layer at the OLMoE shape: H 2048, F 1024, E 64, top-8, no shared experts.
+void BM_MoeLayer(benchmark::State& state) {
+  run_layer_benchmark(state, olmoe(), olmoe_weights());
+}
+BENCHMARK(BM_MoeLayer)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The same pipeline at OLMoE / 16 (H 128, F 64) and 64 tokens: milliseconds, for ctest.
+void BM_MoeLayerTiny(benchmark::State& state) {
+  const ModelSpec spec = scaled(olmoe(), 16);
+  static const ExpertWeights weights = make_synthetic_weights(spec, kSeed);
+  run_layer_benchmark(state, spec, weights);
+}
+BENCHMARK(BM_MoeLayerTiny)->ArgName("T")->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// b. The compute ceiling: one sgemm of the layer's FLOPs with the layer's shapes and layout,
+// x[M, H] . W[3F, H]^T with M = T * k, so 2 * M * H * 3F = T * k * 6 * H * F.
+void BM_DenseGemm(benchmark::State& state) {
+  const ModelSpec spec = olmoe();
+  const auto tokens = static_cast<int>(state.range(0));
+  const int m = tokens * spec.top_k;
+  const int k = spec.hidden;
+  const int n = 3 * spec.expert_ffn;
+  Rng rng({kSeed, 0x47454D4Dull});
+  std::vector<float> a(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+  std::vector<float> b(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
+  std::vector<float> c(static_cast<std::size_t>(m) * static_cast<std::size_t>(n), 0.0f);
+  fill_uniform(a.data(), a.size(), 1.0f, rng);
+  fill_uniform(b.data(), b.size(), 1.0f, rng);
+  const auto gemm = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k, b.data(), k,
+                0.0f, c.data(), n);
+  };
+  gemm();  // untimed: OpenBLAS starts its threads and allocates its buffers
+  for (auto _ : state) {
+    gemm();
+    benchmark::DoNotOptimize(c);
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * m * static_cast<double>(k) * n;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["flops"] = flops;
+  state.counters["tokens"] = tokens;
+}
+BENCHMARK(BM_DenseGemm)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// c. Memory bandwidth: a 1 GiB memcpy, counted as read + write, so bytes_per_second is
+// 2 GiB per copy over its time. Both buffers are touched first, so no page fault is timed.
+void BM_Memcpy(benchmark::State& state) {
+  const auto bytes = static_cast<std::size_t>(kCopyBytes);
+  auto src = std::make_unique<char[]>(bytes);
+  auto dst = std::make_unique<char[]>(bytes);
+  std::memset(src.get(), 1, bytes);
+  std::memset(dst.get(), 0, bytes);
+  for (auto _ : state) {
+    std::memcpy(dst.get(), src.get(), bytes);
+    char* copied = dst.get();
+    benchmark::DoNotOptimize(copied);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 *
+                          static_cast<std::int64_t>(bytes));
+  state.counters["copy_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_Memcpy)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// A read-only stream of 1 GiB split over `threads` threads: what streaming weights costs,
+// with no writes. For reference beside the memcpy convention above.
+std::uint64_t sum_words(const std::uint64_t* words, std::size_t count) {
+  std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (std::size_t i = 0; i + 4 <= count; i += 4) {
+    s0 += words[i];
+    s1 += words[i + 1];
+    s2 += words[i + 2];
+    s3 += words[i + 3];
+  }
+  return s0 + s1 + s2 + s3;
+}
+
+void BM_MemoryRead(benchmark::State& state) {
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kWords = kCopyBytes / sizeof(std::uint64_t);
+  auto data = std::make_unique<std::uint64_t[]>(kWords);
+  for (std::size_t i = 0; i < kWords; ++i)
+    data[i] = i;
+  const std::size_t share = kWords / threads;
+  std::vector<std::uint64_t> sums(threads);
+  for (auto _ : state) {
+    std::vector<std::thread> workers;
+    for (std::size_t t = 1; t < threads; ++t)
+      workers.emplace_back([&, t] { sums[t] = sum_words(data.get() + t * share, share); });
+    sums[0] = sum_words(data.get(), share);
+    for (auto& w : workers)
+      w.join();
+    benchmark::DoNotOptimize(sums);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(share * threads * sizeof(std::uint64_t)));
+  state.counters["read_bytes"] = static_cast<double>(share * threads * sizeof(std::uint64_t));
+}
+BENCHMARK(BM_MemoryRead)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// d. Router + policy at T = 16384, E = 64, k = 8. Routing does not depend on H or F, so the
+// logits come from OLMoE / 16; expert_flops is what the kept pairs cost at the full shape.
+void BM_RouterPolicy(benchmark::State& state, PolicyKind kind) {
+  constexpr int kTokens = 16384;
+  const ModelSpec spec = scaled(olmoe(), 16);
+  auto source = make_synthetic_routing(spec, {kTokens, kSeed, kSkew});
+  const LayerInput input = source->layer(0, 0);
+  PolicyConfig config;
+  config.kind = kind;
+  config.gamma = 1.0;
+  if (kind == PolicyKind::kExpanded) config.m = 1;
+  const Placement placement = balanced_placement(spec.experts, kDevices);
+  std::size_t kept = 0;
+  for (auto _ : state) {
+    const RouterOutput router =
+        route(input.logits.data(), kTokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+    PolicyOutcome outcome = apply_policy(router, config, placement);
+    kept = outcome.kept.size();
+    benchmark::DoNotOptimize(outcome);
+  }
+  state.SetLabel(policy_label(config));
+  state.counters["tokens"] = kTokens;
+  state.counters["kept_pairs"] = static_cast<double>(kept);
+  state.counters["expert_flops"] = static_cast<double>(kept) * flops_per_pair(olmoe());
+}
+BENCHMARK_CAPTURE(BM_RouterPolicy, none, PolicyKind::kNone)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RouterPolicy, drop, PolicyKind::kDrop)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RouterPolicy, expanded, PolicyKind::kExpanded)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RouterPolicy, reroute, PolicyKind::kReroute)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace moescope
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("openblas_config", openblas_get_config());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
