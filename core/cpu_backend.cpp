@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/skinny_matmul.h"
 #include "profiler/cpu_timer.h"
 
 namespace moescope {
@@ -16,12 +17,35 @@ namespace {
 // scratch of a Mixtral-sized expert stays around 60 MB.
 constexpr std::int64_t kRowBlock = 512;
 
+// act = silu(gate) * up, in place in the gate half of each [2F] row.
+void silu_times_up(float* scratch, std::size_t rows, std::size_t F) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = scratch + r * 2 * F;
+    for (std::size_t f = 0; f < F; ++f) {
+      const float g = row[f];
+      row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
+    }
+  }
+}
+
 }  // namespace
 
 void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const float* down, int ffn,
                 int hidden, float* y) {
   const auto F = static_cast<std::size_t>(ffn);
   thread_local std::vector<float> scratch;
+  if (rows <= kSkinnyMaxRows) {
+    // Few tokens: the expert is bound by reading its weights, which sgemm would first pack.
+    const int threads = openblas_get_num_threads();
+    const auto n = static_cast<int>(rows);
+    scratch.resize(static_cast<std::size_t>(rows) * 2 * F);
+    skinny_matmul(x, static_cast<std::size_t>(hidden), n, hidden, gate_up, 2 * ffn, scratch.data(),
+                  2 * F, threads);
+    silu_times_up(scratch.data(), static_cast<std::size_t>(rows), F);
+    skinny_matmul(scratch.data(), 2 * F, n, ffn, down, hidden, y, static_cast<std::size_t>(hidden),
+                  threads);
+    return;
+  }
   scratch.resize(static_cast<std::size_t>(std::min(rows, kRowBlock)) * 2 * F);
   for (std::int64_t first = 0; first < rows; first += kRowBlock) {
     const auto n = static_cast<int>(std::min(kRowBlock, rows - first));
@@ -30,13 +54,7 @@ void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const f
     // [n, 2F] = x[n, H] . gate_up[2F, H]^T: the gate in columns 0..F-1, up in F..2F-1.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, 2 * ffn, hidden, 1.0f, xb, hidden,
                 gate_up, hidden, 0.0f, scratch.data(), 2 * ffn);
-    for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
-      float* row = scratch.data() + r * 2 * F;
-      for (std::size_t f = 0; f < F; ++f) {
-        const float g = row[f];
-        row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
-      }
-    }
+    silu_times_up(scratch.data(), static_cast<std::size_t>(n), F);
     // y[n, H] = act[n, F] . down[H, F]^T, reading act in place with a stride of 2F.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hidden, ffn, 1.0f, scratch.data(),
                 2 * ffn, down, ffn, 0.0f, yb, hidden);

@@ -50,6 +50,8 @@ void validate(const ModelSpec& spec) {
                 std::to_string(kMaxDim));
   }
   if (spec.experts > 4096) throw Error("model spec: 'experts' must be at most 4096");
+  if (spec.shared_experts > 64) throw Error("model spec: 'shared_experts' must be at most 64");
+  if (spec.layers > 4096) throw Error("model spec: 'layers' must be at most 4096");
   std::set<int> seen;
   for (int layer : spec.layer_subset) {
     if (layer < 0 || layer >= spec.layers) {

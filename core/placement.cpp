@@ -29,7 +29,10 @@ Placement balanced_placement(int experts, int devices) {
 }
 
 Placement explicit_placement(const std::vector<int>& device_of_expert, int devices) {
-  if (devices < 1) throw Error("devices must be at least 1, got " + std::to_string(devices));
+  if (devices < 1 || devices > static_cast<int>(device_of_expert.size())) {
+    throw Error("devices must be between 1 and the number of experts (" +
+                std::to_string(device_of_expert.size()) + "), got " + std::to_string(devices));
+  }
   for (std::size_t e = 0; e < device_of_expert.size(); ++e) {
     if (device_of_expert[e] < 0 || device_of_expert[e] >= devices) {
       throw Error("placement: expert " + std::to_string(e) + " is on device " +

@@ -276,8 +276,12 @@ std::vector<Candidate> reroute_dropped(const RouterOutput& router, const PolicyC
     if (a.token != b.token) return a.token < b.token;
     return a.slot < b.slot;
   });
+  std::int64_t total_spare = 0;
+  for (auto s : spare)
+    total_spare += std::max<std::int64_t>(s, 0);
   std::vector<Candidate> added;
   for (const auto& c : dropped) {
+    if (total_spare == 0) break;  // no expert can take another pair
     const int home = placement.device(c.expert);
     int best = -1;
     for (int e = 0; e < router.experts; ++e) {
@@ -291,6 +295,7 @@ std::vector<Candidate> reroute_dropped(const RouterOutput& router, const PolicyC
     }
     if (best < 0) continue;
     --spare[table.group(c.token, best)];
+    --total_spare;
     is_kept[static_cast<std::size_t>(c.token) * E + static_cast<std::size_t>(best)] = 1;
     added.push_back({c.token, best, router.prob(c.token, best), -1});
   }

@@ -25,11 +25,14 @@ MOESCOPE_HD inline int source_of_token(std::int64_t token, int devices, std::int
   return static_cast<int>(token * devices / tokens);
 }
 
-// C = ceil(gamma * T * k / E), in double precision, evaluated left to right.
+// C = ceil(gamma * T * k / E), in double precision, evaluated left to right. A huge gamma is
+// capped at 2^53 before the conversion (any C >= T keeps every pair anyway), because converting
+// a double beyond int64 is undefined.
 MOESCOPE_HD inline std::int64_t capacity(double gamma, std::int64_t tokens, int top_k,
                                          int experts) {
-  return static_cast<std::int64_t>(
-      ceil(gamma * static_cast<double>(tokens) * static_cast<double>(top_k) / experts));
+  const double c = ceil(gamma * static_cast<double>(tokens) * static_cast<double>(top_k) / experts);
+  constexpr double kMaxExact = 9007199254740992.0;  // 2^53
+  return static_cast<std::int64_t>(c < kMaxExact ? c : kMaxExact);
 }
 
 // Numerically stable softmax of one token's logits over all E experts, in fp32.

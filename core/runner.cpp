@@ -26,6 +26,16 @@ double relative_error(const std::vector<float>& y, const std::vector<float>& ref
   return std::sqrt(diff / norm);
 }
 
+void require_finite_hidden_states(const LayerInput& input, int hidden, int layer) {
+  for (std::size_t i = 0; i < input.hidden_states.size(); ++i) {
+    if (!std::isfinite(input.hidden_states[i])) {
+      throw Error("hidden states of layer " + std::to_string(layer) + ", token " +
+                  std::to_string(i / static_cast<std::size_t>(hidden)) + " are " +
+                  (std::isnan(input.hidden_states[i]) ? "NaN" : "infinite"));
+    }
+  }
+}
+
 Placement make_placement(const RunOptions& options) {
   if (options.placement.empty()) return balanced_placement(options.spec.experts, options.devices);
   if (static_cast<int>(options.placement.size()) != options.spec.experts) {
@@ -52,7 +62,13 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
   // the reroute bookkeeping; plus the kept pairs and dispatch plan.
   const std::uint64_t activations = (4 * T + 2 * rows) * H * 4;
   const std::uint64_t routing = T * E * 9 + rows * 64;
-  return expert_weight_bytes(options.spec) + activations + routing;
+  // What every (step, layer, policy) keeps: loads and times per expert, spans per expert and
+  // device.
+  const std::uint64_t records =
+      static_cast<std::uint64_t>(options.steps) *
+      static_cast<std::uint64_t>(options.spec.run_layers().size()) * (options.policies.size() + 1) *
+      (E * (5 * 8 + 48) + static_cast<std::uint64_t>(options.devices) * 4 * 48 + 512);
+  return expert_weight_bytes(options.spec) + activations + routing + records;
 }
 
 RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
@@ -81,7 +97,13 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
   result.timing = backend->timing();
   const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
 
-  result.runs.push_back({PolicyConfig{}, {}});
+  // The baseline keeps every pair; it reports the capacity of the policies it is compared with.
+  PolicyConfig baseline;
+  if (!options.policies.empty()) {
+    baseline.gamma = options.policies.front().gamma;
+    baseline.capacity_scope = options.policies.front().capacity_scope;
+  }
+  result.runs.push_back({baseline, {}});
   for (const auto& policy : options.policies) {
     if (policy.kind != PolicyKind::kNone) result.runs.push_back({policy, {}});
   }
@@ -95,6 +117,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
     for (int layer : layers) {
       throw_if_cancelled(cancel);
       const LayerInput input = source.layer(step, layer);
+      require_finite_hidden_states(input, options.spec.hidden, layer);
       profiler::CpuTimer gating_timer;
       const RouterOutput router = route(input.logits.data(), tokens, options.spec.experts,
                                         options.spec.top_k, options.spec.norm_topk_prob, layer);

@@ -1,11 +1,13 @@
 #include "core/safetensors.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -116,18 +118,57 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   std::string header(header_size, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_size));
   if (!in) throw Error(path + ": could not read the header");
+  // JSON keeps the last of two equal keys; a tensor index must not hold two, so count them.
+  std::set<std::string> names;
+  std::string duplicate;
+  const json::parser_callback_t on_key = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 &&
+        !names.insert(parsed.get<std::string>()).second) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   json j;
   try {
-    j = json::parse(header);
+    j = json::parse(header, on_key);
   } catch (const json::parse_error&) {
     throw Error(path + ": not a safetensors file (its header is not valid JSON)");
   }
+  if (!duplicate.empty()) throw Error(path + ": tensor '" + duplicate + "' is listed twice");
   if (!j.is_object()) throw Error(path + ": not a safetensors file (header is not a JSON object)");
   data_start_ = 8 + header_size;
   const std::uint64_t data_size = file_size - data_start_;
   for (const auto& [name, entry] : j.items()) {
-    if (name == "__metadata__") continue;
+    if (name == "__metadata__") {
+      const bool strings =
+          entry.is_object() &&
+          std::all_of(entry.begin(), entry.end(), [](const json& v) { return v.is_string(); });
+      if (!strings) throw Error(path + ": '__metadata__' must be an object of strings");
+      continue;
+    }
     tensors_.push_back(parse_entry(path, name, entry, data_size));
+  }
+  // The format indexes the whole data section without holes or overlaps, so that no bytes
+  // hide in a file that looks like tensors.
+  std::vector<const TensorInfo*> by_offset;
+  for (const auto& t : tensors_)
+    by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  std::uint64_t covered = 0;
+  for (const TensorInfo* t : by_offset) {
+    if (t->begin != covered) {
+      throw Error(path + ": tensor '" + t->name + "' starts at data byte " +
+                  std::to_string(t->begin) + " but the tensors before it end at byte " +
+                  std::to_string(covered) + " (overlapping or unindexed data)");
+    }
+    covered = t->end;
+  }
+  if (covered != data_size) {
+    throw Error(path + ": the data section has " + std::to_string(data_size) +
+                " bytes but its tensors cover " + std::to_string(covered) +
+                " (extra or missing data)");
   }
 }
 

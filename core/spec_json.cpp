@@ -1,5 +1,6 @@
 #include "core/spec_json.h"
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -94,6 +95,10 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
 }
 
 ModelSpec load_spec_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    throw Error("model spec '" + path + "' is not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open model spec '" + path + "'");
   std::stringstream text;
@@ -114,7 +119,8 @@ void save_spec_file(const ModelSpec& spec, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw Error("cannot write model spec '" + path + "'");
   out << spec_to_json(spec).dump(2) << "\n";
-  if (!out) throw Error("writing model spec '" + path + "' failed");
+  out.flush();
+  if (!out) throw Error("writing model spec '" + path + "' failed (disk full?)");
 }
 
 }  // namespace moescope

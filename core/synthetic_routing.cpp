@@ -62,10 +62,10 @@ std::unique_ptr<RoutingSource> make_synthetic_routing(const ModelSpec& spec,
   if (config.tokens <= 0) {
     throw Error("tokens must be a positive integer, got " + std::to_string(config.tokens));
   }
-  if (!std::isfinite(config.skew) || config.skew < 0) {
+  if (!std::isfinite(config.skew) || config.skew < 0 || config.skew > 1e6) {
     std::ostringstream v;
     v << config.skew;
-    throw Error("skew must be a finite number >= 0, got " + v.str());
+    throw Error("skew must be a number from 0 to 1e6, got " + v.str());
   }
   return std::make_unique<SyntheticRouting>(spec, config);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <new>
 #include <string>
 
@@ -15,6 +16,26 @@
 #include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
 #include "core/error.h"
+
+namespace {
+
+// One line whatever the message holds: file and tensor names come from the user.
+int report(const std::string& message, int status) {
+  std::string line;
+  for (const char c : message) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
+      line += escaped;
+    } else {
+      line += c;
+    }
+  }
+  std::fprintf(stderr, "error: %s\n", line.c_str());
+  return status;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace moescope;
@@ -44,21 +65,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s (see moescope-cli --help)\n", e.what());
-    return 2;
+    return report(std::string(e.what()) + " (see moescope-cli --help)", 2);
   } catch (const Cancelled&) {
-    std::fprintf(stderr,
-                 "error: interrupted; unfinished runs are kept in the session as incomplete\n");
-    return 130;
+    return report("interrupted; unfinished runs are kept in the session as incomplete", 130);
   } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return report(e.what(), 1);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: out of memory; use fewer --tokens or a larger --scale\n");
-    return 1;
+    return report("out of memory; use fewer --tokens or a larger --scale", 1);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return report(e.what(), 1);
+  }
+  // Output that did not reach its destination (a full disk, a closed pipe) is a failure.
+  std::cout.flush();
+  if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    return report("could not write the output (disk full or pipe closed?)", 1);
   }
   return 0;
 }

@@ -24,7 +24,7 @@ struct RouteArgs {
   std::string policy;
   double gamma = 1.0;
   std::string priority = "score";
-  std::uint64_t seed = 0;
+  std::int64_t seed = 0;
   int devices = 1;
   int m = 0;
   std::string reroute_scope = "any";
@@ -57,7 +57,7 @@ void run_route(const RouteArgs& args) {
   config.kind = parse_policy(args.policy);
   config.gamma = args.gamma;
   config.priority = parse_priority(args.priority);
-  config.seed = args.seed;
+  config.seed = static_cast<std::uint64_t>(args.seed);
   config.m = args.m;
   config.reroute_scope = parse_reroute_scope(args.reroute_scope);
   config.capacity_scope = parse_capacity_scope(args.capacity_scope);
@@ -86,10 +86,12 @@ void run_route(const RouteArgs& args) {
                 " experts, got " + std::to_string(args.top_k));
   }
   // Logits and probabilities, the reroute bookkeeping, and the pairs with their JSON text.
-  require_memory(static_cast<std::uint64_t>(tokens) * static_cast<std::uint64_t>(experts) * 13 +
-                     static_cast<std::uint64_t>(tokens) *
-                         static_cast<std::uint64_t>(args.top_k + args.m) * 160,
-                 "routing " + std::to_string(tokens) + " tokens", "replay fewer tokens");
+  require_memory(
+      static_cast<std::uint64_t>(tokens) * static_cast<std::uint64_t>(experts) * 13 +
+          static_cast<std::uint64_t>(tokens) *
+              static_cast<std::uint64_t>(args.top_k + std::min<std::int64_t>(args.m, experts)) *
+              160,
+      "routing " + std::to_string(tokens) + " tokens", "replay fewer tokens");
   const std::vector<float> logits = file.read_f32(tensor);
   const Placement placement = balanced_placement(static_cast<int>(experts), args.devices);
   const RouterOutput router = route(logits.data(), static_cast<int>(tokens),
@@ -145,7 +147,9 @@ void add_route_command(CLI::App& app) {
   cmd->add_option("--gamma", args->gamma, "capacity factor (> 0)")->capture_default_str();
   cmd->add_option("--priority", args->priority, "drop priority: score|position|random")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "seed of the random priority")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the random priority")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--devices", args->devices, "expert-parallel devices D")->capture_default_str();
   cmd->add_option("--m", args->m, "expanded: local experts added per token")->capture_default_str();
   cmd->add_option("--reroute-scope", args->reroute_scope, "reroute: any|local")

@@ -26,6 +26,7 @@ void add_run_arguments(CLI::App& cmd, RunArguments& args) {
       ->delimiter(',');
   cmd.add_option("--layers", args.layers, "MoE layers to run, e.g. 0,5,11")->delimiter(',');
   cmd.add_option("--seed", args.seed, "seed of the synthetic inputs and weights")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd.add_option("--skew", args.skew, "synthetic expert-popularity skew (README table)")
       ->capture_default_str();
@@ -46,8 +47,10 @@ ModelSpec model_spec(const RunArguments& args) {
 }
 
 std::unique_ptr<RoutingSource> routing_source(const RunArguments& args, const ModelSpec& spec) {
-  if (!args.logits.empty()) return make_replay_routing(spec, args.logits, args.seed);
-  return make_synthetic_routing(spec, {args.tokens, args.seed, args.skew});
+  if (!args.logits.empty())
+    return make_replay_routing(spec, args.logits, static_cast<std::uint64_t>(args.seed));
+  return make_synthetic_routing(spec,
+                                {args.tokens, static_cast<std::uint64_t>(args.seed), args.skew});
 }
 
 PolicyConfig policy_config(const RunArguments& args, PolicyKind kind, double gamma, int m) {
@@ -55,7 +58,7 @@ PolicyConfig policy_config(const RunArguments& args, PolicyKind kind, double gam
   c.kind = kind;
   c.gamma = gamma;
   c.priority = parse_priority(args.priority);
-  c.seed = args.seed;
+  c.seed = static_cast<std::uint64_t>(args.seed);
   c.m = m;
   c.reroute_scope = parse_reroute_scope(args.reroute_scope);
   c.capacity_scope = parse_capacity_scope(args.capacity_scope);
@@ -64,14 +67,15 @@ PolicyConfig policy_config(const RunArguments& args, PolicyKind kind, double gam
   return c;
 }
 
-RunOptions run_options(const RunArguments& args, const ModelSpec& spec, int devices) {
+RunOptions run_options(const RunArguments& args, const ModelSpec& spec,
+                       std::optional<int> devices) {
   RunOptions o;
   o.spec = spec;
   o.steps = args.steps;
-  o.devices = devices > 0 ? devices : std::min(8, spec.experts);
+  o.devices = devices.value_or(std::min(8, spec.experts));
   o.placement = args.placement;
   o.backend = args.backend;
-  o.seed = args.seed;
+  o.seed = static_cast<std::uint64_t>(args.seed);
   return o;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ struct RunArguments {
   int steps = 1;
   std::vector<int> placement;
   std::vector<int> layers;
-  std::uint64_t seed = 0;
+  std::int64_t seed = 0;
   double skew = 0.6;
   std::string logits;
   std::string backend = "cpu";
@@ -42,7 +43,8 @@ ModelSpec model_spec(const RunArguments& args);
 std::unique_ptr<RoutingSource> routing_source(const RunArguments& args, const ModelSpec& spec);
 PolicyConfig policy_config(const RunArguments& args, PolicyKind kind, double gamma, int m);
 // Options for one run_model call, with no policies yet.
-RunOptions run_options(const RunArguments& args, const ModelSpec& spec, int devices);
+// `devices` empty means min(8, E); an explicit value is checked by the runner.
+RunOptions run_options(const RunArguments& args, const ModelSpec& spec, std::optional<int> devices);
 std::string session_path(const std::string& session);
 
 }  // namespace moescope::cli

@@ -21,7 +21,7 @@ struct RunCommand {
   std::string policy = "drop";
   double gamma = 1.0;
   int m = 1;
-  int devices = 0;
+  std::optional<int> devices;
   std::string format = "table";
   bool compare = false;
   bool per_layer = false;

@@ -54,7 +54,18 @@ TEST(CliBadInput, RunOptions) {
   expect_error(small_run({"--backend", "tpu"}), "unknown backend 'tpu'");
   expect_error(small_run({"--format", "xml"}), "--format");
   expect_error({"run", "--preset", "mixtral-8x7b", "--tokens", "1000000"}, "of memory");
+  expect_error(small_run({"--devices", "0"}), "devices must be between 1 and");
+  expect_error(small_run({"--devices", "-1"}), "devices must be between 1 and");
+  expect_error(small_run({"--seed", "-1"}), "--seed");
+  expect_error(small_run({"--skew", "1e308"}), "skew must be a number from 0 to 1e6");
+  std::string all_on_device_zero = "0";
+  for (int e = 1; e < 64; ++e)
+    all_on_device_zero += ",0";
+  expect_error(small_run({"--devices", "100", "--placement", all_on_device_zero}),
+               "devices must be between 1 and");
+  expect_error({"run", "--preset", "x\ny"}, "unknown preset 'x\\x0ay'");
   expect_error({"frobnicate"}, "unknown command 'frobnicate'");
+  expect_error({"spec", "--preset", "olmoe-1b-7b", "--out", "/dev/full"}, "disk full");
   expect_error({}, "a command is required");
 }
 
@@ -120,6 +131,8 @@ TEST_F(CliRouteBadInput, Tensors) {
   expect_error(route({"--top-k", "0"}), "--top-k");
   expect_error(route({}), "--top-k");
   expect_error(route({"--top-k", "1", "--gamma", "0"}), "gamma");
+  EXPECT_EQ(run_cli(route({"--top-k", "1", "--m", "2147483647"})).exit_code, 0);  // m unused
+  expect_error(route({"--top-k", "1", "--seed", "-3"}), "--seed");
   expect_error(route({"--top-k", "1", "--devices", "5"}), "devices");
   expect_error(route({"--top-k", "1", "--priority", "best"}), "unknown drop priority 'best'");
   expect_error(route({"--top-k", "1", "--capacity-scope", "local"}), "capacity scope");

@@ -330,3 +330,36 @@ TEST_F(CliSession, BadSessionsAndRuns) {
 
 }  // namespace
 }  // namespace moescope::test
+
+namespace moescope::test {
+namespace {
+
+TEST(CliRoute, AHugeGammaKeepsEveryPair) {
+  const std::string path = write_worked_example();
+  const CliResult r = run_cli({"route", "--logits", path, "--top-k", "1", "--policy", "drop",
+                               "--gamma", "1e300", "--format", "json"});
+  std::filesystem::remove(path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["drop_rate"], 0.0);
+  EXPECT_EQ(j["capacity"], 9007199254740992);
+}
+
+TEST(CliRun, ReplayedHiddenStatesMustBeFinite) {
+  const std::string path = temp_path(".safetensors");
+  std::vector<float> hidden(16 * 64, 0.5f);
+  hidden[3 * 64 + 5] = std::nanf("");
+  write_safetensors(path,
+                    {{"model.layers.0.router_logits", {16, 64}, std::vector<float>(16 * 64, 0.f)},
+                     {"model.layers.0.hidden_states", {16, 64}, hidden}});
+  const CliResult r = run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "32", "--layers", "0",
+                               "--logits", path, "--session", temp_path(".moescope")});
+  std::filesystem::remove(path);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(temp_path(".moescope") + suffix);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "error: hidden states of layer 0, token 3 are NaN\n");
+}
+
+}  // namespace
+}  // namespace moescope::test

@@ -6,8 +6,10 @@
 #include <cmath>
 
 #include "core/dispatch_plan.h"
+#include "core/random.h"
 #include "core/router.h"
 #include "core/routing_source.h"
+#include "core/skinny_matmul.h"
 #include "tests/unit/test_support.h"
 
 namespace moescope {
@@ -151,6 +153,36 @@ TEST(DispatchPlan, RowsAreGroupedByExpertInTokenOrder) {
   EXPECT_EQ(plan.offsets, (std::vector<std::int64_t>{0, 2, 2, 4}));
   EXPECT_EQ(plan.row_token, (std::vector<std::int64_t>{0, 3, 0, 1}));
   EXPECT_EQ(plan.pair_row, (std::vector<std::int64_t>{2, 0, 3, 1}));
+}
+
+}  // namespace
+}  // namespace moescope
+
+namespace moescope {
+namespace {
+
+// Row counts on both sides of the skinny path, and sizes with a remainder after 8 lanes.
+TEST(SwigluFfn, MatchesTheReferenceForEveryRowCount) {
+  const int H = 37, F = 300;
+  Rng rng({5});
+  std::vector<float> gate_up(static_cast<std::size_t>(2 * F * H));
+  std::vector<float> down(static_cast<std::size_t>(H * F));
+  fill_uniform(gate_up.data(), gate_up.size(), 0.2f, rng);
+  fill_uniform(down.data(), down.size(), 0.1f, rng);
+  for (int rows = 1; rows <= kSkinnyMaxRows + 2; ++rows) {
+    std::vector<float> x(static_cast<std::size_t>(rows * H));
+    fill_uniform(x.data(), x.size(), 1.0f, rng);
+    std::vector<float> y(static_cast<std::size_t>(rows * H));
+    swiglu_ffn(x.data(), rows, gate_up.data(), down.data(), F, H, y.data());
+    for (int r = 0; r < rows; ++r) {
+      const auto ref =
+          reference_ffn(&x[static_cast<std::size_t>(r * H)], gate_up.data(), down.data(), F, H);
+      for (int h = 0; h < H; ++h) {
+        ASSERT_NEAR(y[static_cast<std::size_t>(r * H + h)], ref[static_cast<std::size_t>(h)], 1e-4)
+            << "rows " << rows << " row " << r << " column " << h;
+      }
+    }
+  }
 }
 
 }  // namespace

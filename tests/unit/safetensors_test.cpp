@@ -149,3 +149,30 @@ TEST_F(SafetensorsTest, MissingFileAndDirectory) {
 
 }  // namespace
 }  // namespace moescope
+
+namespace moescope {
+namespace {
+
+TEST_F(SafetensorsTest, DuplicateNamesOverlapsHolesAndBadMetadata) {
+  write_raw(
+      R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+      8);
+  EXPECT_NE(open_error().find("'x' is listed twice"), std::string::npos) << open_error();
+  write_raw(
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+      8);
+  EXPECT_NE(open_error().find("overlapping or unindexed"), std::string::npos) << open_error();
+  write_raw(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})", 5);
+  EXPECT_NE(open_error().find("overlapping or unindexed"), std::string::npos) << open_error();
+  write_raw(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 12);
+  EXPECT_NE(open_error().find("extra or missing data"), std::string::npos) << open_error();
+  write_raw(R"({"__metadata__":5,"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4);
+  EXPECT_NE(open_error().find("__metadata__"), std::string::npos) << open_error();
+  // Nested objects may repeat names that tensors use.
+  write_raw(R"({"__metadata__":{"a":"x"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+            4);
+  EXPECT_EQ(open_error(), "(no error)");
+}
+
+}  // namespace
+}  // namespace moescope

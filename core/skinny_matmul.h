@@ -1,0 +1,19 @@
+// out[r][j] = sum_h w[j][h] * x[r][h] for a handful of rows r: the shape of an MoE expert that
+// received a few tokens. A BLAS sgemm spends such calls packing the weights; this reads every
+// weight row once, applies it to all rows, and splits the output columns across threads, so
+// the product runs at memory bandwidth.
+#pragma once
+
+#include <cstddef>
+
+namespace moescope {
+
+// The most rows the skinny path takes; above it, sgemm is the faster choice.
+constexpr int kSkinnyMaxRows = 8;
+
+// x: [rows, k] with row stride ldx; w: [n, k] contiguous; out: [rows, n] with row stride ldo.
+// `threads` workers share the n output columns.
+void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float* w, int n,
+                   float* out, std::size_t ldo, int threads);
+
+}  // namespace moescope
