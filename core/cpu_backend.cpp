@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/parallel_for.h"
 #include "core/skinny_matmul.h"
 #include "profiler/cpu_timer.h"
 
@@ -19,13 +20,17 @@ constexpr std::int64_t kRowBlock = 512;
 
 // act = silu(gate) * up, in place in the gate half of each [2F] row.
 void silu_times_up(float* scratch, std::size_t rows, std::size_t F) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* row = scratch + r * 2 * F;
-    for (std::size_t f = 0; f < F; ++f) {
-      const float g = row[f];
-      row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
-    }
-  }
+  parallel_for(static_cast<std::int64_t>(rows), openblas_get_num_threads(), 16,
+               [=](std::int64_t begin, std::int64_t end) {
+                 for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end);
+                      ++r) {
+                   float* row = scratch + r * 2 * F;
+                   for (std::size_t f = 0; f < F; ++f) {
+                     const float g = row[f];
+                     row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
+                   }
+                 }
+               });
 }
 
 }  // namespace
@@ -83,10 +88,14 @@ class CpuBackend final : public Backend {
 
     profiler::CpuTimer dispatch;
     permuted_in_.resize(rows * H);
-    for (std::size_t r = 0; r < rows; ++r) {
-      std::memcpy(&permuted_in_[r * H], x + static_cast<std::size_t>(plan.row_token[r]) * H,
-                  H * sizeof(float));
-    }
+    const int threads = openblas_get_num_threads();
+    parallel_for(
+        static_cast<std::int64_t>(rows), threads, 64, [&](std::int64_t begin, std::int64_t end) {
+          for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {
+            std::memcpy(&permuted_in_[r * H], x + static_cast<std::size_t>(plan.row_token[r]) * H,
+                        H * sizeof(float));
+          }
+        });
     out.dispatch_ns = dispatch.elapsed_ns();
 
     permuted_out_.resize(rows * H);
@@ -109,15 +118,24 @@ class CpuBackend final : public Backend {
       out.shared_ns = timer.elapsed_ns();
     }
 
-    // Fixed order (token, then expert): the same input always gives the same bits.
+    // Fixed order (token, then expert) and each token summed by one thread: the same input
+    // always gives the same bits.
     profiler::CpuTimer combine;
-    for (std::size_t i = 0; i < outcome.kept.size(); ++i) {
-      const float weight = outcome.kept[i].weight;
-      const float* src = &permuted_out_[static_cast<std::size_t>(plan.pair_row[i]) * H];
-      float* dst = &out.output[static_cast<std::size_t>(outcome.kept[i].token) * H];
-      for (std::size_t h = 0; h < H; ++h)
-        dst[h] += weight * src[h];
-    }
+    const auto& kept = outcome.kept;
+    parallel_for(
+        static_cast<std::int64_t>(T), threads, 64,
+        [&](std::int64_t first_token, std::int64_t end_token) {
+          auto by_token = [](const KeptPair& p, std::int64_t t) { return p.token < t; };
+          const auto first = std::lower_bound(kept.begin(), kept.end(), first_token, by_token);
+          const auto last = std::lower_bound(first, kept.end(), end_token, by_token);
+          for (auto it = first; it != last; ++it) {
+            const auto i = static_cast<std::size_t>(it - kept.begin());
+            const float* src = &permuted_out_[static_cast<std::size_t>(plan.pair_row[i]) * H];
+            float* dst = &out.output[static_cast<std::size_t>(it->token) * H];
+            for (std::size_t h = 0; h < H; ++h)
+              dst[h] += it->weight * src[h];
+          }
+        });
     out.combine_ns = combine.elapsed_ns();
     return out;
   }

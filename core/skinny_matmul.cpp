@@ -19,7 +19,7 @@ void kernel_generic(const float* x, std::size_t ldx, int rows, int k, const floa
                     int j1, float* out, std::size_t ldo) {
   for (int j = j0; j < j1; ++j) {
     const float* wj = w + static_cast<std::size_t>(j) * static_cast<std::size_t>(k);
-    float acc[kSkinnyMaxRows] = {};
+    float acc[kSkinnyGroupRows] = {};
     for (int h = 0; h < k; ++h) {
       for (int r = 0; r < rows; ++r)
         acc[r] += wj[h] * x[static_cast<std::size_t>(r) * ldx + static_cast<std::size_t>(h)];
@@ -101,9 +101,10 @@ Kernel pick_kernel() {
 
 }  // namespace
 
-void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float* w, int n,
-                   float* out, std::size_t ldo, int threads) {
-  static const Kernel kernel = pick_kernel();
+namespace {
+
+void skinny_group(Kernel kernel, const float* x, std::size_t ldx, int rows, int k, const float* w,
+                  int n, float* out, std::size_t ldo, int threads) {
   // Below this many columns a thread costs more than it saves.
   constexpr int kMinColumnsPerThread = 128;
   threads = std::clamp(std::min(threads, n / kMinColumnsPerThread), 1, 64);
@@ -121,6 +122,18 @@ void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float
   kernel(x, ldx, rows, k, w, 0, static_cast<int>(static_cast<long long>(n) / threads), out, ldo);
   for (auto& worker : workers)
     worker.join();
+}
+
+}  // namespace
+
+void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float* w, int n,
+                   float* out, std::size_t ldo, int threads) {
+  static const Kernel kernel = pick_kernel();
+  for (int first = 0; first < rows; first += kSkinnyGroupRows) {
+    const int group = std::min(kSkinnyGroupRows, rows - first);
+    skinny_group(kernel, x + static_cast<std::size_t>(first) * ldx, ldx, group, k, w, n,
+                 out + static_cast<std::size_t>(first) * ldo, ldo, threads);
+  }
 }
 
 }  // namespace moescope

@@ -8,8 +8,11 @@
 
 namespace moescope {
 
-// The most rows the skinny path takes; above it, sgemm is the faster choice.
-constexpr int kSkinnyMaxRows = 8;
+// The most rows the skinny path takes; above it, sgemm is the faster choice. Rows go through
+// the kernel in groups of kSkinnyGroupRows (its accumulators fill the vector registers), so
+// 9 to 16 rows read the weights twice: still faster than sgemm packing them.
+constexpr int kSkinnyGroupRows = 8;
+constexpr int kSkinnyMaxRows = 16;
 
 // x: [rows, k] with row stride ldx; w: [n, k] contiguous; out: [rows, n] with row stride ldo.
 // `threads` workers share the n output columns.
