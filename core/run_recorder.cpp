@@ -22,6 +22,8 @@ std::string run_request_json(const RunOptions& options, const RoutingSource& sou
 RecordedRun record_run(SessionStore& store, const RunOptions& options, RoutingSource& source,
                        const ProgressFn& progress, const CancelFlag* cancel,
                        std::optional<std::int64_t> group, std::optional<std::int64_t> baseline_id) {
+  // Bad options are refused before anything is stored: only a run that started can fail.
+  const profiler::Timing timing = check_run_options(options, source);
   std::vector<PolicyConfig> planned = {PolicyConfig{}};
   for (const auto& p : options.policies) {
     if (p.kind != PolicyKind::kNone) planned.push_back(p);
@@ -40,7 +42,7 @@ RecordedRun record_run(SessionStore& store, const RunOptions& options, RoutingSo
     h.tokens = source.tokens();
     h.steps = options.steps;
     h.backend = options.backend;
-    h.timing = "composed";
+    h.timing = std::string(profiler::timing_name(timing));
     h.group = group;
     if (i > 0) h.baseline_run = out.run_ids.front();
     h.spec_json = run_request_json(options, source, planned[i]);

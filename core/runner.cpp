@@ -71,25 +71,30 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
   return expert_weight_bytes(options.spec) + activations + routing + records;
 }
 
-RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
-                    const CancelFlag* cancel) {
+profiler::Timing check_run_options(const RunOptions& options, const RoutingSource& source) {
   validate(options.spec);
   if (options.steps < 1) {
     throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
   }
   for (const auto& policy : options.policies)
     validate(policy);
-  const int tokens = source.tokens();
-  if (tokens < 1) throw Error("a run needs at least one token");
+  if (source.tokens() < 1) throw Error("a run needs at least one token");
+  make_placement(options);
+  require_memory(estimate_run_memory(options, source.tokens()), "this run",
+                 "use fewer --tokens or a larger --scale");
+  return make_backend(options.backend)->timing();
+}
 
+RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
+                    const CancelFlag* cancel) {
+  check_run_options(options, source);
+  const int tokens = source.tokens();
   RunResult result;
   result.spec = options.spec;
   result.tokens = tokens;
   result.steps = options.steps;
   result.placement = make_placement(options);
   result.routing = source.describe();
-  require_memory(estimate_run_memory(options, tokens), "this run",
-                 "use fewer --tokens or a larger --scale");
 
   auto backend = make_backend(options.backend);
   result.backend = backend->name();

@@ -57,6 +57,10 @@ struct RunResult {
   std::vector<PolicyRun> runs;  // runs[0] is the baseline
 };
 
+// Checks everything about a run that can be checked before it starts (spec, steps, policies,
+// placement, memory, backend) and returns how the backend times it. Throws Error.
+profiler::Timing check_run_options(const RunOptions& options, const RoutingSource& source);
+
 // Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
 RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
                     const CancelFlag* cancel);

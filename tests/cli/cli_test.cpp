@@ -304,6 +304,16 @@ TEST_F(CliSession, ListShowRenameRemoveAndExport) {
   EXPECT_EQ(json::parse(run_cli({"sessions", session_, "--json"}).out).size(), 1u);
 }
 
+TEST_F(CliSession, RefusedOptionsStoreNothing) {
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--backend", "tpu"}, {"--devices", "65"}, {"--tokens", "100000000"}}) {
+    std::vector<std::string> args = {"run", "--preset", "olmoe-1b-7b", "--session", session_};
+    args.insert(args.end(), bad.begin(), bad.end());
+    EXPECT_EQ(run_cli(args).exit_code, 1) << bad[0];
+  }
+  EXPECT_TRUE(SessionStore(session_, SessionStore::Access::kWrite).runs().empty());
+}
+
 TEST_F(CliSession, BadSessionsAndRuns) {
   CliResult r = run_cli({"sessions", session_});
   EXPECT_EQ(r.exit_code, 1);
