@@ -78,6 +78,10 @@ struct LayerCase {
   PolicyKind policy;
 };
 
+void PrintTo(const LayerCase& c, std::ostream* os) {
+  *os << c.preset << "/" << c.scale << " T=" << c.tokens << " " << policy_name(c.policy);
+}
+
 class CpuBackendMatchesReference : public ::testing::TestWithParam<LayerCase> {};
 
 TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
