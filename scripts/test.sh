@@ -2,7 +2,7 @@
 # Builds MoEScope with warnings as errors and runs every test with ctest.
 #   scripts/test.sh             the normal build (CUDA code compiled when nvcc is found)
 #   scripts/test.sh --sanitize  the core and CLI tests under AddressSanitizer and UBSan
-# Tests that need a GPU carry the ctest label `gpu` and skip themselves without one.
+# Tests that need a GPU (with the CUDA backend) will carry the ctest label `gpu`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
