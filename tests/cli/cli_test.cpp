@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/safetensors.h"
 #include "core/session_store.h"
 #include "tests/cli/cli_runner.h"
@@ -280,6 +281,45 @@ TEST_F(CliSession, SweepStoresEveryGridPoint) {
   }
   EXPECT_EQ(runs[2].policy, "drop(gamma=2)");
   EXPECT_EQ(runs[3].policy, "expanded(gamma=1,m=0)");
+}
+
+TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
+  const std::string err_path = temp_path(".stderr");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen(err_path.c_str(), "w", stderr);
+    execl(MOESCOPE_CLI_PATH, "moescope-cli", "sweep", "--preset", "olmoe-1b-7b", "--scale", "8",
+          "--tokens", "1024", "--layers", "0,1,2,3", "--policies", "drop,expanded,reroute",
+          "--gamma", "0.5,1,1.5,2,3", "--session", session_.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Interrupt once the first point is stored, reading the session while the sweep writes it.
+  bool stored = false;
+  for (int i = 0; i < 600 && !stored; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      for (const auto& run : SessionStore(session_, SessionStore::Access::kRead).runs()) {
+        stored = stored || run.status == "complete";
+      }
+    } catch (const Error&) {
+      // The session does not exist yet.
+    }
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::filesystem::remove(err_path);
+  ASSERT_TRUE(stored) << "no point finished within a minute";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto runs = SessionStore(session_, SessionStore::Access::kRead).runs();
+  ASSERT_GE(runs.size(), 2u);
+  EXPECT_LT(runs.size(), 16u);
+  for (std::size_t i = 0; i + 1 < runs.size(); ++i)
+    EXPECT_EQ(runs[i].status, "complete");
+  EXPECT_EQ(runs.back().status, "incomplete");
 }
 
 TEST_F(CliSession, ListShowRenameRemoveAndExport) {
