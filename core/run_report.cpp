@@ -61,6 +61,23 @@ PolicySummary summarize(const PolicyRun& run, const PolicyRun& baseline) {
   return s;
 }
 
+std::vector<std::pair<std::string, Stat>> named_stats(const PolicySummary& s) {
+  return {{"latency_ns", s.latency_ns},
+          {"imbalance_routed", s.imbalance_routed},
+          {"imbalance_kept", s.imbalance_kept},
+          {"balancedness_routed", s.balancedness_routed},
+          {"balancedness_kept", s.balancedness_kept},
+          {"drop_rate", s.drop_rate},
+          {"tokens_fully_dropped", s.tokens_fully_dropped},
+          {"added_pairs", s.added_pairs},
+          {"gate_mass_kept", s.gate_mass_kept},
+          {"output_error", s.output_error},
+          {"straggler_margin_ns", s.straggler_margin_ns},
+          {"expert_compute_ns", s.expert_compute_ns},
+          {"gating_ns", s.gating_ns},
+          {"policy_ns", s.policy_ns}};
+}
+
 std::vector<LayerSummary> summarize_layers(const PolicyRun& run) {
   std::map<int, std::vector<const LayerRecord*>> by_layer;
   for (const auto& r : run.records)
@@ -138,21 +155,10 @@ nlohmann::json policy_config_to_json(const PolicyConfig& c) {
 namespace {
 
 nlohmann::json summary_json(const PolicySummary& s) {
-  return {{"latency_ns", stat_json(s.latency_ns)},
-          {"speedup", s.speedup},
-          {"imbalance_routed", stat_json(s.imbalance_routed)},
-          {"imbalance_kept", stat_json(s.imbalance_kept)},
-          {"balancedness_routed", stat_json(s.balancedness_routed)},
-          {"balancedness_kept", stat_json(s.balancedness_kept)},
-          {"drop_rate", stat_json(s.drop_rate)},
-          {"tokens_fully_dropped", stat_json(s.tokens_fully_dropped)},
-          {"added_pairs", stat_json(s.added_pairs)},
-          {"gate_mass_kept", stat_json(s.gate_mass_kept)},
-          {"output_error", stat_json(s.output_error)},
-          {"straggler_margin_ns", stat_json(s.straggler_margin_ns)},
-          {"expert_compute_ns", stat_json(s.expert_compute_ns)},
-          {"gating_ns", stat_json(s.gating_ns)},
-          {"policy_ns", stat_json(s.policy_ns)}};
+  nlohmann::json j = {{"speedup", s.speedup}};
+  for (const auto& [name, stat] : named_stats(s))
+    j[name] = stat_json(stat);
+  return j;
 }
 
 }  // namespace

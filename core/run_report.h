@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -63,6 +64,9 @@ struct DeviceSummary {
 };
 
 PolicySummary summarize(const PolicyRun& run, const PolicyRun& baseline);
+// Every statistic of a summary under the name the JSON report and the session store use (the
+// speedup, a single number, is not among them).
+std::vector<std::pair<std::string, Stat>> named_stats(const PolicySummary& summary);
 std::vector<LayerSummary> summarize_layers(const PolicyRun& run);
 std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement);
 

@@ -327,24 +327,12 @@ void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::siz
   append_events(*db_, id, events, 0, names);
   const PolicySummary s = summarize(run, result.runs.front());
   SqliteStatement metric(*db_, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?)");
-  auto put = [&](const char* name, const Stat& stat) {
-    metric.bind(1, id).bind(2, std::string_view(name)).bind(3, stat.mean).bind(4, stat.max).run();
+  auto put = [&](std::string_view name, const Stat& stat) {
+    metric.bind(1, id).bind(2, name).bind(3, stat.mean).bind(4, stat.max).run();
   };
-  put("latency_ns", s.latency_ns);
   put("speedup", {s.speedup, s.speedup});
-  put("imbalance_routed", s.imbalance_routed);
-  put("imbalance_kept", s.imbalance_kept);
-  put("balancedness_routed", s.balancedness_routed);
-  put("balancedness_kept", s.balancedness_kept);
-  put("drop_rate", s.drop_rate);
-  put("tokens_fully_dropped", s.tokens_fully_dropped);
-  put("added_pairs", s.added_pairs);
-  put("gate_mass_kept", s.gate_mass_kept);
-  put("output_error", s.output_error);
-  put("straggler_margin_ns", s.straggler_margin_ns);
-  put("expert_compute_ns", s.expert_compute_ns);
-  put("gating_ns", s.gating_ns);
-  put("policy_ns", s.policy_ns);
+  for (const auto& [name, stat] : named_stats(s))
+    put(name, stat);
   SqliteStatement done(*db_, "UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ?");
   done.bind(1, utc_now_iso8601()).bind(2, id).run();
   transaction.commit();
