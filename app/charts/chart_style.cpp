@@ -1,0 +1,47 @@
+#include "app/charts/chart_style.h"
+
+#include <array>
+#include <cmath>
+
+#include <qcustomplot.h>
+
+namespace moescope::charts {
+
+QColor series_color(int index) {
+  static constexpr std::array<QRgb, 10> kTableau10 = {0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2,
+                                                      0x59a14f, 0xedc948, 0xb07aa1, 0xff9da7,
+                                                      0x9c755f, 0xbab0ac};
+  const auto n = static_cast<int>(kTableau10.size());
+  return QColor(kTableau10[static_cast<std::size_t>(((index % n) + n) % n)]);
+}
+
+QColor expert_color(int expert) {
+  constexpr double kGoldenAngle = 137.50776405;
+  const double hue = std::fmod(kGoldenAngle * expert, 360.0);
+  // Alternate lightness too, so that two experts with close hues still differ.
+  const int lightness = (expert % 2 == 0) ? 120 : 150;
+  return QColor::fromHsl(static_cast<int>(hue), 170, lightness);
+}
+
+QColor device_color(int device) {
+  return device % 2 == 0 ? QColor(0xf2, 0xf4, 0xf7) : QColor(0xe4, 0xe8, 0xee);
+}
+
+QFont chart_font(int point_size) {
+  QFont font("DejaVu Sans");
+  font.setPointSize(point_size);
+  return font;
+}
+
+void apply_chart_style(QCustomPlot& plot) {
+  plot.setBackground(Qt::white);
+  plot.setAntialiasedElements(QCP::aeNone);
+  for (QCPAxis* axis : {plot.xAxis, plot.yAxis}) {
+    axis->setTickLabelFont(chart_font(9));
+    axis->setLabelFont(chart_font(10));
+    axis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::DotLine));
+  }
+  plot.legend->setFont(chart_font(9));
+}
+
+}  // namespace moescope::charts

@@ -1,0 +1,24 @@
+// One look for every chart, on screen and in exports: colors that tell runs, experts and
+// devices apart, readable fonts, a white background that prints.
+#pragma once
+
+#include <QColor>
+#include <QFont>
+
+class QCustomPlot;
+
+namespace moescope::charts {
+
+// Runs and policies in comparison charts: a qualitative palette (Tableau 10), repeated.
+QColor series_color(int index);
+// Experts: hues spaced by the golden angle, so neighbouring experts never look alike.
+QColor expert_color(int expert);
+// Devices: lane backgrounds and boundaries, light enough to draw spans over.
+QColor device_color(int device);
+
+QFont chart_font(int point_size = 9);
+
+// Fonts, grid and margins of a chart; call before adding plottables.
+void apply_chart_style(QCustomPlot& plot);
+
+}  // namespace moescope::charts
