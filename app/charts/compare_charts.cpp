@@ -1,0 +1,441 @@
+#include "app/charts/compare_charts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <qcustomplot.h>
+
+#include "app/charts/chart_style.h"
+
+namespace moescope::charts {
+
+namespace {
+
+QString qstr(const std::string& s) {
+  return QString::fromStdString(s);
+}
+QString qstr(std::string_view s) {
+  return QString::fromUtf8(s.data(), static_cast<int>(s.size()));
+}
+
+// A chart's frame: a title row, the axis rect, and the legend in its own row below, so the
+// legend never covers data however the runs' lines fall. Called again on a plot that already
+// has this layout (the Compare view redraws in place), it only clears and retitles.
+void prepare_plot(QCustomPlot& plot, const QString& title) {
+  plot.clearPlottables();
+  plot.clearItems();
+  for (QCPBarsGroup* group : plot.findChildren<QCPBarsGroup*>())
+    delete group;
+  apply_chart_style(plot);
+  QCPLayoutGrid* layout = plot.plotLayout();
+  auto* title_element =
+      layout->rowCount() > 0 ? qobject_cast<QCPTextElement*>(layout->element(0, 0)) : nullptr;
+  if (title_element == nullptr) {
+    layout->insertRow(0);
+    title_element = new QCPTextElement(&plot, title, chart_font(11));
+    title_element->setTextColor(QColor(0x22, 0x22, 0x22));
+    title_element->setMargins(QMargins(8, 6, 8, 0));
+    layout->addElement(0, 0, title_element);
+  }
+  title_element->setText(title);
+  if (plot.legend->layout() != layout) {
+    if (plot.legend->layout() != nullptr) plot.legend->layout()->take(plot.legend);
+    layout->addElement(layout->rowCount(), 0, plot.legend);
+    layout->setRowStretchFactor(0, 0.001);
+    layout->setRowStretchFactor(layout->rowCount() - 1, 0.001);
+    plot.legend->setBorderPen(Qt::NoPen);
+    plot.legend->setBrush(Qt::NoBrush);
+    plot.legend->setMargins(QMargins(8, 0, 8, 6));
+    plot.legend->setColumnSpacing(16);
+    plot.legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  }
+  plot.xAxis->grid()->setZeroLinePen(plot.xAxis->grid()->pen());
+  plot.yAxis->grid()->setZeroLinePen(plot.yAxis->grid()->pen());
+  plot.legend->setVisible(true);
+  plot.xAxis->setTickLabelRotation(0);
+  plot.xAxis->setLabel(QString());
+  plot.yAxis->setLabel(QString());
+  plot.yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  plot.yAxis->setNumberFormat("gb");
+  plot.yAxis->setNumberPrecision(6);
+  plot.axisRect()->setupFullAxesBox(false);
+  plot.xAxis2->setTicks(false);
+  plot.yAxis2->setTicks(false);
+}
+
+void finish_legend(QCustomPlot& plot) {
+  plot.legend->setVisible(plot.legend->itemCount() > 0);
+  fit_chart_to_width(plot, plot.width());
+}
+
+// Two lines at most, split near the middle at a space: category labels stay narrow.
+QString wrap_label(std::string_view label) {
+  const QString text = qstr(label);
+  if (text.size() <= 12) return text;
+  int best = -1;
+  for (int i = 0; i < text.size(); ++i) {
+    if (text[i] == ' ' &&
+        (best < 0 || std::abs(i - text.size() / 2) < std::abs(best - text.size() / 2)))
+      best = i;
+  }
+  if (best < 0) return text;
+  return text.left(best) + "\n" + text.mid(best + 1);
+}
+
+std::optional<double> speedup_of(const RunData& run) {
+  if (auto v = run.metric("speedup")) return v;
+  return run.run.speedup;
+}
+
+// "drop(gamma=1.5,position)" -> {"position"}: the options that make a policy what it is.
+std::vector<std::string> non_gamma_options(const std::string& label) {
+  const auto open = label.find('(');
+  const auto close = label.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  std::vector<std::string> options;
+  const std::string inner = label.substr(open + 1, close - open - 1);
+  std::size_t start = 0;
+  while (start <= inner.size()) {
+    auto end = inner.find(',', start);
+    if (end == std::string::npos) end = inner.size();
+    std::string item = inner.substr(start, end - start);
+    if (!item.empty() && item.rfind("gamma=", 0) != 0) options.push_back(item);
+    start = end + 1;
+  }
+  return options;
+}
+
+std::string kind_of(const StoredRun& run) {
+  if (!run.policy_kind.empty()) return run.policy_kind;
+  return run.policy.substr(0, run.policy.find('('));
+}
+
+}  // namespace
+
+namespace {
+
+void fit_legend(QCustomPlot& plot, int width) {
+  QCPLegend* legend = plot.legend;
+  if (legend->layout() != plot.plotLayout()) return;
+  std::vector<int> widths;
+  // itemCount() counts the grid's cells, which wrapping can leave empty.
+  for (int i = 0; i < legend->itemCount(); ++i) {
+    if (const QCPAbstractLegendItem* item = legend->item(i))
+      widths.push_back(item->minimumOuterSizeHint().width());
+  }
+  const int count = static_cast<int>(widths.size());
+  if (count == 0) return;
+  const int available = width - legend->margins().left() - legend->margins().right();
+  int columns = 1;
+  for (int c = count; c > 1; --c) {
+    int total = legend->columnSpacing() * (c - 1);
+    for (int column = 0; column < c; ++column) {
+      int widest = 0;
+      for (int i = column; i < count; i += c)
+        widest = std::max(widest, widths[static_cast<std::size_t>(i)]);
+      total += widest;
+    }
+    if (total <= available) {
+      columns = c;
+      break;
+    }
+  }
+  legend->setWrap(columns);
+  legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+}
+
+// Category labels (the bar chart's metrics) wrap onto two lines while that fits their slot, and
+// turn to a slant on one line when the chart is too narrow even for that.
+void fit_category_labels(QCustomPlot& plot, int width) {
+  auto ticker = plot.xAxis->ticker().dynamicCast<QCPAxisTickerText>();
+  if (!ticker || ticker->ticks().size() < 2) return;
+  QMap<double, QString> ticks = ticker->ticks();
+  double gap = plot.xAxis->range().size();
+  for (auto it = std::next(ticks.begin()); it != ticks.end(); ++it)
+    gap = std::min(gap, it.key() - std::prev(it).key());
+  // The y axis, its label and the margins take about this much of the width.
+  constexpr double kAxisMargin = 90;
+  const double slot = (width - kAxisMargin) * gap / plot.xAxis->range().size();
+  const QFontMetrics metrics(plot.xAxis->tickLabelFont());
+  bool fits = true;
+  for (auto it = ticks.begin(); it != ticks.end(); ++it) {
+    const QString wrapped = wrap_label(it.value().replace('\n', ' ').toStdString());
+    for (const QString& line : wrapped.split('\n'))
+      fits = fits && metrics.horizontalAdvance(line) <= 0.95 * slot;
+    it.value() = wrapped;
+  }
+  if (!fits) {
+    for (auto it = ticks.begin(); it != ticks.end(); ++it)
+      it.value().replace('\n', ' ');
+  }
+  ticker->setTicks(ticks);
+  plot.xAxis->setTickLabelRotation(fits ? 0 : -30);
+}
+
+}  // namespace
+
+void fit_chart_to_width(QCustomPlot& plot, int width) {
+  fit_legend(plot, width);
+  fit_category_labels(plot, width);
+}
+
+MetricTable metric_table(const std::vector<RunData>& runs) {
+  MetricTable table;
+  table.metrics = headline_metrics();
+  for (const auto& run : runs) {
+    table.runs.push_back(run.display_name());
+    auto& row = table.values.emplace_back();
+    for (const auto& metric : table.metrics) {
+      std::optional<double> value =
+          metric.key == "speedup" ? speedup_of(run) : run.metric(metric.key);
+      if (value && std::isfinite(*value)) {
+        row.push_back(*value * metric.scale);
+      } else {
+        row.push_back(std::nullopt);
+      }
+    }
+  }
+  return table;
+}
+
+std::string format_metric_value(double value) {
+  if (!std::isfinite(value)) return "-";
+  char text[64];
+  if (std::abs(value) >= 1e4 && std::abs(value) < 1e15) {
+    std::snprintf(text, sizeof text, "%.0f", value);
+  } else {
+    std::snprintf(text, sizeof text, "%.4g", value);
+  }
+  return text;
+}
+
+std::string metric_header(const HeadlineMetric& metric) {
+  std::string header(metric.label);
+  if (!metric.unit.empty()) header += " (" + std::string(metric.unit) + ")";
+  return header;
+}
+
+std::vector<std::vector<std::optional<double>>> relative_values(const MetricTable& table) {
+  std::vector<double> largest(table.metrics.size(), 0.0);
+  for (const auto& row : table.values) {
+    for (std::size_t m = 0; m < row.size(); ++m) {
+      if (row[m]) largest[m] = std::max(largest[m], std::abs(*row[m]));
+    }
+  }
+  std::vector<std::vector<std::optional<double>>> out;
+  for (const auto& row : table.values) {
+    auto& rel = out.emplace_back();
+    for (std::size_t m = 0; m < row.size(); ++m) {
+      if (!row[m]) {
+        rel.push_back(std::nullopt);
+      } else {
+        rel.push_back(largest[m] > 0 ? 100.0 * *row[m] / largest[m] : 0.0);
+      }
+    }
+  }
+  return out;
+}
+
+void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs) {
+  prepare_plot(plot, "Headline metrics (each relative to its largest value among these runs)");
+  const MetricTable table = metric_table(runs);
+  const auto relative = relative_values(table);
+
+  // Only the metrics some run has: a column of nothing but gaps tells the reader nothing.
+  std::vector<std::size_t> shown;
+  for (std::size_t m = 0; m < table.metrics.size(); ++m) {
+    const bool any = std::any_of(relative.begin(), relative.end(),
+                                 [&](const auto& row) { return row[m].has_value(); });
+    if (any) shown.push_back(m);
+  }
+  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+  for (std::size_t x = 0; x < shown.size(); ++x) {
+    ticker->addTick(static_cast<double>(x), wrap_label(table.metrics[shown[x]].label));
+  }
+  plot.xAxis->setTicker(ticker);
+  plot.xAxis->setSubTicks(false);
+  plot.xAxis->setTickLength(0, 4);
+  plot.xAxis->grid()->setVisible(false);
+  plot.xAxis->setRange(-0.6, static_cast<double>(shown.size()) - 0.4);
+
+  auto* group = new QCPBarsGroup(&plot);
+  group->setSpacingType(QCPBarsGroup::stAbsolute);
+  group->setSpacing(1);
+  const double width = 0.8 / static_cast<double>(std::max<std::size_t>(runs.size(), 1));
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    auto* bars = new QCPBars(plot.xAxis, plot.yAxis);
+    bars->setName(qstr(table.runs[r]));
+    const QColor color = series_color(static_cast<int>(r));
+    bars->setPen(QPen(color.darker(115), 0));
+    bars->setBrush(color);
+    bars->setWidth(width);
+    bars->setBarsGroup(group);
+    for (std::size_t x = 0; x < shown.size(); ++x) {
+      if (const auto& v = relative[r][shown[x]]) bars->addData(static_cast<double>(x), *v);
+    }
+  }
+  plot.yAxis->setLabel("% of the largest value among these runs");
+  plot.yAxis->setRange(0, 105);
+  QSharedPointer<QCPAxisTickerFixed> percent(new QCPAxisTickerFixed);
+  percent->setTickStep(20);
+  plot.yAxis->setTicker(percent);
+  finish_legend(plot);
+}
+
+void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs) {
+  prepare_plot(plot, "Mean layer latency over the steps");
+  double lowest = 0, highest = 0, slowest = 0;
+  bool first = true;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    QCPGraph* graph = plot.addGraph();
+    graph->setName(qstr(runs[r].display_name()));
+    const QColor color = series_color(static_cast<int>(r));
+    graph->setPen(QPen(color, 2));
+    graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 6));
+    for (const auto& l : latency_per_layer(runs[r])) {
+      graph->addData(l.layer, l.latency_ns / 1e3);
+      lowest = first ? l.layer : std::min<double>(lowest, l.layer);
+      highest = first ? l.layer : std::max<double>(highest, l.layer);
+      slowest = std::max(slowest, l.latency_ns / 1e3);
+      first = false;
+    }
+  }
+  // A tick at each layer the runs hold (often a subset such as 0, 3, 7, 11), while they fit.
+  std::set<int> held;
+  for (const auto& run : runs) {
+    for (const auto& l : latency_per_layer(run))
+      held.insert(l.layer);
+  }
+  if (held.size() <= 24) {
+    QSharedPointer<QCPAxisTickerText> layers(new QCPAxisTickerText);
+    for (const int layer : held)
+      layers->addTick(layer, QString::number(layer));
+    plot.xAxis->setTicker(layers);
+  } else {
+    QSharedPointer<QCPAxisTickerFixed> layers(new QCPAxisTickerFixed);
+    layers->setTickStep(1);
+    layers->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot.xAxis->setTicker(layers);
+  }
+  plot.xAxis->setSubTicks(false);
+  plot.xAxis->setLabel("MoE layer");
+  plot.xAxis->setRange(lowest - 0.5, highest + 0.5);
+  plot.yAxis->setLabel("Mean latency (µs)");
+  plot.yAxis->setRange(0, slowest > 0 ? slowest * 1.1 : 1);
+  finish_legend(plot);
+}
+
+std::vector<SweepSeries> group_sweep_runs(const std::vector<StoredRun>& runs) {
+  std::set<std::string> models;
+  std::set<int> devices;
+  std::set<std::optional<std::int64_t>> groups;
+  for (const auto& run : runs) {
+    if (!run.gamma) continue;
+    models.insert(run.model);
+    devices.insert(run.devices);
+    groups.insert(run.group);
+  }
+  // The run group tells experiments apart: a sweep and a `run --compare` of the same model
+  // may differ in layers or tokens, and one line through both would mix them.
+  using Key = std::tuple<std::string, int, std::optional<std::int64_t>, std::string,
+                         std::vector<std::string>>;
+  std::map<Key, std::size_t> index;
+  std::vector<SweepSeries> series;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const StoredRun& run = runs[i];
+    if (!run.gamma) continue;
+    const std::string kind = kind_of(run);
+    std::vector<std::string> options = non_gamma_options(run.policy);
+    Key key{run.model, run.devices, run.group, kind, options};
+    auto [it, fresh] = index.try_emplace(key, series.size());
+    if (fresh) {
+      if (models.size() > 1) options.push_back(run.model);
+      if (devices.size() > 1) {
+        options.push_back(std::to_string(run.devices) +
+                          (run.devices == 1 ? " device" : " devices"));
+      }
+      if (groups.size() > 1) {
+        options.push_back(run.group ? "group " + std::to_string(*run.group) : "no group");
+      }
+      std::string label = kind;
+      for (std::size_t o = 0; o < options.size(); ++o) {
+        label += (o == 0 ? " (" : ", ") + options[o];
+      }
+      if (!options.empty()) label += ")";
+      series.push_back({label, kind, {}});
+    }
+    series[it->second].members.push_back(i);
+  }
+  for (auto& s : series) {
+    std::stable_sort(s.members.begin(), s.members.end(), [&](std::size_t a, std::size_t b) {
+      return std::tie(*runs[a].gamma, runs[a].id) < std::tie(*runs[b].gamma, runs[b].id);
+    });
+  }
+  return series;
+}
+
+bool has_sweep(const std::vector<RunData>& runs) {
+  std::vector<StoredRun> stored;
+  for (const auto& r : runs)
+    stored.push_back(r.run);
+  for (const auto& s : group_sweep_runs(stored)) {
+    std::set<double> gammas;
+    for (std::size_t i : s.members) {
+      if (speedup_of(runs[i])) gammas.insert(*runs[i].run.gamma);
+    }
+    if (gammas.size() > 1) return true;
+  }
+  return false;
+}
+
+void plot_sweep(QCustomPlot& plot, const std::vector<RunData>& runs, SweepMetric metric) {
+  const bool speedup = metric == SweepMetric::kSpeedup;
+  prepare_plot(plot, speedup ? "Speedup against the capacity factor γ"
+                             : "Drop rate against the capacity factor γ");
+  std::vector<StoredRun> stored;
+  for (const auto& r : runs)
+    stored.push_back(r.run);
+  double low = 0, high = 0, top = speedup ? 1.0 : 0.0;
+  bool first = true;
+  const auto series = group_sweep_runs(stored);
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    QCPGraph* graph = plot.addGraph();
+    graph->setName(qstr(series[s].label));
+    const QColor color = series_color(static_cast<int>(s));
+    graph->setPen(QPen(color, 2));
+    graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 7));
+    for (std::size_t i : series[s].members) {
+      const RunData& run = runs[i];
+      const std::optional<double> value = speedup ? speedup_of(run) : run.metric("drop_rate");
+      if (!value || !std::isfinite(*value)) continue;
+      const double y = speedup ? *value : *value * 100;
+      const double gamma = *run.run.gamma;
+      graph->addData(gamma, y);
+      low = first ? gamma : std::min(low, gamma);
+      high = first ? gamma : std::max(high, gamma);
+      top = std::max(top, y);
+      first = false;
+    }
+  }
+  const double pad = high > low ? (high - low) * 0.05 : 0.25;
+  plot.xAxis->setRange(low - pad, high + pad);
+  if (speedup) {
+    // The paper's reference: above the dashed line a policy beats running without one.
+    QCPGraph* baseline = plot.addGraph();
+    baseline->setName("baseline (no policy)");
+    baseline->setPen(QPen(QColor(0x55, 0x55, 0x55), 1.5, Qt::DashLine));
+    baseline->addData(low - pad, 1.0);
+    baseline->addData(high + pad, 1.0);
+  }
+  plot.xAxis->setLabel("Capacity factor γ");
+  plot.yAxis->setLabel(speedup ? "Speedup vs baseline (×)" : "Drop rate (% of routed pairs)");
+  plot.yAxis->setRange(0, top > 0 ? top * 1.12 : 1);
+  finish_legend(plot);
+}
+
+}  // namespace moescope::charts

@@ -1,0 +1,72 @@
+// Charts that put several runs side by side: the headline metrics as grouped bars, latency per
+// layer, and the paper's sweep figures (speedup and drop rate against gamma, a line per policy).
+// Each fills a QCustomPlot it is given, so the Compare view, chart export and reports draw the
+// same pictures; the data behind them comes from pure functions that tests check directly.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/charts/run_data.h"
+
+class QCustomPlot;
+
+namespace moescope::charts {
+
+// The actual headline metrics of some runs, in each metric's display unit (stored value times
+// HeadlineMetric::scale). The bar chart shows them relative to each other; this is what the
+// table under it and the reports print.
+struct MetricTable {
+  std::vector<HeadlineMetric> metrics;                     // columns: headline_metrics() order
+  std::vector<std::string> runs;                           // rows: display names
+  std::vector<std::vector<std::optional<double>>> values;  // [run][metric]; empty: not stored
+};
+MetricTable metric_table(const std::vector<RunData>& runs);
+
+// How tables print a metric value (already in its display unit): four significant digits, no
+// exponent for values a table usually holds.
+std::string format_metric_value(double value);
+// "Layer latency (µs)": a column or row header.
+std::string metric_header(const HeadlineMetric& metric);
+
+// Each metric as a percentage of the largest magnitude among the runs (100% = largest), so
+// that metrics in different units share one axis. [run][metric]; empty where the run lacks the
+// metric, 0 where every run's value is 0.
+std::vector<std::vector<std::optional<double>>> relative_values(const MetricTable& table);
+
+// Grouped bars: x = headline metric, one bar series per run (its display name in the legend).
+void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs);
+
+// Fits a chart of these functions to `width` pixels: the legend below it in as many columns
+// as fit, the bar chart's metric names on two lines or, when even that is too wide, slanted.
+// They call it with the plot's width; call it again when the plot is resized, and before
+// drawing it at another width (export_chart does). Other plots are left alone.
+void fit_chart_to_width(QCustomPlot& plot, int width);
+
+// Mean latency (µs) of each layer over the steps, a line per run.
+void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs);
+
+// Runs of one policy configuration at different gammas: one line of a sweep chart.
+struct SweepSeries {
+  std::string label;                 // "drop", "expanded (m=2)", "drop (position, 4 devices)"
+  std::string policy_kind;           // drop, expanded, reroute
+  std::vector<std::size_t> members;  // indices into the input, by ascending gamma then id
+};
+
+// Groups the runs that have a gamma by policy kind plus every option of the policy label but
+// gamma ("drop(gamma=1.5,position)" joins "drop(gamma=2,position)", not "drop(gamma=2)").
+// Runs of different models, device counts or run groups (a sweep, a `run --compare`) are
+// different lines; the label names the model, device count or group only when the runs differ
+// in it. Runs without gamma (baselines) are left out.
+std::vector<SweepSeries> group_sweep_runs(const std::vector<StoredRun>& runs);
+
+// True when the runs hold at least one gamma point with a speedup: a sweep chart has data.
+bool has_sweep(const std::vector<RunData>& runs);
+
+enum class SweepMetric { kSpeedup, kDropRate };
+// x = gamma, a line per SweepSeries; the speedup chart marks the baseline (1×) as a dashed line.
+void plot_sweep(QCustomPlot& plot, const std::vector<RunData>& runs, SweepMetric metric);
+
+}  // namespace moescope::charts

@@ -1,0 +1,533 @@
+#include "app/charts/report_writer.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <qcustomplot.h>
+#include <QBuffer>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QImage>
+#include <QPageLayout>
+#include <QPageSize>
+#include <QPdfWriter>
+#include <QTextDocument>
+#include <QUrl>
+#include <nlohmann/json.hpp>
+
+#include "app/charts/chart_export.h"
+#include "app/charts/compare_charts.h"
+#include "core/error.h"
+#include "core/session_store.h"
+
+namespace moescope::charts {
+
+namespace {
+
+// How a chart is drawn: at a logical size whose fonts read well at the width the page shows
+// it, with enough pixels to stay sharp when a browser zooms or a PDF is printed.
+struct ChartSize {
+  int width;
+  int height;
+  double scale;
+};
+constexpr ChartSize kBrowserChart = {960, 520, 2};
+// A4 within the 2 cm margins QTextDocument::print adds is 640 of the 1/96-inch units it
+// sizes images in; drawn at 760 and shown at 640, 9-point chart text prints at 7.5 points.
+constexpr ChartSize kPrintChart = {760, 440, 3};
+constexpr int kPrintChartShownWidth = 640;
+// Up to this many runs the metrics table has a column per run (metrics as rows), which reads
+// best; more runs get a row each, so the table grows down the page instead of off it.
+constexpr std::size_t kMaxRunColumns = 5;
+
+struct Chart {
+  QString file;  // file name in the Markdown folder and resource name in the PDF
+  std::string title;
+  QByteArray png;
+};
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t text_columns = 1;  // the first ones; the rest hold numbers (right-aligned)
+};
+
+struct RunSection {
+  std::string name;
+  Table layers;
+  std::string spec;  // pretty-printed JSON
+};
+
+struct Report {
+  std::string title;
+  std::string generated_at;
+  std::string tool_version;
+  std::vector<std::string> sessions;
+  Table runs;
+  Table metrics;
+  std::vector<Chart> charts;
+  std::vector<RunSection> sections;
+};
+
+std::string quoted(const QString& path) {
+  return "'" + path.toStdString() + "'";
+}
+
+template <typename Plot>
+Chart render_chart(const QString& file, const std::string& title, ChartSize size, Plot&& plot_fn) {
+  QCustomPlot plot;
+  plot.resize(size.width, size.height);
+  plot_fn(plot);
+  // Many runs make a legend of many rows: grow the chart by them rather than squeeze the data.
+  constexpr int kLegendRowsIncluded = 2;
+  const int legend_rows = plot.legend->rowCount();
+  const int row_height =
+      legend_rows > 0 ? plot.legend->minimumOuterSizeHint().height() / legend_rows : 0;
+  const int height = size.height + std::max(0, legend_rows - kLegendRowsIncluded) * row_height;
+  plot.resize(size.width, height);
+  const QImage image = plot.toPixmap(size.width, height, size.scale).toImage();
+  QByteArray png;
+  QBuffer buffer(&png);
+  buffer.open(QIODevice::WriteOnly);
+  if (!image.save(&buffer, "PNG")) throw Error("could not render the chart '" + title + "'");
+  return {file, title, png};
+}
+
+std::string number_or_dash(const std::optional<double>& v) {
+  return v ? format_metric_value(*v) : "-";
+}
+
+Table runs_table(const std::vector<RunData>& runs) {
+  Table t;
+  t.header = {"Run", "Model", "Policy", "Status", "Backend (timing)", "Devices", "Tokens", "Steps"};
+  t.text_columns = 5;
+  for (const auto& r : runs) {
+    const StoredRun& s = r.run;
+    t.rows.push_back({r.display_name(), s.model, s.policy, s.status,
+                      s.backend + " (" + s.timing + ")", std::to_string(s.devices),
+                      std::to_string(s.tokens), std::to_string(s.steps)});
+  }
+  return t;
+}
+
+Table metrics_table(const std::vector<RunData>& runs) {
+  const MetricTable m = metric_table(runs);
+  Table t;
+  if (m.runs.size() <= kMaxRunColumns) {
+    t.header.push_back("Metric");
+    for (const auto& name : m.runs)
+      t.header.push_back(name);
+    for (std::size_t i = 0; i < m.metrics.size(); ++i) {
+      std::vector<std::string> row = {metric_header(m.metrics[i])};
+      for (const auto& values : m.values)
+        row.push_back(number_or_dash(values[i]));
+      t.rows.push_back(std::move(row));
+    }
+    return t;
+  }
+  t.header.push_back("Run");
+  for (const auto& metric : m.metrics)
+    t.header.push_back(metric_header(metric));
+  for (std::size_t r = 0; r < m.runs.size(); ++r) {
+    std::vector<std::string> row = {m.runs[r]};
+    for (const auto& value : m.values[r])
+      row.push_back(number_or_dash(value));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+// Means over the steps, per layer: what a reader compares across layers.
+Table layer_table(const RunData& run) {
+  struct Sums {
+    double latency = 0, margin = 0, imbalance_routed = 0, imbalance_kept = 0, drop = 0, error = 0;
+    int steps = 0;
+  };
+  std::map<int, Sums> by_layer;
+  for (const auto& l : run.layers) {
+    Sums& s = by_layer[l.layer];
+    s.latency += static_cast<double>(l.latency_ns);
+    s.margin += static_cast<double>(l.straggler_margin_ns);
+    s.imbalance_routed += l.imbalance_routed;
+    s.imbalance_kept += l.imbalance_kept;
+    s.drop += l.drop_rate;
+    s.error += l.output_error;
+    ++s.steps;
+  }
+  Table t;
+  t.header = {"Layer",
+              "Latency (µs)",
+              "Straggler margin (µs)",
+              "Imbalance routed (max/mean)",
+              "Imbalance kept (max/mean)",
+              "Drop rate (%)",
+              "Output error (rel. L2)"};
+  for (const auto& [layer, s] : by_layer) {
+    const double n = s.steps;
+    t.rows.push_back({std::to_string(layer), format_metric_value(s.latency / n / 1e3),
+                      format_metric_value(s.margin / n / 1e3),
+                      format_metric_value(s.imbalance_routed / n),
+                      format_metric_value(s.imbalance_kept / n),
+                      format_metric_value(100 * s.drop / n), format_metric_value(s.error / n)});
+  }
+  return t;
+}
+
+// Indented JSON with arrays of numbers or strings on one line: a layer list or placement reads
+// as one line, not fifty.
+void pretty_json(std::ostringstream& out, const nlohmann::json& j, int indent) {
+  const auto dump = [](const nlohmann::json& v) {
+    // Replace, not throw: a spec is user text and a report must not fail on one odd byte.
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  if (j.is_object() && !j.empty()) {
+    out << "{\n";
+    std::size_t i = 0;
+    for (const auto& [key, value] : j.items()) {
+      out << pad << dump(key) << ": ";
+      pretty_json(out, value, indent + 2);
+      out << (++i < j.size() ? ",\n" : "\n");
+    }
+    out << std::string(static_cast<std::size_t>(indent), ' ') << "}";
+  } else if (j.is_array() && !j.empty() &&
+             std::any_of(j.begin(), j.end(), [](const auto& v) { return v.is_structured(); })) {
+    out << "[\n";
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      out << pad;
+      pretty_json(out, j[i], indent + 2);
+      out << (i + 1 < j.size() ? ",\n" : "\n");
+    }
+    out << std::string(static_cast<std::size_t>(indent), ' ') << "]";
+  } else if (j.is_array()) {
+    out << "[";
+    for (std::size_t i = 0; i < j.size(); ++i)
+      out << (i ? ", " : "") << dump(j[i]);
+    out << "]";
+  } else {
+    out << dump(j);
+  }
+}
+
+std::string pretty_spec(const std::string& spec_json) {
+  const auto j = nlohmann::json::parse(spec_json, nullptr, false);
+  if (j.is_discarded()) return spec_json;
+  std::ostringstream out;
+  pretty_json(out, j, 0);
+  return out.str();
+}
+
+Report build_report(const std::vector<RunData>& runs, const ReportOptions& options,
+                    ChartSize chart_size) {
+  Report report;
+  report.title = options.title;
+  report.generated_at = options.generated_at.empty() ? utc_now_iso8601() : options.generated_at;
+  report.tool_version = options.tool_version;
+  std::set<std::string> seen;
+  for (const auto& r : runs) {
+    if (seen.insert(r.session_path).second) report.sessions.push_back(r.session_path);
+  }
+  report.runs = runs_table(runs);
+  report.metrics = metrics_table(runs);
+  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics", chart_size,
+                                       [&](QCustomPlot& p) { plot_metric_bars(p, runs); }));
+  report.charts.push_back(render_chart("layer_latency.png", "Latency per layer", chart_size,
+                                       [&](QCustomPlot& p) { plot_layer_latency(p, runs); }));
+  if (has_sweep(runs)) {
+    report.charts.push_back(
+        render_chart("sweep_speedup.png", "Speedup against gamma", chart_size,
+                     [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kSpeedup); }));
+    report.charts.push_back(
+        render_chart("sweep_drop_rate.png", "Drop rate against gamma", chart_size,
+                     [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kDropRate); }));
+  }
+  for (const auto& r : runs) {
+    report.sections.push_back({r.display_name(), layer_table(r), pretty_spec(r.run.spec_json)});
+  }
+  return report;
+}
+
+// ---- HTML (the file format, and the PDF's source) ----
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Browsers size tables to their content; QTextDocument (the PDF) squeezes a table without a
+// width into narrow columns, so print tables take the page width.
+enum class Target { kBrowser, kPrint };
+
+void html_table(std::ostringstream& out, const Table& t, Target target) {
+  out << "<table class=\"data\" border=\"1\" cellspacing=\"0\" cellpadding=\"3\""
+      << (target == Target::kPrint ? " width=\"100%\"" : "") << ">\n<tr>";
+  for (std::size_t c = 0; c < t.header.size(); ++c) {
+    out << "<th" << (c < t.text_columns ? " align=\"left\"" : " align=\"right\"")
+        << (c == 0 && target == Target::kPrint ? " width=\"22%\"" : "") << ">"
+        << html_escape(t.header[c]) << "</th>";
+  }
+  out << "</tr>\n";
+  for (const auto& row : t.rows) {
+    out << "<tr>";
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      out << "<td" << (c < t.text_columns ? "" : " align=\"right\"") << ">" << html_escape(row[c])
+          << "</td>";
+    }
+    out << "</tr>\n";
+  }
+  out << "</table>\n";
+}
+
+// `image_src` gives each chart's src: a data URI for the file, a resource name for the PDF.
+template <typename ImageSrc>
+std::string report_html(const Report& r, Target target, ImageSrc&& image_src) {
+  const bool print = target == Target::kPrint;
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      << "<title>" << html_escape(r.title) << "</title>\n"
+      << "<style>\n"
+      << (print ? "table.data { font-size: 7.5pt; }\n"
+                : "body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; "
+                  "font-size: 10pt; color: #222; max-width: 1000px; margin: 24px auto; "
+                  "padding: 0 16px; }\n")
+      << "h1 { font-size: 18pt; margin-bottom: 4px; }\n"
+         "h2 { font-size: 14pt; margin-top: 24px; border-bottom: 1px solid #ccc; }\n"
+         "h3 { font-size: 11pt; margin-top: 16px; }\n"
+         "p.meta { color: #555; font-size: 9pt; }\n"
+         "table.data { border-collapse: collapse; border-color: #bbb; margin: 6px 0; }\n"
+         "table.data th { background-color: #eef1f5; font-weight: bold; }\n"
+         "table.data th, table.data td { border: 1px solid #bbb; padding: 3px 6px; }\n"
+         "img.chart { max-width: 100%; height: auto; margin: 8px 0; }\n"
+         "pre { font-family: 'DejaVu Sans Mono', monospace; font-size: 8pt; white-space: pre-wrap; "
+         "background-color: #f6f8fa; padding: 6px; }\n"
+         "</style>\n</head>\n<body>\n";
+  out << "<h1>" << html_escape(r.title) << "</h1>\n<p class=\"meta\">Generated "
+      << html_escape(r.generated_at);
+  if (!r.tool_version.empty()) out << " by MoEScope " << html_escape(r.tool_version);
+  out << "<br>Session" << (r.sessions.size() > 1 ? "s" : "") << ": ";
+  for (std::size_t i = 0; i < r.sessions.size(); ++i) {
+    out << (i ? ", " : "") << html_escape(r.sessions[i]);
+  }
+  out << "</p>\n";
+
+  out << "<h2>Runs</h2>\n";
+  html_table(out, r.runs, target);
+  out << "<h2>Headline metrics</h2>\n<p>Means over every step and layer of each run; the "
+         "speedup is against the run's baseline (no policy) on the same input.</p>\n";
+  html_table(out, r.metrics, target);
+  // On paper the charts start a page: a heading alone at the foot of the previous one is lost.
+  out << "<h2" << (print ? " style=\"page-break-before: always\"" : "") << ">Charts</h2>\n";
+  for (const auto& chart : r.charts) {
+    out << "<p><img class=\"chart\" src=\"" << image_src(chart) << "\" width=\""
+        << (print ? kPrintChartShownWidth : kBrowserChart.width) << "\" alt=\""
+        << html_escape(chart.title) << "\"></p>\n";
+  }
+  out << "<h2>Per-layer statistics</h2>\n<p>Means over the steps.</p>\n";
+  for (const auto& s : r.sections) {
+    out << "<h3>" << html_escape(s.name) << "</h3>\n";
+    html_table(out, s.layers, target);
+  }
+  out << "<h2>Run specifications</h2>\n<p>The whole request of each run: it reproduces the "
+         "run.</p>\n";
+  for (const auto& s : r.sections) {
+    out << "<h3>" << html_escape(s.name) << "</h3>\n<pre>" << html_escape(s.spec) << "</pre>\n";
+  }
+  out << "</body>\n</html>\n";
+  return out.str();
+}
+
+bool write_bytes(const QString& path, const QByteArray& bytes) {
+  QFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+  if (file.write(bytes) != bytes.size()) return false;
+  return file.flush();
+}
+
+void write_html(const Report& report, const QString& path) {
+  const std::string html = report_html(report, Target::kBrowser, [](const Chart& chart) {
+    return "data:image/png;base64," + chart.png.toBase64().toStdString();
+  });
+  write_atomically(path, [&](const QString& temp) {
+    return write_bytes(temp, QByteArray::fromStdString(html));
+  });
+}
+
+void write_pdf(const Report& report, const QString& path) {
+  const std::string html = report_html(report, Target::kPrint,
+                                       [](const Chart& chart) { return chart.file.toStdString(); });
+  QTextDocument document;
+  document.setDefaultFont(QFont("DejaVu Sans", 9));
+  for (const auto& chart : report.charts) {
+    document.addResource(QTextDocument::ImageResource, QUrl(chart.file),
+                         QImage::fromData(chart.png, "PNG"));
+  }
+  document.setHtml(QString::fromStdString(html));
+  write_atomically(path, [&](const QString& temp) {
+    QFile file(temp);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+    {
+      QPdfWriter writer(&file);
+      writer.setPageSize(QPageSize(QPageSize::A4));
+      // QTextDocument::print adds 2 cm margins and the page numbers in them.
+      writer.setPageMargins(QMarginsF(0, 0, 0, 0), QPageLayout::Millimeter);
+      writer.setResolution(300);
+      writer.setTitle(QString::fromStdString(report.title));
+      writer.setCreator("MoEScope");
+      document.print(&writer);
+    }
+    return file.flush() && file.error() == QFileDevice::NoError && file.size() > 0;
+  });
+}
+
+// ---- Markdown ----
+
+// Backslash-escapes what Markdown would read as markup or raw HTML: run names are user text.
+std::string md_escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      if (std::string_view("\\`*_[]<>|~&").find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+  }
+  return out;
+}
+
+void md_table(std::ostringstream& out, const Table& t) {
+  out << "|";
+  for (const auto& h : t.header)
+    out << " " << md_escape(h) << " |";
+  out << "\n|";
+  for (std::size_t c = 0; c < t.header.size(); ++c)
+    out << (c < t.text_columns ? " --- |" : " ---: |");
+  out << "\n";
+  for (const auto& row : t.rows) {
+    out << "|";
+    for (const auto& cell : row)
+      out << " " << md_escape(cell) << " |";
+    out << "\n";
+  }
+  out << "\n";
+}
+
+// A code fence longer than any run of backticks in the text, so no spec text can close it.
+std::string fence_for(const std::string& text) {
+  std::size_t longest = 0, run = 0;
+  for (const char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return std::string(std::max<std::size_t>(3, longest + 1), '`');
+}
+
+void write_markdown(const Report& r, const QString& path) {
+  const QFileInfo info(path);
+  const QString folder_name = info.completeBaseName() + "_files";
+  const QDir folder(info.absoluteDir().filePath(folder_name));
+  if (!info.absoluteDir().exists()) {
+    throw Error("cannot write " + quoted(path) + ": the folder " +
+                quoted(info.absoluteDir().path()) + " does not exist");
+  }
+  if (!folder.exists() && !QDir().mkpath(folder.path())) {
+    throw Error("cannot write " + quoted(path) + ": cannot create the folder " +
+                quoted(folder.path()) + " for its charts");
+  }
+  for (const auto& chart : r.charts) {
+    write_atomically(folder.filePath(chart.file),
+                     [&](const QString& temp) { return write_bytes(temp, chart.png); });
+  }
+  std::ostringstream out;
+  out << "# " << md_escape(r.title) << "\n\nGenerated " << md_escape(r.generated_at);
+  if (!r.tool_version.empty()) out << " by MoEScope " << md_escape(r.tool_version);
+  out << ".  \nSession" << (r.sessions.size() > 1 ? "s" : "") << ": ";
+  for (std::size_t i = 0; i < r.sessions.size(); ++i)
+    out << (i ? ", " : "") << md_escape(r.sessions[i]);
+  out << "\n\n## Runs\n\n";
+  md_table(out, r.runs);
+  out << "## Headline metrics\n\nMeans over every step and layer of each run; the speedup is "
+         "against the run's baseline (no policy) on the same input.\n\n";
+  md_table(out, r.metrics);
+  out << "## Charts\n\n";
+  const QByteArray link_folder = QUrl::toPercentEncoding(folder_name);
+  for (const auto& chart : r.charts) {
+    out << "![" << md_escape(chart.title) << "](" << link_folder.toStdString() << "/"
+        << QUrl::toPercentEncoding(chart.file).toStdString() << ")\n\n";
+  }
+  out << "## Per-layer statistics\n\nMeans over the steps.\n\n";
+  for (const auto& s : r.sections) {
+    out << "### " << md_escape(s.name) << "\n\n";
+    md_table(out, s.layers);
+  }
+  out << "## Run specifications\n\nThe whole request of each run: it reproduces the run.\n\n";
+  for (const auto& s : r.sections) {
+    const std::string fence = fence_for(s.spec);
+    out << "### " << md_escape(s.name) << "\n\n"
+        << fence << "json\n"
+        << s.spec << "\n"
+        << fence << "\n\n";
+  }
+  const std::string text = out.str();
+  write_atomically(path, [&](const QString& temp) {
+    return write_bytes(temp, QByteArray::fromStdString(text));
+  });
+}
+
+}  // namespace
+
+ReportFormat report_format(const QString& path) {
+  const QString extension = QFileInfo(path).suffix().toLower();
+  if (extension == "html" || extension == "htm") return ReportFormat::kHtml;
+  if (extension == "pdf") return ReportFormat::kPdf;
+  if (extension == "md") return ReportFormat::kMarkdown;
+  throw Error("cannot write a report to " + quoted(path) + ": unknown extension '" +
+              (extension.isEmpty() ? std::string() : "." + extension.toStdString()) +
+              "' (use .html, .htm, .pdf or .md)");
+}
+
+void write_report(const std::vector<RunData>& runs, const QString& path,
+                  const ReportOptions& options) {
+  const ReportFormat format = report_format(path);
+  if (runs.empty()) throw Error("cannot write a report to " + quoted(path) + ": no runs given");
+  const Report report =
+      build_report(runs, options, format == ReportFormat::kPdf ? kPrintChart : kBrowserChart);
+  switch (format) {
+    case ReportFormat::kHtml:
+      write_html(report, path);
+      break;
+    case ReportFormat::kPdf:
+      write_pdf(report, path);
+      break;
+    case ReportFormat::kMarkdown:
+      write_markdown(report, path);
+      break;
+  }
+}
+
+}  // namespace moescope::charts
