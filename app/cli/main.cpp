@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/cli/report_command.h"
 #include "app/cli/route_command.h"
 #include "app/cli/run_command.h"
 #include "app/cli/session_commands.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   cli::add_session_commands(app);
   cli::add_route_command(app);
   cli::add_spec_commands(app);
+  cli::add_report_command(app);
   try {
     if (argc < 2) throw Error("a command is required (see --help)");
     const std::string command = argv[1];

@@ -1,0 +1,89 @@
+#include "app/cli/report_command.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/cli/run_arguments.h"
+#include "core/error.h"
+
+#if MOESCOPE_HAVE_QT
+#include <cstdio>
+
+#include <QApplication>
+#include <QByteArray>
+#include <QString>
+
+#include "app/charts/report_writer.h"
+#include "app/charts/run_data.h"
+#include "core/session_store.h"
+#endif
+
+namespace moescope::cli {
+
+namespace {
+
+struct ReportArgs {
+  std::vector<std::int64_t> runs;
+  std::string session;
+  std::string out;
+};
+
+#if MOESCOPE_HAVE_QT
+
+// Qt's own chatter (e.g. "XDG_RUNTIME_DIR not set" on servers) would break the CLI's promise of
+// one `error:` line on failure and nothing else on stderr; failures that matter reach the user
+// as Errors from the report writer, which checks every write.
+void quiet_qt_messages(QtMsgType type, const QMessageLogContext&, const QString& message) {
+  if (type == QtCriticalMsg || type == QtFatalMsg) {
+    std::fprintf(stderr, "qt: %s\n", message.toLocal8Bit().constData());
+  }
+}
+
+void write_report_file(const ReportArgs& args) {
+  const QString out = QString::fromStdString(args.out);
+  // Before any work: a mistyped extension should not cost a session read and chart rendering.
+  charts::report_format(out);
+  SessionStore store(session_path(args.session), SessionStore::Access::kRead);
+  std::vector<charts::RunData> runs;
+  for (const std::int64_t id : args.runs)
+    runs.push_back(charts::load_run_data(store, id));
+
+  // Charts are widgets, which need a QApplication; servers and CI have no display, so render
+  // offscreen unless the user chose a platform.
+  if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  static char name[] = "moescope-cli";
+  static char* argv[] = {name, nullptr};
+  int argc = 1;
+  qInstallMessageHandler(quiet_qt_messages);
+  QApplication app(argc, argv);
+  charts::ReportOptions options;
+  options.tool_version = MOESCOPE_VERSION;
+  charts::write_report(runs, out, options);
+}
+
+#else
+
+[[noreturn]] void write_report_file(const ReportArgs&) {
+  throw Error(
+      "this moescope-cli was built without Qt (MOESCOPE_GUI=OFF), which reports need; "
+      "rebuild with -DMOESCOPE_GUI=ON, or export runs with `moescope-cli export` and report "
+      "on another machine");
+}
+
+#endif
+
+}  // namespace
+
+void add_report_command(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* cmd = app.add_subcommand("report", "Write an HTML, PDF or Markdown report of runs");
+  cmd->add_option("runs", args->runs, "run ids (see `sessions`)")->required();
+  cmd->add_option("--session", args->session, "session file (default: your default session)");
+  cmd->add_option("--out", args->out, "report file: .html, .pdf or .md (charts beside it)")
+      ->required();
+  cmd->callback([args] { write_report_file(*args); });
+}
+
+}  // namespace moescope::cli
