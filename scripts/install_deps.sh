@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config clang-format
           libopenblas-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-          qt6-base-dev libqcustomplot-dev libgl-dev fonts-dejavu-core poppler-utils)
+          qt6-base-dev libqt6svg6 libqcustomplot-dev libgl-dev fonts-dejavu-core poppler-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,68 @@
+// moescope: the desktop app. `moescope [SESSION]` opens SESSION (created when missing), or the
+// default session, which gets a demo run on first start.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+#include <QTimer>
+#include <cstdio>
+
+#include "app/gui/main_window.h"
+#include "app/gui/run_controller.h"
+#include "app/gui/screenshots.h"
+#include "core/session_store.h"
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  Q_INIT_RESOURCE(moescope);  // the resources live in the moescope_gui static library
+  QApplication::setOrganizationName("MoEScope");
+  QApplication::setApplicationName("moescope");
+  QApplication::setApplicationDisplayName("MoEScope");
+  QApplication::setApplicationVersion(MOESCOPE_VERSION);
+  QApplication::setWindowIcon(QIcon(":/moescope/icons/moescope.svg"));
+  QApplication::setDesktopFileName("moescope");
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription("MoEScope: the straggler effect in MoE inference, seen");
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument("session",
+                               "The session file to open (default: your default "
+                               "session, with a demo run on first start)");
+  QCommandLineOption no_demo("no-demo", "Do not make a demo run when the session is empty");
+  parser.addOption(no_demo);
+  QCommandLineOption screenshots("screenshots",
+                                 "Save a PNG of the window and of every view into FOLDER (after "
+                                 "the demo run, when one is made) and quit",
+                                 "FOLDER");
+  parser.addOption(screenshots);
+  parser.process(app);
+
+  moescope::gui::MainWindowOptions options;
+  const QStringList args = parser.positionalArguments();
+  options.session_path =
+      args.isEmpty() ? moescope::default_session_path() : args.front().toStdString();
+  options.demo_when_empty = !parser.isSet(no_demo);
+  moescope::gui::MainWindow window(options);
+  window.show();
+  if (parser.isSet(screenshots)) {
+    const QString folder = parser.value(screenshots);
+    auto shoot = [&window, folder] {
+      try {
+        for (const QString& path : moescope::gui::save_screenshots(window, folder))
+          std::printf("%s\n", qPrintable(path));
+        QApplication::exit(0);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        QApplication::exit(1);
+      }
+    };
+    // Let the window lay itself out; wait for the demo run when one is going.
+    if (window.controller()->busy()) {
+      QObject::connect(&window, &moescope::gui::MainWindow::run_ended, &window,
+                       [shoot] { QTimer::singleShot(300, shoot); });
+    } else {
+      QTimer::singleShot(300, shoot);
+    }
+  }
+  return app.exec();
+}

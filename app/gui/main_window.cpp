@@ -1,0 +1,655 @@
+#include "app/gui/main_window.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include <qcustomplot.h>
+#include <sqlite3.h>
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QTreeView>
+
+#include "app/charts/chart_export.h"
+#include "app/charts/load_cube.h"
+#include "app/charts/report_writer.h"
+#include "app/gui/run_controller.h"
+#include "app/gui/run_setup_panel.h"
+#include "app/gui/views/compare_view.h"
+#include "app/gui/views/heatmap_view.h"
+#include "app/gui/views/overview_view.h"
+#include "app/gui/views/timeline_view.h"
+#include "core/backend.h"
+#include "core/error.h"
+#include "core/session_export.h"
+#include "core/session_store.h"
+
+namespace moescope::gui {
+namespace {
+
+constexpr int kMaxRecent = 8;
+
+QString cpu_name() {
+  QFile f("/proc/cpuinfo");
+  if (f.open(QIODevice::ReadOnly)) {
+    for (const QByteArray& line : f.readAll().split('\n')) {
+      if (line.startsWith("model name"))
+        return QString::fromUtf8(line.mid(line.indexOf(':') + 1)).trimmed();
+    }
+  }
+  return QObject::tr("CPU");
+}
+
+QDateTime modified(const QString& path) {
+  return QFileInfo(path).lastModified();
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("MoEScope"));
+  setAcceptDrops(true);
+  runs_model_ = new RunsModel(this);
+  controller_ = new RunController(this);
+  build_layout();
+  build_actions();
+
+  connect(controller_, &RunController::busy_changed, panel_, &RunSetupPanel::set_busy);
+  connect(controller_, &RunController::progress, panel_, &RunSetupPanel::set_progress);
+  connect(controller_, &RunController::finished, this,
+          [this](const QString& session, const QList<qint64>& ids) {
+            reload_session(session.toStdString());
+            panel_->set_status(tr("Stored %n run(s) in %1", nullptr, static_cast<int>(ids.size()))
+                                   .arg(QFileInfo(session).fileName()));
+            std::vector<RunRef> refs;
+            for (auto id : ids)
+              refs.push_back({session.toStdString(), id});
+            // Show the policy run (the last one); select them all so Compare has them.
+            select_runs(refs);
+            emit run_stored(ids);
+            emit run_ended();
+          });
+  connect(controller_, &RunController::failed, this,
+          [this](const QString& session, const QString& message) {
+            reload_session(session.toStdString());
+            panel_->set_status(tr("Run failed"));
+            show_error(tr("The run failed"),
+                       message + tr("\n\nChange the setting it names in the run-setup panel and "
+                                    "press Run again."));
+            emit run_ended();
+          });
+  connect(controller_, &RunController::cancelled, this, [this](const QString& session) {
+    reload_session(session.toStdString());
+    panel_->set_status(tr("Cancelled: the runs it started are marked incomplete"));
+    emit run_ended();
+  });
+  connect(panel_, &RunSetupPanel::run_clicked, this, [this](bool compare) { start_run(compare); });
+  connect(panel_, &RunSetupPanel::cancel_clicked, this, &MainWindow::cancel_run);
+
+  watch_timer_ = new QTimer(this);
+  watch_timer_->setInterval(1000);
+  connect(watch_timer_, &QTimer::timeout, this, &MainWindow::refresh_changed_sessions);
+  watch_timer_->start();
+
+  QSettings settings;
+  restoreGeometry(settings.value("window/geometry").toByteArray());
+  restoreState(settings.value("window/state").toByteArray());
+  update_recent_menu();
+  update_status_bar();
+
+  if (!options.session_path.empty()) {
+    const QString path = QString::fromStdString(options.session_path);
+    if (open_session(path, /*create=*/true)) {
+      const auto row = runs_model_->session_row(options.session_path);
+      const bool empty = row && runs_model_->rowCount(runs_model_->index(*row, 0)) == 0;
+      if (empty && options.demo_when_empty) {
+        panel_->set_request(demo_request(options.session_path));
+        panel_->set_status(tr("First start: making a demo comparison so the views have data…"));
+        controller_->start(demo_request(options.session_path));
+      } else if (row && !empty) {
+        const QModelIndex session = runs_model_->index(*row, 0);
+        const auto last =
+            runs_model_->run_at(runs_model_->index(runs_model_->rowCount(session) - 1, 0, session));
+        if (last) select_runs({*last});
+      }
+    }
+  }
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::build_layout() {
+  tree_ = new QTreeView(this);
+  tree_->setModel(runs_model_);
+  tree_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  tree_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  tree_->setUniformRowHeights(true);
+  tree_->setAlternatingRowColors(true);
+  tree_->header()->setSectionResizeMode(QHeaderView::Interactive);
+  tree_->setToolTip(tr("Select one run to see it; select several (Ctrl/Shift-click) to compare"));
+  connect(tree_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          &MainWindow::on_selection_changed);
+  auto* tree_dock = new QDockWidget(tr("Sessions and runs"), this);
+  tree_dock->setObjectName("runs_dock");
+  tree_dock->setWidget(tree_);
+  addDockWidget(Qt::LeftDockWidgetArea, tree_dock);
+
+  overview_ = new OverviewView(this);
+  heatmap_ = new HeatmapView(this);
+  timeline_ = new TimelineView(this);
+  compare_ = new CompareView(this);
+  tabs_ = new QTabWidget(this);
+  tabs_->addTab(overview_, tr("Overview"));
+  tabs_->addTab(heatmap_, tr("Load heatmap"));
+  tabs_->addTab(timeline_, tr("Straggler timeline"));
+  tabs_->addTab(compare_, tr("Compare"));
+  setCentralWidget(tabs_);
+
+  // Selecting a cell or a span selects the same layer and expert everywhere.
+  connect(heatmap_, &HeatmapView::cell_selected, this, [this](int layer, int expert) {
+    overview_->select_layer(layer);
+    timeline_->select_expert(layer, expert);
+  });
+  connect(timeline_, &TimelineView::span_selected, this, [this](int layer, int expert) {
+    overview_->select_layer(layer);
+    heatmap_->select_cell(layer, expert);
+  });
+  connect(overview_, &OverviewView::layer_selected, this,
+          [this](int layer) { timeline_->select_expert(layer, -1); });
+
+  panel_ = new RunSetupPanel(this);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(panel_);
+  scroll->setWidgetResizable(true);
+  auto* panel_dock = new QDockWidget(tr("Run setup"), this);
+  panel_dock->setObjectName("setup_dock");
+  panel_dock->setWidget(scroll);
+  addDockWidget(Qt::RightDockWidgetArea, panel_dock);
+  resize(1600, 950);
+  resizeDocks({tree_dock, panel_dock}, {380, 300}, Qt::Horizontal);
+}
+
+void MainWindow::build_actions() {
+  auto add = [this](QMenu* menu, const QString& text, QKeySequence key, auto slot,
+                    const QString& tip = {}) {
+    auto* a = menu->addAction(text);
+    a->setShortcut(key);
+    a->setStatusTip(tip);
+    a->setToolTip(tip);
+    connect(a, &QAction::triggered, this, slot);
+    return a;
+  };
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  add(file, tr("&New session…"), QKeySequence::New, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("New session"), QString(),
+                                                      tr("MoEScope sessions (*.moescope)"));
+    if (!path.isEmpty()) open_session(path.endsWith(".moescope") ? path : path + ".moescope", true);
+  });
+  add(file, tr("&Open session…"), QKeySequence::Open, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open session"), QString(), tr("MoEScope sessions (*.moescope);;All files (*)"));
+    if (!path.isEmpty()) open_session(path);
+  });
+  recent_menu_ = file->addMenu(tr("Open &recent"));
+  file->addSeparator();
+  add(
+      file, tr("Export &chart…"), QKeySequence(tr("Ctrl+E")), [this] { export_chart_dialog(); },
+      tr("Save the chart of the current view as PNG or PDF"));
+  add(
+      file, tr("Export &report…"), QKeySequence(tr("Ctrl+Shift+E")),
+      [this] { export_report_dialog(); },
+      tr("A report of the selected runs as HTML, PDF or Markdown"));
+  add(file, tr("Export run as C&SV…"), QKeySequence(), [this] { export_data_dialog("csv"); });
+  add(
+      file, tr("Export run as Chrome &trace…"), QKeySequence(),
+      [this] { export_data_dialog("chrome-trace"); },
+      tr("Open it in Perfetto UI or chrome://tracing"));
+  file->addSeparator();
+  add(file, tr("&Quit"), QKeySequence::Quit, [this] { close(); });
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  add(run, tr("&Run"), QKeySequence(tr("Ctrl+R")), [this] { start_run(false); });
+  add(run, tr("&Compare policies"), QKeySequence(tr("Ctrl+Shift+R")), [this] { start_run(true); });
+  add(run, tr("C&ancel"), QKeySequence(Qt::Key_Escape), [this] { cancel_run(); });
+  run->addSeparator();
+  add(run, tr("Re&name run…"), QKeySequence(Qt::Key_F2), [this] {
+    const auto runs = selected_runs();
+    if (runs.size() != 1) return;
+    const StoredRun* stored = runs_model_->stored_run(runs.front());
+    bool ok = false;
+    const QString name =
+        QInputDialog::getText(this, tr("Rename run"), tr("Name"), QLineEdit::Normal,
+                              QString::fromStdString(stored ? stored->name : ""), &ok);
+    if (ok) rename_run(runs.front(), name);
+  });
+  add(run, tr("&Delete runs"), QKeySequence::Delete, [this] {
+    const auto runs = selected_runs();
+    if (runs.empty()) return;
+    if (QMessageBox::question(this, tr("Delete runs"),
+                              tr("Delete %n run(s) and their data from the session file?", nullptr,
+                                 static_cast<int>(runs.size()))) == QMessageBox::Yes)
+      delete_runs(runs);
+  });
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  for (int i = 0; i < tabs_->count(); ++i) {
+    add(view, tabs_->tabText(i), QKeySequence(QString("Ctrl+%1").arg(i + 1)),
+        [this, i] { tabs_->setCurrentIndex(i); });
+  }
+  view->addSeparator();
+  add(view, tr("Re&load sessions"), QKeySequence::Refresh, [this] {
+    for (int i = 0; i < runs_model_->session_count(); ++i)
+      reload_session(runs_model_->session_path(i));
+  });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  add(help, tr("&About MoEScope"), QKeySequence(), [this] { about(); });
+}
+
+void MainWindow::show_error(const QString& title, const QString& text) {
+  last_error_ = text;
+  // Not modal-blocking: the window keeps working while the dialog is up.
+  auto* box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
+}
+
+bool MainWindow::open_session(const QString& path, bool create) {
+  const std::string p = QFileInfo(path).absoluteFilePath().toStdString();
+  try {
+    std::vector<StoredRun> runs;
+    {
+      SessionStore store(p, create ? SessionStore::Access::kWrite : SessionStore::Access::kRead);
+      runs = store.runs();
+    }
+    const int row = runs_model_->set_session(p, std::move(runs));
+    tree_->expand(runs_model_->index(row, 0));
+    for (int c = 0; c < RunsModel::kColumnCount; ++c)
+      tree_->resizeColumnToContents(c);
+    if (std::none_of(watched_.begin(), watched_.end(),
+                     [&](const auto& w) { return w.path == p; })) {
+      const QString q = QString::fromStdString(p);
+      const QFileInfo wal(q + "-wal");
+      watched_.push_back({p, modified(q), wal.lastModified(), wal.exists() ? wal.size() : -1});
+    }
+    add_recent(QString::fromStdString(p));
+    update_status_bar();
+    return true;
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot open the session"),
+               QString::fromStdString(e.what()) +
+                   tr("\n\nThe file was not changed. Open another session file, or make a new one "
+                      "with File → New session."));
+    return false;
+  }
+}
+
+void MainWindow::reload_session(const std::string& path) {
+  if (!runs_model_->session_row(path)) return;
+  const auto selected = selected_runs();
+  try {
+    SessionStore store(path, SessionStore::Access::kRead);
+    runs_model_->set_session(path, store.runs());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot read the session"), QString::fromStdString(e.what()));
+    return;
+  }
+  for (auto& w : watched_) {
+    if (w.path != path) continue;
+    const QString q = QString::fromStdString(path);
+    const QFileInfo wal(q + "-wal");
+    w.db_time = modified(q);
+    w.wal_time = wal.lastModified();
+    w.wal_size = wal.exists() ? wal.size() : -1;
+  }
+  tree_->expand(runs_model_->index(*runs_model_->session_row(path), 0));
+  select_runs(selected);
+}
+
+void MainWindow::refresh_changed_sessions() {
+  if (controller_->busy()) return;  // our own run writes; reloaded when it ends
+  for (const auto& w : std::vector<WatchedFile>(watched_)) {
+    const QString q = QString::fromStdString(w.path);
+    const QFileInfo wal(q + "-wal");
+    const qint64 wal_size = wal.exists() ? wal.size() : -1;
+    if (modified(q) != w.db_time || wal.lastModified() != w.wal_time || wal_size != w.wal_size)
+      reload_session(w.path);
+  }
+}
+
+void MainWindow::select_runs(const std::vector<RunRef>& runs) {
+  QItemSelection selection;
+  for (const auto& ref : runs) {
+    const QModelIndex i = runs_model_->index_of(ref);
+    if (!i.isValid()) continue;
+    selection.select(i, i.siblingAtColumn(RunsModel::kColumnCount - 1));
+  }
+  tree_->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+  if (!runs.empty()) {
+    const QModelIndex last = runs_model_->index_of(runs.back());
+    if (last.isValid()) {
+      tree_->selectionModel()->setCurrentIndex(last, QItemSelectionModel::NoUpdate);
+      tree_->scrollTo(last);
+    }
+  }
+}
+
+std::vector<RunRef> MainWindow::selected_runs() const {
+  std::vector<RunRef> out;
+  for (const QModelIndex& i : tree_->selectionModel()->selectedRows()) {
+    if (auto ref = runs_model_->run_at(i)) out.push_back(*ref);
+  }
+  // Tree order: session, then run id.
+  std::sort(out.begin(), out.end(), [this](const RunRef& a, const RunRef& b) {
+    const int sa = runs_model_->session_row(a.session_path).value_or(0);
+    const int sb = runs_model_->session_row(b.session_path).value_or(0);
+    return sa != sb ? sa < sb : a.run_id < b.run_id;
+  });
+  return out;
+}
+
+void MainWindow::on_selection_changed() {
+  const auto runs = selected_runs();
+  if (runs.empty()) return;
+  // The current item is the one the user clicked last; show it in the single-run views.
+  const auto current = runs_model_->run_at(tree_->selectionModel()->currentIndex());
+  const RunRef shown = current && std::find(runs.begin(), runs.end(), *current) != runs.end()
+                           ? *current
+                           : runs.back();
+  if (!shown_ref_ || !(*shown_ref_ == shown)) show_run(shown);
+  std::vector<charts::RunData> compared;
+  try {
+    for (const auto& ref : runs) {
+      SessionStore store(ref.session_path, SessionStore::Access::kRead);
+      compared.push_back(charts::load_run_data(store, ref.run_id));
+    }
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot read the runs"), QString::fromStdString(e.what()));
+    return;
+  }
+  compare_->show_runs(std::move(compared));
+}
+
+void MainWindow::show_run(const RunRef& ref) {
+  try {
+    SessionStore store(ref.session_path, SessionStore::Access::kRead);
+    auto run = std::make_unique<charts::RunData>(charts::load_run_data(store, ref.run_id));
+    charts::LoadCube cube = charts::LoadCube::from_rows(store.expert_loads(ref.run_id));
+    const auto events = store.events(ref.run_id);
+    overview_->show_run(run.get());
+    heatmap_->show_loads(std::move(cube));
+    timeline_->show_run(events, run->layers, run->run.timing);
+    shown_ = std::move(run);
+    shown_ref_ = ref;
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot show the run"), QString::fromStdString(e.what()));
+  }
+}
+
+QString MainWindow::current_session() const {
+  const auto runs = selected_runs();
+  if (!runs.empty()) return QString::fromStdString(runs.back().session_path);
+  const QModelIndex current = tree_->selectionModel()->currentIndex();
+  if (current.isValid() && !current.parent().isValid())
+    return QString::fromStdString(runs_model_->session_path(current.row()));
+  if (runs_model_->session_count() > 0)
+    return QString::fromStdString(runs_model_->session_path(runs_model_->session_count() - 1));
+  return {};
+}
+
+bool MainWindow::start_run(bool compare) {
+  if (controller_->busy()) return false;
+  RunRequest request;
+  try {
+    request = panel_->request(compare);
+  } catch (const std::exception& e) {
+    show_error(tr("Check the run setup"), QString::fromStdString(e.what()));
+    return false;
+  }
+  if (current_session().isEmpty() &&
+      !open_session(QString::fromStdString(default_session_path()), true))
+    return false;
+  request.session_path = current_session().toStdString();
+  run_session_ = current_session();
+  return controller_->start(request);
+}
+
+void MainWindow::cancel_run() {
+  if (!controller_->busy()) return;
+  panel_->set_status(tr("Cancelling…"));
+  controller_->cancel();
+}
+
+void MainWindow::rename_run(const RunRef& run, const QString& name) {
+  try {
+    SessionStore store(run.session_path, SessionStore::Access::kWrite);
+    store.rename_run(run.run_id, name.toStdString());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot rename the run"), QString::fromStdString(e.what()));
+    return;
+  }
+  shown_ref_.reset();  // show the new name
+  reload_session(run.session_path);
+}
+
+void MainWindow::delete_runs(const std::vector<RunRef>& runs) {
+  std::set<std::string> sessions;
+  try {
+    for (const auto& run : runs) {
+      SessionStore store(run.session_path, SessionStore::Access::kWrite);
+      store.remove_run(run.run_id);
+      sessions.insert(run.session_path);
+    }
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot delete the run"), QString::fromStdString(e.what()));
+  }
+  if (shown_ref_ && std::find(runs.begin(), runs.end(), *shown_ref_) != runs.end()) {
+    shown_.reset();
+    shown_ref_.reset();
+    overview_->show_run(nullptr);
+    heatmap_->clear();
+    timeline_->clear();
+    compare_->show_runs({});
+  }
+  for (const auto& s : sessions)
+    reload_session(s);
+}
+
+QCustomPlot* MainWindow::current_plot() const {
+  QWidget* page = tabs_->currentWidget();
+  if (page == heatmap_) return heatmap_->plot();
+  if (page == timeline_) return timeline_->plot();
+  if (page == compare_) return compare_->current_plot();
+  return nullptr;
+}
+
+void MainWindow::export_current_chart(const QString& path, int width, int height, int dpi) {
+  QCustomPlot* plot = current_plot();
+  if (plot == nullptr)
+    throw Error("the Overview has no chart; switch to the heatmap, timeline or Compare view");
+  charts::ChartExportOptions options;
+  options.width = width;
+  options.height = height;
+  options.dpi = dpi;
+  charts::export_chart(*plot, path, options);
+}
+
+void MainWindow::export_report(const QString& path) {
+  const auto runs = selected_runs();
+  if (runs.empty()) throw Error("select one or more runs in the tree for the report");
+  std::vector<charts::RunData> report_runs;
+  for (const auto& ref : runs) {
+    SessionStore store(ref.session_path, SessionStore::Access::kRead);
+    report_runs.push_back(charts::load_run_data(store, ref.run_id));
+  }
+  charts::ReportOptions options;
+  options.tool_version = MOESCOPE_VERSION;
+  charts::write_report(report_runs, path, options);
+}
+
+void MainWindow::export_data(const QString& path, const QString& format) {
+  if (!shown_ref_) throw Error("select a run in the tree to export");
+  SessionStore store(shown_ref_->session_path, SessionStore::Access::kRead);
+  export_run(store, shown_ref_->run_id, parse_export_format(format.toStdString()),
+             path.toStdString());
+}
+
+void MainWindow::export_chart_dialog() {
+  QCustomPlot* plot = current_plot();
+  if (plot == nullptr) {
+    show_error(tr("Nothing to export"),
+               tr("The Overview has no chart. Switch to Load heatmap, Straggler timeline or "
+                  "Compare and export again."));
+    return;
+  }
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Export chart"));
+  auto* width = new QSpinBox(&dialog);
+  width->setRange(100, 10000);
+  width->setValue(std::max(plot->width(), 800));
+  auto* height = new QSpinBox(&dialog);
+  height->setRange(100, 10000);
+  height->setValue(std::max(plot->height(), 500));
+  auto* dpi = new QSpinBox(&dialog);
+  dpi->setRange(72, 600);
+  dpi->setValue(96);
+  dpi->setToolTip(tr("PNG only: 96 is the screen; 300 for print (the image gets larger)"));
+  auto* form = new QFormLayout(&dialog);
+  form->addRow(tr("Width (px at 96 DPI)"), width);
+  form->addRow(tr("Height (px at 96 DPI)"), height);
+  form->addRow(tr("PNG resolution (DPI)"), dpi);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  form->addRow(buttons);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export chart"), "chart.png",
+                                                    tr("PNG image (*.png);;PDF, vector (*.pdf)"));
+  if (path.isEmpty()) return;
+  try {
+    export_current_chart(path, width->value(), height->value(), dpi->value());
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    show_error(tr("Export failed"), QString::fromStdString(e.what()));
+  }
+}
+
+void MainWindow::export_report_dialog() {
+  if (selected_runs().empty()) {
+    show_error(tr("Nothing to report"), tr("Select one or more runs in the tree first."));
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export report"), "report.html",
+      tr("HTML, self-contained (*.html);;PDF (*.pdf);;Markdown with PNGs (*.md)"));
+  if (path.isEmpty()) return;
+  try {
+    export_report(path);
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    show_error(tr("Export failed"), QString::fromStdString(e.what()));
+  }
+}
+
+void MainWindow::export_data_dialog(const QString& format) {
+  const QString suggested = format == "csv" ? "run.csv" : "run.trace.json";
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export run"), suggested);
+  if (path.isEmpty()) return;
+  try {
+    export_data(path, format);
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    show_error(tr("Export failed"), QString::fromStdString(e.what()));
+  }
+}
+
+void MainWindow::add_recent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("sessions/recent").toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > kMaxRecent)
+    recent.removeLast();
+  settings.setValue("sessions/recent", recent);
+  update_recent_menu();
+}
+
+void MainWindow::update_recent_menu() {
+  recent_menu_->clear();
+  const QStringList recent = QSettings().value("sessions/recent").toStringList();
+  for (const QString& path : recent) {
+    QAction* a = recent_menu_->addAction(QFileInfo(path).fileName());
+    a->setToolTip(path);
+    a->setStatusTip(path);
+    connect(a, &QAction::triggered, this, [this, path] { open_session(path); });
+  }
+  recent_menu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::update_status_bar() {
+  QStringList backends;
+  for (const auto& name : backend_names())
+    backends << QString::fromStdString(name);
+  QString text = tr("Backends: %1  ·  CPU: %2 (%3 threads)")
+                     .arg(backends.join(", "), cpu_name())
+                     .arg(std::max(1U, std::thread::hardware_concurrency()));
+  if (!backends.contains("cuda")) text += tr("  ·  no CUDA backend in this build");
+  statusBar()->showMessage(text);
+}
+
+void MainWindow::about() {
+  QMessageBox::about(
+      this, tr("About MoEScope"),
+      tr("<h3>MoEScope %1</h3><p>Sees and fixes the straggler effect in Mixture-of-Experts "
+         "inference: capacity-aware token drop, expanded drop and reroute (arXiv 2503.05066).</p>"
+         "<p>Qt %2 · QCustomPlot %3 · SQLite %4</p>")
+          .arg(QStringLiteral(MOESCOPE_VERSION), qVersion(),
+               QStringLiteral(QCUSTOMPLOT_VERSION_STR), sqlite3_libversion()));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (controller_->busy()) {
+    controller_->cancel();
+    controller_->wait();
+  }
+  QSettings settings;
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
+  event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  for (const QUrl& url : event->mimeData()->urls()) {
+    if (url.isLocalFile()) open_session(url.toLocalFile());
+  }
+  event->acceptProposedAction();
+}
+
+}  // namespace moescope::gui

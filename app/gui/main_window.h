@@ -1,0 +1,126 @@
+// The main window: the sessions/runs tree on the left, the views in the middle (Overview, Load
+// heatmap, Straggler timeline, Compare), the run-setup panel on the right, and a status bar
+// naming the backends and devices.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <QDateTime>
+#include <QMainWindow>
+
+#include "app/charts/run_data.h"
+#include "app/gui/models/runs_model.h"
+
+class QAction;
+class QMenu;
+class QTabWidget;
+class QTimer;
+class QTreeView;
+class QCustomPlot;
+
+namespace moescope::gui {
+
+class CompareView;
+class HeatmapView;
+class OverviewView;
+class RunController;
+class RunSetupPanel;
+class TimelineView;
+
+struct MainWindowOptions {
+  std::string session_path;     // opened (created when missing) at start
+  bool demo_when_empty = true;  // run the demo when that session has no runs
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(const MainWindowOptions& options, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Opens a session file (creating it when `create`); errors go to a dialog and return false.
+  bool open_session(const QString& path, bool create = false);
+  // Re-reads the runs of every open session whose file changed (another process writing).
+  void refresh_changed_sessions();
+  void reload_session(const std::string& path);
+
+  void select_runs(const std::vector<RunRef>& runs);
+  std::vector<RunRef> selected_runs() const;
+  // Starts a run from the panel's current settings into the current session.
+  bool start_run(bool compare);
+  void cancel_run();
+  void rename_run(const RunRef& run, const QString& name);
+  void delete_runs(const std::vector<RunRef>& runs);
+
+  // Exports (no dialogs: the menu actions ask for the path and call these).
+  void export_current_chart(const QString& path, int width, int height, int dpi);
+  void export_report(const QString& path);
+  void export_data(const QString& path, const QString& format);  // csv, json, chrome-trace
+
+  QString current_session() const;
+  QString last_error() const { return last_error_; }
+  const charts::RunData* shown_run() const { return shown_.get(); }
+  RunsModel* runs_model() const { return runs_model_; }
+  RunController* controller() const { return controller_; }
+  RunSetupPanel* setup_panel() const { return panel_; }
+  OverviewView* overview() const { return overview_; }
+  HeatmapView* heatmap() const { return heatmap_; }
+  TimelineView* timeline() const { return timeline_; }
+  CompareView* compare() const { return compare_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QCustomPlot* current_plot() const;
+
+ signals:
+  // After a run from the panel has been stored and shown (tests wait on it).
+  void run_stored(QList<qint64> run_ids);
+  void run_ended();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void build_actions();
+  void build_layout();
+  void show_error(const QString& title, const QString& text);
+  void on_selection_changed();
+  void show_run(const RunRef& run);
+  void add_recent(const QString& path);
+  void update_recent_menu();
+  void update_status_bar();
+  void export_chart_dialog();
+  void export_report_dialog();
+  void export_data_dialog(const QString& format);
+  void about();
+
+  struct WatchedFile {
+    std::string path;
+    QDateTime db_time;
+    QDateTime wal_time;
+    qint64 wal_size = -1;
+  };
+
+  RunsModel* runs_model_ = nullptr;
+  QTreeView* tree_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  OverviewView* overview_ = nullptr;
+  HeatmapView* heatmap_ = nullptr;
+  TimelineView* timeline_ = nullptr;
+  CompareView* compare_ = nullptr;
+  RunSetupPanel* panel_ = nullptr;
+  RunController* controller_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+  QTimer* watch_timer_ = nullptr;
+  std::vector<WatchedFile> watched_;
+  std::unique_ptr<charts::RunData> shown_;
+  std::optional<RunRef> shown_ref_;
+  QString last_error_;
+  QString run_session_;  // the session the running job writes to
+};
+
+}  // namespace moescope::gui

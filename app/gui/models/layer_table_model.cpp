@@ -1,0 +1,137 @@
+#include "app/gui/models/layer_table_model.h"
+
+#include <map>
+
+#include "app/gui/models/metrics_table_model.h"
+
+namespace moescope::gui {
+
+std::vector<LayerTableModel::Row> average_layers(const std::vector<LayerStatRow>& stats) {
+  struct Sums {
+    LayerTableModel::Row row;
+    int count = 0;
+    std::map<int, int> stragglers;
+  };
+  std::map<int, Sums> by_layer;
+  for (const auto& s : stats) {
+    auto& sums = by_layer[s.layer];
+    sums.row.layer = s.layer;
+    sums.row.latency_us += static_cast<double>(s.latency_ns) / 1e3;
+    sums.row.straggler_margin_us += static_cast<double>(s.straggler_margin_ns) / 1e3;
+    sums.row.imbalance_routed += s.imbalance_routed;
+    sums.row.imbalance_kept += s.imbalance_kept;
+    sums.row.drop_rate_percent += s.drop_rate * 100;
+    sums.row.output_error += s.output_error;
+    ++sums.stragglers[s.straggler_device];
+    ++sums.count;
+  }
+  std::vector<LayerTableModel::Row> rows;
+  for (auto& [layer, sums] : by_layer) {
+    auto r = sums.row;
+    const double n = sums.count;
+    r.latency_us /= n;
+    r.straggler_margin_us /= n;
+    r.imbalance_routed /= n;
+    r.imbalance_kept /= n;
+    r.drop_rate_percent /= n;
+    r.output_error /= n;
+    int best = -1;
+    for (const auto& [device, count] : sums.stragglers) {
+      if (count > best) {
+        best = count;
+        r.straggler_device = device;
+      }
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void LayerTableModel::set_run(const charts::RunData* run) {
+  beginResetModel();
+  rows_ = run != nullptr ? average_layers(run->layers) : std::vector<Row>{};
+  endResetModel();
+}
+
+int LayerTableModel::row_of_layer(int layer) const {
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    if (rows_[i].layer == layer) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int LayerTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+int LayerTableModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : kColumnCount;
+}
+
+QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid()) return {};
+  const Row& r = rows_[static_cast<std::size_t>(index.row())];
+  double value = 0;
+  switch (index.column()) {
+    case kLayer:
+      value = r.layer;
+      break;
+    case kLatency:
+      value = r.latency_us;
+      break;
+    case kStragglerMargin:
+      value = r.straggler_margin_us;
+      break;
+    case kStragglerDevice:
+      value = r.straggler_device;
+      break;
+    case kImbalanceRouted:
+      value = r.imbalance_routed;
+      break;
+    case kImbalanceKept:
+      value = r.imbalance_kept;
+      break;
+    case kDropRate:
+      value = r.drop_rate_percent;
+      break;
+    case kOutputError:
+      value = r.output_error;
+      break;
+    default:
+      return {};
+  }
+  if (role == Qt::UserRole) return value;
+  if (role == Qt::TextAlignmentRole) return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+  if (role != Qt::DisplayRole) return {};
+  if (index.column() == kLayer || index.column() == kStragglerDevice)
+    return static_cast<int>(value);
+  return format_metric(value);
+}
+
+QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  switch (section) {
+    case kLayer:
+      return tr("Layer");
+    case kLatency:
+      return tr("Latency (µs)");
+    case kStragglerMargin:
+      return tr("Straggler margin (µs)");
+    case kStragglerDevice:
+      return tr("Straggler device");
+    case kImbalanceRouted:
+      return tr("Imbalance routed");
+    case kImbalanceKept:
+      return tr("Imbalance kept");
+    case kDropRate:
+      return tr("Drop rate (%)");
+    case kOutputError:
+      return tr("Output error");
+    default:
+      return {};
+  }
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,86 @@
+#include "app/gui/models/metrics_table_model.h"
+
+#include <cmath>
+
+namespace moescope::gui {
+
+QString format_metric(double value) {
+  const double a = std::fabs(value);
+  if (a != 0 && a < 0.01) return QString::number(value, 'g', 3);
+  return QString::number(value, 'f', a >= 100 ? 1 : 3);
+}
+
+MetricsTableModel::MetricsTableModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void MetricsTableModel::set_run(const charts::RunData* run) {
+  beginResetModel();
+  rows_.clear();
+  if (run != nullptr) {
+    for (const auto& m : charts::headline_metrics()) {
+      Row row;
+      row.label = QString::fromUtf8(m.label.data(), static_cast<int>(m.label.size()));
+      row.unit = QString::fromUtf8(m.unit.data(), static_cast<int>(m.unit.size()));
+      row.tooltip = QString::fromUtf8(m.key.data(), static_cast<int>(m.key.size()));
+      for (const auto& stored : run->metrics) {
+        if (stored.name != m.key) continue;
+        row.mean = stored.mean * m.scale;
+        row.max = stored.max * m.scale;
+      }
+      rows_.push_back(row);
+    }
+  }
+  endResetModel();
+}
+
+int MetricsTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+int MetricsTableModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : kColumnCount;
+}
+
+QVariant MetricsTableModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid()) return {};
+  const Row& row = rows_[static_cast<std::size_t>(index.row())];
+  if (role == Qt::ToolTipRole) return tr("Stored as %1").arg(row.tooltip);
+  if (role == Qt::TextAlignmentRole && (index.column() == kMean || index.column() == kMax))
+    return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+  if (role == Qt::UserRole) {
+    // The raw number (scaled to the unit), for tests and sorting.
+    if (index.column() == kMean && row.mean) return *row.mean;
+    if (index.column() == kMax && row.max) return *row.max;
+    return {};
+  }
+  if (role != Qt::DisplayRole) return {};
+  switch (index.column()) {
+    case kMetric:
+      return row.label;
+    case kMean:
+      return row.mean ? format_metric(*row.mean) : QStringLiteral("—");
+    case kMax:
+      return row.max ? format_metric(*row.max) : QStringLiteral("—");
+    case kUnit:
+      return row.unit;
+    default:
+      return {};
+  }
+}
+
+QVariant MetricsTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  switch (section) {
+    case kMetric:
+      return tr("Metric");
+    case kMean:
+      return tr("Mean over layers");
+    case kMax:
+      return tr("Worst layer");
+    case kUnit:
+      return tr("Unit");
+    default:
+      return {};
+  }
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,39 @@
+// The headline metrics of one run (Overview): one row per metric, mean and worst layer.
+#pragma once
+
+#include <QAbstractTableModel>
+
+#include "app/charts/run_data.h"
+
+namespace moescope::gui {
+
+class MetricsTableModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column { kMetric, kMean, kMax, kUnit, kColumnCount };
+
+  explicit MetricsTableModel(QObject* parent = nullptr);
+  void set_run(const charts::RunData* run);  // nullptr clears
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation,
+                      int role = Qt::DisplayRole) const override;
+
+ private:
+  struct Row {
+    QString label;
+    QString unit;
+    std::optional<double> mean;  // already scaled to `unit`
+    std::optional<double> max;
+    QString tooltip;
+  };
+  std::vector<Row> rows_;
+};
+
+// The shown text of a metric value: fixed decimals chosen by magnitude.
+QString format_metric(double value);
+
+}  // namespace moescope::gui

@@ -1,0 +1,43 @@
+// Runs a request on a worker thread and reports back on the GUI thread: progress, the stored
+// run ids, a failure message or a cancellation. One run at a time.
+#pragma once
+
+#include <atomic>
+
+#include <QList>
+#include <QObject>
+#include <QThread>
+
+#include "app/gui/run_request.h"
+#include "core/cancel.h"
+
+namespace moescope::gui {
+
+class RunController : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit RunController(QObject* parent = nullptr);
+  ~RunController() override;  // cancels and waits for a running job
+
+  bool busy() const { return thread_ != nullptr; }
+  // Returns false (and does nothing) when a run is already going.
+  bool start(const RunRequest& request);
+  void cancel();
+  void wait();
+
+ signals:
+  void progress(qint64 done, qint64 total);
+  void finished(QString session_path, QList<qint64> run_ids);
+  void failed(QString session_path, QString message);
+  void cancelled(QString session_path);
+  void busy_changed(bool busy);
+
+ private:
+  void work(RunRequest request);
+
+  QThread* thread_ = nullptr;
+  CancelFlag cancel_{false};
+};
+
+}  // namespace moescope::gui

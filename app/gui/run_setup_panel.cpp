@@ -1,0 +1,277 @@
+#include "app/gui/run_setup_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "core/backend.h"
+#include "core/model_spec.h"
+
+namespace moescope::gui {
+namespace {
+
+QSpinBox* spin(int min, int max, int value, const QString& tip, QWidget* parent) {
+  auto* s = new QSpinBox(parent);
+  s->setRange(min, max);
+  s->setValue(value);
+  s->setToolTip(tip);
+  s->setGroupSeparatorShown(true);
+  return s;
+}
+
+QComboBox* combo(const QStringList& items, const QString& tip, QWidget* parent) {
+  auto* c = new QComboBox(parent);
+  c->addItems(items);
+  c->setToolTip(tip);
+  return c;
+}
+
+// A line edit with a "…" button that picks a file.
+QWidget* file_row(QLineEdit* edit, const QString& title, const QString& filter, QWidget* parent) {
+  auto* row = new QWidget(parent);
+  auto* layout = new QHBoxLayout(row);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto* browse = new QToolButton(row);
+  browse->setText("…");
+  browse->setToolTip(title);
+  layout->addWidget(edit, 1);
+  layout->addWidget(browse);
+  QObject::connect(browse, &QToolButton::clicked, row, [edit, title, filter, row] {
+    const QString path = QFileDialog::getOpenFileName(row, title, edit->text(), filter);
+    if (!path.isEmpty()) edit->setText(path);
+  });
+  return row;
+}
+
+}  // namespace
+
+RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
+  // Model
+  preset_ = new QComboBox(this);
+  for (const auto& name : preset_names())
+    preset_->addItem(QString::fromStdString(name));
+  preset_->setToolTip(tr("A model preset; a spec file, when given, replaces it"));
+  spec_file_ = new QLineEdit(this);
+  spec_file_->setPlaceholderText(tr("optional JSON spec"));
+  scale_ =
+      spin(1, 64, 8, tr("Divide the hidden and FFN sizes by this (quick runs on a CPU)"), this);
+  tokens_ = spin(1, 1 << 20, 512, tr("Tokens per step (batch × sequence)"), this);
+  steps_ = spin(1, 10000, 2, tr("Forward passes; each step routes new tokens"), this);
+  auto* model_box = new QGroupBox(tr("Model"), this);
+  auto* model_form = new QFormLayout(model_box);
+  model_form->addRow(tr("Preset"), preset_);
+  model_form->addRow(tr("Spec file"),
+                     file_row(spec_file_, tr("Load a model spec"), tr("JSON (*.json)"), this));
+  model_form->addRow(tr("Scale ÷"), scale_);
+  model_form->addRow(tr("Tokens"), tokens_);
+  model_form->addRow(tr("Steps"), steps_);
+
+  // Routing
+  routing_ =
+      combo({tr("Synthetic"), tr("Router-logits file")}, tr("Where router logits come from"), this);
+  skew_ = new QDoubleSpinBox(this);
+  skew_->setRange(0, 5);
+  skew_->setSingleStep(0.1);
+  skew_->setValue(0.6);
+  skew_->setToolTip(
+      tr("How hot the popular experts are: 0 is uniform; 0.5–0.75 matches the "
+         "drop rates the paper measured on OLMoE at γ = 1"));
+  logits_file_ = new QLineEdit(this);
+  logits_file_->setPlaceholderText(tr("model.layers.{i}.router_logits"));
+  auto* routing_box = new QGroupBox(tr("Routing"), this);
+  auto* routing_form = new QFormLayout(routing_box);
+  routing_form->addRow(tr("Source"), routing_);
+  routing_form->addRow(tr("Skew"), skew_);
+  routing_form->addRow(tr("Logits"), file_row(logits_file_, tr("Router logits"),
+                                              tr("safetensors (*.safetensors)"), this));
+
+  // Policy
+  policy_ = combo({"none", "drop", "expanded", "reroute"},
+                  tr("none: the baseline. drop: capacity-aware token drop. expanded: drop, then "
+                     "let under-loaded experts take m more. reroute: move overflow to other "
+                     "experts"),
+                  this);
+  policy_->setCurrentIndex(1);
+  gamma_ = new QDoubleSpinBox(this);
+  gamma_->setRange(0.01, 1000);
+  gamma_->setDecimals(2);
+  gamma_->setSingleStep(0.25);
+  gamma_->setValue(1.0);
+  gamma_->setToolTip(tr("Capacity factor γ: each expert takes at most ⌈γ·T·k/E⌉ tokens"));
+  m_ = spin(0, 64, 1, tr("Expanded drop: extra candidate experts per token"), this);
+  capacity_scope_ = combo({"global", "source"},
+                          tr("global: one capacity per expert; source: per sending device"), this);
+  priority_ =
+      combo({"score", "position", "random"}, tr("Which tokens an over-full expert keeps"), this);
+  reroute_scope_ =
+      combo({"any", "local"}, tr("Reroute to any expert, or only on the same device"), this);
+  renormalize_ = new QCheckBox(tr("Renormalise kept weights"), this);
+  auto* policy_box = new QGroupBox(tr("Policy"), this);
+  auto* policy_form = new QFormLayout(policy_box);
+  policy_form->addRow(tr("Policy"), policy_);
+  policy_form->addRow(tr("γ"), gamma_);
+  policy_form->addRow(tr("m"), m_);
+  policy_form->addRow(tr("Capacity"), capacity_scope_);
+  policy_form->addRow(tr("Priority"), priority_);
+  policy_form->addRow(tr("Reroute"), reroute_scope_);
+  policy_form->addRow(renormalize_);
+
+  // Devices
+  devices_ = spin(1, 1024, 8,
+                  tr("Expert-parallel devices; more than exist become virtual "
+                     "devices with a composed timeline"),
+                  this);
+  placement_ = new QLineEdit(this);
+  placement_->setPlaceholderText(tr("balanced, or 0,0,1,1,…"));
+  placement_->setToolTip(
+      tr("The device of each expert, comma separated; empty for balanced "
+         "blocks"));
+  backend_ = new QComboBox(this);
+  for (const auto& name : backend_names())
+    backend_->addItem(QString::fromStdString(name));
+  backend_->setToolTip(tr("Where the experts run"));
+  seed_ = spin(0, 1 << 30, 0, tr("Seeds the synthetic routing and weights"), this);
+  auto* device_box = new QGroupBox(tr("Devices"), this);
+  auto* device_form = new QFormLayout(device_box);
+  device_form->addRow(tr("Devices"), devices_);
+  device_form->addRow(tr("Placement"), placement_);
+  device_form->addRow(tr("Backend"), backend_);
+  device_form->addRow(tr("Seed"), seed_);
+
+  run_button_ = new QPushButton(tr("Run"), this);
+  run_button_->setToolTip(tr("Run the baseline and this policy (Ctrl+R)"));
+  run_button_->setDefault(true);
+  compare_button_ = new QPushButton(tr("Compare policies"), this);
+  compare_button_->setToolTip(
+      tr("Run the baseline, drop, expanded and reroute on the same routing (Ctrl+Shift+R)"));
+  cancel_button_ = new QPushButton(tr("Cancel"), this);
+  cancel_button_->setToolTip(tr("Stop the run; what it stored stays marked incomplete (Esc)"));
+  progress_ = new QProgressBar(this);
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(run_button_);
+  buttons->addWidget(compare_button_);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(model_box);
+  layout->addWidget(routing_box);
+  layout->addWidget(policy_box);
+  layout->addWidget(device_box);
+  layout->addLayout(buttons);
+  layout->addWidget(cancel_button_);
+  layout->addWidget(progress_);
+  layout->addWidget(status_);
+  layout->addStretch(1);
+
+  connect(run_button_, &QPushButton::clicked, this, [this] { emit run_clicked(false); });
+  connect(compare_button_, &QPushButton::clicked, this, [this] { emit run_clicked(true); });
+  connect(cancel_button_, &QPushButton::clicked, this, &RunSetupPanel::cancel_clicked);
+  auto update = [this] { update_enabled(); };
+  connect(routing_, &QComboBox::currentIndexChanged, this, update);
+  connect(policy_, &QComboBox::currentIndexChanged, this, update);
+  update_enabled();
+}
+
+void RunSetupPanel::update_enabled() {
+  const bool replay = routing_->currentIndex() == 1;
+  skew_->setEnabled(!busy_ && !replay);
+  logits_file_->setEnabled(!busy_ && replay);
+  tokens_->setEnabled(!busy_ && !replay);
+  const QString p = policy_->currentText();
+  gamma_->setEnabled(!busy_ && p != "none");
+  m_->setEnabled(!busy_ && p == "expanded");
+  priority_->setEnabled(!busy_ && p == "drop");
+  reroute_scope_->setEnabled(!busy_ && p == "reroute");
+  run_button_->setEnabled(!busy_);
+  compare_button_->setEnabled(!busy_);
+  cancel_button_->setEnabled(busy_);
+}
+
+RunRequest RunSetupPanel::request(bool compare) const {
+  RunRequest r;
+  r.preset = preset_->currentText().toStdString();
+  r.spec_file = spec_file_->text().trimmed().toStdString();
+  r.scale = scale_->value();
+  r.tokens = tokens_->value();
+  r.steps = steps_->value();
+  r.replay = routing_->currentIndex() == 1;
+  r.logits_file = logits_file_->text().trimmed().toStdString();
+  r.skew = skew_->value();
+  r.policy.kind = parse_policy(policy_->currentText().toStdString());
+  r.policy.gamma = gamma_->value();
+  r.policy.m = m_->value();
+  r.policy.capacity_scope = parse_capacity_scope(capacity_scope_->currentText().toStdString());
+  r.policy.priority = parse_priority(priority_->currentText().toStdString());
+  r.policy.reroute_scope = parse_reroute_scope(reroute_scope_->currentText().toStdString());
+  r.policy.renormalize = renormalize_->isChecked();
+  r.policy.seed = static_cast<std::uint64_t>(seed_->value());
+  r.compare = compare;
+  r.devices = devices_->value();
+  r.placement = parse_placement(placement_->text().toStdString());
+  r.backend = backend_->currentText().toStdString();
+  r.seed = static_cast<std::uint64_t>(seed_->value());
+  return r;
+}
+
+void RunSetupPanel::set_request(const RunRequest& r) {
+  preset_->setCurrentText(QString::fromStdString(r.preset));
+  spec_file_->setText(QString::fromStdString(r.spec_file));
+  scale_->setValue(r.scale);
+  tokens_->setValue(r.tokens);
+  steps_->setValue(r.steps);
+  routing_->setCurrentIndex(r.replay ? 1 : 0);
+  logits_file_->setText(QString::fromStdString(r.logits_file));
+  skew_->setValue(r.skew);
+  policy_->setCurrentText(QString::fromStdString(policy_name(r.policy.kind)));
+  gamma_->setValue(r.policy.gamma);
+  m_->setValue(r.policy.m);
+  devices_->setValue(r.devices);
+  QStringList placement;
+  for (int d : r.placement)
+    placement << QString::number(d);
+  placement_->setText(placement.join(","));
+  backend_->setCurrentText(QString::fromStdString(r.backend));
+  seed_->setValue(static_cast<int>(r.seed));
+}
+
+void RunSetupPanel::set_busy(bool busy) {
+  busy_ = busy;
+  for (auto* box : findChildren<QGroupBox*>())
+    box->setEnabled(!busy);
+  if (busy) {
+    progress_->setRange(0, 0);  // busy indicator until the first progress report
+    status_->setText(tr("Running…"));
+  } else {
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+  }
+  update_enabled();
+}
+
+void RunSetupPanel::set_progress(qint64 done, qint64 total) {
+  if (total <= 0) return;
+  // QProgressBar takes int; scale to per-mille so huge totals still fit.
+  progress_->setRange(0, 1000);
+  progress_->setValue(static_cast<int>(1000 * done / total));
+  status_->setText(tr("Running… %1 of %2").arg(done).arg(total));
+}
+
+void RunSetupPanel::set_status(const QString& text) {
+  status_->setText(text);
+}
+
+}  // namespace moescope::gui

@@ -1,0 +1,72 @@
+// The run-setup panel: model, tokens, routing, policy, devices, backend and seed; Run,
+// Compare policies, Cancel and the progress of the current run.
+#pragma once
+
+#include <QWidget>
+
+#include "app/gui/run_request.h"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace moescope::gui {
+
+class RunSetupPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunSetupPanel(QWidget* parent = nullptr);
+
+  // The request the widgets describe (session_path left empty). Throws Error on bad fields.
+  RunRequest request(bool compare) const;
+  void set_request(const RunRequest& request);
+
+  void set_busy(bool busy);
+  void set_progress(qint64 done, qint64 total);
+  void set_status(const QString& text);
+
+  QPushButton* run_button() const { return run_button_; }
+  QPushButton* compare_button() const { return compare_button_; }
+  QPushButton* cancel_button() const { return cancel_button_; }
+
+ signals:
+  void run_clicked(bool compare);
+  void cancel_clicked();
+
+ private:
+  void update_enabled();
+
+  QComboBox* preset_ = nullptr;
+  QLineEdit* spec_file_ = nullptr;
+  QSpinBox* scale_ = nullptr;
+  QSpinBox* tokens_ = nullptr;
+  QSpinBox* steps_ = nullptr;
+  QComboBox* routing_ = nullptr;
+  QDoubleSpinBox* skew_ = nullptr;
+  QLineEdit* logits_file_ = nullptr;
+  QComboBox* policy_ = nullptr;
+  QDoubleSpinBox* gamma_ = nullptr;
+  QSpinBox* m_ = nullptr;
+  QComboBox* capacity_scope_ = nullptr;
+  QComboBox* priority_ = nullptr;
+  QComboBox* reroute_scope_ = nullptr;
+  QCheckBox* renormalize_ = nullptr;
+  QSpinBox* devices_ = nullptr;
+  QLineEdit* placement_ = nullptr;
+  QComboBox* backend_ = nullptr;
+  QSpinBox* seed_ = nullptr;
+  QPushButton* run_button_ = nullptr;
+  QPushButton* compare_button_ = nullptr;
+  QPushButton* cancel_button_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QLabel* status_ = nullptr;
+  bool busy_ = false;
+};
+
+}  // namespace moescope::gui

@@ -1,0 +1,199 @@
+#include "app/gui/views/heatmap_view.h"
+
+#include <qcustomplot.h>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+namespace moescope::gui {
+
+using charts::LoadKind;
+
+HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
+  kind_box_ = new QComboBox(this);
+  for (int k = 0; k < charts::kLoadKindCount; ++k) {
+    const auto label = charts::load_kind_label(static_cast<LoadKind>(k));
+    kind_box_->addItem(QString::fromUtf8(label.data(), static_cast<int>(label.size())) +
+                       tr(" load"));
+  }
+  kind_box_->setToolTip(
+      tr("Routed: pairs the router chose. Kept: pairs the policy kept (what the expert "
+         "computes). Dropped: routed but not kept. Added: pairs reroute or expanded drop added."));
+  normalized_box_ = new QCheckBox(tr("÷ mean"), this);
+  normalized_box_->setToolTip(
+      tr("Divide each cell by the mean of its row: 1 is perfectly balanced, 3 is three times "
+         "the fair share"));
+  view_box_ = new QComboBox(this);
+  view_box_->setToolTip(tr("Layers × experts (mean over steps), or steps × experts of one layer"));
+
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(new QLabel(tr("Show"), this));
+  bar->addWidget(kind_box_);
+  bar->addWidget(normalized_box_);
+  bar->addSpacing(16);
+  bar->addWidget(new QLabel(tr("View"), this));
+  bar->addWidget(view_box_);
+  bar->addStretch(1);
+
+  plot_ = new QCustomPlot(this);
+  plot_->setMouseTracking(true);
+  plot_->installEventFilter(this);
+  chart_ = std::make_unique<charts::HeatmapChart>(*plot_);
+  empty_label_ = new QLabel(tr("No expert loads: pick a completed run in the tree."), this);
+  empty_label_->setAlignment(Qt::AlignCenter);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(bar);
+  layout->addWidget(empty_label_);
+  layout->addWidget(plot_, 1);
+
+  auto changed = [this] { refresh(); };
+  connect(kind_box_, &QComboBox::currentIndexChanged, this, changed);
+  connect(normalized_box_, &QCheckBox::toggled, this, changed);
+  connect(view_box_, &QComboBox::currentIndexChanged, this, changed);
+  clear();
+}
+
+HeatmapView::~HeatmapView() = default;
+
+void HeatmapView::show_loads(charts::LoadCube cube) {
+  cube_ = std::move(cube);
+  QSignalBlocker block(view_box_);
+  view_box_->clear();
+  view_box_->addItem(tr("Layers × experts (mean over %1 steps)").arg(cube_.steps()));
+  for (int id : cube_.layer_ids())
+    view_box_->addItem(tr("Steps × experts, layer %1").arg(id));
+  refresh();
+}
+
+void HeatmapView::clear() {
+  show_loads({});
+}
+
+void HeatmapView::set_selection(LoadKind kind, bool normalized, std::optional<int> step_layer) {
+  QSignalBlocker b1(kind_box_), b2(normalized_box_), b3(view_box_);
+  kind_box_->setCurrentIndex(static_cast<int>(kind));
+  normalized_box_->setChecked(normalized);
+  const int index = step_layer ? cube_.layer_index(*step_layer) : -1;
+  view_box_->setCurrentIndex(index >= 0 ? index + 1 : 0);
+  refresh();
+}
+
+LoadKind HeatmapView::kind() const {
+  return static_cast<LoadKind>(kind_box_->currentIndex());
+}
+
+std::optional<int> HeatmapView::step_layer_index() const {
+  if (view_box_->currentIndex() <= 0) return std::nullopt;
+  return view_box_->currentIndex() - 1;
+}
+
+int HeatmapView::layer_of_row(int row) const {
+  if (const auto li = step_layer_index()) return cube_.layer_ids()[static_cast<std::size_t>(*li)];
+  return cube_.layer_ids()[static_cast<std::size_t>(row)];
+}
+
+void HeatmapView::refresh() {
+  const bool empty = cube_.empty();
+  empty_label_->setVisible(empty);
+  plot_->setVisible(!empty);
+  if (empty) {
+    chart_->set_grid({}, {});
+    plot_->replot();
+    return;
+  }
+  const bool normalized = normalized_box_->isChecked();
+  const auto label = charts::load_kind_label(kind());
+  const QString kind_text = QString::fromUtf8(label.data(), static_cast<int>(label.size()));
+  charts::HeatmapLabels labels;
+  labels.device_of_expert = cube_.device_of_expert();
+  labels.value_label = normalized ? tr("%1 load ÷ row mean").arg(kind_text)
+                                  : tr("%1 load (token-expert pairs)").arg(kind_text);
+  charts::Grid grid;
+  if (const auto li = step_layer_index()) {
+    grid = cube_.step_grid(*li, kind(), normalized);
+    labels.title = tr("%1 load, steps × experts, layer %2")
+                       .arg(kind_text)
+                       .arg(cube_.layer_ids()[static_cast<std::size_t>(*li)]);
+    labels.row_label = tr("Step");
+    for (int s = 0; s < cube_.steps(); ++s)
+      labels.row_ids.push_back(s);
+  } else {
+    grid = cube_.layer_grid(kind(), normalized);
+    labels.title =
+        tr("%1 load per layer and expert (mean over %2 steps)").arg(kind_text).arg(cube_.steps());
+    labels.row_label = tr("Layer");
+    labels.row_ids = cube_.layer_ids();
+  }
+  chart_->set_grid(grid, labels);
+  plot_->replot();
+}
+
+QString HeatmapView::cell_text(int row, int expert) const {
+  const auto& grid = chart_->grid();
+  if (row < 0 || row >= grid.rows || expert < 0 || expert >= grid.cols) return {};
+  const int layer = layer_of_row(row);
+  const int li = cube_.layer_index(layer);
+  const int device = cube_.device_of_expert()[static_cast<std::size_t>(expert)];
+  auto value = [&](LoadKind k) -> QString {
+    if (step_layer_index()) return QString::number(cube_.value(row, li, expert, k));
+    return QString::number(cube_.mean_over_steps(li, expert, k), 'f', 1);
+  };
+  QString where = step_layer_index() ? tr("Step %1, layer %2").arg(row).arg(layer)
+                                     : tr("Layer %1 (mean over steps)").arg(layer);
+  return tr("%1, expert %2 on device %3\nrouted %4 · kept %5 · dropped %6 · added %7\n"
+            "shown: %8")
+      .arg(where)
+      .arg(expert)
+      .arg(device)
+      .arg(value(LoadKind::kRouted), value(LoadKind::kKept), value(LoadKind::kDropped),
+           value(LoadKind::kAdded))
+      .arg(grid.at(row, expert), 0, 'f', 3);
+}
+
+void HeatmapView::select_cell(int layer, int expert) {
+  if (cube_.empty()) return;
+  int row = -1;
+  if (const auto li = step_layer_index()) {
+    if (cube_.layer_ids()[static_cast<std::size_t>(*li)] != layer) {
+      chart_->mark_cell(std::nullopt);
+      plot_->replot();
+      return;
+    }
+    row = 0;  // the whole column is that layer; mark the first step
+  } else {
+    row = cube_.layer_index(layer);
+  }
+  if (row < 0 || expert < 0 || expert >= cube_.experts()) return;
+  chart_->mark_cell(charts::HeatmapCell{row, expert});
+  plot_->replot();
+}
+
+bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_ && !cube_.empty()) {
+    if (event->type() == QEvent::MouseMove) {
+      auto* e = static_cast<QMouseEvent*>(event);
+      const auto cell = chart_->cell_at(e->position().x(), e->position().y());
+      if (cell) {
+        QToolTip::showText(e->globalPosition().toPoint(), cell_text(cell->row, cell->expert),
+                           plot_);
+      } else {
+        QToolTip::hideText();
+      }
+    } else if (event->type() == QEvent::MouseButtonRelease) {
+      auto* e = static_cast<QMouseEvent*>(event);
+      if (const auto cell = chart_->cell_at(e->position().x(), e->position().y())) {
+        const int layer = layer_of_row(cell->row);
+        chart_->mark_cell(cell);
+        plot_->replot();
+        emit cell_selected(layer, cell->expert);
+      }
+    }
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+}  // namespace moescope::gui

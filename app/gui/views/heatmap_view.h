@@ -1,0 +1,65 @@
+// Load heatmap: layers x experts (or steps x experts for one layer), with a selector for the
+// kind of load and for normalising by the mean. Hover shows the numbers; a click selects the
+// layer and expert in the other views.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <QWidget>
+
+#include "app/charts/heatmap_chart.h"
+#include "app/charts/load_cube.h"
+
+class QCheckBox;
+class QComboBox;
+class QCustomPlot;
+class QLabel;
+class QMouseEvent;
+
+namespace moescope::gui {
+
+class HeatmapView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit HeatmapView(QWidget* parent = nullptr);
+  ~HeatmapView() override;
+
+  void show_loads(charts::LoadCube cube);
+  void clear();
+
+  // What the selector shows; `step_layer` is a layer number for the steps x experts view, or
+  // nullopt for layers x experts.
+  void set_selection(charts::LoadKind kind, bool normalized, std::optional<int> step_layer);
+  // Marks a cell (the layer row in layers x experts view).
+  void select_cell(int layer, int expert);
+
+  QCustomPlot* plot() const { return plot_; }
+  const charts::HeatmapChart& chart() const { return *chart_; }
+  const charts::LoadCube& cube() const { return cube_; }
+  // The hover text of a cell, as the tooltip shows it.
+  QString cell_text(int row, int expert) const;
+
+ signals:
+  void cell_selected(int layer, int expert);
+
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
+ private:
+  void refresh();
+  charts::LoadKind kind() const;
+  std::optional<int> step_layer_index() const;
+  int layer_of_row(int row) const;
+
+  charts::LoadCube cube_;
+  QComboBox* kind_box_ = nullptr;
+  QCheckBox* normalized_box_ = nullptr;
+  QComboBox* view_box_ = nullptr;
+  QLabel* empty_label_ = nullptr;
+  QCustomPlot* plot_ = nullptr;
+  std::unique_ptr<charts::HeatmapChart> chart_;
+};
+
+}  // namespace moescope::gui

@@ -1,0 +1,118 @@
+#include "app/gui/views/overview_view.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <nlohmann/json.hpp>
+
+#include "app/gui/models/layer_table_model.h"
+#include "app/gui/models/metrics_table_model.h"
+
+namespace moescope::gui {
+namespace {
+
+QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
+  auto* table = new QTableView(parent);
+  table->setModel(model);
+  table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table->setSelectionMode(QAbstractItemView::SingleSelection);
+  table->setAlternatingRowColors(true);
+  table->verticalHeader()->hide();
+  table->horizontalHeader()->setStretchLastSection(true);
+  table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  return table;
+}
+
+QString pretty_spec(const std::string& spec_json) {
+  if (spec_json.empty()) return {};
+  const auto j = nlohmann::json::parse(spec_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return QString::fromStdString(spec_json);
+  return QString::fromStdString(j.dump(2));
+}
+
+}  // namespace
+
+OverviewView::OverviewView(QWidget* parent) : QWidget(parent) {
+  metrics_model_ = new MetricsTableModel(this);
+  layer_model_ = new LayerTableModel(this);
+
+  header_ = new QLabel(this);
+  header_->setWordWrap(true);
+  header_->setTextFormat(Qt::RichText);
+  header_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  metrics_table_ = make_table(metrics_model_, this);
+  layer_table_ = make_table(layer_model_, this);
+  spec_ = new QPlainTextEdit(this);
+  spec_->setReadOnly(true);
+  spec_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  spec_->setToolTip(tr("The whole request, as stored: enough to reproduce the run"));
+
+  auto* top = new QSplitter(Qt::Horizontal, this);
+  top->addWidget(metrics_table_);
+  top->addWidget(spec_);
+  top->setStretchFactor(0, 3);
+  top->setStretchFactor(1, 2);
+  auto* split = new QSplitter(Qt::Vertical, this);
+  split->addWidget(top);
+  split->addWidget(layer_table_);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(header_);
+  layout->addWidget(split, 1);
+
+  connect(
+      layer_table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+      [this](const QModelIndex& current) {
+        if (!current.isValid()) return;
+        emit layer_selected(layer_model_->rows()[static_cast<std::size_t>(current.row())].layer);
+      });
+  show_run(nullptr);
+}
+
+void OverviewView::show_run(const charts::RunData* run) {
+  metrics_model_->set_run(run);
+  layer_model_->set_run(run);
+  if (run == nullptr) {
+    header_->setText(
+        tr("<b>No run selected.</b> Pick a run in the tree on the left, or press "
+           "<b>Run</b> in the run-setup panel."));
+    spec_->clear();
+    return;
+  }
+  const StoredRun& r = run->run;
+  auto esc = [](const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); };
+  QString status = esc(r.status);
+  if (r.status != "complete") status = "<span style='color:#c0392b'>" + status + "</span>";
+  header_->setText(
+      tr("<b>%1</b> &nbsp;·&nbsp; run #%2 &nbsp;·&nbsp; %3<br>%4 &nbsp;·&nbsp; policy %5 "
+         "&nbsp;·&nbsp; %6 tokens × %7 steps &nbsp;·&nbsp; %8 devices &nbsp;·&nbsp; backend %9 "
+         "&nbsp;·&nbsp; timing <b>%10</b> (%11)")
+          .arg(esc(r.name))
+          .arg(r.id)
+          .arg(status, esc(r.model), esc(r.policy))
+          .arg(r.tokens)
+          .arg(r.steps)
+          .arg(r.devices)
+          .arg(esc(r.backend), esc(r.timing), esc(r.collector)));
+  spec_->setPlainText(pretty_spec(r.spec_json));
+  metrics_table_->resizeColumnsToContents();
+  layer_table_->resizeColumnsToContents();
+}
+
+void OverviewView::select_layer(int layer) {
+  const int row = layer_model_->row_of_layer(layer);
+  if (row < 0) return;
+  QSignalBlocker block(layer_table_->selectionModel());
+  layer_table_->selectRow(row);
+  layer_table_->scrollTo(layer_model_->index(row, 0));
+}
+
+QString OverviewView::header_text() const {
+  return header_->text();
+}
+
+}  // namespace moescope::gui
