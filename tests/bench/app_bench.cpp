@@ -1,0 +1,127 @@
+// The desktop app's speed targets (issue 5):
+//   - the load heatmap of 64 layers x 256 experts x 1000 steps: switching the selector
+//     (kind, normalised, step view) and repainting, target under 50 ms;
+//   - opening a session of 100 runs and showing the last one: time to first paint.
+// Run: build/release/tests/bench/app_bench (offscreen; no display needed).
+#include <random>
+
+#include <benchmark/benchmark.h>
+#include <qcustomplot.h>
+#include <QApplication>
+#include <QTemporaryDir>
+
+#include "app/charts/load_cube.h"
+#include "app/gui/main_window.h"
+#include "app/gui/run_request.h"
+#include "app/gui/views/heatmap_view.h"
+#include "core/run_recorder.h"
+#include "core/session_store.h"
+
+namespace {
+
+using moescope::charts::LoadCube;
+using moescope::charts::LoadKind;
+
+LoadCube big_cube(int steps, int layers, int experts) {
+  std::vector<int> ids(static_cast<std::size_t>(layers));
+  for (int l = 0; l < layers; ++l)
+    ids[static_cast<std::size_t>(l)] = l;
+  LoadCube cube(steps, ids, experts);
+  std::mt19937 rng(1);
+  std::gamma_distribution<double> skew(0.8, 1.0);
+  for (int s = 0; s < steps; ++s) {
+    for (int l = 0; l < layers; ++l) {
+      for (int e = 0; e < experts; ++e) {
+        const auto routed = static_cast<std::int32_t>(skew(rng) * 64);
+        const auto kept = std::min(routed, 64);
+        cube.set(s, l, e, LoadKind::kRouted, routed);
+        cube.set(s, l, e, LoadKind::kKept, kept);
+        cube.set(s, l, e, LoadKind::kDropped, routed - kept);
+      }
+    }
+  }
+  for (int e = 0; e < experts; ++e)
+    cube.set_device(e, e / (experts / 8));
+  cube.finish();
+  return cube;
+}
+
+// One switch = set the selection (new grid into the color map) and repaint the plot.
+void BM_HeatmapSelectorSwitch(benchmark::State& state) {
+  const bool step_view = state.range(0) != 0;
+  moescope::gui::HeatmapView view;
+  view.resize(1400, 800);
+  view.show();
+  view.show_loads(big_cube(1000, 64, 256));
+  int i = 0;
+  for (auto _ : state) {
+    const auto kind = static_cast<LoadKind>(i % 4);
+    const bool normalized = (i / 4) % 2 == 1;
+    view.set_selection(kind, normalized, step_view ? std::optional<int>(i % 64) : std::nullopt);
+    view.plot()->replot(QCustomPlot::rpImmediateRefresh);
+    ++i;
+  }
+  state.SetLabel(step_view ? "steps x experts (1000 x 256)" : "layers x experts (64 x 256)");
+}
+BENCHMARK(BM_HeatmapSelectorSwitch)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_HeatmapBuildCube(benchmark::State& state) {
+  for (auto _ : state)
+    benchmark::DoNotOptimize(big_cube(1000, 64, 256));
+}
+BENCHMARK(BM_HeatmapBuildCube)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+// 100 runs: 50 recorded pairs (baseline + drop) of OLMoE / 16, 256 tokens, 2 steps.
+const std::string& hundred_run_session() {
+  static QTemporaryDir dir;
+  static const std::string path = [] {
+    const std::string p = dir.filePath("hundred.moescope").toStdString();
+    moescope::gui::RunRequest r;
+    r.session_path = p;
+    r.scale = 16;
+    r.tokens = 256;
+    r.steps = 2;
+    r.policy.kind = moescope::PolicyKind::kDrop;
+    moescope::SessionStore store(p, moescope::SessionStore::Access::kWrite);
+    for (int i = 0; i < 50; ++i) {
+      r.seed = static_cast<std::uint64_t>(i);
+      const auto options = moescope::gui::make_run_options(r);
+      auto source = moescope::gui::make_routing(r, options.spec);
+      moescope::record_run(store, options, *source, {}, nullptr);
+    }
+    return p;
+  }();
+  return path;
+}
+
+// From constructing the window (which opens the session, reads its runs and loads the last
+// run into every view) to the first frame of the whole window rendered.
+void BM_SessionTimeToFirstPaint(benchmark::State& state) {
+  const std::string& path = hundred_run_session();
+  for (auto _ : state) {
+    moescope::gui::MainWindow window({path, /*demo_when_empty=*/false});
+    window.show();
+    QCoreApplication::processEvents();
+    benchmark::DoNotOptimize(window.grab());
+    state.PauseTiming();
+    window.close();
+    state.ResumeTiming();
+  }
+  state.SetLabel("100 runs");
+}
+BENCHMARK(BM_SessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  // Keep the benchmark's window settings and recent files away from the user's.
+  QTemporaryDir config;
+  qputenv("XDG_CONFIG_HOME", config.path().toUtf8());
+  QApplication app(argc, argv);
+  QCoreApplication::setOrganizationName("MoEScopeBench");
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,37 @@
+#include "tests/gui/gui_test_support.h"
+
+#include <cstdlib>
+
+#include "core/run_recorder.h"
+#include "core/session_store.h"
+
+namespace moescope::gui::testing {
+
+RunRequest small_request(const std::string& session_path, int steps, bool compare) {
+  RunRequest r;
+  r.session_path = session_path;
+  r.preset = "olmoe-1b-7b";
+  r.scale = 16;
+  r.tokens = 128;
+  r.steps = steps;
+  r.compare = compare;
+  r.policy.kind = PolicyKind::kDrop;
+  r.policy.gamma = 1.0;
+  r.policy.m = 1;
+  r.devices = 8;
+  return r;
+}
+
+std::vector<std::int64_t> record(const RunRequest& request) {
+  const RunOptions options = make_run_options(request);
+  auto source = make_routing(request, options.spec);
+  SessionStore store(request.session_path, SessionStore::Access::kWrite);
+  return record_run(store, options, *source, {}, nullptr).run_ids;
+}
+
+void isolate_user_dirs(const std::string& dir) {
+  ::setenv("XDG_CONFIG_HOME", (dir + "/config").c_str(), 1);
+  ::setenv("XDG_DATA_HOME", (dir + "/data").c_str(), 1);
+}
+
+}  // namespace moescope::gui::testing

@@ -1,0 +1,151 @@
+// The load heatmap shows exactly the stored loads: the cube against the session's rows, the
+// color map's cells against the cube, normalisation, the step view, hover text and clicks.
+#include <qcustomplot.h>
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/charts/load_cube.h"
+#include "app/gui/views/heatmap_view.h"
+#include "core/error.h"
+#include "core/session_store.h"
+#include "tests/gui/gui_test_support.h"
+
+using namespace moescope;
+using charts::LoadKind;
+
+class HeatmapTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    session_ = dir_.filePath("loads.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_request(session_, /*steps=*/3));
+    run_ = ids.back();
+    SessionStore store(session_, SessionStore::Access::kRead);
+    rows_ = store.expert_loads(run_);
+    QVERIFY(!rows_.empty());
+  }
+
+  void cube_equals_stored_loads() {
+    const auto cube = charts::LoadCube::from_rows(rows_);
+    QCOMPARE(cube.steps(), 3);
+    QCOMPARE(cube.experts(), 64);
+    QCOMPARE(static_cast<std::size_t>(cube.steps() * cube.layer_count() * cube.experts()),
+             rows_.size());
+    for (const auto& r : rows_) {
+      const int li = cube.layer_index(r.layer);
+      QCOMPARE(cube.value(r.step, li, r.expert, LoadKind::kRouted), r.routed);
+      QCOMPARE(cube.value(r.step, li, r.expert, LoadKind::kKept), r.kept);
+      QCOMPARE(cube.value(r.step, li, r.expert, LoadKind::kDropped), r.dropped);
+      QCOMPARE(cube.value(r.step, li, r.expert, LoadKind::kAdded), r.added);
+      QCOMPARE(cube.device_of_expert()[static_cast<std::size_t>(r.expert)], r.device);
+    }
+  }
+
+  void layer_grid_is_the_mean_over_steps() {
+    const auto cube = charts::LoadCube::from_rows(rows_);
+    const auto grid = cube.layer_grid(LoadKind::kKept, false);
+    QCOMPARE(grid.rows, cube.layer_count());
+    std::vector<double> sums(static_cast<std::size_t>(grid.rows * grid.cols), 0.0);
+    for (const auto& r : rows_)
+      sums[static_cast<std::size_t>(cube.layer_index(r.layer) * grid.cols + r.expert)] +=
+          static_cast<double>(r.kept);
+    for (int l = 0; l < grid.rows; ++l) {
+      for (int e = 0; e < grid.cols; ++e)
+        QCOMPARE(grid.at(l, e), sums[static_cast<std::size_t>(l * grid.cols + e)] / 3.0);
+    }
+  }
+
+  void normalized_rows_have_mean_one() {
+    const auto cube = charts::LoadCube::from_rows(rows_);
+    const auto grid = cube.layer_grid(LoadKind::kRouted, true);
+    for (int l = 0; l < grid.rows; ++l) {
+      double sum = 0;
+      for (int e = 0; e < grid.cols; ++e)
+        sum += grid.at(l, e);
+      QVERIFY(std::abs(sum / grid.cols - 1.0) < 1e-12);
+    }
+    charts::Grid zeros{1, 3, {0, 0, 0}};
+    charts::normalize_rows(zeros);
+    QCOMPARE(zeros.values, (std::vector<double>{0, 0, 0}));
+  }
+
+  void incomplete_rows_are_refused() {
+    auto rows = rows_;
+    rows.pop_back();
+    QVERIFY_THROWS_EXCEPTION(Error, charts::LoadCube::from_rows(rows));
+    QVERIFY(charts::LoadCube::from_rows({}).empty());
+  }
+
+  void view_cells_equal_the_selected_grid() {
+    gui::HeatmapView view;
+    view.resize(1000, 600);
+    view.show();
+    view.show_loads(charts::LoadCube::from_rows(rows_));
+    const auto& cube = view.cube();
+    for (int k = 0; k < charts::kLoadKindCount; ++k) {
+      for (bool normalized : {false, true}) {
+        view.set_selection(static_cast<LoadKind>(k), normalized, std::nullopt);
+        const auto expected = cube.layer_grid(static_cast<LoadKind>(k), normalized);
+        auto* data = view.chart().color_map()->data();
+        QCOMPARE(data->keySize(), expected.cols);
+        QCOMPARE(data->valueSize(), expected.rows);
+        for (int l = 0; l < expected.rows; ++l) {
+          for (int e = 0; e < expected.cols; ++e)
+            QCOMPARE(data->cell(e, l), expected.at(l, e));
+        }
+      }
+    }
+    // Steps x experts for the last layer shows each step's exact load.
+    const int layer = cube.layer_ids().back();
+    view.set_selection(LoadKind::kRouted, false, layer);
+    auto* data = view.chart().color_map()->data();
+    QCOMPARE(data->valueSize(), 3);
+    for (const auto& r : rows_) {
+      if (r.layer == layer) QCOMPARE(data->cell(r.expert, r.step), static_cast<double>(r.routed));
+    }
+  }
+
+  void hover_and_click_name_the_cell() {
+    gui::HeatmapView view;
+    view.resize(1000, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_loads(charts::LoadCube::from_rows(rows_));
+    view.set_selection(LoadKind::kRouted, false, std::nullopt);
+    const auto& cube = view.cube();
+    const QString text = view.cell_text(0, 5);
+    QVERIFY2(text.contains("expert 5"), qPrintable(text));
+    QVERIFY2(text.contains(QString::number(cube.mean_over_steps(0, 5, LoadKind::kRouted), 'f', 1)),
+             qPrintable(text));
+
+    QSignalSpy spy(&view, &gui::HeatmapView::cell_selected);
+    QCustomPlot* plot = view.plot();
+    const QPoint at(static_cast<int>(plot->xAxis->coordToPixel(7)),
+                    static_cast<int>(plot->yAxis->coordToPixel(0)));
+    QTest::mouseClick(plot, Qt::LeftButton, {}, at);
+    QCOMPARE(spy.count(), 1);
+    QCOMPARE(spy.at(0).at(0).toInt(), cube.layer_ids().front());
+    QCOMPARE(spy.at(0).at(1).toInt(), 7);
+  }
+
+  void empty_run_shows_a_message() {
+    gui::HeatmapView view;
+    view.show_loads({});
+    view.clear();
+    QVERIFY(!view.plot()->isVisible());
+    QCOMPARE(view.cell_text(0, 0), QString());
+  }
+
+ private:
+  QTemporaryDir dir_;
+  std::string session_;
+  std::int64_t run_ = 0;
+  std::vector<ExpertLoadRow> rows_;
+};
+
+QTEST_MAIN(HeatmapTest)
+#include "heatmap_test.moc"

@@ -1,0 +1,274 @@
+// The main window as a user drives it: start on an empty and on a demo session, runs started
+// from the panel, Cancel, rename and delete, a session another process writes to, a corrupt
+// session, and exports through the window.
+#include <qcustomplot.h>
+#include <QApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QImage>
+#include <QMimeData>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/gui/main_window.h"
+#include "app/gui/models/metrics_table_model.h"
+#include "app/gui/run_controller.h"
+#include "app/gui/run_setup_panel.h"
+#include "app/gui/views/compare_view.h"
+#include "app/gui/views/heatmap_view.h"
+#include "app/gui/views/overview_view.h"
+#include "core/session_store.h"
+#include "tests/gui/gui_test_support.h"
+
+using namespace moescope;
+
+namespace {
+
+bool wait_for_run(gui::MainWindow& window, int timeout_ms = 120000) {
+  QSignalSpy ended(&window, &gui::MainWindow::run_ended);
+  return !window.controller()->busy() || ended.wait(timeout_ms);
+}
+
+std::vector<StoredRun> stored_runs(const std::string& path) {
+  SessionStore store(path, SessionStore::Access::kRead);
+  return store.runs();
+}
+
+}  // namespace
+
+class MainWindowTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    gui::testing::isolate_user_dirs(dir_.path().toStdString());
+    QCoreApplication::setOrganizationName("MoEScopeTest");
+    QCoreApplication::setApplicationName("moescope-test");
+  }
+
+  void starts_on_an_empty_session() {
+    const std::string path = dir_.filePath("empty.moescope").toStdString();
+    gui::MainWindow window({path, /*demo_when_empty=*/false});
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QCOMPARE(window.runs_model()->session_count(), 1);
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 0);
+    QVERIFY(window.shown_run() == nullptr);
+    QVERIFY(window.overview()->header_text().contains("No run selected"));
+    QVERIFY(!window.controller()->busy());
+  }
+
+  void demo_run_fills_the_views() {
+    const std::string path = dir_.filePath("demo.moescope").toStdString();
+    gui::MainWindow window({path, /*demo_when_empty=*/true});
+    window.show();
+    QVERIFY(window.controller()->busy());
+    QSignalSpy stored(&window, &gui::MainWindow::run_stored);
+    QVERIFY(stored.wait(120000));
+    const auto runs = stored_runs(path);
+    QCOMPARE(runs.size(), std::size_t{4});  // baseline, drop, expanded, reroute
+    for (const auto& r : runs)
+      QCOMPARE(r.status, std::string("complete"));
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4);
+    QVERIFY(window.shown_run() != nullptr);
+    QCOMPARE(window.selected_runs().size(), std::size_t{4});
+    QCOMPARE(window.compare()->runs().size(), std::size_t{4});
+    // The overview shows the stored latency of the shown run.
+    const auto* shown = window.shown_run();
+    const auto latency = shown->metric("latency_ns");
+    QVERIFY(latency.has_value());
+    QCOMPARE(window.overview()->metrics_model()->index(0, 1).data(Qt::UserRole).toDouble(),
+             *latency * 1e-3);
+    QVERIFY(!window.heatmap()->cube().empty());
+  }
+
+  void run_from_the_panel_appears() {
+    const std::string path = dir_.filePath("panel.moescope").toStdString();
+    gui::MainWindow window({path, false});
+    window.show();
+    window.setup_panel()->set_request(gui::testing::small_request(path));
+    QSignalSpy stored(&window, &gui::MainWindow::run_stored);
+    QTest::mouseClick(window.setup_panel()->run_button(), Qt::LeftButton);
+    QVERIFY(window.controller()->busy());
+    QVERIFY(!window.setup_panel()->run_button()->isEnabled());
+    QVERIFY(stored.wait(120000));
+    const auto ids = stored.at(0).at(0).value<QList<qint64>>();
+    QCOMPARE(ids.size(), 2);  // baseline and drop
+    const auto runs = stored_runs(path);
+    QCOMPARE(runs.size(), std::size_t{2});
+    QCOMPARE(runs.back().policy_kind, std::string("drop"));
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    QCOMPARE(window.shown_run()->run.id, static_cast<std::int64_t>(ids.back()));
+    // The worker thread ends just after it reports; then the panel takes input again.
+    QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
+  }
+
+  void cancel_leaves_the_run_incomplete() {
+    const std::string path = dir_.filePath("cancel.moescope").toStdString();
+    gui::MainWindow window({path, false});
+    auto request = gui::testing::small_request(path, /*steps=*/200);
+    request.tokens = 2048;
+    window.setup_panel()->set_request(request);
+    QSignalSpy progress(window.controller(), &gui::RunController::progress);
+    QVERIFY(window.start_run(false));
+    QVERIFY(progress.wait(60000));
+    QTest::mouseClick(window.setup_panel()->cancel_button(), Qt::LeftButton);
+    QVERIFY(wait_for_run(window));
+    const auto runs = stored_runs(path);
+    QVERIFY(!runs.empty());
+    QCOMPARE(runs.front().status, std::string("incomplete"));
+    // The tree shows the incomplete run and the window still works.
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)),
+             static_cast<int>(runs.size()));
+    QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
+  }
+
+  void bad_panel_input_shows_an_error() {
+    const std::string path = dir_.filePath("bad.moescope").toStdString();
+    gui::MainWindow window({path, false});
+    auto request = gui::testing::small_request(path);
+    request.devices = 500;  // more devices than OLMoE has experts
+    window.setup_panel()->set_request(request);
+    QVERIFY(window.start_run(false));
+    QVERIFY(wait_for_run(window));
+    QVERIFY2(window.last_error().contains("devices"), qPrintable(window.last_error()));
+    QTRY_VERIFY(!window.controller()->busy());  // the thread ends just after it reports
+  }
+
+  void session_written_by_another_process_refreshes() {
+    const std::string path = dir_.filePath("shared.moescope").toStdString();
+    gui::testing::record(gui::testing::small_request(path, 1));
+    gui::MainWindow window({path, false});
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    gui::testing::record(gui::testing::small_request(path, 1));
+    // File times have a granularity; the watcher compares them, so wait for it to tick.
+    QTRY_COMPARE_WITH_TIMEOUT(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4,
+                              10000);
+  }
+
+  void corrupt_session_shows_an_error_and_the_window_works() {
+    const QString bad = dir_.filePath("corrupt.moescope");
+    {
+      QFile f(bad);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("SQLite format 3\0garbage garbage garbage", 40);
+    }
+    const QByteArray before = [&] {
+      QFile f(bad);
+      f.open(QIODevice::ReadOnly);
+      return f.readAll();
+    }();
+    const std::string good = dir_.filePath("good.moescope").toStdString();
+    gui::testing::record(gui::testing::small_request(good, 1));
+    gui::MainWindow window({good, false});
+    QVERIFY(!window.open_session(bad));
+    QVERIFY(!window.last_error().isEmpty());
+    QVERIFY2(window.last_error().contains("corrupt.moescope"), qPrintable(window.last_error()));
+    QCOMPARE(window.runs_model()->session_count(), 1);
+    QFile f(bad);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll(), before);  // left exactly as it was
+    // A text file is no session either.
+    const QString text = dir_.filePath("notes.txt");
+    QFile t(text);
+    QVERIFY(t.open(QIODevice::WriteOnly));
+    t.write("hello\n");
+    t.close();
+    QVERIFY(!window.open_session(text));
+    // And the window still shows runs.
+    const auto runs = stored_runs(good);
+    window.select_runs({{good, runs.back().id}});
+    QVERIFY(window.shown_run() != nullptr);
+    QCOMPARE(window.shown_run()->run.id, runs.back().id);
+  }
+
+  void rename_and_delete_runs() {
+    const std::string path = dir_.filePath("edit.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    gui::MainWindow window({path, false});
+    window.rename_run({path, ids.back()}, "my <b>run</b>");
+    QCOMPARE(stored_runs(path).back().name, std::string("my <b>run</b>"));
+    const QModelIndex index = window.runs_model()->index_of({path, ids.back()});
+    QCOMPARE(index.data().toString(), QString("my <b>run</b>"));
+    window.delete_runs({{path, ids.back()}});
+    QCOMPARE(stored_runs(path).size(), std::size_t{1});
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 1);
+  }
+
+  void exports_through_the_window() {
+    const std::string path = dir_.filePath("export.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    gui::MainWindow window({path, false});
+    window.show();
+    window.select_runs({{path, ids.front()}, {path, ids.back()}});
+    QCOMPARE(window.selected_runs().size(), std::size_t{2});
+
+    window.tabs()->setCurrentWidget(window.heatmap());
+    const QString png = dir_.filePath("heatmap.png");
+    window.export_current_chart(png, 900, 500, 192);
+    QImage image(png);
+    QCOMPARE(image.size(), QSize(1800, 1000));
+
+    window.tabs()->setCurrentWidget(window.compare());
+    const QString pdf = dir_.filePath("compare.pdf");
+    window.export_current_chart(pdf, 900, 500, 96);
+    QFile f(pdf);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QVERIFY(f.read(5) == "%PDF-");
+
+    const QString html = dir_.filePath("report.html");
+    window.export_report(html);
+    QFile h(html);
+    QVERIFY(h.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(h.readAll());
+    QVERIFY(text.contains("data:image/png;base64,"));
+    QVERIFY(text.contains(QString::fromStdString(stored_runs(path).back().name).toHtmlEscaped()));
+
+    const QString trace = dir_.filePath("run.trace.json");
+    window.export_data(trace, "chrome-trace");
+    QFile tr(trace);
+    QVERIFY(tr.open(QIODevice::ReadOnly));
+    QVERIFY(tr.readAll().contains("traceEvents"));
+
+    window.tabs()->setCurrentWidget(window.overview());
+    QVERIFY_THROWS_EXCEPTION(Error, window.export_current_chart(png, 900, 500, 96));
+    QCOMPARE(QImage(png).size(), QSize(1800, 1000));  // the earlier export is untouched
+  }
+
+  void dropping_a_session_file_opens_it() {
+    const std::string first = dir_.filePath("first.moescope").toStdString();
+    const std::string dropped = dir_.filePath("dropped.moescope").toStdString();
+    gui::testing::record(gui::testing::small_request(dropped, 1));
+    gui::MainWindow window({first, false});
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(QString::fromStdString(dropped))});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &drop);
+    QCOMPARE(window.runs_model()->session_count(), 2);
+    const auto row = window.runs_model()->session_row(dropped);
+    QVERIFY(row.has_value());
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(*row, 0)), 2);
+  }
+
+  void recent_sessions_are_remembered() {
+    const std::string path = dir_.filePath("recent.moescope").toStdString();
+    { gui::MainWindow window({path, false}); }
+    const QStringList recent = QSettings().value("sessions/recent").toStringList();
+    QVERIFY(!recent.isEmpty());
+    QCOMPARE(recent.front(), QString::fromStdString(path));
+  }
+
+ private:
+  QTemporaryDir dir_;
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "main_window_test.moc"

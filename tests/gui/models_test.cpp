@@ -1,0 +1,120 @@
+// The item models behind the runs tree and the Overview: every one passes
+// QAbstractItemModelTester, and the numbers they show are the stored ones.
+#include <QAbstractItemModelTester>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/charts/run_data.h"
+#include "app/gui/models/layer_table_model.h"
+#include "app/gui/models/metrics_table_model.h"
+#include "app/gui/models/runs_model.h"
+#include "app/gui/run_request.h"
+#include "core/error.h"
+#include "core/session_store.h"
+#include "tests/gui/gui_test_support.h"
+
+using namespace moescope;
+
+class ModelsTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    a_ = dir_.filePath("a.moescope").toStdString();
+    b_ = dir_.filePath("b.moescope").toStdString();
+    ids_a_ = gui::testing::record(gui::testing::small_request(a_, 2, /*compare=*/true));
+    ids_b_ = gui::testing::record(gui::testing::small_request(b_, 1));
+  }
+
+  void runs_tree_holds_every_session_and_run() {
+    gui::RunsModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    SessionStore a(a_, SessionStore::Access::kRead);
+    SessionStore b(b_, SessionStore::Access::kRead);
+    QCOMPARE(model.set_session(a_, a.runs()), 0);
+    QCOMPARE(model.set_session(b_, b.runs()), 1);
+    QCOMPARE(model.rowCount(), 2);
+    const QModelIndex session_a = model.index(0, 0);
+    QCOMPARE(model.rowCount(session_a), static_cast<int>(ids_a_.size()));
+    QCOMPARE(model.rowCount(model.index(1, 0)), static_cast<int>(ids_b_.size()));
+    const auto runs = a.runs();
+    for (int i = 0; i < model.rowCount(session_a); ++i) {
+      const QModelIndex name = model.index(i, gui::RunsModel::kName, session_a);
+      QCOMPARE(name.data().toString().toStdString(), runs[static_cast<std::size_t>(i)].name);
+      QCOMPARE(model.index(i, gui::RunsModel::kStatus, session_a).data().toString(),
+               QString("complete"));
+      const auto ref = model.run_at(name);
+      QVERIFY(ref.has_value());
+      QCOMPARE(ref->run_id, runs[static_cast<std::size_t>(i)].id);
+      QCOMPARE(model.index_of(*ref), name);
+    }
+    // Refreshing a session with one run fewer, then removing it, keeps the tester happy.
+    auto fewer = a.runs();
+    fewer.pop_back();
+    model.set_session(a_, fewer);
+    QCOMPARE(model.rowCount(model.index(0, 0)), static_cast<int>(ids_a_.size()) - 1);
+    model.remove_session(a_);
+    QCOMPARE(model.rowCount(), 1);
+    QVERIFY(!model.index_of({a_, ids_a_.front()}).isValid());
+  }
+
+  void metrics_table_shows_the_stored_metrics() {
+    SessionStore a(a_, SessionStore::Access::kRead);
+    const auto run = charts::load_run_data(a, ids_a_.back());
+    gui::MetricsTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.set_run(&run);
+    QCOMPARE(model.rowCount(), static_cast<int>(charts::headline_metrics().size()));
+    for (int row = 0; row < model.rowCount(); ++row) {
+      const auto& metric = charts::headline_metrics()[static_cast<std::size_t>(row)];
+      const auto stored = run.metric(metric.key);
+      QVERIFY2(stored.has_value(), metric.key.data());
+      QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data(Qt::UserRole).toDouble(),
+               *stored * metric.scale);
+      QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data().toString(),
+               gui::format_metric(*stored * metric.scale));
+    }
+    model.set_run(nullptr);
+    QCOMPARE(model.rowCount(), 0);
+  }
+
+  void layer_table_averages_the_steps() {
+    SessionStore a(a_, SessionStore::Access::kRead);
+    const auto run = charts::load_run_data(a, ids_a_.back());
+    gui::LayerTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.set_run(&run);
+    QCOMPARE(model.rowCount(), 16);  // OLMoE has 16 layers
+    for (int row = 0; row < model.rowCount(); ++row) {
+      const int layer = model.index(row, gui::LayerTableModel::kLayer).data().toInt();
+      double latency = 0;
+      int n = 0;
+      for (const auto& s : run.layers) {
+        if (s.layer != layer) continue;
+        latency += static_cast<double>(s.latency_ns) / 1e3;
+        ++n;
+      }
+      QCOMPARE(n, 2);
+      QCOMPARE(model.index(row, gui::LayerTableModel::kLatency).data(Qt::UserRole).toDouble(),
+               latency / n);
+    }
+  }
+
+  void placement_text_is_checked() {
+    QCOMPARE(gui::parse_placement(" 0, 1 ,1,0 "), (std::vector<int>{0, 1, 1, 0}));
+    QVERIFY(gui::parse_placement("   ").empty());
+    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("0,,1"));
+    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("0,x"));
+    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("-1"));
+    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("99999999999999"));
+  }
+
+ private:
+  QTemporaryDir dir_;
+  std::string a_, b_;
+  std::vector<std::int64_t> ids_a_, ids_b_;
+};
+
+QTEST_MAIN(ModelsTest)
+#include "models_test.moc"

@@ -1,0 +1,459 @@
+// Comparison charts, chart export and reports, checked the way a reader would: images decoded
+// at their pixel size, PDF text extracted, HTML and Markdown parsed for what they must hold.
+#include <qcustomplot.h>
+#include <QBuffer>
+#include <QDir>
+#include <QFile>
+#include <QImage>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+#include "app/charts/chart_export.h"
+#include "app/charts/compare_charts.h"
+#include "app/charts/report_writer.h"
+#include "app/charts/run_data.h"
+#include "core/error.h"
+#include "core/run_recorder.h"
+#include "core/session_store.h"
+
+using namespace moescope;
+using namespace moescope::charts;
+
+namespace {
+
+const std::string kScriptName = "<script>alert(1)</script>";
+
+QByteArray read_all(const QString& path) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) return {};
+  return file.readAll();
+}
+
+void write_all(const QString& path, const QByteArray& bytes) {
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+  file.write(bytes);
+}
+
+// The text of a PDF as pdftotext extracts it, whitespace removed (table cells wrap names), or
+// a null string when poppler-utils are missing.
+QString pdf_text(const QString& path) {
+  const QString tool = QStandardPaths::findExecutable("pdftotext");
+  if (tool.isEmpty()) return {};
+  QProcess process;
+  process.start(tool, {path, "-"});
+  if (!process.waitForFinished(60000) || process.exitCode() != 0) return "(pdftotext failed)";
+  return QString::fromUtf8(process.readAllStandardOutput()).remove(QRegularExpression("\\s"));
+}
+
+QString squeeze(const std::string& text) {
+  return QString::fromStdString(text).remove(QRegularExpression("\\s"));
+}
+
+std::string expect_error(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+StoredRun stored(std::int64_t id, const std::string& policy, const std::string& kind,
+                 std::optional<double> gamma, int devices = 8,
+                 std::optional<std::int64_t> group = 1) {
+  StoredRun r;
+  r.id = id;
+  r.model = "olmoe-1b-7b";
+  r.policy = policy;
+  r.policy_kind = kind;
+  r.gamma = gamma;
+  r.devices = devices;
+  r.group = group;
+  return r;
+}
+
+}  // namespace
+
+class ReportTest : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir dir_;
+  std::vector<RunData> compare_;  // baseline, drop, expanded, reroute of one `--compare` run
+  std::vector<RunData> all_;      // compare_ and a drop sweep over three gammas
+
+  QString path(const QString& name) const { return dir_.filePath(name); }
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    SessionStore store(path("session.moescope").toStdString(), SessionStore::Access::kWrite);
+    RunOptions options;
+    options.spec = scaled(preset("olmoe-1b-7b"), 64);
+    options.spec.layer_subset = {0, 3, 7};
+    options.devices = 4;
+    for (auto kind : {PolicyKind::kDrop, PolicyKind::kExpanded, PolicyKind::kReroute}) {
+      PolicyConfig policy;
+      policy.kind = kind;
+      policy.m = kind == PolicyKind::kExpanded ? 1 : 0;
+      options.policies.push_back(policy);
+    }
+    auto source = make_synthetic_routing(options.spec, {96, 1, 0.6});
+    const auto compare = record_run(store, options, *source, nullptr, nullptr, store.new_group());
+    store.rename_run(compare.run_ids[1], kScriptName);
+
+    const std::int64_t sweep = store.new_group();
+    options.policies.clear();
+    const auto baseline = record_run(store, options, *source, nullptr, nullptr, sweep);
+    std::vector<std::int64_t> ids = compare.run_ids;
+    ids.push_back(baseline.run_ids.front());
+    for (double gamma : {0.5, 1.0, 2.0}) {
+      PolicyConfig drop;
+      drop.kind = PolicyKind::kDrop;
+      drop.gamma = gamma;
+      options.policies = {drop};
+      const auto point =
+          record_run(store, options, *source, nullptr, nullptr, sweep, baseline.run_ids.front());
+      ids.push_back(point.run_ids.back());
+    }
+    for (const auto id : ids)
+      all_.push_back(load_run_data(store, id));
+    compare_.assign(all_.begin(), all_.begin() + 4);
+  }
+
+  void metricTableHoldsActualValuesInDisplayUnits() {
+    const MetricTable table = metric_table(compare_);
+    QCOMPARE(table.runs.size(), compare_.size());
+    QCOMPARE(table.metrics.size(), headline_metrics().size());
+    for (std::size_t r = 0; r < compare_.size(); ++r) {
+      QCOMPARE(table.runs[r], compare_[r].display_name());
+      for (std::size_t m = 0; m < table.metrics.size(); ++m) {
+        const auto& metric = table.metrics[m];
+        const auto stored_value = compare_[r].metric(metric.key);
+        QVERIFY2(stored_value.has_value(), std::string(metric.key).c_str());
+        QVERIFY(table.values[r][m].has_value());
+        QCOMPARE(*table.values[r][m], *stored_value * metric.scale);
+      }
+    }
+    // The latency is stored in ns and shown in µs.
+    QCOMPARE(*table.values[0][0], *compare_[0].metric("latency_ns") / 1e3);
+  }
+
+  void barsAreRelativeToTheLargestRun() {
+    const MetricTable table = metric_table(compare_);
+    const auto relative = relative_values(table);
+    for (std::size_t m = 0; m < table.metrics.size(); ++m) {
+      double largest = 0, largest_relative = 0;
+      for (std::size_t r = 0; r < compare_.size(); ++r) {
+        largest = std::max(largest, std::abs(*table.values[r][m]));
+        largest_relative = std::max(largest_relative, *relative[r][m]);
+      }
+      QCOMPARE(largest_relative, largest > 0 ? 100.0 : 0.0);
+      for (std::size_t r = 0; r < compare_.size() && largest > 0; ++r)
+        QVERIFY(std::abs(*relative[r][m] - 100 * *table.values[r][m] / largest) < 1e-9);
+    }
+
+    QCustomPlot plot;
+    plot.resize(1200, 700);
+    plot_metric_bars(plot, compare_);
+    QCOMPARE(plot.plottableCount(), static_cast<int>(compare_.size()));
+    for (int r = 0; r < plot.plottableCount(); ++r) {
+      auto* bars = qobject_cast<QCPBars*>(plot.plottable(r));
+      QVERIFY(bars != nullptr);
+      QCOMPARE(bars->name().toStdString(), compare_[static_cast<std::size_t>(r)].display_name());
+      QVERIFY(bars->barsGroup() != nullptr);
+      // Every metric the runs hold is a bar, at the relative value.
+      QCOMPARE(bars->data()->size(), static_cast<int>(table.metrics.size()));
+      for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
+        const auto m = static_cast<std::size_t>(it->key);
+        QCOMPARE(it->value, *relative[static_cast<std::size_t>(r)][m]);
+      }
+    }
+    QVERIFY(plot.yAxis->label().contains("%"));
+    // Drawing again into the same plot (the Compare view redraws in place) replaces the series.
+    plot_metric_bars(plot, compare_);
+    QCOMPARE(plot.plottableCount(), static_cast<int>(compare_.size()));
+  }
+
+  void layerLatencyIsALinePerRunInMicroseconds() {
+    QCustomPlot plot;
+    plot_layer_latency(plot, compare_);
+    QCOMPARE(plot.graphCount(), static_cast<int>(compare_.size()));
+    for (int r = 0; r < plot.graphCount(); ++r) {
+      const auto expected = latency_per_layer(compare_[static_cast<std::size_t>(r)]);
+      const auto* data = plot.graph(r)->data().data();
+      QCOMPARE(data->size(), 3);
+      int i = 0;
+      for (auto it = data->constBegin(); it != data->constEnd(); ++it, ++i) {
+        QCOMPARE(it->key, static_cast<double>(expected[static_cast<std::size_t>(i)].layer));
+        QCOMPARE(it->value, expected[static_cast<std::size_t>(i)].latency_ns / 1e3);
+      }
+    }
+    QVERIFY(plot.yAxis->label().contains("µs"));
+  }
+
+  void sweepRunsGroupByPolicyAndItsNonGammaOptions() {
+    const std::vector<StoredRun> runs = {
+        stored(1, "none", "none", std::nullopt),
+        stored(2, "drop(gamma=2)", "drop", 2.0),
+        stored(3, "drop(gamma=0.5)", "drop", 0.5),
+        stored(4, "expanded(gamma=1,m=1)", "expanded", 1.0),
+        stored(5, "drop(gamma=1,position)", "drop", 1.0),
+        stored(6, "expanded(gamma=0.5,m=2)", "expanded", 0.5),
+        stored(7, "drop(gamma=1)", "drop", 1.0),
+        stored(8, "expanded(gamma=2,m=1)", "expanded", 2.0),
+        stored(9, "drop(gamma=0.5,position)", "drop", 0.5),
+        stored(10, "reroute(gamma=1.5,local,renorm)", "reroute", 1.5),
+    };
+    const auto series = group_sweep_runs(runs);
+    QCOMPARE(series.size(), std::size_t{5});
+    QCOMPARE(series[0].label, std::string("drop"));
+    QCOMPARE(series[0].policy_kind, std::string("drop"));
+    QCOMPARE(series[0].members, (std::vector<std::size_t>{2, 6, 1}));  // gamma 0.5, 1, 2
+    QCOMPARE(series[1].label, std::string("expanded (m=1)"));
+    QCOMPARE(series[1].members, (std::vector<std::size_t>{3, 7}));
+    QCOMPARE(series[2].label, std::string("drop (position)"));
+    QCOMPARE(series[2].members, (std::vector<std::size_t>{8, 4}));
+    QCOMPARE(series[3].label, std::string("expanded (m=2)"));
+    QCOMPARE(series[4].label, std::string("reroute (local, renorm)"));
+    QCOMPARE(series[4].members, (std::vector<std::size_t>{9}));
+  }
+
+  void sweepRunsOfOtherDevicesOrGroupsAreOtherLines() {
+    const std::vector<StoredRun> runs = {
+        stored(1, "drop(gamma=1)", "drop", 1.0, 4),
+        stored(2, "drop(gamma=2)", "drop", 2.0, 8),
+        stored(3, "drop(gamma=2)", "drop", 2.0, 4),
+        stored(4, "drop(gamma=3)", "drop", 3.0, 4, 2),
+    };
+    const auto series = group_sweep_runs(runs);
+    QCOMPARE(series.size(), std::size_t{3});
+    QCOMPARE(series[0].label, std::string("drop (4 devices, group 1)"));
+    QCOMPARE(series[0].members, (std::vector<std::size_t>{0, 2}));
+    QCOMPARE(series[1].label, std::string("drop (8 devices, group 1)"));
+    QCOMPARE(series[2].label, std::string("drop (4 devices, group 2)"));
+  }
+
+  void sweepChartsPlotSpeedupAndDropRateAgainstGamma() {
+    QVERIFY(!has_sweep(compare_));  // one gamma per policy is a comparison, not a sweep
+    QVERIFY(has_sweep(all_));
+    QCustomPlot plot;
+    plot_sweep(plot, all_, SweepMetric::kDropRate);
+    // drop of the compare run, expanded, reroute, and the sweep's drop line
+    QCOMPARE(plot.graphCount(), 4);
+    const QCPGraph* sweep_line = nullptr;
+    for (int g = 0; g < plot.graphCount(); ++g) {
+      if (plot.graph(g)->data()->size() == 3) sweep_line = plot.graph(g);
+    }
+    QVERIFY(sweep_line != nullptr);
+    std::vector<double> gammas;
+    for (auto it = sweep_line->data()->constBegin(); it != sweep_line->data()->constEnd(); ++it) {
+      gammas.push_back(it->key);
+      const auto& run = *std::find_if(all_.begin(), all_.end(), [&](const RunData& r) {
+        return r.run.group == all_.back().run.group && r.run.gamma == it->key;
+      });
+      QCOMPARE(it->value, *run.metric("drop_rate") * 100);
+    }
+    QCOMPARE(gammas, (std::vector<double>{0.5, 1.0, 2.0}));
+    QVERIFY(plot.yAxis->label().contains("%"));
+    QVERIFY(plot.xAxis->label().contains("γ"));
+
+    plot_sweep(plot, all_, SweepMetric::kSpeedup);
+    QCOMPARE(plot.graphCount(), 5);  // and the baseline's dashed line at 1×
+    QCOMPARE(plot.graph(4)->data()->constBegin()->value, 1.0);
+    QVERIFY(plot.yAxis->label().contains("×"));
+  }
+
+  void exportsPngAtTheAskedPixelSizeAndDpi() {
+    QCustomPlot plot;
+    plot_metric_bars(plot, compare_);
+    const QString png = path("bars.png");
+    export_chart(plot, png, {1200, 700, 96});
+    QImage image(png);
+    QCOMPARE(image.size(), QSize(1200, 700));
+    export_chart(plot, png, {1200, 700, 192});
+    image = QImage(png);
+    QCOMPARE(image.size(), QSize(2400, 1400));
+    QVERIFY(std::abs(image.dotsPerMeterX() - 192 / 0.0254) < 2);
+    export_chart(plot, png, {1200, 700, 300});
+    QCOMPARE(QImage(png).size(), QSize(3750, 2188));
+    QVERIFY(!QFile::exists(png + ".part"));
+  }
+
+  void exportsVectorPdfWithItsAxisLabels() {
+    QCustomPlot plot;
+    plot_layer_latency(plot, compare_);
+    const QString pdf = path("latency.PDF");
+    export_chart(plot, pdf, {1200, 700, 96});
+    QVERIFY(read_all(pdf).startsWith("%PDF"));
+    const QString text = pdf_text(pdf);
+    if (text.isNull()) QSKIP("pdftotext (poppler-utils) is not installed");
+    QVERIFY2(text.contains("Meanlatency(µs)"), qPrintable(text));
+    QVERIFY(text.contains("MoElayer"));
+    QVERIFY(text.contains(squeeze(compare_[2].display_name())));
+  }
+
+  void failedExportsNameThePathAndKeepTheOldFile() {
+    QCustomPlot plot;
+    plot_metric_bars(plot, compare_);
+    const QString existing = path("keep.png");
+    write_all(existing, "old chart");
+
+    const QString txt = path("chart.txt");
+    std::string message = expect_error([&] { export_chart(plot, txt); });
+    QVERIFY2(message.find(txt.toStdString()) != std::string::npos, message.c_str());
+    QVERIFY(message.find(".png or .pdf") != std::string::npos);
+
+    const QString missing = path("no/such/folder/chart.png");
+    message = expect_error([&] { export_chart(plot, missing); });
+    QVERIFY2(message.find(missing.toStdString()) != std::string::npos, message.c_str());
+    QVERIFY(message.find("does not exist") != std::string::npos);
+
+    // A write that fails half-way (here: the temporary file cannot be created).
+    QVERIFY(QDir().mkpath(existing + ".part"));
+    message = expect_error([&] { export_chart(plot, existing); });
+    QVERIFY2(message.find(existing.toStdString()) != std::string::npos, message.c_str());
+    QCOMPARE(read_all(existing), QByteArray("old chart"));
+    QDir(existing + ".part").removeRecursively();
+  }
+
+  void htmlReportIsSelfContainedAndEscaped() {
+    const QString html_path = path("report.html");
+    write_report(all_, html_path, {"Straggler study", "9.9.9", "2025-01-02T03:04:05Z"});
+    const QString html = QString::fromUtf8(read_all(html_path));
+    QVERIFY(html.contains("<title>Straggler study</title>"));
+    QVERIFY(html.contains("9.9.9"));
+    QVERIFY(html.contains("2025-01-02T03:04:05Z"));
+    QVERIFY(html.contains(dir_.filePath("session.moescope")));
+
+    // The actual values as the table formats them, with units in the headers.
+    const MetricTable table = metric_table(all_);
+    for (const auto& row : table.values) {
+      for (const auto& value : row) {
+        if (value) QVERIFY(html.contains(QString::fromStdString(format_metric_value(*value))));
+      }
+    }
+    QVERIFY(html.contains("Layer latency (µs)"));
+    QVERIFY(html.contains("Drop rate (%)"));
+
+    // User text cannot inject markup.
+    QVERIFY(!html.contains(QString::fromStdString(kScriptName)));
+    QVERIFY(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    // Four charts (comparison, layers, and the two sweep figures), each a decodable PNG.
+    const QRegularExpression data_uri("<img [^>]*src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"");
+    int images = 0;
+    for (auto it = data_uri.globalMatch(html); it.hasNext(); ++images) {
+      const QByteArray png = QByteArray::fromBase64(it.next().captured(1).toLatin1());
+      QImage image;
+      QVERIFY(image.loadFromData(png, "PNG"));
+      QVERIFY(image.width() >= 1200 && image.height() >= 600);
+    }
+    QCOMPARE(images, 4);
+
+    // The spec, pretty-printed: one key a line.
+    QVERIFY(html.contains("&quot;policy&quot;: {\n"));
+    QVERIFY(html.contains("&quot;layer_subset&quot;: [0, 3, 7]"));
+
+    // A comparison alone has no sweep figures.
+    write_report(compare_, html_path);
+    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 2);
+  }
+
+  void markdownReportHasTablesAndChartFiles() {
+    const QString md_path = path("notes.md");
+    write_report(all_, md_path);
+    const QString md = QString::fromUtf8(read_all(md_path));
+    const QStringList lines = md.split('\n');
+
+    // Tables: header, separator, and a row per run (metrics table, more than five runs) or per
+    // layer (each per-layer table).
+    std::vector<int> table_rows;
+    int rows = 0;
+    for (const QString& line : lines) {
+      if (line.startsWith('|')) {
+        ++rows;
+      } else if (rows > 0) {
+        table_rows.push_back(rows);
+        rows = 0;
+      }
+    }
+    // runs, metrics, then one per-layer table per run
+    QCOMPARE(table_rows.size(), 2 + all_.size());
+    QCOMPARE(table_rows[0], 2 + static_cast<int>(all_.size()));
+    QCOMPARE(table_rows[1], 2 + static_cast<int>(all_.size()));
+    for (std::size_t t = 2; t < table_rows.size(); ++t)
+      QCOMPARE(table_rows[t], 2 + 3);  // three layers
+    // Every row of a table has the header's column count.
+    const QString metrics_header = lines[lines.indexOf(QRegularExpression("^\\| Run \\| Layer.*"))];
+    QCOMPARE(metrics_header.count(" | ") + 2, static_cast<int>(headline_metrics().size()) + 2);
+
+    const QRegularExpression image("!\\[[^\\]]*\\]\\(([^)]+)\\)");
+    int images = 0;
+    for (auto it = image.globalMatch(md); it.hasNext(); ++images) {
+      const QString file = QFileInfo(md_path).dir().filePath(it.next().captured(1));
+      QVERIFY2(file.contains("notes_files/"), qPrintable(file));
+      QVERIFY2(!QImage(file).isNull(), qPrintable(file));
+    }
+    QCOMPARE(images, 4);
+    // The script name is text, not HTML.
+    QVERIFY(!md.contains(QString::fromStdString(kScriptName)));
+    QVERIFY(md.contains("\\<script\\>alert(1)\\</script\\>"));
+  }
+
+  void pdfReportShowsRunsMetricsAndCharts() {
+    const QString pdf = path("report.pdf");
+    write_report(compare_, pdf);
+    QVERIFY(read_all(pdf).startsWith("%PDF"));
+    const QString text = pdf_text(pdf);
+    if (text.isNull()) QSKIP("pdftotext (poppler-utils) is not installed");
+    for (const auto& run : compare_)
+      QVERIFY2(text.contains(squeeze(run.display_name())), run.display_name().c_str());
+    for (const auto& metric : headline_metrics())
+      QVERIFY2(text.contains(squeeze(metric_header(metric))), std::string(metric.label).c_str());
+    QVERIFY(text.contains(squeeze(format_metric_value(*compare_[1].metric("drop_rate") * 100))));
+
+    // The charts are in the PDF as images.
+    const QString pdfimages = QStandardPaths::findExecutable("pdfimages");
+    if (pdfimages.isEmpty()) QSKIP("pdfimages (poppler-utils) is not installed");
+    QProcess process;
+    process.start(pdfimages, {"-list", pdf});
+    QVERIFY(process.waitForFinished(60000));
+    const QStringList listed = QString::fromUtf8(process.readAllStandardOutput()).split('\n');
+    int charts = 0;
+    for (const QString& line : listed) {
+      const QStringList fields = line.simplified().split(' ');
+      // page num type width height ...: the charts are drawn 2280 pixels wide
+      if (fields.size() > 4 && fields[2] == "image" && fields[3].toInt() >= 2000) ++charts;
+    }
+    QCOMPARE(charts, 2);
+  }
+
+  void reportFailuresNameThePathAndKeepTheOldFile() {
+    const QString existing = path("kept.html");
+    write_all(existing, "old report");
+    std::string message = expect_error([&] { write_report(all_, path("report.docx")); });
+    QVERIFY2(message.find("report.docx") != std::string::npos, message.c_str());
+    QVERIFY(message.find(".html, .htm, .pdf or .md") != std::string::npos);
+    message = expect_error([&] { write_report({}, existing); });
+    QVERIFY(message.find("no runs") != std::string::npos);
+    const QString missing = path("gone/report.pdf");
+    message = expect_error([&] { write_report(all_, missing); });
+    QVERIFY2(message.find(missing.toStdString()) != std::string::npos, message.c_str());
+
+    QVERIFY(QDir().mkpath(existing + ".part"));
+    message = expect_error([&] { write_report(all_, existing); });
+    QVERIFY2(message.find(existing.toStdString()) != std::string::npos, message.c_str());
+    QCOMPARE(read_all(existing), QByteArray("old report"));
+    QDir(existing + ".part").removeRecursively();
+  }
+};
+
+QTEST_MAIN(ReportTest)
+#include "report_test.moc"

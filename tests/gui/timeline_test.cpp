@@ -1,0 +1,431 @@
+// The straggler timeline: its data equals the events given, folding loses no span, idle time,
+// stragglers and the critical path match a hand-built composed layer, and it renders.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <tuple>
+
+#include <qcustomplot.h>
+#include <QApplication>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "app/charts/chart_style.h"
+#include "app/charts/timeline_plottable.h"
+#include "app/charts/timeline_spans.h"
+#include "app/gui/views/timeline_view.h"
+#include "core/model_spec.h"
+#include "core/routing_source.h"
+#include "core/run_recorder.h"
+
+using moescope::LayerStatRow;
+using moescope::charts::DrawItem;
+using moescope::charts::TimelineData;
+using moescope::charts::TimelineLane;
+using moescope::profiler::Event;
+using moescope::profiler::Phase;
+
+namespace {
+
+constexpr std::int64_t kUs = 1000;
+
+// Two composed layers on three devices, in µs. Layer 0: dispatch ends at 12 (device 1), device 1
+// runs expert 2 until 97 (the straggler), device 0 finishes at 57 and device 2 at 40, combine
+// ends at 105 (device 2). Layer 1 is laid after it with device 0 the straggler.
+std::vector<Event> hand_events() {
+  auto ev = [](std::int64_t start, std::int64_t end, int device, int layer, int expert,
+               Phase phase) {
+    return Event{start * kUs, end * kUs, device, 0, 0, layer, expert, phase};
+  };
+  return {
+      ev(0, 10, 0, 0, -1, Phase::kDispatch),
+      ev(0, 12, 1, 0, -1, Phase::kDispatch),
+      ev(0, 8, 2, 0, -1, Phase::kDispatch),
+      ev(12, 17, 0, 0, -1, Phase::kSharedExpert),
+      ev(17, 47, 0, 0, 0, Phase::kExpert),
+      ev(47, 57, 0, 0, 1, Phase::kExpert),
+      ev(12, 17, 1, 0, -1, Phase::kSharedExpert),
+      ev(17, 97, 1, 0, 2, Phase::kExpert),
+      ev(12, 16, 2, 0, -1, Phase::kSharedExpert),
+      ev(16, 36, 2, 0, 4, Phase::kExpert),
+      ev(36, 40, 2, 0, 5, Phase::kExpert),
+      ev(97, 104, 0, 0, -1, Phase::kCombine),
+      ev(97, 103, 1, 0, -1, Phase::kCombine),
+      ev(97, 105, 2, 0, -1, Phase::kCombine),
+      // Layer 1 from 105: expert phase 110..170, device 0 last.
+      ev(105, 110, 0, 1, -1, Phase::kDispatch),
+      ev(105, 109, 1, 1, -1, Phase::kDispatch),
+      ev(105, 108, 2, 1, -1, Phase::kDispatch),
+      ev(110, 150, 0, 1, 0, Phase::kExpert),
+      ev(150, 170, 0, 1, 1, Phase::kExpert),
+      ev(110, 125, 1, 1, 2, Phase::kExpert),
+      ev(110, 160, 2, 1, 4, Phase::kExpert),
+      ev(170, 176, 0, 1, -1, Phase::kCombine),
+      ev(170, 175, 1, 1, -1, Phase::kCombine),
+      ev(170, 174, 2, 1, -1, Phase::kCombine),
+  };
+}
+
+using Interval = std::tuple<std::int64_t, std::int64_t, int, Phase>;
+
+std::vector<Interval> intervals(const TimelineLane& lane) {
+  std::vector<Interval> out;
+  for (const auto& s : lane.spans)
+    out.emplace_back(s.start_ns, s.end_ns, s.expert, s.phase);
+  return out;
+}
+
+template <typename Keep>
+std::vector<Interval> intervals(const std::vector<Event>& events, Keep keep) {
+  std::vector<Interval> out;
+  for (const auto& e : events) {
+    if (keep(e)) out.emplace_back(e.start_ns, e.end_ns, e.expert, e.phase);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Every lane of `data` holds exactly the events it should, sorted, with a right prefix max.
+void check_lanes_equal_events(const TimelineData& data, const std::vector<Event>& events) {
+  std::size_t device_spans = 0;
+  for (const TimelineLane& lane : data.lanes()) {
+    auto got = intervals(lane);
+    QVERIFY(std::is_sorted(lane.spans.begin(), lane.spans.end(),
+                           [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; }));
+    std::int64_t running = std::numeric_limits<std::int64_t>::min();
+    for (std::size_t i = 0; i < lane.spans.size(); ++i) {
+      running = std::max(running, lane.spans[i].end_ns);
+      QCOMPARE(lane.max_end[i], running);
+    }
+    std::sort(got.begin(), got.end());
+    const auto want = intervals(events, [&](const Event& e) {
+      return e.device == lane.device && (lane.expert < 0 || e.expert == lane.expert);
+    });
+    QCOMPARE(got, want);
+    if (lane.expert < 0) device_spans += lane.spans.size();
+  }
+  QCOMPARE(device_spans, events.size());
+  QCOMPARE(data.span_count(), events.size());
+}
+
+// The center pixel of a span in a rendered plot.
+QPoint span_center(QCustomPlot& plot, const moescope::charts::TimelinePlottable& timeline, int lane,
+                   std::int64_t start_ns, std::int64_t end_ns) {
+  const int row = timeline.row_of_lane(lane);
+  const double x = plot.xAxis->coordToPixel(static_cast<double>(start_ns + end_ns) / 2 / 1e3);
+  const double y = plot.yAxis->coordToPixel(row);
+  return QPoint(static_cast<int>(x), static_cast<int>(y));
+}
+
+}  // namespace
+
+class TimelineTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void spans_equal_events_per_lane() {
+    auto events = hand_events();
+    std::mt19937 rng(7);
+    std::shuffle(events.begin(), events.end(), rng);  // order must not matter
+    const auto data = TimelineData::build(events, {});
+    QCOMPARE(data.devices(), 3);
+    QCOMPARE(static_cast<int>(data.layers().size()), 2);
+    QCOMPARE(data.start_ns(), 0);
+    QCOMPARE(data.end_ns(), 176 * kUs);
+    // Three device lanes and one per (device, expert): 0,1 on 0; 2 on 1; 4,5 on 2.
+    QCOMPARE(static_cast<int>(data.lanes().size()), 3 + 5);
+    check_lanes_equal_events(data, events);
+    QCOMPARE(data.rows(false), (std::vector<int>{0, 1, 2}));
+    const int e2 = data.expert_lane(1, 2);
+    QCOMPARE(data.rows(true),
+             (std::vector<int>{0, data.expert_lane(0, 0), data.expert_lane(0, 1), 1, e2, 2,
+                               data.expert_lane(2, 4), data.expert_lane(2, 5)}));
+    QCOMPARE(data.layers()[0].start_ns, 0);
+    QCOMPARE(data.layers()[1].start_ns, 105 * kUs);
+    QCOMPARE(data.layer_at(104 * kUs), 0);
+    QCOMPARE(data.layer_at(105 * kUs), 1);
+  }
+
+  void idle_is_the_wait_for_the_slowest_device() {
+    const auto data = TimelineData::build(hand_events(), {});
+    QCOMPARE(data.layers()[0].expert_phase_start_ns, 12 * kUs);
+    QCOMPARE(data.layers()[0].expert_phase_end_ns, 97 * kUs);
+    QCOMPARE(data.idle_ns(0, 0), 40 * kUs);  // 57 -> 97
+    QCOMPARE(data.idle_ns(0, 1), 0);
+    QCOMPARE(data.idle_ns(0, 2), 57 * kUs);  // 40 -> 97
+    QCOMPARE(data.idle_ns(1, 0), 0);
+    QCOMPARE(data.idle_ns(1, 1), 45 * kUs);  // 125 -> 170
+    QCOMPARE(data.idle_ns(1, 2), 10 * kUs);  // 160 -> 170
+    QCOMPARE(data.idle(2).front().start_ns, 40 * kUs);
+    QCOMPARE(data.idle(2).front().end_ns, 97 * kUs);
+  }
+
+  void straggler_and_critical_path() {
+    const auto data = TimelineData::build(hand_events(), {});
+    QCOMPARE(data.layers()[0].straggler_device, 1);
+    QCOMPARE(data.layers()[1].straggler_device, 0);
+    // The stored statistics win over what the spans suggest (a measured run may know better).
+    LayerStatRow row;
+    row.step = 0;
+    row.layer = 1;
+    row.straggler_device = 2;
+    row.straggler_margin_ns = 5 * kUs;
+    const auto with_stats = TimelineData::build(hand_events(), {row});
+    QCOMPARE(with_stats.layers()[0].straggler_device, 1);
+    QCOMPARE(with_stats.layers()[1].straggler_device, 2);
+    QCOMPARE(with_stats.layers()[1].straggler_margin_ns, 5 * kUs);
+
+    // Layer 0's latency is the slowest dispatch, the straggler's shared and routed experts and
+    // the slowest combine, back to back.
+    const auto path = data.critical_path(0);
+    QCOMPARE(static_cast<int>(path.size()), 4);
+    std::int64_t clock = 0;
+    for (const auto& span : path) {
+      QCOMPARE(span.start_ns, clock);
+      clock = span.end_ns;
+    }
+    QCOMPARE(clock, 105 * kUs);
+    QCOMPARE(path[2].expert, 2);
+    QCOMPARE(path[3].end_ns, 105 * kUs);
+  }
+
+  void hit_test_finds_the_span() {
+    const auto data = TimelineData::build(hand_events(), {});
+    const auto& d1 = data.lanes()[1].spans;
+    auto hit = data.hit_test(1, 50 * kUs);
+    QVERIFY(hit);
+    QCOMPARE(d1[static_cast<std::size_t>(*hit)].expert, 2);
+    QCOMPARE(d1[static_cast<std::size_t>(*hit)].start_ns, 17 * kUs);
+    // Where two spans touch, the shorter one (expert 1, 10 µs, not expert 0, 30 µs).
+    hit = data.hit_test(0, 47 * kUs);
+    QVERIFY(hit);
+    QCOMPARE(data.lanes()[0].spans[static_cast<std::size_t>(*hit)].expert, 1);
+    // Device 2 idles from 40 to 97: nothing there, unless the tolerance reaches a span.
+    QVERIFY(!data.hit_test(2, 60 * kUs));
+    hit = data.hit_test(2, 42 * kUs, 3 * kUs);
+    QVERIFY(hit);
+    QCOMPARE(data.lanes()[2].spans[static_cast<std::size_t>(*hit)].expert, 5);
+    QVERIFY(!data.hit_test(7 + 1, 0));  // no such lane
+  }
+
+  void folding_conserves_every_span() {
+    // One device lane of 20,000 spans: mostly narrow, some long, some overlapping, with gaps.
+    std::mt19937_64 rng(42);
+    std::vector<Event> events;
+    std::int64_t clock = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const std::int64_t duration =
+          (i % 97 == 0) ? 500'000 : 200 + static_cast<std::int64_t>(rng() % 3000);
+      const std::int64_t gap = (i % 13 == 0) ? static_cast<std::int64_t>(rng() % 40000) : 0;
+      // Every 50th span overlaps the previous one (a second stream).
+      const std::int64_t start = (i % 50 == 0 && i > 0) ? clock - duration / 2 : clock + gap;
+      events.push_back({start, start + duration, 0, 0, 0, i / 100, i % 64, Phase::kExpert});
+      clock = std::max(clock, start + duration);
+    }
+    const auto data = TimelineData::build(events, {}, {.expert_lanes = false});
+    const TimelineLane& lane = data.lanes()[0];
+    check_lanes_equal_events(data, events);
+    const moescope::charts::LodOptions lod;
+    struct Window {
+      std::int64_t t0, t1;
+      double width;
+    };
+    const std::int64_t end = data.end_ns();
+    for (const Window w :
+         {Window{0, end, 1600}, Window{0, end, 37}, Window{end / 3, end / 3 + 1'000'000, 1600},
+          Window{end / 2, end / 2 + 50'000'000, 800}, Window{-5, end + 5, 100000}}) {
+      const auto items = moescope::charts::fold_spans(lane, w.t0, w.t1, w.width, lod);
+      const double ns_per_px = static_cast<double>(w.t1 - w.t0) / w.width;
+      const auto min_width = static_cast<std::int64_t>(std::ceil(lod.min_span_px * ns_per_px));
+      const auto max_gap = static_cast<std::int64_t>(std::ceil(lod.max_gap_px * ns_per_px));
+      // The spans meeting the window, as the lane's index range [first, last).
+      const std::size_t first = moescope::charts::first_visible_span(lane, w.t0);
+      std::size_t last = first;
+      while (last < lane.spans.size() && lane.spans[last].start_ns < w.t1)
+        ++last;
+      QVERIFY(last > first);
+      std::size_t next = first;
+      std::size_t folded_spans = 0;
+      for (const DrawItem& item : items) {
+        // Consecutive, disjoint index ranges: no span lost, none drawn twice.
+        QCOMPARE(static_cast<std::size_t>(item.first_span), next);
+        next += static_cast<std::size_t>(item.count);
+        std::int64_t busy = 0, max_end = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t i = static_cast<std::size_t>(item.first_span); i < next; ++i) {
+          const auto& s = lane.spans[i];
+          busy += s.duration_ns();
+          max_end = std::max(max_end, s.end_ns);
+          // Each span lies inside its item.
+          QVERIFY(s.start_ns >= item.start_ns && s.end_ns <= item.end_ns);
+          if (item.folded) {
+            QVERIFY(s.duration_ns() < min_width);
+            // A fold bridges only gaps narrower than a pixel.
+            if (i > static_cast<std::size_t>(item.first_span)) {
+              QVERIFY(s.start_ns - lane.max_end[i - 1] < max_gap);
+            }
+          }
+        }
+        // The item covers exactly its spans' extent.
+        QCOMPARE(item.start_ns, lane.spans[static_cast<std::size_t>(item.first_span)].start_ns);
+        QCOMPARE(item.end_ns, max_end);
+        QCOMPARE(item.busy_ns, busy);
+        QCOMPARE(item.folded, item.count > 1);
+        if (item.folded) folded_spans += static_cast<std::size_t>(item.count);
+      }
+      QCOMPARE(next, last);
+      if (min_width > 3200) {
+        // Zoomed out, almost everything folds and the frame has far fewer items than spans.
+        QVERIFY(folded_spans > (last - first) / 2);
+        QVERIFY(items.size() < static_cast<std::size_t>(w.width) * 3);
+      }
+    }
+  }
+
+  void renders_offscreen_and_to_pdf() {
+    auto data = std::make_shared<const TimelineData>(TimelineData::build(hand_events(), {}));
+    QCustomPlot plot;
+    plot.resize(1200, 600);
+    auto* timeline = moescope::charts::setup_timeline_plot(plot, data, "composed");
+    const QPixmap pixmap = plot.toPixmap(1200, 600);
+    QCOMPARE(pixmap.size(), QSize(1200, 600));
+    // Expert 2's span on device 1 is drawn in expert 2's colour, where the axes say it is.
+    const QImage image = pixmap.toImage();
+    // (Probed a quarter in, clear of the "E2" label at its centre.)
+    const QPoint p = span_center(plot, *timeline, 1, 17 * kUs, 37 * kUs);
+    QCOMPARE(image.pixelColor(p).rgb(), moescope::charts::expert_color(2).rgb());
+    // And device 2 idles there: its lane is shaded, not expert-coloured.
+    const QPoint idle = span_center(plot, *timeline, 2, 60 * kUs, 60 * kUs);
+    QVERIFY(image.pixelColor(idle).red() > image.pixelColor(idle).blue());
+
+    QTemporaryDir dir;
+    const QString pdf = dir.filePath("timeline.pdf");
+    QVERIFY(plot.savePdf(pdf, 800, 400));
+    std::ifstream in(pdf.toStdString(), std::ios::binary);
+    std::string head(5, '\0');
+    in.read(head.data(), 5);
+    QCOMPARE(QString::fromStdString(head), QString("%PDF-"));
+    QVERIFY(std::filesystem::file_size(pdf.toStdString()) > 1000);
+    const QString png = dir.filePath("timeline.png");
+    QVERIFY(plot.savePng(png, 640, 320));
+    QCOMPARE(QImage(png).size(), QSize(640, 320));
+  }
+
+  void view_hover_click_and_select() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();  // lays the plot out at its real size
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_run(hand_events(), {}, "composed");
+    QCustomPlot* plot = view.plot();
+    QVERIFY(plot->width() > 1000);
+    auto* timeline = view.timeline();
+    const QPoint p = span_center(*plot, *timeline, 1, 17 * kUs, 97 * kUs);
+    const QString details = view.details_at(p);
+    QVERIFY2(details.contains("Device 1, expert 2"), qPrintable(details));
+    QVERIFY2(details.contains("duration 80.000 µs"), qPrintable(details));
+    QVERIFY2(details.contains("start 17.000 µs"), qPrintable(details));
+    QVERIFY2(details.contains("step 0, layer 0"), qPrintable(details));
+    const QString idle = view.details_at(span_center(*plot, *timeline, 2, 60 * kUs, 60 * kUs));
+    QVERIFY2(idle.contains("idle 57.000 µs, waiting for Device 1"), qPrintable(idle));
+
+    QSignalSpy selected(&view, &moescope::gui::TimelineView::span_selected);
+    QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, p);
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(selected.at(0).at(0).toInt(), 0);
+    QCOMPARE(selected.at(0).at(1).toInt(), 2);
+
+    // Zoomed into layer 0, selecting an expert of layer 1 brings layer 1 into view.
+    plot->xAxis->setRange(0, 20);
+    view.select_expert(1, 4);
+    QVERIFY(plot->xAxis->range().contains(105 + 1));
+    QVERIFY(plot->xAxis->range().contains(175));
+    view.zoom_to_fit();
+    QVERIFY(plot->xAxis->range().contains(0) && plot->xAxis->range().contains(176));
+
+    view.set_experts_expanded(true);
+    QCOMPARE(static_cast<int>(timeline->rows().size()), 8);
+    view.set_experts_expanded(false);
+    QCOMPARE(static_cast<int>(timeline->rows().size()), 3);
+  }
+
+  void folded_blocks_are_described_on_hover() {
+    std::vector<Event> events;
+    for (int i = 0; i < 10000; ++i)
+      events.push_back({i * 1000LL, i * 1000LL + 900, 0, 0, 0, i / 100, i % 8, Phase::kExpert});
+    moescope::gui::TimelineView view;
+    view.resize(800, 400);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_run(events, {}, "measured");
+    const QPoint p = span_center(*view.plot(), *view.timeline(), 0, 5'000'000, 5'000'000);
+    const QString details = view.details_at(p);
+    QVERIFY2(details.contains("spans folded"), qPrintable(details));
+    QVERIFY2(details.startsWith("GPU 0"), qPrintable(details));
+  }
+
+  void empty_run_shows_a_message() {
+    moescope::gui::TimelineView view;
+    view.resize(800, 400);
+    view.show_run({}, {}, "composed");
+    QCustomPlot* plot = view.plot();
+    QCOMPARE(plot->itemCount(), 1);
+    auto* text = qobject_cast<QCPItemText*>(plot->item(0));
+    QVERIFY(text);
+    QCOMPARE(text->text(), QString(moescope::charts::kEmptyTimelineMessage));
+    QCOMPARE(plot->toPixmap(400, 200).size(), QSize(400, 200));
+    QVERIFY(view.details_at(QPoint(200, 100)).isEmpty());
+    view.select_expert(0, 0);
+    view.zoom_to_fit();
+    view.set_experts_expanded(true);
+    QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, QPoint(300, 200));
+    view.clear();
+    QCOMPARE(plot->itemCount(), 1);
+  }
+
+  void stored_run_timeline_equals_its_events() {
+    QTemporaryDir dir;
+    moescope::SessionStore store(dir.filePath("t.moescope").toStdString(),
+                                 moescope::SessionStore::Access::kWrite);
+    moescope::RunOptions options;
+    options.spec = moescope::scaled(moescope::preset("olmoe-1b-7b"), 32);
+    options.spec.layer_subset = {0, 1};
+    options.steps = 2;
+    options.devices = 4;
+    moescope::PolicyConfig drop;
+    drop.kind = moescope::PolicyKind::kDrop;
+    drop.gamma = 1.0;
+    options.policies = {drop};
+    auto source = moescope::make_synthetic_routing(options.spec, {64, 1, 0.6});
+    const auto recorded = moescope::record_run(store, options, *source, nullptr, nullptr);
+    for (const auto id : recorded.run_ids) {
+      const auto events = store.events(id);
+      const auto stats = store.layer_stats(id);
+      QVERIFY(!events.empty());
+      const auto data = TimelineData::build(events, stats);
+      check_lanes_equal_events(data, events);
+      QCOMPARE(data.devices(), 4);
+      QCOMPARE(data.layers().size(), stats.size());
+      for (std::size_t k = 0; k < stats.size(); ++k) {
+        const int slot = data.layer_slot(stats[k].step, stats[k].layer);
+        QVERIFY(slot >= 0);
+        const auto& layer = data.layers()[static_cast<std::size_t>(slot)];
+        QCOMPARE(layer.end_ns - layer.start_ns, stats[k].latency_ns);
+        QCOMPARE(layer.straggler_device, stats[k].straggler_device);
+        // The straggler never waits; every device finishes when the phase ends or waits.
+        QCOMPARE(data.idle_ns(slot, layer.straggler_device), 0);
+      }
+      moescope::gui::TimelineView view;
+      view.resize(1000, 500);
+      view.show_run(events, stats, store.run(id).timing);
+      QCOMPARE(view.timeline()->data().span_count(), events.size());
+      QCOMPARE(view.plot()->toPixmap(1000, 500).size(), QSize(1000, 500));
+    }
+  }
+};
+
+QTEST_MAIN(TimelineTest)
+#include "timeline_test.moc"
