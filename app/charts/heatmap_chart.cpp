@@ -42,7 +42,8 @@ HeatmapChart::HeatmapChart(QCustomPlot& plot) : plot_(plot) {
 
   map_ = new QCPColorMap(plot_.xAxis, plot_.yAxis);
   map_->setInterpolate(false);
-  map_->setTightBoundary(true);
+  // Whole cells at the edges: a tight boundary halves the outer rows (and hides a single row).
+  map_->setTightBoundary(false);
   scale_ = new QCPColorScale(&plot_);
   plot_.plotLayout()->addElement(1, 1, scale_);
   scale_->setType(QCPAxis::atRight);
@@ -64,7 +65,10 @@ void HeatmapChart::set_grid(const Grid& grid, const HeatmapLabels& labels) {
   title_->setText(labels.title);
   auto* data = map_->data();
   data->setSize(std::max(grid.cols, 1), std::max(grid.rows, 1));
-  data->setRange(QCPRange(0, std::max(grid.cols - 1, 0)), QCPRange(0, std::max(grid.rows - 1, 0)));
+  // QCustomPlot spans n cells over [lower, upper] plus half a cell each side; a single cell
+  // gets no half cells, so it is given the whole [-0.5, 0.5] itself.
+  auto cell_range = [](int n) { return n > 1 ? QCPRange(0, n - 1) : QCPRange(-0.5, 0.5); };
+  data->setRange(cell_range(grid.cols), cell_range(grid.rows));
   for (int r = 0; r < grid.rows; ++r) {
     for (int c = 0; c < grid.cols; ++c)
       data->setCell(c, r, grid.at(r, c));

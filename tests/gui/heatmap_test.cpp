@@ -132,6 +132,30 @@ class HeatmapTest : public QObject {
     QCOMPARE(spy.at(0).at(1).toInt(), 7);
   }
 
+  void a_single_row_is_drawn_whole() {
+    // One step (the CLI's default) gives a one-row steps x experts grid: it must fill the plot,
+    // outer cells included, not collapse to a line.
+    charts::LoadCube cube(1, {0}, 4);
+    for (int e = 0; e < 4; ++e)
+      cube.set(0, 0, e, LoadKind::kRouted, 10 * (e + 1));
+    cube.finish();
+    gui::HeatmapView view;
+    view.resize(800, 500);
+    view.show();
+    view.show_loads(std::move(cube));
+    view.set_selection(LoadKind::kRouted, false, 0);
+    QCustomPlot* plot = view.plot();
+    const QImage image = plot->toPixmap(plot->width(), plot->height()).toImage();
+    for (double x : {0.0, 3.0}) {
+      for (double y : {-0.4, 0.0, 0.4}) {
+        const QPoint p(static_cast<int>(plot->xAxis->coordToPixel(x)),
+                       static_cast<int>(plot->yAxis->coordToPixel(y)));
+        QVERIFY2(image.pixelColor(p) != QColor(Qt::white),
+                 qPrintable(QString("cell (%1, %2) is blank").arg(x).arg(y)));
+      }
+    }
+  }
+
   void empty_run_shows_a_message() {
     gui::HeatmapView view;
     view.show_loads({});
