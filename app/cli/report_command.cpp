@@ -52,7 +52,9 @@ void write_report_file(const ReportArgs& args) {
 
   // Charts are widgets, which need a QApplication; servers and CI have no display, so render
   // offscreen unless the user chose a platform.
-  if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  // A report never shows a window: offscreen always, so a QT_QPA_PLATFORM meant for the
+  // desktop (xcb over SSH without a display) cannot make QApplication abort.
+  qputenv("QT_QPA_PLATFORM", "offscreen");
   static char name[] = "moescope-cli";
   static char* argv[] = {name, nullptr};
   int argc = 1;

@@ -155,5 +155,26 @@ TEST_F(CliReport, BadInputIsOneErrorLineAndKeepsTheOldFile) {
   expect_one_error_line(run_cli({"report", "--session", session_, "--out", existing}), "runs");
 }
 
+TEST_F(CliReport, ADesktopPlatformWithoutADisplayStillRendersOffscreen) {
+  // QT_QPA_PLATFORM=xcb over SSH with no DISPLAY made QApplication abort before the report
+  // forced the offscreen platform.
+  const std::string saved_platform =
+      std::getenv("QT_QPA_PLATFORM") ? std::getenv("QT_QPA_PLATFORM") : "";
+  const char* display = std::getenv("DISPLAY");
+  const std::string saved_display = display != nullptr ? display : "";
+  ::setenv("QT_QPA_PLATFORM", "xcb", 1);
+  ::unsetenv("DISPLAY");
+  const std::string out = (dir_ / "xcb.html").string();
+  const CliResult r = report(out, {ids_[0]});
+  if (saved_platform.empty()) {
+    ::unsetenv("QT_QPA_PLATFORM");
+  } else {
+    ::setenv("QT_QPA_PLATFORM", saved_platform.c_str(), 1);
+  }
+  if (display != nullptr) ::setenv("DISPLAY", saved_display.c_str(), 1);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace moescope::test
