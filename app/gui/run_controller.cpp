@@ -23,6 +23,7 @@ bool RunController::start(const RunRequest& request) {
     thread_->deleteLater();
     thread_ = nullptr;
     emit busy_changed(false);
+    report_outcome();
   });
   emit busy_changed(true);
   thread_->start();
@@ -37,9 +38,26 @@ void RunController::wait() {
   if (thread_ != nullptr) thread_->wait();
 }
 
-// On the worker thread: signals emitted here reach receivers on the GUI thread queued.
+void RunController::report_outcome() {
+  switch (outcome_) {
+    case Outcome::kFinished:
+      emit finished(session_, run_ids_);
+      break;
+    case Outcome::kFailed:
+      emit failed(session_, message_);
+      break;
+    case Outcome::kCancelled:
+      emit cancelled(session_);
+      break;
+  }
+}
+
+// On the worker thread: progress reaches the GUI thread queued; the outcome is kept for
+// report_outcome, which runs on the GUI thread once this thread has finished.
 void RunController::work(RunRequest request) {
-  const QString session = QString::fromStdString(request.session_path);
+  session_ = QString::fromStdString(request.session_path);
+  run_ids_.clear();
+  message_.clear();
   try {
     const RunOptions options = make_run_options(request);
     auto source = make_routing(request, options.spec);
@@ -54,14 +72,14 @@ void RunController::work(RunRequest request) {
       emit progress(done, total);
     };
     const RecordedRun recorded = record_run(store, options, *source, on_progress, &cancel_, group);
-    QList<qint64> ids;
     for (auto id : recorded.run_ids)
-      ids.push_back(id);
-    emit finished(session, ids);
+      run_ids_.push_back(id);
+    outcome_ = Outcome::kFinished;
   } catch (const Cancelled&) {
-    emit cancelled(session);
+    outcome_ = Outcome::kCancelled;
   } catch (const std::exception& e) {
-    emit failed(session, QString::fromStdString(e.what()));
+    outcome_ = Outcome::kFailed;
+    message_ = QString::fromStdString(e.what());
   }
 }
 

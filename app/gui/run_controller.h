@@ -1,5 +1,6 @@
 // Runs a request on a worker thread and reports back on the GUI thread: progress, the stored
-// run ids, a failure message or a cancellation. One run at a time.
+// run ids, a failure message or a cancellation. One run at a time; the outcome is reported
+// after the thread has ended, so a handler may start the next run at once.
 #pragma once
 
 #include <atomic>
@@ -34,9 +35,16 @@ class RunController : public QObject {
   void busy_changed(bool busy);
 
  private:
+  enum class Outcome { kFinished, kFailed, kCancelled };
   void work(RunRequest request);
+  void report_outcome();
 
   QThread* thread_ = nullptr;
+  // Written by the worker, read on the GUI thread after the thread has finished.
+  Outcome outcome_ = Outcome::kFailed;
+  QString session_;
+  QList<qint64> run_ids_;
+  QString message_;
   CancelFlag cancel_{false};
 };
 
