@@ -63,10 +63,6 @@ QString cpu_name() {
   return QObject::tr("CPU");
 }
 
-QDateTime modified(const QString& path) {
-  return QFileInfo(path).lastModified();
-}
-
 }  // namespace
 
 MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMainWindow(parent) {
@@ -214,6 +210,13 @@ void MainWindow::build_actions() {
     if (!path.isEmpty()) open_session(path);
   });
   recent_menu_ = file->addMenu(tr("Open &recent"));
+  add(
+      file, tr("C&lose session"), QKeySequence::Close,
+      [this] {
+        const QString session = current_session();
+        if (!session.isEmpty()) close_session(session.toStdString());
+      },
+      tr("Close the session of the selected run (the file stays as it is)"));
   file->addSeparator();
   add(
       file, tr("Export &chart…"), QKeySequence(tr("Ctrl+E")), [this] { export_chart_dialog(); },
@@ -289,12 +292,8 @@ bool MainWindow::open_session(const QString& path, bool create) {
     tree_->expand(runs_model_->index(row, 0));
     for (int c = 0; c < RunsModel::kColumnCount; ++c)
       tree_->resizeColumnToContents(c);
-    if (std::none_of(watched_.begin(), watched_.end(),
-                     [&](const auto& w) { return w.path == p; })) {
-      const QString q = QString::fromStdString(p);
-      const QFileInfo wal(q + "-wal");
-      watched_.push_back({p, modified(q), wal.lastModified(), wal.exists() ? wal.size() : -1});
-    }
+    if (std::none_of(watched_.begin(), watched_.end(), [&](const auto& w) { return w.path == p; }))
+      watched_.push_back(stamp(p));
     add_recent(QString::fromStdString(p));
     update_status_bar();
     return true;
@@ -307,40 +306,56 @@ bool MainWindow::open_session(const QString& path, bool create) {
   }
 }
 
+MainWindow::WatchedFile MainWindow::stamp(const std::string& path) {
+  const QString q = QString::fromStdString(path);
+  const QFileInfo db(q);
+  const QFileInfo wal(q + "-wal");
+  return {path, db.lastModified(), wal.lastModified(), wal.exists() ? wal.size() : -1};
+}
+
 void MainWindow::reload_session(const std::string& path) {
   if (!runs_model_->session_row(path)) return;
+  // Stamp first: a file that went bad is reported once, not on every tick of the watcher.
+  for (auto& w : watched_) {
+    if (w.path == path) w = stamp(path);
+  }
   const auto selected = selected_runs();
   try {
     SessionStore store(path, SessionStore::Access::kRead);
     runs_model_->set_session(path, store.runs());
   } catch (const std::exception& e) {
-    show_error(tr("Cannot read the session"), QString::fromStdString(e.what()));
+    show_error(tr("Cannot read the session"),
+               QString::fromStdString(e.what()) +
+                   tr("\n\nThe runs shown are as last read. Close the session (File → Close "
+                      "session) or restore the file."));
     return;
   }
-  for (auto& w : watched_) {
-    if (w.path != path) continue;
-    const QString q = QString::fromStdString(path);
-    const QFileInfo wal(q + "-wal");
-    w.db_time = modified(q);
-    w.wal_time = wal.lastModified();
-    w.wal_size = wal.exists() ? wal.size() : -1;
-  }
   tree_->expand(runs_model_->index(*runs_model_->session_row(path), 0));
-  select_runs(selected);
+  select_runs(selected, /*scroll=*/false);
 }
 
 void MainWindow::refresh_changed_sessions() {
   if (controller_->busy()) return;  // our own run writes; reloaded when it ends
   for (const auto& w : std::vector<WatchedFile>(watched_)) {
-    const QString q = QString::fromStdString(w.path);
-    const QFileInfo wal(q + "-wal");
-    const qint64 wal_size = wal.exists() ? wal.size() : -1;
-    if (modified(q) != w.db_time || wal.lastModified() != w.wal_time || wal_size != w.wal_size)
-      reload_session(w.path);
+    if (!(stamp(w.path) == w)) reload_session(w.path);
   }
 }
 
-void MainWindow::select_runs(const std::vector<RunRef>& runs) {
+void MainWindow::close_session(const std::string& path) {
+  if (shown_ref_ && shown_ref_->session_path == path) {
+    shown_.reset();
+    shown_ref_.reset();
+    overview_->show_run(nullptr);
+    heatmap_->clear();
+    timeline_->clear();
+  }
+  runs_model_->remove_session(path);
+  std::erase_if(watched_, [&](const WatchedFile& w) { return w.path == path; });
+  on_selection_changed();
+  update_status_bar();
+}
+
+void MainWindow::select_runs(const std::vector<RunRef>& runs, bool scroll) {
   QItemSelection selection;
   for (const auto& ref : runs) {
     const QModelIndex i = runs_model_->index_of(ref);
@@ -352,7 +367,7 @@ void MainWindow::select_runs(const std::vector<RunRef>& runs) {
     const QModelIndex last = runs_model_->index_of(runs.back());
     if (last.isValid()) {
       tree_->selectionModel()->setCurrentIndex(last, QItemSelectionModel::NoUpdate);
-      tree_->scrollTo(last);
+      if (scroll) tree_->scrollTo(last);
     }
   }
 }
@@ -373,7 +388,10 @@ std::vector<RunRef> MainWindow::selected_runs() const {
 
 void MainWindow::on_selection_changed() {
   const auto runs = selected_runs();
-  if (runs.empty()) return;
+  if (runs.empty()) {
+    compare_->show_runs({});
+    return;
+  }
   // The current item is the one the user clicked last; show it in the single-run views.
   const auto current = runs_model_->run_at(tree_->selectionModel()->currentIndex());
   const RunRef shown = current && std::find(runs.begin(), runs.end(), *current) != runs.end()
@@ -397,13 +415,19 @@ void MainWindow::show_run(const RunRef& ref) {
   try {
     SessionStore store(ref.session_path, SessionStore::Access::kRead);
     auto run = std::make_unique<charts::RunData>(charts::load_run_data(store, ref.run_id));
-    charts::LoadCube cube = charts::LoadCube::from_rows(store.expert_loads(ref.run_id));
-    const auto events = store.events(ref.run_id);
     overview_->show_run(run.get());
-    heatmap_->show_loads(std::move(cube));
-    timeline_->show_run(events, run->layers, run->run.timing);
     shown_ = std::move(run);
     shown_ref_ = ref;
+    // The loads and the events are read apart, so one damaged table hides only its own view.
+    try {
+      heatmap_->show_loads(charts::LoadCube::from_rows(store.expert_loads(ref.run_id)));
+    } catch (const std::exception& e) {
+      heatmap_->clear();
+      show_error(tr("Cannot show the expert loads"),
+                 QString::fromStdString(e.what()) +
+                     tr("\n\nThe other views show the run; export it as CSV to inspect it."));
+    }
+    timeline_->show_run(store.events(ref.run_id), shown_->layers, shown_->run.timing);
   } catch (const std::exception& e) {
     show_error(tr("Cannot show the run"), QString::fromStdString(e.what()));
   }
@@ -433,7 +457,6 @@ bool MainWindow::start_run(bool compare) {
       !open_session(QString::fromStdString(default_session_path()), true))
     return false;
   request.session_path = current_session().toStdString();
-  run_session_ = current_session();
   return controller_->start(request);
 }
 

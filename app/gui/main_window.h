@@ -32,7 +32,8 @@ class TimelineView;
 
 struct MainWindowOptions {
   std::string session_path;     // opened (created when missing) at start
-  bool demo_when_empty = true;  // run the demo when that session has no runs
+  bool demo_when_empty = true;  // run the demo when that session has no runs (main() asks
+                                // for it only on a first start with the default session)
 };
 
 class MainWindow : public QMainWindow {
@@ -48,7 +49,10 @@ class MainWindow : public QMainWindow {
   void refresh_changed_sessions();
   void reload_session(const std::string& path);
 
-  void select_runs(const std::vector<RunRef>& runs);
+  // Closes a session in the window (the file stays as it is).
+  void close_session(const std::string& path);
+
+  void select_runs(const std::vector<RunRef>& runs, bool scroll = true);
   std::vector<RunRef> selected_runs() const;
   // Starts a run from the panel's current settings into the current session.
   bool start_run(bool compare);
@@ -98,12 +102,15 @@ class MainWindow : public QMainWindow {
   void export_data_dialog(const QString& format);
   void about();
 
+  // What the session watcher compares: the file's and its write-ahead log's times and size.
   struct WatchedFile {
     std::string path;
     QDateTime db_time;
     QDateTime wal_time;
     qint64 wal_size = -1;
+    bool operator==(const WatchedFile&) const = default;
   };
+  static WatchedFile stamp(const std::string& path);
 
   RunsModel* runs_model_ = nullptr;
   QTreeView* tree_ = nullptr;
@@ -120,7 +127,6 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<charts::RunData> shown_;
   std::optional<RunRef> shown_ref_;
   QString last_error_;
-  QString run_session_;  // the session the running job writes to
 };
 
 }  // namespace moescope::gui

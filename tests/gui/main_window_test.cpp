@@ -7,6 +7,7 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QImage>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QSettings>
 #include <QSignalSpy>
@@ -185,6 +186,28 @@ class MainWindowTest : public QObject {
     window.select_runs({{good, runs.back().id}});
     QVERIFY(window.shown_run() != nullptr);
     QCOMPARE(window.shown_run()->run.id, runs.back().id);
+  }
+
+  void a_session_that_goes_bad_is_reported_once() {
+    const std::string path = dir_.filePath("vanishing.moescope").toStdString();
+    gui::testing::record(gui::testing::small_request(path, 1));
+    gui::MainWindow window({path, false});
+    QVERIFY(window.last_error().isEmpty());
+    {
+      QFile f(QString::fromStdString(path));
+      QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+      f.write("this is no longer a session");
+    }
+    QFile::remove(QString::fromStdString(path) + "-wal");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.last_error().isEmpty(), 10000);
+    const int boxes = window.findChildren<QMessageBox*>().size();
+    QCOMPARE(boxes, 1);
+    QTest::qWait(2500);  // two more watcher ticks: no new dialog
+    QCOMPARE(window.findChildren<QMessageBox*>().size(), boxes);
+    // The runs stay as last read, and closing the session removes them.
+    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    window.close_session(path);
+    QCOMPARE(window.runs_model()->session_count(), 0);
   }
 
   void rename_and_delete_runs() {
