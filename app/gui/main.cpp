@@ -2,6 +2,7 @@
 // default session, which gets a demo run on first start.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QIcon>
 #include <QTimer>
 #include <cstdio>
@@ -39,9 +40,12 @@ int main(int argc, char** argv) {
 
   moescope::gui::MainWindowOptions options;
   const QStringList args = parser.positionalArguments();
+  // The demo goes only into a default session that did not exist before: never into a file
+  // the user named, nor again after the user deleted its runs.
   options.session_path =
       args.isEmpty() ? moescope::default_session_path() : args.front().toStdString();
-  options.demo_when_empty = !parser.isSet(no_demo);
+  options.demo_when_empty = args.isEmpty() && !parser.isSet(no_demo) &&
+                            !QFileInfo::exists(QString::fromStdString(options.session_path));
   moescope::gui::MainWindow window(options);
   window.show();
   if (parser.isSet(screenshots)) {
