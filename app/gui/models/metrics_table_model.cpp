@@ -1,13 +1,11 @@
 #include "app/gui/models/metrics_table_model.h"
 
-#include <cmath>
+#include "app/charts/compare_charts.h"
 
 namespace moescope::gui {
 
 QString format_metric(double value) {
-  const double a = std::fabs(value);
-  if (a != 0 && a < 0.01) return QString::number(value, 'g', 3);
-  return QString::number(value, 'f', a >= 100 ? 1 : 3);
+  return QString::fromStdString(charts::format_metric_value(value));
 }
 
 MetricsTableModel::MetricsTableModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -24,7 +22,8 @@ void MetricsTableModel::set_run(const charts::RunData* run) {
       for (const auto& stored : run->metrics) {
         if (stored.name != m.key) continue;
         row.mean = stored.mean * m.scale;
-        row.max = stored.max * m.scale;
+        // Speedup is one number for the whole run; it has no per-layer maximum.
+        if (m.key != "speedup") row.max = stored.max * m.scale;
       }
       rows_.push_back(row);
     }
@@ -75,7 +74,7 @@ QVariant MetricsTableModel::headerData(int section, Qt::Orientation orientation,
     case kMean:
       return tr("Mean over layers");
     case kMax:
-      return tr("Worst layer");
+      return tr("Max over layers");
     case kUnit:
       return tr("Unit");
     default:

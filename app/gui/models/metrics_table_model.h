@@ -11,6 +11,8 @@ class MetricsTableModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
+  // kMax is the largest per-layer value: the worst layer for latency or drop rate, the best for
+  // gate mass kept.
   enum Column { kMetric, kMean, kMax, kUnit, kColumnCount };
 
   explicit MetricsTableModel(QObject* parent = nullptr);
@@ -33,7 +35,7 @@ class MetricsTableModel : public QAbstractTableModel {
   std::vector<Row> rows_;
 };
 
-// The shown text of a metric value: fixed decimals chosen by magnitude.
+// The shown text of a metric value: the same as the Compare table and the reports.
 QString format_metric(double value);
 
 }  // namespace moescope::gui

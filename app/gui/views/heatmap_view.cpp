@@ -12,6 +12,12 @@ namespace moescope::gui {
 
 using charts::LoadKind;
 
+namespace {
+QString steps_text(int steps) {
+  return steps == 1 ? HeatmapView::tr("1 step") : HeatmapView::tr("%1 steps").arg(steps);
+}
+}  // namespace
+
 HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
   kind_box_ = new QComboBox(this);
   for (int k = 0; k < charts::kLoadKindCount; ++k) {
@@ -63,7 +69,7 @@ void HeatmapView::show_loads(charts::LoadCube cube) {
   cube_ = std::move(cube);
   QSignalBlocker block(view_box_);
   view_box_->clear();
-  view_box_->addItem(tr("Layers × experts (mean over %1 steps)").arg(cube_.steps()));
+  view_box_->addItem(tr("Layers × experts (mean over %1)").arg(steps_text(cube_.steps())));
   for (int id : cube_.layer_ids())
     view_box_->addItem(tr("Steps × experts, layer %1").arg(id));
   refresh();
@@ -124,7 +130,7 @@ void HeatmapView::refresh() {
   } else {
     grid = cube_.layer_grid(kind(), normalized);
     labels.title =
-        tr("%1 load per layer and expert (mean over %2 steps)").arg(kind_text).arg(cube_.steps());
+        tr("%1 load per layer and expert (mean over %2)").arg(kind_text, steps_text(cube_.steps()));
     labels.row_label = tr("Layer");
     labels.row_ids = cube_.layer_ids();
   }
