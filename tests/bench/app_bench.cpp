@@ -111,6 +111,23 @@ void BM_SessionTimeToFirstPaint(benchmark::State& state) {
 }
 BENCHMARK(BM_SessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations(5);
 
+// The floor for the line above: the same window on an empty session (Qt's own start-up and
+// the first frame of every widget).
+void BM_EmptySessionTimeToFirstPaint(benchmark::State& state) {
+  QTemporaryDir dir;
+  const std::string path = dir.filePath("empty.moescope").toStdString();
+  for (auto _ : state) {
+    moescope::gui::MainWindow window({path, /*demo_when_empty=*/false});
+    window.show();
+    QCoreApplication::processEvents();
+    benchmark::DoNotOptimize(window.grab());
+    state.PauseTiming();
+    window.close();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_EmptySessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations(5);
+
 }  // namespace
 
 int main(int argc, char** argv) {
