@@ -12,7 +12,12 @@ QColor series_color(int index) {
                                                       0x59a14f, 0xedc948, 0xb07aa1, 0xff9da7,
                                                       0x9c755f, 0xbab0ac};
   const auto n = static_cast<int>(kTableau10.size());
-  return QColor(kTableau10[static_cast<std::size_t>(((index % n) + n) % n)]);
+  const int i = ((index % n) + n) % n;
+  const QColor base(kTableau10[static_cast<std::size_t>(i)]);
+  // Past ten series, alternate darker and lighter shades so series 1 and 11 still differ.
+  const int round = (index >= 0 ? index : -index) / n;
+  if (round == 0) return base;
+  return round % 2 == 1 ? base.darker(150) : base.lighter(135);
 }
 
 QColor expert_color(int expert) {

@@ -9,7 +9,8 @@ class QCustomPlot;
 
 namespace moescope::charts {
 
-// Runs and policies in comparison charts: a qualitative palette (Tableau 10), repeated.
+// Runs and policies in comparison charts: a qualitative palette (Tableau 10), then darker and
+// lighter shades of it.
 QColor series_color(int index);
 // Experts: hues spaced by the golden angle, so neighbouring experts never look alike.
 QColor expert_color(int expert);

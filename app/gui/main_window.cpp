@@ -296,6 +296,7 @@ bool MainWindow::open_session(const QString& path, bool create) {
       watched_.push_back(stamp(p));
     add_recent(QString::fromStdString(p));
     update_status_bar();
+    panel_->set_target_session(current_session());
     return true;
   } catch (const std::exception& e) {
     show_error(tr("Cannot open the session"),
@@ -387,6 +388,7 @@ std::vector<RunRef> MainWindow::selected_runs() const {
 }
 
 void MainWindow::on_selection_changed() {
+  panel_->set_target_session(current_session());
   const auto runs = selected_runs();
   if (runs.empty()) {
     compare_->show_runs({});

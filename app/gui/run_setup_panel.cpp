@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -160,6 +161,8 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 1);
   progress_->setValue(0);
+  target_ = new QLabel(this);
+  target_->setWordWrap(true);
   status_ = new QLabel(this);
   status_->setWordWrap(true);
 
@@ -171,6 +174,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(routing_box);
   layout->addWidget(policy_box);
   layout->addWidget(device_box);
+  layout->addWidget(target_);
   layout->addLayout(buttons);
   layout->addWidget(cancel_button_);
   layout->addWidget(progress_);
@@ -239,6 +243,12 @@ void RunSetupPanel::set_request(const RunRequest& r) {
   policy_->setCurrentText(QString::fromStdString(policy_name(r.policy.kind)));
   gamma_->setValue(r.policy.gamma);
   m_->setValue(r.policy.m);
+  capacity_scope_->setCurrentText(
+      QString::fromStdString(capacity_scope_name(r.policy.capacity_scope)));
+  priority_->setCurrentText(QString::fromStdString(priority_name(r.policy.priority)));
+  reroute_scope_->setCurrentText(
+      QString::fromStdString(reroute_scope_name(r.policy.reroute_scope)));
+  renormalize_->setChecked(r.policy.renormalize);
   devices_->setValue(r.devices);
   QStringList placement;
   for (int d : r.placement)
@@ -268,6 +278,16 @@ void RunSetupPanel::set_progress(qint64 done, qint64 total) {
   progress_->setRange(0, 1000);
   progress_->setValue(static_cast<int>(1000 * done / total));
   status_->setText(tr("Running… %1 of %2").arg(done).arg(total));
+}
+
+void RunSetupPanel::set_target_session(const QString& path) {
+  const QString name = path.isEmpty() ? tr("your default session") : QFileInfo(path).fileName();
+  target_->setText(tr("Stores runs in <b>%1</b>").arg(name.toHtmlEscaped()));
+  target_->setToolTip(path);
+}
+
+QString RunSetupPanel::target_session_text() const {
+  return target_->text();
 }
 
 void RunSetupPanel::set_status(const QString& text) {

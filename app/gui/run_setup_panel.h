@@ -30,6 +30,9 @@ class RunSetupPanel : public QWidget {
   void set_busy(bool busy);
   void set_progress(qint64 done, qint64 total);
   void set_status(const QString& text);
+  // The session the next run is stored in, shown above the Run button.
+  void set_target_session(const QString& path);
+  QString target_session_text() const;
 
   QPushButton* run_button() const { return run_button_; }
   QPushButton* compare_button() const { return compare_button_; }
@@ -66,6 +69,7 @@ class RunSetupPanel : public QWidget {
   QPushButton* cancel_button_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QLabel* status_ = nullptr;
+  QLabel* target_ = nullptr;
   bool busy_ = false;
 };
 

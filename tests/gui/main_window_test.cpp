@@ -105,6 +105,7 @@ class MainWindowTest : public QObject {
     QCOMPARE(runs.back().policy_kind, std::string("drop"));
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
     QCOMPARE(window.shown_run()->run.id, static_cast<std::int64_t>(ids.back()));
+    QVERIFY(window.setup_panel()->target_session_text().contains("panel.moescope"));
     // The worker thread ends just after it reports; then the panel takes input again.
     QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
   }
