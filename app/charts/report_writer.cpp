@@ -176,50 +176,6 @@ Table layer_table(const RunData& run) {
   return t;
 }
 
-// Indented JSON with arrays of numbers or strings on one line: a layer list or placement reads
-// as one line, not fifty.
-void pretty_json(std::ostringstream& out, const nlohmann::json& j, int indent) {
-  const auto dump = [](const nlohmann::json& v) {
-    // Replace, not throw: a spec is user text and a report must not fail on one odd byte.
-    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
-  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
-  if (j.is_object() && !j.empty()) {
-    out << "{\n";
-    std::size_t i = 0;
-    for (const auto& [key, value] : j.items()) {
-      out << pad << dump(key) << ": ";
-      pretty_json(out, value, indent + 2);
-      out << (++i < j.size() ? ",\n" : "\n");
-    }
-    out << std::string(static_cast<std::size_t>(indent), ' ') << "}";
-  } else if (j.is_array() && !j.empty() &&
-             std::any_of(j.begin(), j.end(), [](const auto& v) { return v.is_structured(); })) {
-    out << "[\n";
-    for (std::size_t i = 0; i < j.size(); ++i) {
-      out << pad;
-      pretty_json(out, j[i], indent + 2);
-      out << (i + 1 < j.size() ? ",\n" : "\n");
-    }
-    out << std::string(static_cast<std::size_t>(indent), ' ') << "]";
-  } else if (j.is_array()) {
-    out << "[";
-    for (std::size_t i = 0; i < j.size(); ++i)
-      out << (i ? ", " : "") << dump(j[i]);
-    out << "]";
-  } else {
-    out << dump(j);
-  }
-}
-
-std::string pretty_spec(const std::string& spec_json) {
-  const auto j = nlohmann::json::parse(spec_json, nullptr, false);
-  if (j.is_discarded()) return spec_json;
-  std::ostringstream out;
-  pretty_json(out, j, 0);
-  return out.str();
-}
-
 Report build_report(const std::vector<RunData>& runs, const ReportOptions& options,
                     ChartSize chart_size) {
   Report report;
@@ -245,7 +201,8 @@ Report build_report(const std::vector<RunData>& runs, const ReportOptions& optio
                      [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kDropRate); }));
   }
   for (const auto& r : runs) {
-    report.sections.push_back({r.display_name(), layer_table(r), pretty_spec(r.run.spec_json)});
+    report.sections.push_back(
+        {r.display_name(), layer_table(r), pretty_spec_json(r.run.spec_json)});
   }
   return report;
 }

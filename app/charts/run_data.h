@@ -34,6 +34,10 @@ struct LayerLatency {
 };
 std::vector<LayerLatency> latency_per_layer(const RunData& run);
 
+// A stored request (spec JSON) indented for people, short arrays on one line; text that is not
+// JSON comes back as it is, and bytes that are not UTF-8 are replaced rather than thrown on.
+std::string pretty_spec_json(const std::string& spec_json);
+
 // The headline metrics every overview, comparison and report shows, in this order.
 struct HeadlineMetric {
   std::string_view key;    // run_metrics name; "speedup" included

@@ -12,9 +12,11 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "app/charts/run_data.h"
 #include "app/gui/main_window.h"
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/run_controller.h"
@@ -280,6 +282,31 @@ class MainWindowTest : public QObject {
     const auto row = window.runs_model()->session_row(dropped);
     QVERIFY(row.has_value());
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(*row, 0)), 2);
+  }
+
+  void compare_keeps_runs_without_results_out_of_the_charts() {
+    const std::string path = dir_.filePath("compare.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    std::int64_t unfinished = 0;
+    {
+      SessionStore store(path, SessionStore::Access::kWrite);
+      RunHeader header;
+      header.name = "killed mid-run";
+      header.model = "olmoe-1b-7b";
+      unfinished = store.begin_run(header);
+    }
+    gui::MainWindow window({path, false});
+    window.select_runs({{path, ids.front()}, {path, ids.back()}, {path, unfinished}});
+    auto* compare = window.compare();
+    QCOMPARE(compare->runs().size(), std::size_t{3});
+    QCOMPARE(compare->values_table()->rowCount(), 3);
+    QCOMPARE(compare->metrics_plot()->plottableCount(), 2);  // one bar series per complete run
+    QCOMPARE(compare->layers_plot()->graphCount(), 2);
+    // The table holds the stored numbers: the latency column of the baseline.
+    SessionStore store(path, SessionStore::Access::kRead);
+    const auto baseline = charts::load_run_data(store, ids.front());
+    QCOMPARE(compare->values_table()->item(0, 0)->data(Qt::UserRole).toDouble(),
+             *baseline.metric("latency_ns") * 1e-3);
   }
 
   void recent_sessions_are_remembered() {

@@ -57,15 +57,26 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
 
 void CompareView::show_runs(std::vector<charts::RunData> runs) {
   runs_ = std::move(runs);
-  hint_->setText(runs_.size() < 2
+  // Runs without results (incomplete or failed) stay in the table but would leave empty bar
+  // slots in the charts.
+  std::vector<charts::RunData> charted;
+  for (const auto& r : runs_) {
+    if (!r.metrics.empty()) charted.push_back(r);
+  }
+  QString hint = runs_.size() < 2
                      ? tr("Select two or more runs in the tree (Ctrl-click or Shift-click, from "
                           "any open session) to compare them.")
                      : tr("%1 runs. Bars are relative to the largest value of each metric; the "
                           "table has the exact values.")
-                           .arg(runs_.size()));
-  charts::plot_metric_bars(*metrics_plot_, runs_);
-  charts::plot_layer_latency(*layers_plot_, runs_);
-  const bool sweep = charts::has_sweep(runs_);
+                           .arg(runs_.size());
+  if (charted.size() < runs_.size()) {
+    hint += tr(" %n run(s) without results (incomplete or failed) left out of the charts.", nullptr,
+               static_cast<int>(runs_.size() - charted.size()));
+  }
+  hint_->setText(hint);
+  charts::plot_metric_bars(*metrics_plot_, charted);
+  charts::plot_layer_latency(*layers_plot_, charted);
+  const bool sweep = charts::has_sweep(charted);
   for (int page : {2, 3}) {
     pages_->setTabEnabled(page, sweep);
     pages_->setTabToolTip(page, sweep ? QString()
@@ -73,8 +84,8 @@ void CompareView::show_runs(std::vector<charts::RunData> runs) {
                                            "or more γ per policy) to see it against γ"));
   }
   if (sweep) {
-    charts::plot_sweep(*sweep_plot_, runs_, charts::SweepMetric::kSpeedup);
-    charts::plot_sweep(*sweep_drop_plot_, runs_, charts::SweepMetric::kDropRate);
+    charts::plot_sweep(*sweep_plot_, charted, charts::SweepMetric::kSpeedup);
+    charts::plot_sweep(*sweep_drop_plot_, charted, charts::SweepMetric::kDropRate);
   }
 
   const charts::MetricTable table = charts::metric_table(runs_);

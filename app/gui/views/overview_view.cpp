@@ -6,7 +6,6 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
-#include <nlohmann/json.hpp>
 
 #include "app/gui/models/layer_table_model.h"
 #include "app/gui/models/metrics_table_model.h"
@@ -24,13 +23,6 @@ QTableView* make_table(QAbstractItemModel* model, QWidget* parent) {
   table->horizontalHeader()->setStretchLastSection(true);
   table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   return table;
-}
-
-QString pretty_spec(const std::string& spec_json) {
-  if (spec_json.empty()) return {};
-  const auto j = nlohmann::json::parse(spec_json, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return QString::fromStdString(spec_json);
-  return QString::fromStdString(j.dump(2));
 }
 
 }  // namespace
@@ -98,7 +90,7 @@ void OverviewView::show_run(const charts::RunData* run) {
           .arg(r.steps)
           .arg(r.devices)
           .arg(esc(r.backend), esc(r.timing), esc(r.collector)));
-  spec_->setPlainText(pretty_spec(r.spec_json));
+  spec_->setPlainText(QString::fromStdString(charts::pretty_spec_json(r.spec_json)));
   metrics_table_->resizeColumnsToContents();
   layer_table_->resizeColumnsToContents();
 }
