@@ -111,6 +111,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   watch_timer_->start();
 
   QSettings settings;
+  panel_->restore_settings();
   restoreGeometry(settings.value("window/geometry").toByteArray());
   restoreState(settings.value("window/state").toByteArray());
   update_recent_menu();
@@ -459,6 +460,7 @@ bool MainWindow::start_run(bool compare) {
       !open_session(QString::fromStdString(default_session_path()), true))
     return false;
   request.session_path = current_session().toStdString();
+  panel_->save_settings();
   return controller_->start(request);
 }
 
@@ -663,6 +665,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   QSettings settings;
   settings.setValue("window/geometry", saveGeometry());
   settings.setValue("window/state", saveState());
+  panel_->save_settings();
   event->accept();
 }
 

@@ -12,6 +12,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -256,6 +257,76 @@ void RunSetupPanel::set_request(const RunRequest& r) {
   placement_->setText(placement.join(","));
   backend_->setCurrentText(QString::fromStdString(r.backend));
   seed_->setValue(static_cast<int>(r.seed));
+}
+
+void RunSetupPanel::save_settings() const {
+  RunRequest r;
+  try {
+    r = request(false);
+  } catch (const std::exception&) {
+    return;
+  }
+  QSettings s;
+  s.beginGroup("run_setup");
+  s.setValue("preset", QString::fromStdString(r.preset));
+  s.setValue("spec_file", QString::fromStdString(r.spec_file));
+  s.setValue("scale", r.scale);
+  s.setValue("tokens", r.tokens);
+  s.setValue("steps", r.steps);
+  s.setValue("replay", r.replay);
+  s.setValue("logits_file", QString::fromStdString(r.logits_file));
+  s.setValue("skew", r.skew);
+  s.setValue("policy", QString::fromStdString(policy_name(r.policy.kind)));
+  s.setValue("gamma", r.policy.gamma);
+  s.setValue("m", r.policy.m);
+  s.setValue("capacity_scope",
+             QString::fromStdString(capacity_scope_name(r.policy.capacity_scope)));
+  s.setValue("priority", QString::fromStdString(priority_name(r.policy.priority)));
+  s.setValue("reroute_scope", QString::fromStdString(reroute_scope_name(r.policy.reroute_scope)));
+  s.setValue("renormalize", r.policy.renormalize);
+  s.setValue("devices", r.devices);
+  s.setValue("placement", placement_->text());
+  s.setValue("backend", QString::fromStdString(r.backend));
+  s.setValue("seed", static_cast<qulonglong>(r.seed));
+  s.endGroup();
+}
+
+void RunSetupPanel::restore_settings() {
+  QSettings s;
+  if (!s.childGroups().contains("run_setup")) return;
+  s.beginGroup("run_setup");
+  const RunRequest d;
+  RunRequest r;
+  auto text = [&](const char* key, const std::string& fallback) {
+    return s.value(key, QString::fromStdString(fallback)).toString().toStdString();
+  };
+  r.preset = text("preset", d.preset);
+  r.spec_file = text("spec_file", d.spec_file);
+  r.scale = s.value("scale", d.scale).toInt();
+  r.tokens = s.value("tokens", d.tokens).toInt();
+  r.steps = s.value("steps", d.steps).toInt();
+  r.replay = s.value("replay", d.replay).toBool();
+  r.logits_file = text("logits_file", d.logits_file);
+  r.skew = s.value("skew", d.skew).toDouble();
+  r.devices = s.value("devices", d.devices).toInt();
+  r.backend = text("backend", d.backend);
+  r.seed = s.value("seed", static_cast<qulonglong>(d.seed)).toULongLong();
+  // Names from an older or edited settings file may not parse: keep the defaults then.
+  try {
+    r.policy.kind = parse_policy(text("policy", "drop"));
+    r.policy.capacity_scope = parse_capacity_scope(text("capacity_scope", "global"));
+    r.policy.priority = parse_priority(text("priority", "score"));
+    r.policy.reroute_scope = parse_reroute_scope(text("reroute_scope", "any"));
+  } catch (const std::exception&) {
+    r.policy = d.policy;
+  }
+  r.policy.gamma = s.value("gamma", d.policy.gamma).toDouble();
+  r.policy.m = s.value("m", d.policy.m).toInt();
+  r.policy.renormalize = s.value("renormalize", d.policy.renormalize).toBool();
+  const QString placement = s.value("placement").toString();
+  s.endGroup();
+  set_request(r);
+  placement_->setText(placement);
 }
 
 void RunSetupPanel::set_busy(bool busy) {

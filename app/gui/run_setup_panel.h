@@ -27,6 +27,11 @@ class RunSetupPanel : public QWidget {
   RunRequest request(bool compare) const;
   void set_request(const RunRequest& request);
 
+  // The panel's fields across restarts (QSettings group "run_setup"). Saving skips a panel
+  // whose fields do not parse, so a half-typed placement never replaces good settings.
+  void save_settings() const;
+  void restore_settings();
+
   void set_busy(bool busy);
   void set_progress(qint64 done, qint64 total);
   void set_status(const QString& text);

@@ -309,6 +309,34 @@ class MainWindowTest : public QObject {
              *baseline.metric("latency_ns") * 1e-3);
   }
 
+  void run_setup_is_remembered() {
+    const std::string path = dir_.filePath("settings.moescope").toStdString();
+    auto request = gui::testing::small_request(path);
+    request.preset = "mixtral-8x7b";
+    request.tokens = 777;
+    request.policy.kind = PolicyKind::kExpanded;
+    request.policy.gamma = 1.75;
+    request.policy.m = 3;
+    request.policy.capacity_scope = CapacityScope::kSource;
+    request.devices = 4;
+    request.placement = {0, 0, 1, 1, 2, 2, 3, 3};
+    {
+      gui::MainWindow window({path, false});
+      window.setup_panel()->set_request(request);
+      window.close();
+    }
+    gui::MainWindow window({path, false});
+    const auto restored = window.setup_panel()->request(false);
+    QCOMPARE(restored.preset, request.preset);
+    QCOMPARE(restored.tokens, 777);
+    QCOMPARE(restored.policy.kind, PolicyKind::kExpanded);
+    QCOMPARE(restored.policy.gamma, 1.75);
+    QCOMPARE(restored.policy.m, 3);
+    QCOMPARE(restored.policy.capacity_scope, CapacityScope::kSource);
+    QCOMPARE(restored.devices, 4);
+    QCOMPARE(restored.placement, request.placement);
+  }
+
   void recent_sessions_are_remembered() {
     const std::string path = dir_.filePath("recent.moescope").toStdString();
     { gui::MainWindow window({path, false}); }
