@@ -627,8 +627,9 @@ TimelinePlottable* setup_timeline_plot(QCustomPlot& plot, std::shared_ptr<const 
   plot.yAxis->setLabel("");
   plot.xAxis2->setVisible(true);
   plot.xAxis2->setTicker(QSharedPointer<QCPAxisTicker>(new LayerAxisTicker(&plot, timeline)));
+  // Set up again for every run shown: one connection, not one per run.
   QObject::connect(plot.xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), plot.xAxis2,
-                   qOverload<const QCPRange&>(&QCPAxis::setRange));
+                   qOverload<const QCPRange&>(&QCPAxis::setRange), Qt::UniqueConnection);
   plot.xAxis2->setTickLength(0, 0);
   plot.xAxis2->setSubTickLength(0, 0);
   plot.xAxis2->setBasePen(Qt::NoPen);

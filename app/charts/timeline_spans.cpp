@@ -34,6 +34,10 @@ struct SlotInfo {
   std::size_t critical_combine = static_cast<std::size_t>(-1);
 };
 
+// Lanes are allocated for every device number up to the largest, so a corrupt device id must
+// not ask for millions of them.
+constexpr int kMaxDevice = 4095;
+
 void check_event(const Event& e, std::size_t index) {
   const auto where = "event " + std::to_string(index) + " (step " + std::to_string(e.step) +
                      ", layer " + std::to_string(e.layer) + ")";
@@ -41,8 +45,18 @@ void check_event(const Event& e, std::size_t index) {
     throw Error("timeline: " + where + " ends before it starts (" + std::to_string(e.start_ns) +
                 " > " + std::to_string(e.end_ns) + " ns); the trace is corrupt, re-record it");
   }
-  if (e.device < 0) {
-    throw Error("timeline: " + where + " has a negative device " + std::to_string(e.device));
+  if (e.device < 0 || e.device > kMaxDevice) {
+    throw Error("timeline: " + where + " has device " + std::to_string(e.device) +
+                ", outside the range the timeline can show (0 to " + std::to_string(kMaxDevice) +
+                ")");
+  }
+  // Far beyond any real run (2^62 ns is 146 years), and it keeps every difference of two
+  // times, and every conversion to pixels, inside int64.
+  constexpr std::int64_t kMaxTimeNs = std::int64_t{1} << 62;
+  if (e.start_ns < -kMaxTimeNs || e.end_ns > kMaxTimeNs) {
+    throw Error("timeline: " + where + " has a time beyond ±2^62 ns (" +
+                std::to_string(e.start_ns) + " to " + std::to_string(e.end_ns) +
+                "); the trace is corrupt, re-record it");
   }
   if (e.expert < -1 || e.expert > std::numeric_limits<std::int16_t>::max()) {
     throw Error("timeline: " + where + " has expert " + std::to_string(e.expert) +
@@ -167,7 +181,10 @@ TimelineData TimelineData::build(const std::vector<Event>& events,
     l.expert_phase_start_ns = has_experts ? s.expert_start_ns : s.start_ns;
     l.expert_phase_end_ns = has_experts ? s.expert_end_ns : s.start_ns;
     const std::int64_t* ends = &device_expert_end[k * static_cast<std::size_t>(D)];
-    if (const auto it = stat_of.find({s.step, s.layer}); it != stat_of.end()) {
+    const auto it = stat_of.find({s.step, s.layer});
+    // A stored straggler that is not one of the timeline's devices is ignored: the spans decide.
+    if (it != stat_of.end() && it->second->straggler_device >= 0 &&
+        it->second->straggler_device < D) {
       l.straggler_device = it->second->straggler_device;
       l.straggler_margin_ns = it->second->straggler_margin_ns;
     } else if (has_experts) {

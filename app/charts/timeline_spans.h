@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -35,7 +36,7 @@ struct FoldChunk {
   std::int64_t max_duration_ns = 0;
   std::int64_t max_gap_ns = 0;  // largest gap before any span of the chunk, from the one before
   std::int64_t busy_ns = 0;     // sum of the spans' durations
-  std::int64_t max_end_ns = 0;
+  std::int64_t max_end_ns = std::numeric_limits<std::int64_t>::min();  // spans may end before 0
 };
 inline constexpr std::size_t kFoldChunk = 16;
 

@@ -18,6 +18,7 @@
 #include "app/charts/timeline_plottable.h"
 #include "app/charts/timeline_spans.h"
 #include "app/gui/views/timeline_view.h"
+#include "core/error.h"
 #include "core/model_spec.h"
 #include "core/routing_source.h"
 #include "core/run_recorder.h"
@@ -424,6 +425,51 @@ class TimelineTest : public QObject {
       QCOMPARE(view.timeline()->data().span_count(), events.size());
       QCOMPARE(view.plot()->toPixmap(1000, 500).size(), QSize(1000, 500));
     }
+  }
+  void bad_stored_stragglers_and_devices_are_safe() {
+    // A stored straggler that is not a device of the run is ignored in favour of the spans.
+    std::vector<moescope::profiler::Event> events(2);
+    events[0].end_ns = 1000;
+    events[0].expert = 0;
+    events[1].end_ns = 500;
+    events[1].device = 1;
+    events[1].expert = 1;
+    moescope::LayerStatRow stat;
+    stat.straggler_device = 1000000;
+    const auto data = moescope::charts::TimelineData::build(events, {stat});
+    QCOMPARE(data.layers().front().straggler_device, 0);
+    // A corrupt device id is refused with an error instead of allocating a lane for each id.
+    events[1].device = 20000000;
+    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::charts::TimelineData::build(events, {}));
+    events[1].device = 1;
+    events[1].end_ns = std::numeric_limits<std::int64_t>::max();
+    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::charts::TimelineData::build(events, {}));
+  }
+
+  void a_failed_run_clears_the_previous_one() {
+    moescope::gui::TimelineView view;
+    std::vector<moescope::profiler::Event> good(1);
+    good[0].end_ns = 100;
+    good[0].expert = 0;
+    view.show_run(good, {}, "composed");
+    QCOMPARE(view.timeline()->data().span_count(), std::size_t{1});
+    auto bad = good;
+    bad[0].end_ns = -5;  // ends before it starts
+    QVERIFY_THROWS_EXCEPTION(moescope::Error, view.show_run(bad, {}, "composed"));
+    QCOMPARE(view.timeline()->data().span_count(), std::size_t{0});
+  }
+
+  void zoom_is_kept_inside_sane_limits() {
+    moescope::gui::TimelineView view;
+    std::vector<moescope::profiler::Event> events(1);
+    events[0].end_ns = 1000;
+    events[0].expert = 0;
+    view.show_run(events, {}, "composed");
+    view.plot()->xAxis->setRange(-1e17, 1e17);
+    QVERIFY(view.plot()->xAxis->range().size() <= 1e9);
+    view.plot()->xAxis->setRange(0.5, 0.5 + 1e-9);
+    QVERIFY(view.plot()->xAxis->range().size() >= 1e-3 * 0.999);
+    view.plot()->replot();  // and it still draws
   }
 };
 

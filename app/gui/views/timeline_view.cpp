@@ -52,6 +52,18 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   connect(plot_, &QCustomPlot::mouseMove, this, &TimelineView::on_mouse_move);
   connect(plot_, &QCustomPlot::mousePress, this, &TimelineView::on_mouse_press);
   connect(plot_, &QCustomPlot::mouseRelease, this, &TimelineView::on_mouse_release);
+  // Wheel zoom has no end of its own: keep the window between 1 ns and 1000 s and within
+  // ±10^6 s, so times stay far inside int64 when they become pixels.
+  connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+          [this](const QCPRange& range) {
+            constexpr double kMinSpanUs = 1e-3;
+            constexpr double kMaxSpanUs = 1e9;
+            constexpr double kMaxCenterUs = 1e12;
+            const double center = std::clamp(range.center(), -kMaxCenterUs, kMaxCenterUs);
+            const double span = std::clamp(range.size(), kMinSpanUs, kMaxSpanUs);
+            if (center != range.center() || span != range.size())
+              plot_->xAxis->setRange(center, span, Qt::AlignCenter);
+          });
   clear();
 }
 
@@ -59,9 +71,15 @@ TimelineView::~TimelineView() = default;
 
 void TimelineView::show_run(const std::vector<profiler::Event>& events,
                             const std::vector<LayerStatRow>& layers, const std::string& timing) {
-  show_data(
-      std::make_shared<const charts::TimelineData>(charts::TimelineData::build(events, layers)),
-      timing);
+  std::shared_ptr<const charts::TimelineData> built;
+  try {
+    built =
+        std::make_shared<const charts::TimelineData>(charts::TimelineData::build(events, layers));
+  } catch (...) {
+    clear();  // never leave the previous run on screen under a new selection
+    throw;
+  }
+  show_data(std::move(built), timing);
 }
 
 void TimelineView::clear() {
@@ -178,9 +196,10 @@ QString TimelineView::details_at(const QPoint& pos) const {
       const auto& layer = run.layers()[static_cast<std::size_t>(block.layer_slot)];
       return QString("%1 idle %2, waiting for %3\nstep %4, layer %5")
           .arg(charts::lane_label(lane, timing_), us(block.end_ns - block.start_ns),
-               charts::lane_label(
-                   run.lanes()[static_cast<std::size_t>(std::max(0, layer.straggler_device))],
-                   timing_))
+               layer.straggler_device >= 0 && layer.straggler_device < run.devices()
+                   ? charts::lane_label(
+                         run.lanes()[static_cast<std::size_t>(layer.straggler_device)], timing_)
+                   : QStringLiteral("the straggler"))
           .arg(layer.step)
           .arg(layer.layer);
     }
