@@ -118,14 +118,15 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   update_status_bar();
 
   if (!options.session_path.empty()) {
-    const QString path = QString::fromStdString(options.session_path);
+    // The tree keys sessions by absolute path; a relative path on the command line is made so.
+    const QString path = QFileInfo(QString::fromStdString(options.session_path)).absoluteFilePath();
     if (open_session(path, /*create=*/true)) {
-      const auto row = runs_model_->session_row(options.session_path);
+      const auto row = runs_model_->session_row(path.toStdString());
       const bool empty = row && runs_model_->rowCount(runs_model_->index(*row, 0)) == 0;
       if (empty && options.demo_when_empty) {
-        panel_->set_request(demo_request(options.session_path));
+        panel_->set_request(demo_request(path.toStdString()));
         panel_->set_status(tr("First start: making a demo comparison so the views have data…"));
-        controller_->start(demo_request(options.session_path));
+        controller_->start(demo_request(path.toStdString()));
       } else if (row && !empty) {
         const QModelIndex session = runs_model_->index(*row, 0);
         const auto last =

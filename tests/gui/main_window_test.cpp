@@ -3,6 +3,7 @@
 // session, and exports through the window.
 #include <qcustomplot.h>
 #include <QApplication>
+#include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
@@ -307,6 +308,17 @@ class MainWindowTest : public QObject {
     const auto baseline = charts::load_run_data(store, ids.front());
     QCOMPARE(compare->values_table()->item(0, 0)->data(Qt::UserRole).toDouble(),
              *baseline.metric("latency_ns") * 1e-3);
+  }
+
+  void a_relative_session_path_shows_its_last_run() {
+    const std::string path = dir_.filePath("relative.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    const QString cwd = QDir::currentPath();
+    QVERIFY(QDir::setCurrent(dir_.path()));
+    gui::MainWindow window({"relative.moescope", false});
+    QDir::setCurrent(cwd);
+    QVERIFY(window.shown_run() != nullptr);
+    QCOMPARE(window.shown_run()->run.id, ids.back());
   }
 
   void run_setup_is_remembered() {
