@@ -97,25 +97,29 @@ class TimelineKey : public QCPLayoutElement {
 
  protected:
   void draw(QCPPainter* painter) override {
-    painter->setFont(chart_font(8));
-    const QFontMetricsF fm(painter->font());
-    const double h = fm.height();
-    const QRectF area = rect();
-    const double y = area.top() + (area.height() - h) / 2;
     struct Entry {
       QString text;
       int kind;
     };
-    const Entry entries[] = {{"experts (one colour each)", 0},
-                             {"shared expert", 1},
-                             {"dispatch / combine", 2},
-                             {"folded spans", 3},
-                             {"idle, waiting for straggler", 4},
-                             {"straggler", 5},
+    const Entry entries[] = {{"experts", 0},      {"shared expert", 1}, {"dispatch / combine", 2},
+                             {"folded spans", 3}, {"idle, waiting", 4}, {"straggler", 5},
                              {"critical path", 6}};
-    double width = 0;
-    for (const auto& e : entries)
-      width += h * 1.6 + 4 + fm.horizontalAdvance(e.text) + 14;
+    const QRectF area = rect();
+    auto key_width = [&](const QFontMetricsF& metrics) {
+      double w = 0;
+      for (const auto& e : entries)
+        w += metrics.height() * 1.6 + 4 + metrics.horizontalAdvance(e.text) + 14;
+      return w;
+    };
+    // One row at any width: a narrow chart gets a smaller font rather than a clipped key.
+    QFont font = chart_font(8);
+    while (font.pointSizeF() > 5 && key_width(QFontMetricsF(font)) > area.width())
+      font.setPointSizeF(font.pointSizeF() - 0.5);
+    painter->setFont(font);
+    const QFontMetricsF fm(painter->font());
+    const double h = fm.height();
+    const double y = area.top() + (area.height() - h) / 2;
+    const double width = key_width(fm);
     double x = area.left() + std::max(0.0, (area.width() - width) / 2);
     for (const auto& e : entries) {
       const QRectF swatch(x, y + h * 0.15, h * 1.6, h * 0.7);
