@@ -96,8 +96,7 @@ const std::string& hundred_run_session() {
 
 // From constructing the window (which opens the session, reads its runs and loads the last
 // run into every view) to the first frame of the whole window rendered.
-void BM_SessionTimeToFirstPaint(benchmark::State& state) {
-  const std::string& path = hundred_run_session();
+void time_first_paint(benchmark::State& state, const std::string& path) {
   for (auto _ : state) {
     moescope::gui::MainWindow window({path, /*demo_when_empty=*/false});
     window.show();
@@ -107,6 +106,10 @@ void BM_SessionTimeToFirstPaint(benchmark::State& state) {
     window.close();
     state.ResumeTiming();
   }
+}
+
+void BM_SessionTimeToFirstPaint(benchmark::State& state) {
+  time_first_paint(state, hundred_run_session());
   state.SetLabel("100 runs");
 }
 BENCHMARK(BM_SessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations(5);
@@ -115,16 +118,7 @@ BENCHMARK(BM_SessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations
 // the first frame of every widget).
 void BM_EmptySessionTimeToFirstPaint(benchmark::State& state) {
   QTemporaryDir dir;
-  const std::string path = dir.filePath("empty.moescope").toStdString();
-  for (auto _ : state) {
-    moescope::gui::MainWindow window({path, /*demo_when_empty=*/false});
-    window.show();
-    QCoreApplication::processEvents();
-    benchmark::DoNotOptimize(window.grab());
-    state.PauseTiming();
-    window.close();
-    state.ResumeTiming();
-  }
+  time_first_paint(state, dir.filePath("empty.moescope").toStdString());
 }
 BENCHMARK(BM_EmptySessionTimeToFirstPaint)->Unit(benchmark::kMillisecond)->Iterations(5);
 

@@ -8,17 +8,11 @@
 namespace moescope::gui::testing {
 
 RunRequest small_request(const std::string& session_path, int steps, bool compare) {
-  RunRequest r;
-  r.session_path = session_path;
-  r.preset = "olmoe-1b-7b";
-  r.scale = 16;
+  // The demo's shape and policy, smaller.
+  RunRequest r = demo_request(session_path);
   r.tokens = 128;
   r.steps = steps;
   r.compare = compare;
-  r.policy.kind = PolicyKind::kDrop;
-  r.policy.gamma = 1.0;
-  r.policy.m = 1;
-  r.devices = 8;
   return r;
 }
 
