@@ -31,6 +31,8 @@ class Backend {
   // A line for reports: the device(s) and library, e.g. "CPU (OpenBLAS, 2 threads)".
   virtual std::string describe() const = 0;
   virtual profiler::Timing timing() const = 0;
+  // What measured the times: "cpu-timer", "cuda-events" or "cupti" (stored with every run).
+  virtual std::string collector() const = 0;
   // y = sum over kept pairs of w * Expert_e(x) + shared experts. `weights` are the pair
   // weights in outcome order (`plan.pair_row` maps them to rows).
   virtual LayerExecution run_layer(const float* hidden_states, const ExpertWeights& weights,
@@ -38,11 +40,18 @@ class Backend {
                                    const CancelFlag* cancel) = 0;
 };
 
-using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+// A backend is asked for as "name" or "name:options", e.g. "cuda:fp32,gpu=1"; the factory gets
+// the options (empty when none) and throws Error on one it does not know.
+using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& options)>;
 
 void register_backend(const std::string& name, BackendFactory factory);
+// The registered names, plus "auto".
 std::vector<std::string> backend_names();
-// Throws Error listing the available backends when `name` is unknown.
+// Throws Error listing the available backends when the name is unknown, and the backend's own
+// Error when it cannot start (no GPU, a driver too old). "auto" takes the first GPU backend
+// that starts and otherwise the CPU; it never fails for want of a GPU.
 std::unique_ptr<Backend> make_backend(const std::string& name);
+// Whether `name` (options aside) names a registered backend or "auto"; constructs nothing.
+bool is_backend_name(const std::string& name);
 
 }  // namespace moescope

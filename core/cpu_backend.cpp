@@ -78,6 +78,8 @@ class CpuBackend final : public Backend {
 
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }
 
+  std::string collector() const override { return "cpu-timer"; }
+
   LayerExecution run_layer(const float* x, const ExpertWeights& w, const PolicyOutcome& outcome,
                            const DispatchPlan& plan, const CancelFlag* cancel) override {
     const auto H = static_cast<std::size_t>(w.hidden);

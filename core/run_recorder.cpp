@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/backend.h"
 #include "core/error.h"
 #include "core/run_report.h"
 #include "core/spec_json.h"
@@ -23,7 +24,9 @@ RecordedRun record_run(SessionStore& store, const RunOptions& options, RoutingSo
                        const ProgressFn& progress, const CancelFlag* cancel,
                        std::optional<std::int64_t> group, std::optional<std::int64_t> baseline_id) {
   // Bad options are refused before anything is stored: only a run that started can fail.
-  const profiler::Timing timing = check_run_options(options, source);
+  check_run_options(options, source);
+  // Started once: a GPU backend can fail here (no GPU), before any run is stored.
+  const auto backend = make_backend(options.backend);
   std::vector<PolicyConfig> planned = {PolicyConfig{}};
   for (const auto& p : options.policies) {
     if (p.kind != PolicyKind::kNone) planned.push_back(p);
@@ -41,8 +44,9 @@ RecordedRun record_run(SessionStore& store, const RunOptions& options, RoutingSo
     h.devices = options.devices;
     h.tokens = source.tokens();
     h.steps = options.steps;
-    h.backend = options.backend;
-    h.timing = std::string(profiler::timing_name(timing));
+    h.backend = backend->name();
+    h.timing = std::string(profiler::timing_name(backend->timing()));
+    h.collector = backend->collector();
     h.group = group;
     if (i > 0) h.baseline_run = out.run_ids.front();
     h.spec_json = run_request_json(options, source, planned[i]);
@@ -54,7 +58,7 @@ RecordedRun record_run(SessionStore& store, const RunOptions& options, RoutingSo
     }
   };
   try {
-    out.result = run_model(options, source, progress, cancel);
+    out.result = run_model(options, source, *backend, progress, cancel);
   } catch (const Cancelled&) {
     throw;  // the runs stay `incomplete`
   } catch (...) {

@@ -174,6 +174,7 @@ nlohmann::json run_to_json(const RunResult& result) {
   j["backend"] = result.backend;
   j["backend_detail"] = result.backend_detail;
   j["timing"] = std::string(profiler::timing_name(result.timing));
+  j["collector"] = result.collector;
   j["weights_shared_across_layers"] = result.weights_shared_across_layers;
   j["policies"] = nlohmann::json::array();
   for (const auto& run : result.runs) {

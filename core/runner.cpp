@@ -1,6 +1,7 @@
 #include "core/runner.h"
 
 #include <cmath>
+#include <optional>
 
 #include "core/backend.h"
 #include "core/dispatch_plan.h"
@@ -9,6 +10,7 @@
 #include "core/memory_check.h"
 #include "core/router.h"
 #include "profiler/cpu_timer.h"
+#include "profiler/nvtx_range.h"
 
 namespace moescope {
 
@@ -71,7 +73,7 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
   return expert_weight_bytes(options.spec) + activations + routing + records;
 }
 
-profiler::Timing check_run_options(const RunOptions& options, const RoutingSource& source) {
+void check_run_options(const RunOptions& options, const RoutingSource& source) {
   validate(options.spec);
   if (options.steps < 1) {
     throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
@@ -82,11 +84,18 @@ profiler::Timing check_run_options(const RunOptions& options, const RoutingSourc
   make_placement(options);
   require_memory(estimate_run_memory(options, source.tokens()), "this run",
                  "use fewer --tokens or a larger --scale");
-  return make_backend(options.backend)->timing();
+  if (!is_backend_name(options.backend)) make_backend(options.backend);  // throws, naming them
 }
 
 RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
                     const CancelFlag* cancel) {
+  check_run_options(options, source);
+  const auto backend = make_backend(options.backend);
+  return run_model(options, source, *backend, progress, cancel);
+}
+
+RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
+                    const ProgressFn& progress, const CancelFlag* cancel) {
   check_run_options(options, source);
   const int tokens = source.tokens();
   RunResult result;
@@ -96,10 +105,9 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
   result.placement = make_placement(options);
   result.routing = source.describe();
 
-  auto backend = make_backend(options.backend);
-  result.backend = backend->name();
-  result.backend_detail = backend->describe();
-  result.timing = backend->timing();
+  result.backend = backend.name();
+  result.timing = backend.timing();
+  result.collector = backend.collector();
   const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
 
   // The baseline keeps every pair; it reports the capacity of the policies it is compared with.
@@ -124,13 +132,17 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
       const LayerInput input = source.layer(step, layer);
       require_finite_hidden_states(input, options.spec.hidden, layer);
       profiler::CpuTimer gating_timer;
+      std::optional<profiler::NvtxRange> gating_range("gating");
       const RouterOutput router = route(input.logits.data(), tokens, options.spec.experts,
                                         options.spec.top_k, options.spec.norm_topk_prob, layer);
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
+      gating_range.reset();
       std::vector<float> baseline_output;
       for (auto& run : result.runs) {
         profiler::CpuTimer policy_timer;
+        std::optional<profiler::NvtxRange> policy_range("policy " + policy_label(run.config));
         const PolicyOutcome outcome = apply_policy(router, run.config, result.placement);
+        policy_range.reset();
         LayerRecord record;
         record.policy_ns = policy_timer.elapsed_ns();
         record.gating_ns = gating_ns;
@@ -140,7 +152,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
         record.load = compute_load_metrics(router, outcome, result.placement);
         const DispatchPlan plan = make_dispatch_plan(outcome, options.spec.experts, tokens);
         LayerExecution execution =
-            backend->run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
+            backend.run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
         record.timeline = compose_layer_timeline(execution, result.placement,
                                                  record.load.kept_device_load, tokens, step, layer);
         record.expert_ns = std::move(execution.expert_ns);
@@ -154,6 +166,9 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, const Prog
       }
     }
   }
+  // Described at the end, so that what happened during the run (records a tracer dropped)
+  // is part of it.
+  result.backend_detail = backend.describe();
   return result;
 }
 

@@ -53,15 +53,23 @@ struct RunResult {
   std::string backend;         // its registry name
   std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"
   profiler::Timing timing = profiler::Timing::kComposed;
+  std::string collector = "cpu-timer";  // what measured the times
   bool weights_shared_across_layers = true;
   std::vector<PolicyRun> runs;  // runs[0] is the baseline
 };
 
+class Backend;
+
 // Checks everything about a run that can be checked before it starts (spec, steps, policies,
-// placement, memory, backend) and returns how the backend times it. Throws Error.
-profiler::Timing check_run_options(const RunOptions& options, const RoutingSource& source);
+// placement, memory, the backend's name) without starting a backend. Throws Error.
+void check_run_options(const RunOptions& options, const RoutingSource& source);
 
 // Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
+// Runs on `backend`, which the caller made from `options.backend` (so that a GPU starts once
+// and its name, timing and collector can be stored before the run).
+RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
+                    const ProgressFn& progress, const CancelFlag* cancel);
+// The same on a backend made here.
 RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
                     const CancelFlag* cancel);
 

@@ -31,7 +31,10 @@ void add_run_arguments(CLI::App& cmd, RunArguments& args) {
   cmd.add_option("--skew", args.skew, "synthetic expert-popularity skew (README table)")
       ->capture_default_str();
   cmd.add_option("--logits", args.logits, "replay router logits from a safetensors file");
-  cmd.add_option("--backend", args.backend, "compute backend")->capture_default_str();
+  cmd.add_option("--backend", args.backend,
+                 "auto (the GPU when one can be used, else the CPU), cpu, cuda, cuda-grouped; "
+                 "CUDA options after a colon: cuda:fp32,gpu=1,events")
+      ->capture_default_str();
   cmd.add_option("--session", args.session, "session file (default: the user's default session)");
 }
 

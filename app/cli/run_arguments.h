@@ -27,7 +27,7 @@ struct RunArguments {
   std::int64_t seed = 0;
   double skew = 0.6;
   std::string logits;
-  std::string backend = "cpu";
+  std::string backend = "auto";
   std::string session;  // empty: the default session
   // Policy options shared by every policy a command runs.
   std::string priority = "score";

@@ -27,7 +27,7 @@ struct RunRequest {
   bool compare = false;  // the baseline and drop, expanded and reroute on the same routing
   int devices = 8;
   std::vector<int> placement;  // empty: balanced blocks
-  std::string backend = "cpu";
+  std::string backend = "auto";
   std::uint64_t seed = 0;
 };
 

@@ -142,7 +142,9 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   backend_ = new QComboBox(this);
   for (const auto& name : backend_names())
     backend_->addItem(QString::fromStdString(name));
-  backend_->setToolTip(tr("Where the experts run"));
+  backend_->setToolTip(
+      tr("Where the experts run: auto takes the GPU when one can be used, else the CPU; cuda "
+         "times every expert's GEMMs, cuda-grouped runs one grouped GEMM for all"));
   seed_ = spin(0, 1 << 30, 0, tr("Seeds the synthetic routing and weights"), this);
   auto* device_box = new QGroupBox(tr("Devices"), this);
   auto* device_form = new QFormLayout(device_box);
