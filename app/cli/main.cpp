@@ -17,6 +17,9 @@
 #include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
 #include "core/error.h"
+#if defined(MOESCOPE_HAVE_CUDA)
+#include "kernels/cuda_backend.h"
+#endif
 
 namespace {
 
@@ -40,6 +43,9 @@ int report(const std::string& message, int status) {
 
 int main(int argc, char** argv) {
   using namespace moescope;
+#if defined(MOESCOPE_HAVE_CUDA)
+  kernels::register_cuda_backends();
+#endif
   CLI::App app{"MoEScope: see and fix the straggler effect in Mixture-of-Experts inference",
                "moescope-cli"};
   app.set_version_flag("--version", std::string("moescope-cli ") + MOESCOPE_VERSION);

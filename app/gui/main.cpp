@@ -11,8 +11,14 @@
 #include "app/gui/run_controller.h"
 #include "app/gui/screenshots.h"
 #include "core/session_store.h"
+#if defined(MOESCOPE_HAVE_CUDA)
+#include "kernels/cuda_backend.h"
+#endif
 
 int main(int argc, char** argv) {
+#if defined(MOESCOPE_HAVE_CUDA)
+  moescope::kernels::register_cuda_backends();
+#endif
   QApplication app(argc, argv);
   Q_INIT_RESOURCE(moescope);  // the resources live in the moescope_gui static library
   QApplication::setOrganizationName("MoEScope");

@@ -1,0 +1,38 @@
+// The CUDA backend: one MoE layer on one GPU. The dispatch plan comes from core (the same
+// routing and policy code as the CPU backend), then the GPU gathers each expert's rows, runs
+// the SwiGLU experts through cuBLAS in bf16 (or fp32) with fp32 accumulation, adds the shared
+// experts and combines deterministically. Experts of all virtual devices run on this GPU, each
+// timed on its own, and core composes the device timelines from those times.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/backend.h"
+#include "kernels/layer_kernels.h"
+
+namespace moescope::kernels {
+
+enum class GemmMode {
+  kPerExpert,  // one GEMM pair per expert: every expert's kernels timed on their own
+  kGrouped,    // one grouped GEMM per projection for all experts: fastest
+};
+
+struct CudaBackendOptions {
+  GemmMode mode = GemmMode::kPerExpert;
+  Precision precision = Precision::kBf16;
+  int gpu = 0;
+  bool use_cupti = true;  // false: time with CUDA events
+};
+
+// Parses the options after "cuda:" or "cuda-grouped:", comma-separated: "fp32", "bf16",
+// "gpu=N", "events". Throws Error naming an option it does not know.
+CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode);
+
+// Throws Error when there is no usable GPU (no driver, too old a driver, no such device).
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options);
+
+// Registers "cuda" (per-expert GEMMs) and "cuda-grouped" with core's backend registry.
+void register_cuda_backends();
+
+}  // namespace moescope::kernels

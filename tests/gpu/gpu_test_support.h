@@ -1,0 +1,44 @@
+// Shared by the GPU tests: skipping without a GPU, and one MoE layer's inputs built the way
+// the runner builds them (host routing, policy and plan), for the CPU and GPU to run alike.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/dispatch_plan.h"
+#include "core/expert_weights.h"
+#include "core/model_spec.h"
+#include "core/policy.h"
+#include "core/router.h"
+
+namespace moescope::test {
+
+// Skips the test, saying why, on a machine without a usable CUDA GPU.
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+};
+
+struct LayerSetup {
+  ModelSpec spec;
+  int tokens = 0;
+  std::vector<float> x;       // [T, H], unit variance
+  std::vector<float> logits;  // [T, E]
+  RouterOutput router;
+  PolicyOutcome outcome;
+  DispatchPlan plan;
+  ExpertWeights weights;
+};
+
+// A small layer with E experts, top-k, and optionally shared experts (sigmoid-gated when
+// `sigmoid_shared`), under `policy` at gamma 1 over 4 devices.
+LayerSetup make_layer(int experts, int top_k, int tokens, bool shared, bool sigmoid_shared,
+                      const PolicyConfig& policy, std::uint64_t seed);
+
+// sqrt(sum (a-b)^2 / sum b^2) and max |a-b|.
+double relative_l2(const std::vector<float>& a, const std::vector<float>& b);
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace moescope::test
