@@ -31,7 +31,6 @@ void gemm_rows(cublasHandle_t handle, Precision p, const void* in, std::int64_t 
 
 void GroupedGemm::prepare(const GroupedProblems& problems, int k, int n, cudaStream_t stream) {
   k_ = k;
-  n_ = n;
   rows_.clear();
   std::vector<const void*> a;
   std::vector<const void*> b;
@@ -56,29 +55,31 @@ void GroupedGemm::prepare(const GroupedProblems& problems, int k, int n, cudaStr
       cudaMemcpyAsync(pointers_.data(), packed.data(), bytes, cudaMemcpyHostToDevice, stream),
       "uploading the grouped GEMM's pointers");
   check_cuda(cudaStreamSynchronize(stream), "uploading the grouped GEMM's pointers");
+  const std::size_t g = rows_.size();
+  trans_a_.assign(g, CUBLAS_OP_T);
+  trans_b_.assign(g, CUBLAS_OP_N);
+  m_.assign(g, n);
+  k_array_.assign(g, k);
+  group_size_.assign(g, 1);
+  alpha_.assign(g, 1.0f);
+  beta_.assign(g, 0.0f);
 }
 
 void GroupedGemm::run(cublasHandle_t handle, Precision p) const {
   const int groups = static_cast<int>(rows_.size());
   if (groups == 0) return;
   void** device_ptrs = pointers_.as<void*>();
-  const auto g = static_cast<std::size_t>(groups);
-  const std::vector<cublasOperation_t> trans_a(g, CUBLAS_OP_T);
-  const std::vector<cublasOperation_t> trans_b(g, CUBLAS_OP_N);
-  const std::vector<int> m_array(g, n_);
-  const std::vector<int> k_array(g, k_);
-  const std::vector<int> group_size(g, 1);
-  const std::vector<float> alpha(g, 1.0f);
-  const std::vector<float> beta(g, 0.0f);
   const cudaDataType_t type = data_type(p);
-  check_cublas(
-      cublasGemmGroupedBatchedEx(handle, trans_a.data(), trans_b.data(), m_array.data(),
-                                 rows_.data(), k_array.data(), alpha.data(), device_ptrs, type,
-                                 k_array.data(), device_ptrs + groups, type, k_array.data(),
-                                 beta.data(), device_ptrs + 2 * groups, type, m_array.data(),
-                                 groups, group_size.data(), CUBLAS_COMPUTE_32F),
-      "grouped expert GEMM (" + std::to_string(groups) + " experts, " + std::to_string(k_) +
-          " by " + std::to_string(n_) + ")");
+  // The leading dimensions equal k (A and B) and n (C), the same arrays as k and m.
+  const cublasStatus_t status = cublasGemmGroupedBatchedEx(
+      handle, trans_a_.data(), trans_b_.data(), m_.data(), rows_.data(), k_array_.data(),
+      alpha_.data(), device_ptrs, type, k_array_.data(), device_ptrs + groups, type,
+      k_array_.data(), beta_.data(), device_ptrs + 2 * groups, type, m_.data(), groups,
+      group_size_.data(), CUBLAS_COMPUTE_32F);
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    check_cublas(status, "grouped expert GEMM (" + std::to_string(groups) + " experts, " +
+                             std::to_string(k_) + " by " + std::to_string(m_.front()) + ")");
+  }
 }
 
 }  // namespace moescope::kernels

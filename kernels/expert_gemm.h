@@ -39,8 +39,15 @@ class GroupedGemm {
  private:
   DeviceBuffer pointers_;
   int k_ = 0;
-  int n_ = 0;
   std::vector<int> rows_;  // of the problems with rows
+  // cuBLAS's per-group arguments, built in prepare() so that run() only launches.
+  std::vector<cublasOperation_t> trans_a_;
+  std::vector<cublasOperation_t> trans_b_;
+  std::vector<int> m_;
+  std::vector<int> k_array_;
+  std::vector<int> group_size_;
+  std::vector<float> alpha_;
+  std::vector<float> beta_;
 };
 
 }  // namespace moescope::kernels

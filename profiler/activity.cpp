@@ -28,13 +28,14 @@ AttributedActivity attribute_activity(const std::vector<ActivityRecord>& records
   AttributedActivity out;
   for (const auto& r : records) {
     ++(r.kind == ActivityKind::kKernel ? out.counts.kernels : out.counts.copies);
-    if (!has_valid_times(r)) {
-      ++out.counts.invalid;
-      continue;
-    }
     const auto it = external_of.find(r.correlation_id);
     if (it == external_of.end()) {
       ++out.counts.unattributed;
+      continue;
+    }
+    // Only tagged records count as invalid: they are the ones a layer's times are made of.
+    if (!has_valid_times(r)) {
+      ++out.counts.invalid;
       continue;
     }
     const EventTag tag = unpack_tag(it->second);

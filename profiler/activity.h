@@ -11,7 +11,7 @@
 
 namespace moescope::profiler {
 
-enum class ActivityKind : std::uint8_t { kKernel, kMemcpy };
+enum class ActivityKind : std::uint8_t { kKernel, kMemcpy, kMemset };
 
 struct ActivityRecord {
   ActivityKind kind = ActivityKind::kKernel;
@@ -20,7 +20,7 @@ struct ActivityRecord {
   std::uint64_t start_ns = 0;  // GPU timestamps; 0 means the GPU gave none
   std::uint64_t end_ns = 0;
   std::uint32_t correlation_id = 0;  // ties the record to its launch on the host
-  std::string name;                  // the kernel's name, or "memcpy HtoD" and the like
+  std::string name;                  // the kernel's name, or "memcpy HtoD", "memset"
 };
 
 // CUPTI's link from a launch (correlation id) to the external id pushed around it.
@@ -31,10 +31,10 @@ struct ExternalCorrelation {
 
 struct ActivityCounts {
   std::int64_t kernels = 0;
-  std::int64_t copies = 0;
+  std::int64_t copies = 0;  // memcpy and memset
   std::int64_t attributed = 0;
   std::int64_t unattributed = 0;  // launched outside any tagged range (e.g. weight uploads)
-  std::int64_t invalid = 0;       // missing or reversed timestamps
+  std::int64_t invalid = 0;       // tagged, but with missing or reversed timestamps
   std::int64_t dropped = 0;       // records CUPTI could not store (buffers full)
 };
 

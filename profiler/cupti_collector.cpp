@@ -18,10 +18,12 @@ constexpr std::size_t kBufferAlign = 8;
 // CUPTI writes an external-correlation record only in front of an API record, so the runtime
 // and driver API kinds must be on too (cuBLAS launches through either); their records are
 // decoded as nothing.
-constexpr CUpti_ActivityKind kTracedKinds[] = {
-    CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, CUPTI_ACTIVITY_KIND_MEMCPY,
-    CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, CUPTI_ACTIVITY_KIND_RUNTIME,
-    CUPTI_ACTIVITY_KIND_DRIVER};
+constexpr CUpti_ActivityKind kTracedKinds[] = {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL,
+                                               CUPTI_ACTIVITY_KIND_MEMCPY,
+                                               CUPTI_ACTIVITY_KIND_MEMSET,
+                                               CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
+                                               CUPTI_ACTIVITY_KIND_RUNTIME,
+                                               CUPTI_ACTIVITY_KIND_DRIVER};
 
 // What CUPTI's buffer callbacks fill; they run on CUPTI's threads.
 struct Sink {

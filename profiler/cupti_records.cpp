@@ -32,6 +32,12 @@ bool decode_activity(const CUpti_Activity& record, DecodedActivity& out) {
                              m.correlationId, memcpy_name(m.copyKind)});
       return true;
     }
+    case CUPTI_ACTIVITY_KIND_MEMSET: {
+      const auto& m = reinterpret_cast<const CUpti_ActivityMemset4&>(record);
+      out.records.push_back({ActivityKind::kMemset, m.deviceId, m.streamId, m.start, m.end,
+                             m.correlationId, "memset"});
+      return true;
+    }
     case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
       const auto& c = reinterpret_cast<const CUpti_ActivityExternalCorrelation&>(record);
       if (c.externalKind != CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) return false;

@@ -3,7 +3,8 @@
 //   - BM_CudaMoeLayer/<model>/<T>: one MoE layer, bf16, grouped GEMMs, GPU time of its
 //     kernels (dispatch, experts, shared experts, combine), with TFLOP/s and the expert weight
 //     bytes it had to read;
-//   - BM_CudaDenseGemm/<model>/<T>: one cuBLAS bf16 GEMM with the same FLOPs, the ceiling;
+//   - BM_CudaDenseGemm/<model>/<T>: one cuBLAS bf16 GEMM with the FLOPs of the routed experts,
+//     the ceiling (its rate is what the layer's rate is compared with);
 //   - BM_CudaLayerWall/<collector>: a whole run_layer call (uploads and download included),
 //     with CUPTI and with CUDA events, for CUPTI's overhead.
 // Models: Mixtral-8x7B, OLMoE-1B-7B, DeepSeek-V2-Lite at full size; T = 1, 32, 512, 4096,

@@ -5,12 +5,15 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "core/cpu_backend.h"
 #include "core/error.h"
 #include "core/routing_source.h"
+#include "core/run_recorder.h"
 #include "core/runner.h"
+#include "core/session_store.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/device_buffer.h"
 #include "tests/gpu/gpu_test_support.h"
@@ -170,6 +173,27 @@ TEST_F(CudaBackend, AWholeRunThroughTheRunnerMatchesTheCpu) {
       EXPECT_GT(gpu.runs[r].records[i].timeline.latency_ns, 0);
     }
   }
+}
+
+TEST_F(CudaBackend, TheSessionStoresWhichBackendAndCollectorTimedARun) {
+  register_cuda_backends();
+  const std::string path = ::testing::TempDir() + "cuda_backend_test.moescope";
+  std::remove(path.c_str());
+  SessionStore store(path, SessionStore::Access::kWrite);
+  RunOptions o;
+  o.spec = scaled(preset("deepseek-v2-lite"), 8);
+  o.spec.layer_subset = {0};
+  o.devices = 4;
+  o.backend = "auto";
+  auto source = make_synthetic_routing(o.spec, {256, 1, 1.0});
+  const RecordedRun recorded = record_run(store, o, *source, nullptr, nullptr);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].backend, "cuda-grouped");  // what "auto" chose, not "auto"
+  EXPECT_EQ(runs[0].collector, "cupti");
+  EXPECT_EQ(runs[0].status, "complete");
+  EXPECT_NE(recorded.result.backend_detail.find("CUDA"), std::string::npos);
+  std::remove(path.c_str());
 }
 
 TEST_F(CudaBackend, BadRequestsGetClearErrors) {

@@ -65,6 +65,22 @@ TEST(CuptiRecords, DecodesACopyAndNamesItsDirection) {
   EXPECT_STREQ(memcpy_name(CUPTI_ACTIVITY_MEMCPY_KIND_HTOD), "memcpy HtoD");
 }
 
+TEST(CuptiRecords, DecodesAMemset) {
+  CUpti_ActivityMemset4 m;
+  std::memset(&m, 0, sizeof m);
+  m.kind = CUPTI_ACTIVITY_KIND_MEMSET;
+  m.start = 5;
+  m.end = 9;
+  m.streamId = 3;
+  m.correlationId = 77;
+  DecodedActivity out;
+  ASSERT_TRUE(decode_activity(RawRecord(m).activity(), out));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].kind, ActivityKind::kMemset);
+  EXPECT_EQ(out.records[0].correlation_id, 77u);
+  EXPECT_EQ(out.records[0].end_ns - out.records[0].start_ns, 4u);
+}
+
 TEST(CuptiRecords, DecodesOurExternalCorrelationsOnly) {
   CUpti_ActivityExternalCorrelation c;
   std::memset(&c, 0, sizeof c);

@@ -49,15 +49,16 @@ TEST(AttributeActivity, TagsEachKernelThroughItsCorrelationId) {
       kernel(11, 1600, 2600),
       {ActivityKind::kMemcpy, 0, 7, 100, 900, 12, "memcpy HtoD"},  // untagged upload
       kernel(13, 3000, 3100, 9),
-      kernel(14, 0, 50),      // no timestamp
-      kernel(15, 500, 400)};  // end before start
+      kernel(14, 0, 50),     // no timestamp
+      kernel(15, 500, 400),  // end before start
+      kernel(16, 0, 0)};     // untagged and without timestamps: not the layer's problem
   const std::vector<ExternalCorrelation> links = {
       {10, expert3}, {11, expert3}, {13, combine}, {14, combine}, {15, combine}};
   const AttributedActivity a = attribute_activity(records, links);
-  EXPECT_EQ(a.counts.kernels, 5);
+  EXPECT_EQ(a.counts.kernels, 6);
   EXPECT_EQ(a.counts.copies, 1);
   EXPECT_EQ(a.counts.attributed, 3);
-  EXPECT_EQ(a.counts.unattributed, 1);
+  EXPECT_EQ(a.counts.unattributed, 2);
   EXPECT_EQ(a.counts.invalid, 2);
   ASSERT_EQ(a.events.size(), 3u);
   ASSERT_EQ(a.names.size(), 3u);
