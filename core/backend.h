@@ -11,6 +11,9 @@
 #include "core/cancel.h"
 #include "core/dispatch_plan.h"
 #include "core/expert_weights.h"
+#include "core/placement.h"
+#include "core/policy.h"
+#include "core/router.h"
 #include "profiler/event.h"
 
 namespace moescope {
@@ -33,6 +36,13 @@ class Backend {
   virtual profiler::Timing timing() const = 0;
   // What measured the times: "cpu-timer", "cuda-events" or "cupti" (stored with every run).
   virtual std::string collector() const = 0;
+  // Gating and the capacity policy. The defaults run core's router and policies on the host;
+  // a backend may do them itself (the CUDA backend does, on the GPU) and must then keep the
+  // same pairs. Both throw Error on bad input, as route() and apply_policy() do.
+  virtual RouterOutput route(const float* logits, int tokens, int experts, int top_k,
+                             bool norm_topk_prob, int layer);
+  virtual PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
+                                     const Placement& placement);
   // y = sum over kept pairs of w * Expert_e(x) + shared experts. `weights` are the pair
   // weights in outcome order (`plan.pair_row` maps them to rows).
   virtual LayerExecution run_layer(const float* hidden_states, const ExpertWeights& weights,

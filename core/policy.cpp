@@ -101,6 +101,18 @@ void validate(const PolicyConfig& config) {
   if (config.m < 0) throw Error("m must be >= 0, got " + std::to_string(config.m));
 }
 
+std::vector<std::int64_t> capacity_per_source(std::int64_t tokens, int top_k, int experts,
+                                              int devices, double gamma, CapacityScope scope) {
+  if (scope == CapacityScope::kGlobal) return {routing::capacity(gamma, tokens, top_k, experts)};
+  std::vector<std::int64_t> tokens_of(static_cast<std::size_t>(devices), 0);
+  for (std::int64_t t = 0; t < tokens; ++t)
+    ++tokens_of[static_cast<std::size_t>(routing::source_of_token(t, devices, tokens))];
+  std::vector<std::int64_t> out;
+  for (std::int64_t n : tokens_of)
+    out.push_back(routing::capacity(gamma, n, top_k, experts));
+  return out;
+}
+
 namespace {
 
 // One (token, expert) pair that competes for an expert's capacity.
@@ -119,17 +131,8 @@ class CapacityTable {
         experts_(router.experts),
         devices_(devices),
         tokens_(router.tokens) {
-    if (scope_ == CapacityScope::kGlobal) {
-      per_source_.push_back(routing::capacity(config.gamma, tokens_, router.top_k, experts_));
-    } else {
-      std::vector<std::int64_t> tokens_of(static_cast<std::size_t>(devices_), 0);
-      for (std::int64_t t = 0; t < tokens_; ++t) {
-        ++tokens_of[static_cast<std::size_t>(routing::source_of_token(t, devices_, tokens_))];
-      }
-      for (std::int64_t n : tokens_of) {
-        per_source_.push_back(routing::capacity(config.gamma, n, router.top_k, experts_));
-      }
-    }
+    per_source_ =
+        capacity_per_source(tokens_, router.top_k, experts_, devices_, config.gamma, scope_);
   }
 
   std::size_t groups() const { return per_source_.size() * static_cast<std::size_t>(experts_); }

@@ -55,6 +55,11 @@ struct PolicyOutcome {
   std::vector<std::int64_t> capacity;  // one value (global scope) or one per source device
 };
 
+// The capacity of each competition group's source: one value under global scope, C_s for each
+// source device under source scope (shared/ALGORITHMS.md, Capacity). `gamma` must be valid.
+std::vector<std::int64_t> capacity_per_source(std::int64_t tokens, int top_k, int experts,
+                                              int devices, double gamma, CapacityScope scope);
+
 // Applies `config` to the routed tokens. The placement decides which experts are local to a
 // token's device (expanded, reroute with local scope) and the source devices.
 PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,

@@ -13,8 +13,7 @@ float RouterOutput::weight(std::int64_t token, int expert) const {
                                 norm_topk_prob);
 }
 
-RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
-                   int layer) {
+void check_router_input(const float* logits, int tokens, int experts, int top_k, int layer) {
   if (tokens <= 0) throw Error("routing needs at least one token, got " + std::to_string(tokens));
   if (experts <= 0 || top_k <= 0 || top_k > experts) {
     throw Error("routing needs 1 <= top_k <= experts, got top_k " + std::to_string(top_k) +
@@ -22,7 +21,6 @@ RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool
   }
   const auto T = static_cast<std::size_t>(tokens);
   const auto E = static_cast<std::size_t>(experts);
-  const auto k = static_cast<std::size_t>(top_k);
   for (std::size_t t = 0; t < T; ++t) {
     for (std::size_t e = 0; e < E; ++e) {
       if (!std::isfinite(logits[t * E + e])) {
@@ -32,6 +30,14 @@ RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool
       }
     }
   }
+}
+
+RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
+                   int layer) {
+  check_router_input(logits, tokens, experts, top_k, layer);
+  const auto T = static_cast<std::size_t>(tokens);
+  const auto E = static_cast<std::size_t>(experts);
+  const auto k = static_cast<std::size_t>(top_k);
   RouterOutput out;
   out.tokens = tokens;
   out.experts = experts;

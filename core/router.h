@@ -27,6 +27,10 @@ struct RouterOutput {
   float weight(std::int64_t token, int expert) const;
 };
 
+// Throws Error unless 1 <= top_k <= E, T >= 1 and every logit is finite (naming the layer,
+// token and expert of the first that is not).
+void check_router_input(const float* logits, int tokens, int experts, int top_k, int layer);
+
 // Routes T tokens over E experts. `layer` only names the place of bad input: NaN or infinite
 // logits throw Error naming the layer and the token, before anything is computed.
 RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,

@@ -133,15 +133,16 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       require_finite_hidden_states(input, options.spec.hidden, layer);
       profiler::CpuTimer gating_timer;
       std::optional<profiler::NvtxRange> gating_range("gating");
-      const RouterOutput router = route(input.logits.data(), tokens, options.spec.experts,
-                                        options.spec.top_k, options.spec.norm_topk_prob, layer);
+      const RouterOutput router =
+          backend.route(input.logits.data(), tokens, options.spec.experts, options.spec.top_k,
+                        options.spec.norm_topk_prob, layer);
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
       gating_range.reset();
       std::vector<float> baseline_output;
       for (auto& run : result.runs) {
         profiler::CpuTimer policy_timer;
         std::optional<profiler::NvtxRange> policy_range("policy " + policy_label(run.config));
-        const PolicyOutcome outcome = apply_policy(router, run.config, result.placement);
+        const PolicyOutcome outcome = backend.apply_policy(router, run.config, result.placement);
         policy_range.reset();
         LayerRecord record;
         record.policy_ns = policy_timer.elapsed_ns();
