@@ -11,7 +11,9 @@
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_device.h"
 #include "kernels/device_buffer.h"
+#include "kernels/device_policy.h"
 #include "kernels/expert_gemm.h"
+#include "kernels/gating.h"
 #include "profiler/cuda_event_timer.h"
 #include "profiler/cupti_collector.h"
 #include "profiler/nvtx_range.h"
@@ -84,7 +86,8 @@ class CudaBackend final : public Backend {
         (options_.precision == Precision::kBf16 ? "bf16" : "fp32") + ", " +
         (options_.mode == GemmMode::kGrouped ? "grouped GEMM, expert times apportioned by rows"
                                              : "one GEMM pair per expert") +
-        ", timed by " + collector();
+        ", gating and policy on the " + (options_.gpu_routing ? "GPU" : "host") + ", timed by " +
+        collector();
     if (!cupti_) d += "; CUPTI unavailable: " + cupti_unavailable_;
     if (cupti_dropped_ > 0) {
       d += "; CUPTI dropped " + std::to_string(cupti_dropped_) + " records, " +
@@ -96,6 +99,58 @@ class CudaBackend final : public Backend {
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }
 
   std::string collector() const override { return cupti_ ? "cupti" : "cuda-events"; }
+
+  RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
+                     int layer) override {
+    check_router_input(logits, tokens, experts, top_k, layer);
+    if (!options_.gpu_routing || experts > kMaxGatingExperts || top_k > kMaxGatingTopK) {
+      return Backend::route(logits, tokens, experts, top_k, norm_topk_prob, layer);
+    }
+    check_cuda(cudaSetDevice(device_.index), "selecting GPU " + std::to_string(device_.index));
+    profiler::NvtxRange range("gating");
+    const auto T = static_cast<std::size_t>(tokens);
+    const auto E = static_cast<std::size_t>(experts);
+    const auto K = static_cast<std::size_t>(top_k);
+    logits_.reserve(T * E * sizeof(float));
+    probs_.reserve(T * E * sizeof(float));
+    topk_experts_.reserve(T * K * sizeof(int));
+    topk_weights_.reserve(T * K * sizeof(float));
+    topk_sum_.reserve(T * sizeof(float));
+    check_cuda(cudaMemcpyAsync(logits_.data(), logits, T * E * sizeof(float),
+                               cudaMemcpyHostToDevice, stream_),
+               "uploading the router logits");
+    launch_gating(logits_.as<float>(), tokens, experts, top_k, norm_topk_prob, probs_.as<float>(),
+                  topk_experts_.as<int>(), topk_weights_.as<float>(), topk_sum_.as<float>(),
+                  stream_);
+    check_cuda(cudaGetLastError(), "launching the gating kernel");
+    RouterOutput out;
+    out.tokens = tokens;
+    out.experts = experts;
+    out.top_k = top_k;
+    out.norm_topk_prob = norm_topk_prob;
+    out.probs.resize(T * E);
+    out.topk_experts.resize(T * K);
+    out.topk_sum.resize(T);
+    check_cuda(cudaMemcpyAsync(out.probs.data(), probs_.data(), T * E * sizeof(float),
+                               cudaMemcpyDeviceToHost, stream_),
+               "reading the router's probabilities");
+    check_cuda(cudaMemcpyAsync(out.topk_experts.data(), topk_experts_.data(), T * K * sizeof(int),
+                               cudaMemcpyDeviceToHost, stream_),
+               "reading the router's choices");
+    check_cuda(cudaMemcpyAsync(out.topk_sum.data(), topk_sum_.data(), T * sizeof(float),
+                               cudaMemcpyDeviceToHost, stream_),
+               "reading the router's choices");
+    check_cuda(cudaStreamSynchronize(stream_), "gating");
+    return out;
+  }
+
+  PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
+                             const Placement& placement) override {
+    if (!options_.gpu_routing) return Backend::apply_policy(router, config, placement);
+    check_cuda(cudaSetDevice(device_.index), "selecting GPU " + std::to_string(device_.index));
+    profiler::NvtxRange range("policy " + policy_label(config));
+    return apply_policy_on_gpu(router, config, placement, stream_);
+  }
 
   LayerExecution run_layer(const float* x, const ExpertWeights& w, const PolicyOutcome& outcome,
                            const DispatchPlan& plan, const CancelFlag* cancel) override {
@@ -461,6 +516,11 @@ class CudaBackend final : public Backend {
 
   std::vector<float> host_weight_;
   std::vector<std::int64_t> host_token_pairs_;
+  DeviceBuffer logits_{"the router logits"};
+  DeviceBuffer probs_{"the router's probabilities"};
+  DeviceBuffer topk_experts_{"the router's choices"};
+  DeviceBuffer topk_weights_{"the router's weights"};
+  DeviceBuffer topk_sum_{"the router's top-k sums"};
   DeviceBuffer x_{"the hidden states"};
   DeviceBuffer row_token_{"the dispatch plan"};
   DeviceBuffer pair_row_{"the dispatch plan"};

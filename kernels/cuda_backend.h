@@ -1,5 +1,6 @@
-// The CUDA backend: one MoE layer on one GPU. The dispatch plan comes from core (the same
-// routing and policy code as the CPU backend), then the GPU gathers each expert's rows, runs
+// The CUDA backend: one MoE layer on one GPU. Gating (a warp per token) and the capacity
+// policy (kernels/policy_pipeline.cuh) run on the GPU with core's per-pair rules; the kept pairs
+// come back for the metrics and the dispatch plan. Then the GPU gathers each expert's rows, runs
 // the SwiGLU experts through cuBLAS in bf16 (or fp32) with fp32 accumulation, adds the shared
 // experts and combines deterministically. Experts of all virtual devices run on this GPU, each
 // timed on its own, and core composes the device timelines from those times.
@@ -22,11 +23,12 @@ struct CudaBackendOptions {
   GemmMode mode = GemmMode::kPerExpert;
   Precision precision = Precision::kBf16;
   int gpu = 0;
-  bool use_cupti = true;  // false: time with CUDA events
+  bool use_cupti = true;    // false: time with CUDA events
+  bool gpu_routing = true;  // false: gating and the policy on the host (core's code)
 };
 
 // Parses the options after "cuda:" or "cuda-grouped:", comma-separated: "fp32", "bf16",
-// "gpu=N", "events". Throws Error naming an option it does not know.
+// "gpu=N", "events", "host-routing". Throws Error naming an option it does not know.
 CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode);
 
 // Throws Error when there is no usable GPU (no driver, too old a driver, no such device).

@@ -17,6 +17,8 @@ CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode)
       out.precision = Precision::kBf16;
     } else if (item == "events") {
       out.use_cupti = false;
+    } else if (item == "host-routing") {
+      out.gpu_routing = false;
     } else if (item.rfind("gpu=", 0) == 0) {
       const std::string number = item.substr(4);
       std::size_t used = 0;
@@ -32,7 +34,7 @@ CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode)
       out.gpu = gpu;
     } else {
       throw Error("unknown CUDA backend option '" + item +
-                  "' (expected fp32, bf16, gpu=N or events)");
+                  "' (expected fp32, bf16, gpu=N, events or host-routing)");
     }
   }
   return out;

@@ -24,7 +24,10 @@ TEST(CudaOptions, ParsesPrecisionDeviceAndCollector) {
   EXPECT_EQ(d.precision, Precision::kBf16);
   EXPECT_EQ(d.gpu, 0);
   EXPECT_TRUE(d.use_cupti);
-  const CudaBackendOptions o = parse_cuda_options("fp32,gpu=3,events", GemmMode::kGrouped);
+  EXPECT_TRUE(d.gpu_routing);
+  const CudaBackendOptions o =
+      parse_cuda_options("fp32,gpu=3,events,host-routing", GemmMode::kGrouped);
+  EXPECT_FALSE(o.gpu_routing);
   EXPECT_EQ(o.mode, GemmMode::kGrouped);
   EXPECT_EQ(o.precision, Precision::kFp32);
   EXPECT_EQ(o.gpu, 3);

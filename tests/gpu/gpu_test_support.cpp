@@ -42,6 +42,56 @@ LayerSetup make_layer(int experts, int top_k, int tokens, bool shared, bool sigm
   return s;
 }
 
+void expect_same_outcome(const PolicyOutcome& got, const PolicyOutcome& want,
+                         const std::string& where) {
+  EXPECT_EQ(got.capacity, want.capacity) << where;
+  ASSERT_EQ(got.kept.size(), want.kept.size()) << where;
+  for (std::size_t i = 0; i < want.kept.size(); ++i) {
+    const auto& g = got.kept[i];
+    const auto& w = want.kept[i];
+    ASSERT_EQ(g.token, w.token) << where << " pair " << i;
+    ASSERT_EQ(g.expert, w.expert) << where << " pair " << i;
+    ASSERT_EQ(g.weight, w.weight) << where << " pair " << i;  // the same float operations
+    ASSERT_EQ(g.in_topk, w.in_topk) << where << " pair " << i;
+  }
+}
+
+std::vector<PolicyConfig> all_policy_configs() {
+  std::vector<PolicyConfig> out;
+  for (double gamma : {0.5, 1.0, 1.5}) {
+    for (CapacityScope scope : {CapacityScope::kGlobal, CapacityScope::kSource}) {
+      for (bool renormalize : {false, true}) {
+        PolicyConfig c;
+        c.gamma = gamma;
+        c.capacity_scope = scope;
+        c.renormalize = renormalize;
+        c.seed = 99;
+        c.kind = PolicyKind::kNone;
+        out.push_back(c);
+        c.kind = PolicyKind::kDrop;
+        for (DropPriority p :
+             {DropPriority::kScore, DropPriority::kPosition, DropPriority::kRandom}) {
+          c.priority = p;
+          out.push_back(c);
+        }
+        c.priority = DropPriority::kScore;
+        c.kind = PolicyKind::kExpanded;
+        for (int m : {0, 1, 3, 100}) {
+          c.m = m;
+          out.push_back(c);
+        }
+        c.m = 0;
+        c.kind = PolicyKind::kReroute;
+        for (RerouteScope r : {RerouteScope::kAny, RerouteScope::kLocal}) {
+          c.reroute_scope = r;
+          out.push_back(c);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
   double diff = 0.0;
   double norm = 0.0;

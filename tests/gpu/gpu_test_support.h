@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/dispatch_plan.h"
@@ -36,6 +37,14 @@ struct LayerSetup {
 // `sigmoid_shared`), under `policy` at gamma 1 over 4 devices.
 LayerSetup make_layer(int experts, int top_k, int tokens, bool shared, bool sigmoid_shared,
                       const PolicyConfig& policy, std::uint64_t seed);
+
+// Every policy, priority, reroute scope and m, at gamma 0.5, 1 and 1.5, both capacity scopes,
+// with and without renormalization.
+std::vector<PolicyConfig> all_policy_configs();
+
+// The same kept pairs (token, expert, in_topk), bit-equal weights, the same capacities.
+void expect_same_outcome(const PolicyOutcome& got, const PolicyOutcome& want,
+                         const std::string& where);
 
 // sqrt(sum (a-b)^2 / sum b^2) and max |a-b|.
 double relative_l2(const std::vector<float>& a, const std::vector<float>& b);

@@ -1,0 +1,87 @@
+#include <thrust/system/cuda/execution_policy.h>
+#include <thrust/system/system_error.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/device_policy.h"
+#include "kernels/policy_pipeline.cuh"
+
+namespace moescope::kernels {
+
+namespace {
+
+void check_shapes(const RouterOutput& router, const PolicyConfig& config,
+                  const Placement& placement) {
+  validate(config);
+  if (placement.experts() != router.experts) {
+    throw Error("placement covers " + std::to_string(placement.experts()) +
+                " experts but the router has " + std::to_string(router.experts));
+  }
+}
+
+// `none` ignores gamma but, like apply_policy, reports the capacity gamma implies when valid.
+bool gamma_valid(const PolicyConfig& config) {
+  return std::isfinite(config.gamma) && config.gamma > 0;
+}
+
+std::vector<std::int64_t> capacities(const RouterOutput& router, const PolicyConfig& config,
+                                     const Placement& placement) {
+  return capacity_per_source(router.tokens, router.top_k, router.experts, placement.devices,
+                             gamma_valid(config) ? config.gamma : 1.0, config.capacity_scope);
+}
+
+template <template <typename...> class Vec>
+pipeline::PolicyInput<Vec> make_input(const RouterOutput& router, const Placement& placement,
+                                      const std::vector<std::int64_t>& capacity) {
+  pipeline::PolicyInput<Vec> in;
+  in.tokens = router.tokens;
+  in.experts = router.experts;
+  in.top_k = router.top_k;
+  in.devices = placement.devices;
+  in.norm_topk_prob = router.norm_topk_prob;
+  in.probs = Vec<float>(router.probs.begin(), router.probs.end());
+  in.topk_experts = Vec<int>(router.topk_experts.begin(), router.topk_experts.end());
+  in.topk_sum = Vec<float>(router.topk_sum.begin(), router.topk_sum.end());
+  in.device_of_expert =
+      Vec<int>(placement.device_of_expert.begin(), placement.device_of_expert.end());
+  in.capacity = Vec<std::int64_t>(capacity.begin(), capacity.end());
+  return in;
+}
+
+PolicyOutcome to_outcome(const pipeline::KeptPairs& pairs, const PolicyConfig& config,
+                         std::vector<std::int64_t> capacity) {
+  PolicyOutcome out;
+  if (gamma_valid(config)) out.capacity = std::move(capacity);
+  out.kept.resize(pairs.token.size());
+  for (std::size_t i = 0; i < pairs.token.size(); ++i)
+    out.kept[i] = {pairs.token[i], pairs.expert[i], pairs.weight[i], pairs.in_topk[i] != 0};
+  return out;
+}
+
+}  // namespace
+
+PolicyOutcome apply_policy_pipeline_on_host(const RouterOutput& router, const PolicyConfig& config,
+                                            const Placement& placement) {
+  check_shapes(router, config, placement);
+  const auto capacity = capacities(router, config, placement);
+  const auto in = make_input<thrust::host_vector>(router, placement, capacity);
+  return to_outcome(pipeline::run_policy(thrust::host, in, config), config, capacity);
+}
+
+PolicyOutcome apply_policy_on_gpu(const RouterOutput& router, const PolicyConfig& config,
+                                  const Placement& placement, cudaStream_t stream) {
+  check_shapes(router, config, placement);
+  const auto capacity = capacities(router, config, placement);
+  try {
+    const auto in = make_input<thrust::device_vector>(router, placement, capacity);
+    return to_outcome(pipeline::run_policy(thrust::cuda::par.on(stream), in, config), config,
+                      capacity);
+  } catch (const thrust::system_error& e) {
+    throw Error(std::string("the capacity policy on the GPU failed: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Error("the GPU is out of memory for the capacity policy; use fewer tokens");
+  }
+}
+
+}  // namespace moescope::kernels
