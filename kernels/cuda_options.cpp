@@ -11,6 +11,10 @@ CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode)
   std::stringstream in(options);
   std::string item;
   while (std::getline(in, item, ',')) {
+    if (item.empty()) {
+      throw Error("an empty CUDA backend option in '" + options +
+                  "' (separate options with single commas)");
+    }
     if (item == "fp32") {
       out.precision = Precision::kFp32;
     } else if (item == "bf16") {

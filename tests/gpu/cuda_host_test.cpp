@@ -39,6 +39,10 @@ TEST(CudaOptions, RefusesWhatItDoesNotKnow) {
               parse_cuda_options("fp16", GemmMode::kPerExpert);
             }).find("unknown CUDA backend option 'fp16'"),
             std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse_cuda_options("fp32,,gpu=1", GemmMode::kPerExpert);
+            }).find("an empty CUDA backend option in 'fp32,,gpu=1'"),
+            std::string::npos);
   for (const char* bad : {"gpu=", "gpu=-1", "gpu=1x", "gpu=99999999999"}) {
     EXPECT_NE(error_of([&] {
                 parse_cuda_options(bad, GemmMode::kPerExpert);
