@@ -86,8 +86,11 @@ class CudaBackend final : public Backend {
         (options_.precision == Precision::kBf16 ? "bf16" : "fp32") + ", " +
         (options_.mode == GemmMode::kGrouped ? "grouped GEMM, expert times apportioned by rows"
                                              : "one GEMM pair per expert") +
-        ", gating and policy on the " + (options_.gpu_routing ? "GPU" : "host") + ", timed by " +
-        collector();
+        (!options_.gpu_routing ? ", gating and policy on the host"
+         : gating_on_host_     ? ", gating on the host (beyond 256 experts or top-32), policy on "
+                                 "the GPU"
+                               : ", gating and policy on the GPU") +
+        ", timed by " + collector();
     if (!cupti_) d += "; CUPTI unavailable: " + cupti_unavailable_;
     if (cupti_dropped_ > 0) {
       d += "; CUPTI dropped " + std::to_string(cupti_dropped_) + " records, " +
@@ -103,7 +106,10 @@ class CudaBackend final : public Backend {
   RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
                      int layer) override {
     check_router_input(logits, tokens, experts, top_k, layer);
-    if (!options_.gpu_routing || experts > kMaxGatingExperts || top_k > kMaxGatingTopK) {
+    if (!options_.gpu_routing)
+      return Backend::route(logits, tokens, experts, top_k, norm_topk_prob, layer);
+    if (experts > kMaxGatingExperts || top_k > kMaxGatingTopK) {
+      gating_on_host_ = true;  // beyond what the kernel holds in registers
       return Backend::route(logits, tokens, experts, top_k, norm_topk_prob, layer);
     }
     check_cuda(cudaSetDevice(device_.index), "selecting GPU " + std::to_string(device_.index));
@@ -534,6 +540,7 @@ class CudaBackend final : public Backend {
   GroupedGemm grouped_down_{"the grouped GEMM's pointers"};
   bool layer_in_flight_ = false;
   bool warmed_up_ = false;
+  bool gating_on_host_ = false;
   DeviceBuffer x_lowp_{"the hidden states in bf16"};
   DeviceBuffer shared_gate_up_out_{"the shared experts' activations"};
   DeviceBuffer shared_act_{"the shared experts' activations"};

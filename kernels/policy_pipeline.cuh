@@ -182,8 +182,9 @@ struct MarkKept {
   }
 };
 
-// Reroute steps 2 and 3, in the order the contract fixes: one pass over the dropped pairs, so
-// it runs as a single task (one thread on the GPU).
+// Reroute steps 2 and 3, in the order the contract fixes: one pass over the dropped pairs, a
+// single task. It runs on the host even when the rest runs on the GPU: one GPU thread would
+// take longer than copying its inputs back.
 struct OfferDropped {
   const Index* dropped;  // candidate indices, best first
   Index dropped_count;
@@ -332,7 +333,9 @@ const T* raw(const Vec<T>& v) {
 
 }  // namespace detail
 
-// Runs `config` over `in` with `exec` (thrust::host, or thrust::cuda::par on a stream).
+// Runs `config` over `in` with `exec` (thrust::host, or thrust::cuda::par on a stream). Every
+// step is synchronous (par, not par_nosync): the vectors are filled on Thrust's default stream,
+// which a non-blocking `stream` does not wait for, so each step must end before the next.
 template <typename Exec, template <typename...> class Vec>
 KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& config) {
   using namespace detail;
@@ -416,16 +419,40 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
     thrust::transform(exec, dropped.begin(), dropped.begin() + dropped_count, key.begin(),
                       DroppedKey{raw(cand_expert), raw(in.probs), width, E});
     thrust::stable_sort_by_key(exec, key.begin(), key.end(), dropped.begin());
-    added_token.resize(dropped_count > 0 ? dropped_count : 1);
-    added_expert.resize(dropped_count > 0 ? dropped_count : 1);
-    Vec<Index> count(1, 0);
-    thrust::for_each(exec, counting_iterator<int>(0), counting_iterator<int>(1),
-                     OfferDropped{raw(dropped), dropped_count, raw(cand_expert), raw(in.probs),
-                                  raw(in.device_of_expert), raw(in.capacity), raw(spare),
-                                  raw(kept_bits), width, E, words, in.devices, T, per_source,
-                                  config.reroute_scope == RerouteScope::kLocal, raw(added_token),
-                                  raw(added_expert), raw(count)});
-    added = count[0];
+    // The offers, on the host (see OfferDropped).
+    thrust::host_vector<Index> h_dropped(dropped.begin(), dropped.begin() + dropped_count);
+    thrust::host_vector<int> h_cand_expert(cand_expert);
+    thrust::host_vector<float> h_probs(in.probs);
+    thrust::host_vector<int> h_device_of_expert(in.device_of_expert);
+    thrust::host_vector<std::int64_t> h_capacity(in.capacity);
+    thrust::host_vector<std::int64_t> h_spare(spare);
+    thrust::host_vector<std::uint64_t> h_kept_bits(kept_bits);
+    thrust::host_vector<Index> h_added_token(dropped_count > 0 ? dropped_count : 1);
+    thrust::host_vector<int> h_added_expert(dropped_count > 0 ? dropped_count : 1);
+    Index count = 0;
+    OfferDropped{raw(h_dropped),
+                 dropped_count,
+                 raw(h_cand_expert),
+                 raw(h_probs),
+                 raw(h_device_of_expert),
+                 raw(h_capacity),
+                 raw(h_spare),
+                 raw(h_kept_bits),
+                 width,
+                 E,
+                 words,
+                 in.devices,
+                 T,
+                 per_source,
+                 config.reroute_scope == RerouteScope::kLocal,
+                 raw(h_added_token),
+                 raw(h_added_expert),
+                 &count}(0);
+    added = count;
+    added_token =
+        Vec<Index>(h_added_token.begin(), h_added_token.begin() + (added > 0 ? added : 1));
+    added_expert =
+        Vec<int>(h_added_expert.begin(), h_added_expert.begin() + (added > 0 ? added : 1));
   }
 
   // The kept pairs in (token, expert) order, with the router's weights.

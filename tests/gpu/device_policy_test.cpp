@@ -30,5 +30,19 @@ TEST_F(DevicePolicy, KeepsExactlyWhatCoreKeeps) {
   }
 }
 
+// The backend's stream does not wait for the default stream that Thrust fills vectors on.
+TEST_F(DevicePolicy, OnANonBlockingStreamToo) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const auto logits = test::random_logits(8192, 64, 1.5, 12);
+  const RouterOutput router = route(logits.data(), 8192, 64, 8, false);
+  const Placement placement = balanced_placement(64, 8);
+  for (const PolicyConfig& c : test::all_policy_configs()) {
+    test::expect_same_outcome(apply_policy_on_gpu(router, c, placement, stream),
+                              apply_policy(router, c, placement), policy_label(c));
+  }
+  cudaStreamDestroy(stream);
+}
+
 }  // namespace
 }  // namespace moescope::kernels
