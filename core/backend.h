@@ -25,6 +25,10 @@ struct LayerExecution {
   std::int64_t dispatch_ns = 0;         // gathering the rows of every expert
   std::int64_t shared_ns = 0;           // the shared experts over all tokens
   std::int64_t combine_ns = 0;          // the weighted sum back into token order
+  // Every kernel and copy as the GPU ran it (CUPTI), with its name, in ns from the first of
+  // the layer; empty for the other collectors.
+  std::vector<profiler::Event> gpu_kernels;
+  std::vector<std::string> gpu_kernel_names;
 };
 
 class Backend {
@@ -36,6 +40,10 @@ class Backend {
   virtual profiler::Timing timing() const = 0;
   // What measured the times: "cpu-timer", "cuda-events" or "cupti" (stored with every run).
   virtual std::string collector() const = 0;
+  // Called before each layer, so that a backend can tag what it records with the step, the
+  // layer and the device of each expert. Throws Error when it cannot tag them.
+  virtual void begin_layer(int /*step*/, int /*layer*/, const Placement& /*placement*/) {}
+
   // Gating and the capacity policy. The defaults run core's router and policies on the host;
   // a backend may do them itself (the CUDA backend does, on the GPU) and must then keep the
   // same pairs. Both throw Error on bad input, as route() and apply_policy() do.

@@ -131,6 +131,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       throw_if_cancelled(cancel);
       const LayerInput input = source.layer(step, layer);
       require_finite_hidden_states(input, options.spec.hidden, layer);
+      backend.begin_layer(step, layer, result.placement);
       profiler::CpuTimer gating_timer;
       std::optional<profiler::NvtxRange> gating_range("gating");
       const RouterOutput router =
@@ -157,6 +158,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         record.timeline = compose_layer_timeline(execution, result.placement,
                                                  record.load.kept_device_load, tokens, step, layer);
         record.expert_ns = std::move(execution.expert_ns);
+        record.gpu_kernels = std::move(execution.gpu_kernels);
+        record.gpu_kernel_names = std::move(execution.gpu_kernel_names);
         if (baseline_output.empty()) {
           baseline_output = std::move(execution.output);
         } else {

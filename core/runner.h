@@ -34,9 +34,11 @@ struct LayerRecord {
   std::vector<std::int64_t> capacity;
   std::vector<std::int64_t> expert_ns;  // [E] measured in isolation
   LayerTimeline timeline;
-  double output_error = 0;     // against the baseline on the same input
-  std::int64_t gating_ns = 0;  // router (softmax + top-k), measured on the host
-  std::int64_t policy_ns = 0;  // the capacity policy, measured on the host
+  double output_error = 0;                   // against the baseline on the same input
+  std::int64_t gating_ns = 0;                // router (softmax + top-k), measured on the host
+  std::int64_t policy_ns = 0;                // the capacity policy, measured on the host
+  std::vector<profiler::Event> gpu_kernels;  // as LayerExecution has them (CUPTI runs only)
+  std::vector<std::string> gpu_kernel_names;
 };
 
 struct PolicyRun {

@@ -86,6 +86,18 @@ json export_json(SessionStore& store, std::int64_t run) {
                                 {"added", e.added},
                                 {"compute_ns", e.compute_ns}});
   }
+  j["gpu_kernels"] = json::array();
+  for (const auto& k : store.gpu_kernels(run)) {
+    j["gpu_kernels"].push_back({{"step", k.step},
+                                {"layer", k.layer},
+                                {"device", k.device},
+                                {"stream", k.stream},
+                                {"expert", k.expert},
+                                {"phase", std::string(profiler::phase_name(k.phase))},
+                                {"start_ns", k.start_ns},
+                                {"end_ns", k.end_ns},
+                                {"name", k.name}});
+  }
   return j;
 }
 

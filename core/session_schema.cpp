@@ -111,6 +111,24 @@ ALTER TABLE runs ADD COLUMN run_group INTEGER;
 CREATE INDEX runs_by_group ON runs(run_group);
 )sql";
 
+// Version 3: the kernels and copies of GPU runs as CUPTI saw them, each tagged with its step,
+// layer, device, expert and phase (the timeline's spans stay in kernel_events).
+constexpr const char* kMigrationToV3 = R"sql(
+CREATE TABLE gpu_kernels (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  phase INTEGER NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  name INTEGER NOT NULL REFERENCES strings(id)
+);
+CREATE INDEX gpu_kernels_by_layer ON gpu_kernels(run, step, layer);
+)sql";
+
 }  // namespace
 
 void create_schema_v1(SqliteDb& db) {
@@ -123,6 +141,7 @@ void migrate_schema(SqliteDb& db, std::int64_t from_version) {
   SqliteTransaction transaction(db);
   if (from_version < 1) create_schema_v1(db);
   if (from_version < 2) db.exec(kMigrationToV2);
+  if (from_version < 3) db.exec(kMigrationToV3);
   db.exec("PRAGMA user_version = " + std::to_string(kSessionSchemaVersion));
   transaction.commit();
 }

@@ -295,6 +295,7 @@ void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::siz
                         "INSERT INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, ?, ?, ?)");
   SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SqliteStatement kernel(*db_, "INSERT INTO gpu_kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   std::vector<profiler::Event> events;
   // Layers run one after another: each layer's composed timeline starts where the last ended.
   std::int64_t clock_ns = 0;
@@ -316,6 +317,13 @@ void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::siz
       load.bind(5, result.placement.device(e)).bind(6, m.routed_load[ue]).bind(7, m.kept_load[ue]);
       load.bind(8, m.dropped_load[ue]).bind(9, m.added_load[ue]).bind(10, r.expert_ns[ue]);
       load.run();
+    }
+    for (std::size_t k = 0; k < r.gpu_kernels.size(); ++k) {
+      const profiler::Event& g = r.gpu_kernels[k];
+      kernel.bind(1, id).bind(2, g.step).bind(3, g.layer).bind(4, g.device).bind(5, g.stream);
+      kernel.bind(6, g.expert).bind(7, static_cast<int>(g.phase)).bind(8, g.start_ns);
+      kernel.bind(9, g.end_ns).bind(10, string_id(*db_, r.gpu_kernel_names.at(k)));
+      kernel.run();
     }
     for (auto e : tl.events) {
       e.start_ns += clock_ns;
@@ -424,6 +432,34 @@ std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
                      static_cast<profiler::Phase>(phase)});
     }
     s.reset();
+  }
+  return out;
+}
+
+std::vector<StoredKernel> SessionStore::gpu_kernels(std::int64_t id) {
+  SqliteStatement s(*db_,
+                    "SELECT k.step, k.layer, k.device, k.stream, k.expert, k.phase, k.start_ns, "
+                    "k.end_ns, n.value FROM gpu_kernels k JOIN strings n ON n.id = k.name "
+                    "WHERE k.run = ? ORDER BY k.step, k.layer, k.start_ns, k.rowid");
+  s.bind(1, id);
+  std::vector<StoredKernel> out;
+  while (s.step()) {
+    const auto phase = s.column_int(5);
+    if (phase < 0 || phase >= kPhaseCount) {
+      throw Error(path() + ": run " + std::to_string(id) + " has a GPU kernel of unknown phase " +
+                  std::to_string(phase));
+    }
+    StoredKernel k;
+    k.step = static_cast<int>(s.column_int(0));
+    k.layer = static_cast<int>(s.column_int(1));
+    k.device = static_cast<int>(s.column_int(2));
+    k.stream = static_cast<int>(s.column_int(3));
+    k.expert = static_cast<int>(s.column_int(4));
+    k.phase = static_cast<profiler::Phase>(phase);
+    k.start_ns = s.column_int(6);
+    k.end_ns = s.column_int(7);
+    k.name = s.column_text(8);
+    out.push_back(std::move(k));
   }
   return out;
 }

@@ -15,6 +15,19 @@ namespace moescope {
 
 class SqliteDb;
 
+// One GPU kernel or copy of a run, as CUPTI recorded it.
+struct StoredKernel {
+  int step = 0;
+  int layer = 0;
+  int device = 0;
+  int stream = 0;
+  int expert = -1;
+  profiler::Phase phase = profiler::Phase::kExpert;
+  std::int64_t start_ns = 0;  // from the first kernel of its layer
+  std::int64_t end_ns = 0;
+  std::string name;
+};
+
 // What `sessions` lists for one run.
 struct StoredRun {
   std::int64_t id = 0;
@@ -117,6 +130,8 @@ class SessionStore {
   std::vector<LayerStatRow> layer_stats(std::int64_t id);
   std::vector<ExpertLoadRow> expert_loads(std::int64_t id);
   std::vector<profiler::Event> events(std::int64_t id);
+  // In (step, layer, start) order; empty unless CUPTI timed the run.
+  std::vector<StoredKernel> gpu_kernels(std::int64_t id);
   std::int64_t event_count();
 
   // Bulk event writing for importers and benchmarks: one transaction, one prepared statement.

@@ -103,6 +103,21 @@ class CudaBackend final : public Backend {
 
   std::string collector() const override { return cupti_ ? "cupti" : "cuda-events"; }
 
+  void begin_layer(int step, int layer, const Placement& placement) override {
+    if (step > profiler::kMaxTagStep || layer > profiler::kMaxTagLayer ||
+        placement.devices - 1 > profiler::kMaxTagDevice ||
+        placement.experts() - 1 > profiler::kMaxTagExpert) {
+      throw Error("the CUDA backend tags kernels with steps up to " +
+                  std::to_string(profiler::kMaxTagStep) + ", layers up to " +
+                  std::to_string(profiler::kMaxTagLayer) + ", devices up to " +
+                  std::to_string(profiler::kMaxTagDevice) + " and experts up to " +
+                  std::to_string(profiler::kMaxTagExpert) + "; this run goes beyond");
+    }
+    step_ = step;
+    layer_ = layer;
+    device_of_expert_ = placement.device_of_expert;
+  }
+
   RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
                      int layer) override {
     check_router_input(logits, tokens, experts, top_k, layer);
@@ -264,7 +279,8 @@ class CudaBackend final : public Backend {
       const profiler::AttributedActivity activity = cupti_->flush();
       cupti_dropped_ += activity.counts.dropped + activity.counts.invalid;
       if (activity.counts.dropped == 0 && activity.counts.invalid == 0) {
-        gpu = profiler::sum_layer_times(activity.events, 0, 0, w.experts);
+        gpu = profiler::sum_layer_times(activity.events, step_, layer_, w.experts);
+        keep_kernel_records(activity, out);
       } else {
         ++layers_timed_by_events_;
       }
@@ -297,7 +313,12 @@ class CudaBackend final : public Backend {
    public:
     Tagged(CudaBackend& backend, Phase phase, int expert, const std::string& label)
         : backend_(backend), range_(label) {
-      if (backend_.cupti_) backend_.cupti_->push({0, 0, 0, expert, phase});
+      if (!backend_.cupti_) return;
+      const auto& devices = backend_.device_of_expert_;
+      const int device = expert >= 0 && static_cast<std::size_t>(expert) < devices.size()
+                             ? devices[static_cast<std::size_t>(expert)]
+                             : 0;
+      backend_.cupti_->push({backend_.step_, backend_.layer_, device, expert, phase});
     }
     ~Tagged() {
       if (!backend_.cupti_) return;
@@ -326,6 +347,26 @@ class CudaBackend final : public Backend {
           std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(total_ns) *
                                                               static_cast<double>(plan.rows_of(e)) /
                                                               static_cast<double>(rows)));
+    }
+  }
+
+  // The layer's kernels and copies, from its first, for the session store.
+  void keep_kernel_records(const profiler::AttributedActivity& activity,
+                           LayerExecution& out) const {
+    std::int64_t first = 0;
+    bool any = false;
+    for (const auto& e : activity.events) {
+      if (e.step != step_ || e.layer != layer_) continue;
+      first = any ? std::min(first, e.start_ns) : e.start_ns;
+      any = true;
+    }
+    for (std::size_t i = 0; i < activity.events.size(); ++i) {
+      profiler::Event e = activity.events[i];
+      if (e.step != step_ || e.layer != layer_) continue;
+      e.start_ns -= first;
+      e.end_ns -= first;
+      out.gpu_kernels.push_back(e);
+      out.gpu_kernel_names.push_back(activity.names[i]);
     }
   }
 
@@ -540,6 +581,9 @@ class CudaBackend final : public Backend {
   GroupedGemm grouped_down_{"the grouped GEMM's pointers"};
   bool layer_in_flight_ = false;
   bool warmed_up_ = false;
+  int step_ = 0;
+  int layer_ = 0;
+  std::vector<int> device_of_expert_;
   bool gating_on_host_ = false;
   DeviceBuffer x_lowp_{"the hidden states in bf16"};
   DeviceBuffer shared_gate_up_out_{"the shared experts' activations"};

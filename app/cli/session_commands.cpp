@@ -24,6 +24,7 @@ struct SessionArgs {
   std::string format;
   std::string out;
   bool json = false;
+  bool kernels = false;
 };
 
 std::string optional_number(const std::optional<double>& v, const char* format) {
@@ -71,6 +72,27 @@ void list_runs(const SessionArgs& args) {
   }
 }
 
+// The GPU kernels of a run, as CUPTI recorded them, one line each.
+void print_gpu_kernels(SessionStore& store, const StoredRun& r) {
+  const auto kernels = store.gpu_kernels(r.id);
+  if (kernels.empty()) {
+    std::printf("\n  no GPU kernel records: run %lld was timed by %s\n",
+                static_cast<long long>(r.id), r.collector.c_str());
+    return;
+  }
+  std::printf("\n  %zu GPU kernels and copies (CUPTI); start is from the layer's first\n",
+              kernels.size());
+  std::printf("  %5s %5s %6s %-13s %6s %6s %11s %10s  %s\n", "step", "layer", "expert", "phase",
+              "device", "stream", "start(us)", "dur(us)", "name");
+  for (const auto& k : kernels) {
+    std::printf("  %5d %5d %6s %-13s %6d %6d %11.3f %10.3f  %s\n", k.step, k.layer,
+                k.expert < 0 ? "-" : std::to_string(k.expert).c_str(),
+                std::string(profiler::phase_name(k.phase)).c_str(), k.device, k.stream,
+                static_cast<double>(k.start_ns) * 1e-3,
+                static_cast<double>(k.end_ns - k.start_ns) * 1e-3, k.name.c_str());
+  }
+}
+
 void show_run(const SessionArgs& args) {
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
   if (args.json) {
@@ -90,12 +112,13 @@ void show_run(const SessionArgs& args) {
   const auto metrics = store.metrics(args.run);
   if (metrics.empty()) {
     std::printf("  no metrics (the run is %s)\n", r.status.c_str());
-    return;
+  } else {
+    std::printf("\n  %-22s %14s %14s\n", "metric", "mean", "max");
+    for (const auto& m : metrics) {
+      std::printf("  %-22s %14.6g %14.6g\n", m.name.c_str(), m.mean, m.max);
+    }
   }
-  std::printf("\n  %-22s %14s %14s\n", "metric", "mean", "max");
-  for (const auto& m : metrics) {
-    std::printf("  %-22s %14.6g %14.6g\n", m.name.c_str(), m.mean, m.max);
-  }
+  if (args.kernels) print_gpu_kernels(store, r);
 }
 
 }  // namespace
@@ -116,6 +139,8 @@ void add_session_commands(CLI::App& app) {
   show->add_option("run", args->run, "run id")->required();
   session_option(show);
   show->add_flag("--json", args->json, "print everything as JSON");
+  show->add_flag("--kernels", args->kernels,
+                 "also list the run's GPU kernels and copies (CUDA runs timed by CUPTI)");
   show->callback([args] { show_run(*args); });
 
   auto* rm = app.add_subcommand("rm", "Delete a run and its data");

@@ -332,6 +332,10 @@ TEST_F(CliSession, ListShowRenameRemoveAndExport) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("drop_rate"), std::string::npos);
   EXPECT_NE(r.out.find("baseline: run 1"), std::string::npos);
+  r = run_cli({"show", "2", "--kernels", "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no GPU kernel records: run 2 was timed by cpu-timer"), std::string::npos)
+      << r.out;
   ASSERT_EQ(run_cli({"rename", "2", "first try", "--session", session_}).exit_code, 0);
   r = run_cli({"sessions", "--session", session_, "--json"});
   EXPECT_EQ(json::parse(r.out)[1]["name"], "first try");

@@ -193,6 +193,22 @@ TEST_F(CudaBackend, TheSessionStoresWhichBackendAndCollectorTimedARun) {
   EXPECT_EQ(runs[0].collector, "cupti");
   EXPECT_EQ(runs[0].status, "complete");
   EXPECT_NE(recorded.result.backend_detail.find("CUDA"), std::string::npos);
+  // Every expert with rows has its kernels stored, tagged with its device (4 devices, 64
+  // experts: 16 each), and each layer's first kernel starts at 0.
+  const auto kernels = store.gpu_kernels(runs[0].id);
+  ASSERT_FALSE(kernels.empty());
+  bool starts_at_zero = false;
+  for (const auto& k : kernels) {
+    EXPECT_EQ(k.layer, 0);
+    EXPECT_GE(k.start_ns, 0);
+    EXPECT_GE(k.end_ns, k.start_ns);
+    EXPECT_FALSE(k.name.empty());
+    if (k.expert >= 0) {
+      EXPECT_EQ(k.device, k.expert / 16) << k.name;
+    }
+    starts_at_zero = starts_at_zero || k.start_ns == 0;
+  }
+  EXPECT_TRUE(starts_at_zero);
   std::remove(path.c_str());
 }
 

@@ -308,8 +308,52 @@ TEST_F(SessionStoreTest, MigratesTheFirstSchemaVersion) {
   EXPECT_EQ(runs[0].name, "old");
   EXPECT_EQ(runs[0].collector, "cpu-timer");
   EXPECT_FALSE(runs[0].group.has_value());
-  record(store);  // and the migrated session takes new runs
+  EXPECT_TRUE(store.gpu_kernels(runs[0].id).empty());  // version 3's table is there
+  record(store);                                       // and the migrated session takes new runs
   EXPECT_EQ(store.runs().size(), 3u);
+}
+
+TEST_F(SessionStoreTest, GpuKernelsRoundTripAndLeaveWithTheirRun) {
+  SessionStore store(path_, SessionStore::Access::kWrite);
+  const RunOptions o = small_options();
+  auto source = make_synthetic_routing(o.spec, {96, 2, 0.6});
+  RunResult result = run_model(o, *source, nullptr, nullptr);
+  // What the CUDA backend hands over for one layer: kernels from its first, tagged.
+  LayerRecord& r = result.runs[0].records[1];
+  r.gpu_kernels = {{1600, 1700, 0, 13, r.step, r.layer, -1, profiler::Phase::kCombine},
+                   {0, 1500, 2, 13, r.step, r.layer, 5, profiler::Phase::kExpert}};
+  r.gpu_kernel_names = {"combine_kernel", "sm90_xmma_gemm_bf16bf16_bf16f32"};
+  RunHeader h;
+  h.name = "gpu";
+  h.model = o.spec.name;
+  h.devices = o.devices;
+  h.tokens = 96;
+  h.steps = o.steps;
+  h.backend = "cuda";
+  h.timing = "composed";
+  h.collector = "cupti";
+  h.spec_json = "{}";
+  const std::int64_t id = store.begin_run(h);
+  store.finish_run(id, result, 0);
+  const auto kernels = store.gpu_kernels(id);
+  ASSERT_EQ(kernels.size(), 2u);
+  EXPECT_EQ(kernels[0].name, "sm90_xmma_gemm_bf16bf16_bf16f32");  // by start within the layer
+  EXPECT_EQ(kernels[0].expert, 5);
+  EXPECT_EQ(kernels[0].device, 2);
+  EXPECT_EQ(kernels[0].phase, profiler::Phase::kExpert);
+  EXPECT_EQ(kernels[0].end_ns, 1500);
+  EXPECT_EQ(kernels[1].name, "combine_kernel");
+  EXPECT_EQ(kernels[1].expert, -1);
+  EXPECT_EQ(kernels[1].stream, 13);
+  EXPECT_EQ(kernels[1].step, r.step);
+  EXPECT_EQ(kernels[1].layer, r.layer);
+  const auto exported = export_json(store, id);
+  ASSERT_EQ(exported["gpu_kernels"].size(), 2u);
+  EXPECT_EQ(exported["gpu_kernels"][1]["phase"], "combine");
+  EXPECT_TRUE(store.gpu_kernels(record(store).run_ids[0]).empty());  // CPU runs have none
+  store.remove_run(id);
+  EXPECT_EQ(
+      SqliteDb(path_, SqliteDb::Mode::kReadOnly).query_int("SELECT count(*) FROM gpu_kernels"), 0);
 }
 
 TEST_F(SessionStoreTest, ExportsParseBack) {
