@@ -307,13 +307,18 @@ std::vector<Candidate> reroute_dropped(const RouterOutput& router, const PolicyC
 
 }  // namespace
 
-PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
-                           const Placement& placement) {
+void check_policy_input(const RouterOutput& router, const PolicyConfig& config,
+                        const Placement& placement) {
   validate(config);
   if (placement.experts() != router.experts) {
     throw Error("placement covers " + std::to_string(placement.experts()) +
                 " experts but the router has " + std::to_string(router.experts));
   }
+}
+
+PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
+                           const Placement& placement) {
+  check_policy_input(router, config, placement);
   // `none` ignores gamma, but reports the capacity that gamma implies when it is valid.
   const bool gamma_valid = std::isfinite(config.gamma) && config.gamma > 0;
   PolicyConfig effective = config;

@@ -60,6 +60,10 @@ struct PolicyOutcome {
 std::vector<std::int64_t> capacity_per_source(std::int64_t tokens, int top_k, int experts,
                                               int devices, double gamma, CapacityScope scope);
 
+// Throws Error on a bad config (validate) or a placement of another number of experts.
+void check_policy_input(const RouterOutput& router, const PolicyConfig& config,
+                        const Placement& placement);
+
 // Applies `config` to the routed tokens. The placement decides which experts are local to a
 // token's device (expanded, reroute with local scope) and the source devices.
 PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,

@@ -13,6 +13,19 @@ float RouterOutput::weight(std::int64_t token, int expert) const {
                                 norm_topk_prob);
 }
 
+RouterOutput empty_router_output(int tokens, int experts, int top_k, bool norm_topk_prob) {
+  RouterOutput out;
+  out.tokens = tokens;
+  out.experts = experts;
+  out.top_k = top_k;
+  out.norm_topk_prob = norm_topk_prob;
+  const auto T = static_cast<std::size_t>(tokens);
+  out.probs.resize(T * static_cast<std::size_t>(experts));
+  out.topk_experts.resize(T * static_cast<std::size_t>(top_k));
+  out.topk_sum.resize(T);
+  return out;
+}
+
 void check_router_input(const float* logits, int tokens, int experts, int top_k, int layer) {
   if (tokens <= 0) throw Error("routing needs at least one token, got " + std::to_string(tokens));
   if (experts <= 0 || top_k <= 0 || top_k > experts) {
@@ -38,14 +51,7 @@ RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool
   const auto T = static_cast<std::size_t>(tokens);
   const auto E = static_cast<std::size_t>(experts);
   const auto k = static_cast<std::size_t>(top_k);
-  RouterOutput out;
-  out.tokens = tokens;
-  out.experts = experts;
-  out.top_k = top_k;
-  out.norm_topk_prob = norm_topk_prob;
-  out.probs.resize(T * E);
-  out.topk_experts.resize(T * k);
-  out.topk_sum.resize(T);
+  RouterOutput out = empty_router_output(tokens, experts, top_k, norm_topk_prob);
   std::vector<float> topk_probs(k);
   for (std::size_t t = 0; t < T; ++t) {
     float* p = &out.probs[t * E];

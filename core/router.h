@@ -27,6 +27,9 @@ struct RouterOutput {
   float weight(std::int64_t token, int expert) const;
 };
 
+// An output with its arrays sized for T tokens, E experts and top-k, to be filled.
+RouterOutput empty_router_output(int tokens, int experts, int top_k, bool norm_topk_prob);
+
 // Throws Error unless 1 <= top_k <= E, T >= 1 and every logit is finite (naming the layer,
 // token and expert of the first that is not).
 void check_router_input(const float* logits, int tokens, int experts, int top_k, int layer);

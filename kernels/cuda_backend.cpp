@@ -144,14 +144,7 @@ class CudaBackend final : public Backend {
                   topk_experts_.as<int>(), topk_weights_.as<float>(), topk_sum_.as<float>(),
                   stream_);
     check_cuda(cudaGetLastError(), "launching the gating kernel");
-    RouterOutput out;
-    out.tokens = tokens;
-    out.experts = experts;
-    out.top_k = top_k;
-    out.norm_topk_prob = norm_topk_prob;
-    out.probs.resize(T * E);
-    out.topk_experts.resize(T * K);
-    out.topk_sum.resize(T);
+    RouterOutput out = empty_router_output(tokens, experts, top_k, norm_topk_prob);
     check_cuda(cudaMemcpyAsync(out.probs.data(), probs_.data(), T * E * sizeof(float),
                                cudaMemcpyDeviceToHost, stream_),
                "reading the router's probabilities");

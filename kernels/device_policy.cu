@@ -11,15 +11,6 @@ namespace moescope::kernels {
 
 namespace {
 
-void check_shapes(const RouterOutput& router, const PolicyConfig& config,
-                  const Placement& placement) {
-  validate(config);
-  if (placement.experts() != router.experts) {
-    throw Error("placement covers " + std::to_string(placement.experts()) +
-                " experts but the router has " + std::to_string(router.experts));
-  }
-}
-
 // `none` ignores gamma but, like apply_policy, reports the capacity gamma implies when valid.
 bool gamma_valid(const PolicyConfig& config) {
   return std::isfinite(config.gamma) && config.gamma > 0;
@@ -63,7 +54,7 @@ PolicyOutcome to_outcome(const pipeline::KeptPairs& pairs, const PolicyConfig& c
 
 PolicyOutcome apply_policy_pipeline_on_host(const RouterOutput& router, const PolicyConfig& config,
                                             const Placement& placement) {
-  check_shapes(router, config, placement);
+  check_policy_input(router, config, placement);
   const auto capacity = capacities(router, config, placement);
   const auto in = make_input<thrust::host_vector>(router, placement, capacity);
   return to_outcome(pipeline::run_policy(thrust::host, in, config), config, capacity);
@@ -71,7 +62,7 @@ PolicyOutcome apply_policy_pipeline_on_host(const RouterOutput& router, const Po
 
 PolicyOutcome apply_policy_on_gpu(const RouterOutput& router, const PolicyConfig& config,
                                   const Placement& placement, cudaStream_t stream) {
-  check_shapes(router, config, placement);
+  check_policy_input(router, config, placement);
   const auto capacity = capacities(router, config, placement);
   try {
     const auto in = make_input<thrust::device_vector>(router, placement, capacity);
