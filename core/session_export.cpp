@@ -101,6 +101,9 @@ json export_json(SessionStore& store, std::int64_t run) {
   return j;
 }
 
+// The trace process of the GPU's own kernels: above every device id a run can have.
+constexpr int kGpuKernelsPid = 1 << 20;
+
 json export_chrome_trace(SessionStore& store, std::int64_t run) {
   const StoredRun info = store.run(run);
   const auto events = store.events(run);
@@ -140,6 +143,42 @@ json export_chrome_trace(SessionStore& store, std::int64_t run) {
                        {"pid", device},
                        {"tid", stream},
                        {"args", {{"name", "stream " + std::to_string(stream)}}}});
+    }
+  }
+  // The GPU's own kernels (CUDA runs timed by CUPTI), in one process of their own, each layer's
+  // placed at the start of that layer in the composed timeline, so the two line up.
+  const auto kernels = store.gpu_kernels(run);
+  std::map<int, bool> gpu_streams;
+  for (const auto& k : kernels) {
+    const auto start = layer_start.find({k.step, k.layer});
+    const std::int64_t offset = start == layer_start.end() ? 0 : start->second;
+    gpu_streams[k.stream] = true;
+    json args = {{"step", k.step},
+                 {"layer", k.layer},
+                 {"device", k.device},
+                 {"phase", profiler::phase_name(k.phase)}};
+    if (k.expert >= 0) args["expert"] = k.expert;
+    trace.push_back({{"name", k.name},
+                     {"cat", "gpu"},
+                     {"ph", "X"},
+                     {"ts", static_cast<double>(offset + k.start_ns) / 1e3},
+                     {"dur", static_cast<double>(k.end_ns - k.start_ns) / 1e3},
+                     {"pid", kGpuKernelsPid},
+                     {"tid", k.stream},
+                     {"args", args}});
+  }
+  if (!kernels.empty()) {
+    trace.push_back({{"name", "process_name"},
+                     {"ph", "M"},
+                     {"pid", kGpuKernelsPid},
+                     {"tid", 0},
+                     {"args", {{"name", "GPU kernels (CUPTI, as run)"}}}});
+    for (const auto& [stream, seen] : gpu_streams) {
+      trace.push_back({{"name", "thread_name"},
+                       {"ph", "M"},
+                       {"pid", kGpuKernelsPid},
+                       {"tid", stream},
+                       {"args", {{"name", "CUDA stream " + std::to_string(stream)}}}});
     }
   }
   // Counter tracks: each expert's kept load, per device, at the start of each layer.

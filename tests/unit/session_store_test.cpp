@@ -350,6 +350,28 @@ TEST_F(SessionStoreTest, GpuKernelsRoundTripAndLeaveWithTheirRun) {
   const auto exported = export_json(store, id);
   ASSERT_EQ(exported["gpu_kernels"].size(), 2u);
   EXPECT_EQ(exported["gpu_kernels"][1]["phase"], "combine");
+  // In the Chrome trace: a process of their own, aligned with the start of their layer.
+  const auto trace = export_chrome_trace(store, id)["traceEvents"];
+  double layer_start = -1;
+  double gemm_ts = -1;
+  std::string process;
+  for (const auto& e : trace) {
+    if (e["ph"] == "X" && e["cat"] != "gpu" && e["args"]["step"] == r.step &&
+        e["args"]["layer"] == r.layer) {
+      const double ts = e["ts"];
+      layer_start = layer_start < 0 ? ts : std::min(layer_start, ts);
+    }
+    if (e["ph"] == "X" && e["cat"] == "gpu" && e["name"] == "sm90_xmma_gemm_bf16bf16_bf16f32") {
+      gemm_ts = e["ts"];
+      EXPECT_EQ(e["dur"], 1.5);
+      EXPECT_EQ(e["args"]["expert"], 5);
+    }
+    if (e["ph"] == "M" && e["name"] == "process_name" && e["pid"] == 1 << 20) {
+      process = e["args"]["name"];
+    }
+  }
+  EXPECT_EQ(gemm_ts, layer_start);
+  EXPECT_EQ(process, "GPU kernels (CUPTI, as run)");
   EXPECT_TRUE(store.gpu_kernels(record(store).run_ids[0]).empty());  // CPU runs have none
   store.remove_run(id);
   EXPECT_EQ(
