@@ -24,6 +24,24 @@ int cuda_device_count() {
   return count;
 }
 
+std::string describe_cuda_devices() {
+  const int count = cuda_device_count();
+  if (count == 0) {
+    try {
+      select_cuda_device(0);  // says why there is none
+    } catch (const Error& e) {
+      return std::string("CUDA: ") + e.what();
+    }
+  }
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    out += (out.empty() ? "" : ", ") + std::string("GPU ") + std::to_string(i) + ": " + prop.name;
+  }
+  return out;
+}
+
 CudaDevice select_cuda_device(int index) {
   int count = 0;
   const cudaError_t result = cudaGetDeviceCount(&count);

@@ -20,4 +20,8 @@ CudaDevice select_cuda_device(int index);
 // How many CUDA GPUs this process can use (0 when there is no driver or no GPU).
 int cuda_device_count();
 
+// One line for a status bar: "GPU 0: NVIDIA H100 80GB HBM3" (and the others), or why none can
+// be used ("CUDA: no NVIDIA driver found ...; auto runs on the CPU").
+std::string describe_cuda_devices();
+
 }  // namespace moescope::kernels

@@ -13,6 +13,7 @@
 #include "core/session_store.h"
 #if defined(MOESCOPE_HAVE_CUDA)
 #include "kernels/cuda_backend.h"
+#include "kernels/cuda_device.h"
 #endif
 
 int main(int argc, char** argv) {
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   options.demo_when_empty = args.isEmpty() && !parser.isSet(no_demo) &&
                             !QFileInfo::exists(QString::fromStdString(options.session_path));
   moescope::gui::MainWindow window(options);
+#if defined(MOESCOPE_HAVE_CUDA)
+  window.set_gpu_status(QString::fromStdString(moescope::kernels::describe_cuda_devices()));
+#endif
   window.show();
   if (parser.isSet(screenshots)) {
     const QString folder = parser.value(screenshots);

@@ -637,6 +637,11 @@ void MainWindow::update_recent_menu() {
   recent_menu_->setEnabled(!recent.isEmpty());
 }
 
+void MainWindow::set_gpu_status(const QString& status) {
+  gpu_status_ = status;
+  update_status_bar();
+}
+
 void MainWindow::update_status_bar() {
   QStringList backends;
   for (const auto& name : backend_names())
@@ -644,7 +649,11 @@ void MainWindow::update_status_bar() {
   QString text = tr("Backends: %1  ·  CPU: %2 (%3 threads)")
                      .arg(backends.join(", "), cpu_name())
                      .arg(std::max(1U, std::thread::hardware_concurrency()));
-  if (!backends.contains("cuda")) text += tr("  ·  no CUDA backend in this build");
+  if (!backends.contains("cuda")) {
+    text += tr("  ·  no CUDA backend in this build");
+  } else if (!gpu_status_.isEmpty()) {
+    text += "  ·  " + gpu_status_;
+  }
   statusBar()->showMessage(text);
 }
 

@@ -67,6 +67,9 @@ class MainWindow : public QMainWindow {
 
   QString current_session() const;
   QString last_error() const { return last_error_; }
+  // What main() found of the GPUs ("GPU 0: ...", or why none can be used), for the status bar
+  // of a build with the CUDA backend.
+  void set_gpu_status(const QString& status);
   const charts::RunData* shown_run() const { return shown_.get(); }
   RunsModel* runs_model() const { return runs_model_; }
   RunController* controller() const { return controller_; }
@@ -127,6 +130,7 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<charts::RunData> shown_;
   std::optional<RunRef> shown_ref_;
   QString last_error_;
+  QString gpu_status_;
 };
 
 }  // namespace moescope::gui

@@ -25,6 +25,8 @@
 #include "app/gui/views/compare_view.h"
 #include "app/gui/views/heatmap_view.h"
 #include "app/gui/views/overview_view.h"
+#include "core/backend.h"
+#include "core/error.h"
 #include "core/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
@@ -355,6 +357,20 @@ class MainWindowTest : public QObject {
     const QStringList recent = QSettings().value("sessions/recent").toStringList();
     QVERIFY(!recent.isEmpty());
     QCOMPARE(recent.front(), QString::fromStdString(path));
+  }
+
+  // The status bar says whether a GPU can be used, not only which backends were built. Last:
+  // it registers a GPU backend that cannot start, for the rest of this process.
+  void status_bar_names_the_gpu_state() {
+    const std::string path = dir_.filePath("status.moescope").toStdString();
+    gui::MainWindow window({path, /*demo_when_empty=*/false});
+    QVERIFY(window.statusBar()->currentMessage().contains("no CUDA backend in this build"));
+    register_backend("cuda", [](const std::string&) -> std::unique_ptr<Backend> {
+      throw Error("no CUDA GPU found");
+    });
+    window.set_gpu_status("CUDA: no CUDA GPU found");
+    QVERIFY(window.statusBar()->currentMessage().contains("CUDA: no CUDA GPU found"));
+    QVERIFY(!window.statusBar()->currentMessage().contains("no CUDA backend in this build"));
   }
 
  private:
