@@ -46,16 +46,6 @@ std::string known_names() {
 
 }  // namespace
 
-RouterOutput Backend::route(const float* logits, int tokens, int experts, int top_k,
-                            bool norm_topk_prob, int layer) {
-  return moescope::route(logits, tokens, experts, top_k, norm_topk_prob, layer);
-}
-
-PolicyOutcome Backend::apply_policy(const RouterOutput& router, const PolicyConfig& config,
-                                    const Placement& placement) {
-  return moescope::apply_policy(router, config, placement);
-}
-
 void register_backend(const std::string& name, BackendFactory factory) {
   std::lock_guard lock(registry().mutex);
   registry().factories[name] = std::move(factory);

@@ -282,6 +282,16 @@ void append_events(SqliteDb& db, std::int64_t run, const std::vector<profiler::E
 
 constexpr int kPhaseCount = 6;
 
+// A phase as stored, checked: a damaged file gives an error, not an out-of-range enum.
+profiler::Phase stored_phase(std::int64_t value, const std::string& path, std::int64_t run,
+                             const char* what) {
+  if (value < 0 || value >= kPhaseCount) {
+    throw Error(path + ": run " + std::to_string(run) + " has " + what + " of unknown phase " +
+                std::to_string(value));
+  }
+  return static_cast<profiler::Phase>(value);
+}
+
 }  // namespace
 
 void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::size_t index) {
@@ -421,15 +431,10 @@ std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
   while (ranges.step()) {
     s.bind(1, ranges.column_int(0)).bind(2, ranges.column_int(1));
     while (s.step()) {
-      const auto phase = s.column_int(7);
-      if (phase < 0 || phase >= kPhaseCount) {
-        throw Error(path() + ": run " + std::to_string(id) + " has an event of unknown phase " +
-                    std::to_string(phase));
-      }
       out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
                      static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
                      static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
-                     static_cast<profiler::Phase>(phase)});
+                     stored_phase(s.column_int(7), path(), id, "an event")});
     }
     s.reset();
   }
@@ -444,18 +449,13 @@ std::vector<StoredKernel> SessionStore::gpu_kernels(std::int64_t id) {
   s.bind(1, id);
   std::vector<StoredKernel> out;
   while (s.step()) {
-    const auto phase = s.column_int(5);
-    if (phase < 0 || phase >= kPhaseCount) {
-      throw Error(path() + ": run " + std::to_string(id) + " has a GPU kernel of unknown phase " +
-                  std::to_string(phase));
-    }
     StoredKernel k;
     k.step = static_cast<int>(s.column_int(0));
     k.layer = static_cast<int>(s.column_int(1));
     k.device = static_cast<int>(s.column_int(2));
     k.stream = static_cast<int>(s.column_int(3));
     k.expert = static_cast<int>(s.column_int(4));
-    k.phase = static_cast<profiler::Phase>(phase);
+    k.phase = stored_phase(s.column_int(5), path(), id, "a GPU kernel");
     k.start_ns = s.column_int(6);
     k.end_ns = s.column_int(7);
     k.name = s.column_text(8);
