@@ -164,6 +164,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 1);
   progress_->setValue(0);
+  progress_->setTextVisible(false);  // an idle bar saying "0%" reads as "nothing happened"
   target_ = new QLabel(this);
   target_->setWordWrap(true);
   status_ = new QLabel(this);
@@ -341,6 +342,7 @@ void RunSetupPanel::set_busy(bool busy) {
   } else {
     progress_->setRange(0, 1);
     progress_->setValue(0);
+    progress_->setTextVisible(false);
   }
   update_enabled();
 }
@@ -350,6 +352,7 @@ void RunSetupPanel::set_progress(qint64 done, qint64 total) {
   // QProgressBar takes int; scale to per-mille so huge totals still fit.
   progress_->setRange(0, 1000);
   progress_->setValue(static_cast<int>(1000 * done / total));
+  progress_->setTextVisible(true);
   status_->setText(tr("Running… %1 of %2").arg(done).arg(total));
 }
 

@@ -10,6 +10,7 @@
 #include <QImage>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTabWidget>
@@ -111,8 +112,10 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
     QCOMPARE(window.shown_run()->run.id, static_cast<std::int64_t>(ids.back()));
     QVERIFY(window.setup_panel()->target_session_text().contains("panel.moescope"));
-    // The worker thread ends just after it reports; then the panel takes input again.
+    // The worker thread ends just after it reports; then the panel takes input again, and its
+    // idle progress bar shows no stale percentage.
     QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
+    QVERIFY(!window.setup_panel()->findChild<QProgressBar*>()->isTextVisible());
   }
 
   void cancel_leaves_the_run_incomplete() {
