@@ -7,7 +7,8 @@
 #include <cstring>
 #include <optional>
 
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/exec/backend_registry.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_device.h"
 #include "kernels/device_buffer.h"

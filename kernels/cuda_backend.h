@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "core/backend.h"
+#include "core/exec/backend.h"
 #include "kernels/layer_kernels.h"
 
 namespace moescope::kernels {

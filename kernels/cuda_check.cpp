@@ -1,6 +1,6 @@
 #include "kernels/cuda_check.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace moescope::kernels {
 

@@ -2,7 +2,7 @@
 
 #include <cuda_runtime.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "kernels/cuda_check.h"
 
 namespace moescope::kernels {

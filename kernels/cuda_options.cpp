@@ -1,6 +1,6 @@
 #include <sstream>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "kernels/cuda_backend.h"
 
 namespace moescope::kernels {

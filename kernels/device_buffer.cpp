@@ -1,6 +1,6 @@
 #include "kernels/device_buffer.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace moescope::kernels {
 

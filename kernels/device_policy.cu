@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "kernels/device_policy.h"
 #include "kernels/policy_pipeline.cuh"
 

@@ -5,9 +5,9 @@
 
 #include <cuda_runtime.h>
 
-#include "core/placement.h"
-#include "core/policy.h"
-#include "core/router.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 
 namespace moescope::kernels {
 

@@ -1,5 +1,5 @@
-#include "core/error.h"
-#include "core/routing_math.h"
+#include "core/base/error.h"
+#include "core/moe/routing_math.h"
 #include "kernels/gating.h"
 
 namespace moescope::kernels {

@@ -25,8 +25,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/policy.h"
-#include "core/routing_math.h"
+#include "core/moe/policy.h"
+#include "core/moe/routing_math.h"
 
 namespace moescope::kernels::pipeline {
 

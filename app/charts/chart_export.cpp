@@ -8,7 +8,7 @@
 #include <QFileInfo>
 
 #include "app/charts/compare_charts.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace moescope::charts {
 

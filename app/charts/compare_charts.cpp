@@ -87,7 +87,7 @@ QString wrap_label(std::string_view label) {
   return text.left(best) + "\n" + text.mid(best + 1);
 }
 
-std::optional<double> speedup_of(const RunData& run) {
+std::optional<double> speedup_of(const viewdata::RunData& run) {
   if (auto v = run.metric("speedup")) return v;
   return run.run.speedup;
 }
@@ -184,9 +184,9 @@ void fit_chart_to_width(QCustomPlot& plot, int width) {
   fit_category_labels(plot, width);
 }
 
-MetricTable metric_table(const std::vector<RunData>& runs) {
+MetricTable metric_table(const std::vector<viewdata::RunData>& runs) {
   MetricTable table;
-  table.metrics = headline_metrics();
+  table.metrics = viewdata::headline_metrics();
   for (const auto& run : runs) {
     table.runs.push_back(run.display_name());
     auto& row = table.values.emplace_back();
@@ -214,7 +214,7 @@ std::string format_metric_value(double value) {
   return text;
 }
 
-std::string metric_header(const HeadlineMetric& metric) {
+std::string metric_header(const viewdata::HeadlineMetric& metric) {
   std::string header(metric.label);
   if (!metric.unit.empty()) header += " (" + std::string(metric.unit) + ")";
   return header;
@@ -241,7 +241,7 @@ std::vector<std::vector<std::optional<double>>> relative_values(const MetricTabl
   return out;
 }
 
-void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs) {
+void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs) {
   prepare_plot(plot, "Headline metrics (each relative to its largest value among these runs)");
   const MetricTable table = metric_table(runs);
   const auto relative = relative_values(table);
@@ -287,7 +287,7 @@ void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs) {
   finish_legend(plot);
 }
 
-void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs) {
+void plot_layer_latency(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs) {
   prepare_plot(plot, "Mean layer latency over the steps");
   double lowest = 0, highest = 0, slowest = 0;
   bool first = true;
@@ -297,7 +297,7 @@ void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs) {
     const QColor color = series_color(static_cast<int>(r));
     graph->setPen(QPen(color, 2));
     graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 6));
-    for (const auto& l : latency_per_layer(runs[r])) {
+    for (const auto& l : viewdata::latency_per_layer(runs[r])) {
       graph->addData(l.layer, l.latency_ns / 1e3);
       lowest = first ? l.layer : std::min<double>(lowest, l.layer);
       highest = first ? l.layer : std::max<double>(highest, l.layer);
@@ -308,7 +308,7 @@ void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs) {
   // A tick at each layer the runs hold (often a subset such as 0, 3, 7, 11), while they fit.
   std::set<int> held;
   for (const auto& run : runs) {
-    for (const auto& l : latency_per_layer(run))
+    for (const auto& l : viewdata::latency_per_layer(run))
       held.insert(l.layer);
   }
   if (held.size() <= 24) {
@@ -379,7 +379,7 @@ std::vector<SweepSeries> group_sweep_runs(const std::vector<StoredRun>& runs) {
   return series;
 }
 
-bool has_sweep(const std::vector<RunData>& runs) {
+bool has_sweep(const std::vector<viewdata::RunData>& runs) {
   std::vector<StoredRun> stored;
   for (const auto& r : runs)
     stored.push_back(r.run);
@@ -393,7 +393,7 @@ bool has_sweep(const std::vector<RunData>& runs) {
   return false;
 }
 
-void plot_sweep(QCustomPlot& plot, const std::vector<RunData>& runs, SweepMetric metric) {
+void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, SweepMetric metric) {
   const bool speedup = metric == SweepMetric::kSpeedup;
   prepare_plot(plot, speedup ? "Speedup against the capacity factor γ"
                              : "Drop rate against the capacity factor γ");
@@ -410,7 +410,7 @@ void plot_sweep(QCustomPlot& plot, const std::vector<RunData>& runs, SweepMetric
     graph->setPen(QPen(color, 2));
     graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 7));
     for (std::size_t i : series[s].members) {
-      const RunData& run = runs[i];
+      const viewdata::RunData& run = runs[i];
       const std::optional<double> value = speedup ? speedup_of(run) : run.metric("drop_rate");
       if (!value || !std::isfinite(*value)) continue;
       const double y = speedup ? *value : *value * 100;

@@ -9,27 +9,27 @@
 #include <string>
 #include <vector>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 class QCustomPlot;
 
 namespace moescope::charts {
 
 // The actual headline metrics of some runs, in each metric's display unit (stored value times
-// HeadlineMetric::scale). The bar chart shows them relative to each other; this is what the
-// table under it and the reports print.
+// viewdata::HeadlineMetric::scale). The bar chart shows them relative to each other; this is what
+// the table under it and the reports print.
 struct MetricTable {
-  std::vector<HeadlineMetric> metrics;                     // columns: headline_metrics() order
-  std::vector<std::string> runs;                           // rows: display names
+  std::vector<viewdata::HeadlineMetric> metrics;  // columns: viewdata::headline_metrics() order
+  std::vector<std::string> runs;                  // rows: display names
   std::vector<std::vector<std::optional<double>>> values;  // [run][metric]; empty: not stored
 };
-MetricTable metric_table(const std::vector<RunData>& runs);
+MetricTable metric_table(const std::vector<viewdata::RunData>& runs);
 
 // How tables print a metric value (already in its display unit): four significant digits, no
 // exponent for values a table usually holds.
 std::string format_metric_value(double value);
 // "Layer latency (µs)": a column or row header.
-std::string metric_header(const HeadlineMetric& metric);
+std::string metric_header(const viewdata::HeadlineMetric& metric);
 
 // Each metric as a percentage of the largest magnitude among the runs (100% = largest), so
 // that metrics in different units share one axis. [run][metric]; empty where the run lacks the
@@ -37,7 +37,7 @@ std::string metric_header(const HeadlineMetric& metric);
 std::vector<std::vector<std::optional<double>>> relative_values(const MetricTable& table);
 
 // Grouped bars: x = headline metric, one bar series per run (its display name in the legend).
-void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs);
+void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs);
 
 // Fits a chart of these functions to `width` pixels: the legend below it in as many columns
 // as fit, the bar chart's metric names on two lines or, when even that is too wide, slanted.
@@ -46,7 +46,7 @@ void plot_metric_bars(QCustomPlot& plot, const std::vector<RunData>& runs);
 void fit_chart_to_width(QCustomPlot& plot, int width);
 
 // Mean latency (µs) of each layer over the steps, a line per run.
-void plot_layer_latency(QCustomPlot& plot, const std::vector<RunData>& runs);
+void plot_layer_latency(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs);
 
 // Runs of one policy configuration at different gammas: one line of a sweep chart.
 struct SweepSeries {
@@ -63,10 +63,10 @@ struct SweepSeries {
 std::vector<SweepSeries> group_sweep_runs(const std::vector<StoredRun>& runs);
 
 // True when the runs hold at least one gamma point with a speedup: a sweep chart has data.
-bool has_sweep(const std::vector<RunData>& runs);
+bool has_sweep(const std::vector<viewdata::RunData>& runs);
 
 enum class SweepMetric { kSpeedup, kDropRate };
 // x = gamma, a line per SweepSeries; the speedup chart marks the baseline (1×) as a dashed line.
-void plot_sweep(QCustomPlot& plot, const std::vector<RunData>& runs, SweepMetric metric);
+void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, SweepMetric metric);
 
 }  // namespace moescope::charts

@@ -60,7 +60,7 @@ HeatmapChart::HeatmapChart(QCustomPlot& plot) : plot_(plot) {
   plot_.yAxis->grid()->setVisible(false);
 }
 
-void HeatmapChart::set_grid(const Grid& grid, const HeatmapLabels& labels) {
+void HeatmapChart::set_grid(const viewdata::Grid& grid, const HeatmapLabels& labels) {
   grid_ = grid;
   title_->setText(labels.title);
   auto* data = map_->data();

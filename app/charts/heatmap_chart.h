@@ -7,7 +7,7 @@
 
 #include <QString>
 
-#include "app/charts/load_cube.h"
+#include "app/viewdata/load_cube.h"
 
 class QCustomPlot;
 class QCPColorMap;
@@ -35,13 +35,13 @@ class HeatmapChart {
   explicit HeatmapChart(QCustomPlot& plot);
 
   // Replaces the shown grid; does not replot (the caller decides when).
-  void set_grid(const Grid& grid, const HeatmapLabels& labels);
+  void set_grid(const viewdata::Grid& grid, const HeatmapLabels& labels);
   // The cell under a widget pixel, when there is one.
   std::optional<HeatmapCell> cell_at(double pixel_x, double pixel_y) const;
   // Outlines one cell (or nothing with nullopt): the selection shared with the other views.
   void mark_cell(std::optional<HeatmapCell> cell);
 
-  const Grid& grid() const { return grid_; }
+  const viewdata::Grid& grid() const { return grid_; }
   QCPColorMap* color_map() const { return map_; }
 
  private:
@@ -51,7 +51,7 @@ class HeatmapChart {
   QCPTextElement* title_ = nullptr;
   std::vector<QCPAbstractItem*> boundaries_;
   QCPAbstractItem* marker_ = nullptr;
-  Grid grid_;
+  viewdata::Grid grid_;
 };
 
 }  // namespace moescope::charts

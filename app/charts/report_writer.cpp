@@ -20,8 +20,8 @@
 
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
-#include "core/error.h"
-#include "core/session_store.h"
+#include "core/base/error.h"
+#include "core/session/session_store.h"
 
 namespace moescope::charts {
 
@@ -100,7 +100,7 @@ std::string number_or_dash(const std::optional<double>& v) {
   return v ? format_metric_value(*v) : "-";
 }
 
-Table runs_table(const std::vector<RunData>& runs) {
+Table runs_table(const std::vector<viewdata::RunData>& runs) {
   Table t;
   t.header = {"Run", "Model", "Policy", "Status", "Backend (timing)", "Devices", "Tokens", "Steps"};
   t.text_columns = 5;
@@ -113,7 +113,7 @@ Table runs_table(const std::vector<RunData>& runs) {
   return t;
 }
 
-Table metrics_table(const std::vector<RunData>& runs) {
+Table metrics_table(const std::vector<viewdata::RunData>& runs) {
   const MetricTable m = metric_table(runs);
   Table t;
   if (m.runs.size() <= kMaxRunColumns) {
@@ -141,7 +141,7 @@ Table metrics_table(const std::vector<RunData>& runs) {
 }
 
 // Means over the steps, per layer: what a reader compares across layers.
-Table layer_table(const RunData& run) {
+Table layer_table(const viewdata::RunData& run) {
   struct Sums {
     double latency = 0, margin = 0, imbalance_routed = 0, imbalance_kept = 0, drop = 0, error = 0;
     int steps = 0;
@@ -176,7 +176,7 @@ Table layer_table(const RunData& run) {
   return t;
 }
 
-Report build_report(const std::vector<RunData>& runs, const ReportOptions& options,
+Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOptions& options,
                     ChartSize chart_size) {
   Report report;
   report.title = options.title;
@@ -188,7 +188,8 @@ Report build_report(const std::vector<RunData>& runs, const ReportOptions& optio
   }
   report.runs = runs_table(runs);
   report.metrics = metrics_table(runs);
-  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics", chart_size,
+  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics",
+                                       chart_size,
                                        [&](QCustomPlot& p) { plot_metric_bars(p, runs); }));
   report.charts.push_back(render_chart("layer_latency.png", "Latency per layer", chart_size,
                                        [&](QCustomPlot& p) { plot_layer_latency(p, runs); }));
@@ -202,7 +203,7 @@ Report build_report(const std::vector<RunData>& runs, const ReportOptions& optio
   }
   for (const auto& r : runs) {
     report.sections.push_back(
-        {r.display_name(), layer_table(r), pretty_spec_json(r.run.spec_json)});
+        {r.display_name(), layer_table(r), viewdata::pretty_spec_json(r.run.spec_json)});
   }
   return report;
 }
@@ -468,7 +469,7 @@ ReportFormat report_format(const QString& path) {
               "' (use .html, .htm, .pdf or .md)");
 }
 
-void write_report(const std::vector<RunData>& runs, const QString& path,
+void write_report(const std::vector<viewdata::RunData>& runs, const QString& path,
                   const ReportOptions& options) {
   const ReportFormat format = report_format(path);
   if (runs.empty()) throw Error("cannot write a report to " + quoted(path) + ": no runs given");

@@ -12,7 +12,7 @@
 
 #include <QString>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 namespace moescope::charts {
 
@@ -30,7 +30,7 @@ struct ReportOptions {
 // Throws moescope::Error naming `path` when `runs` is empty, the extension is unknown, or the
 // file cannot be written; the file is written atomically, so a failure leaves an existing one
 // as it was.
-void write_report(const std::vector<RunData>& runs, const QString& path,
+void write_report(const std::vector<viewdata::RunData>& runs, const QString& path,
                   const ReportOptions& options = {});
 
 }  // namespace moescope::charts

@@ -31,7 +31,7 @@ const QColor kStraggler(0xd6, 0x27, 0x28);
 const QColor kCritical(0x1f, 0x1f, 0x1f);
 const QColor kBoundary(0xa8, 0xae, 0xb8);
 
-QColor span_color(const TimelineSpan& span) {
+QColor span_color(const viewdata::TimelineSpan& span) {
   switch (span.phase) {
     case Phase::kExpert:
       return span.expert >= 0 ? expert_color(span.expert) : kSharedColor;
@@ -47,7 +47,7 @@ QColor span_color(const TimelineSpan& span) {
   return kTransferColor;
 }
 
-QString span_text(const TimelineSpan& span) {
+QString span_text(const viewdata::TimelineSpan& span) {
   if (span.phase == Phase::kExpert && span.expert >= 0) return QString("E%1").arg(span.expert);
   if (span.phase == Phase::kSharedExpert) return QStringLiteral("shared");
   return QString::fromUtf8(profiler::phase_name(span.phase).data(),
@@ -195,7 +195,7 @@ class LayerAxisTicker : public QCPAxisTicker {
     int k = std::max(0, data.layer_at(t0));
     while (k < static_cast<int>(layers.size()) &&
            layers[static_cast<std::size_t>(k)].start_ns < t1) {
-      const TimelineLayer& l = layers[static_cast<std::size_t>(k)];
+      const viewdata::TimelineLayer& l = layers[static_cast<std::size_t>(k)];
       const QString label = several_steps ? QString("step %1 · layer %2").arg(l.step).arg(l.layer)
                                           : QString("layer %1").arg(l.layer);
       const double half = (fm.horizontalAdvance(label) + 16) / px_per_key / 2;
@@ -222,13 +222,14 @@ class LayerAxisTicker : public QCPAxisTicker {
 }  // namespace
 
 TimelinePlottable::TimelinePlottable(QCPAxis* key_axis, QCPAxis* value_axis)
-    : QCPAbstractPlottable(key_axis, value_axis), data_(std::make_shared<const TimelineData>()) {
+    : QCPAbstractPlottable(key_axis, value_axis),
+      data_(std::make_shared<const viewdata::TimelineData>()) {
   setSelectable(QCP::stNone);
   setAntialiasedFill(false);
 }
 
-void TimelinePlottable::set_data(std::shared_ptr<const TimelineData> data) {
-  data_ = data ? std::move(data) : std::make_shared<const TimelineData>();
+void TimelinePlottable::set_data(std::shared_ptr<const viewdata::TimelineData> data) {
+  data_ = data ? std::move(data) : std::make_shared<const viewdata::TimelineData>();
   rows_ = data_->rows(expanded_);
   drawn_.assign(rows_.size(), {});
 }
@@ -264,8 +265,9 @@ std::optional<TimelineHit> TimelinePlottable::item_at(double key, double value,
   std::optional<TimelineHit> best;
   double best_distance = tolerance_px;
   const auto t = static_cast<std::int64_t>(std::floor(key * kNsPerKey));
-  auto it = std::upper_bound(items.begin(), items.end(), t,
-                             [](std::int64_t v, const DrawItem& i) { return v < i.start_ns; });
+  auto it =
+      std::upper_bound(items.begin(), items.end(), t,
+                       [](std::int64_t v, const viewdata::DrawItem& i) { return v < i.start_ns; });
   const auto lo = it - std::min<std::ptrdiff_t>(it - items.begin(), 8);
   const auto hi = items.end() - it > 8 ? it + 8 : items.end();
   for (auto k = lo; k != hi; ++k) {
@@ -335,7 +337,7 @@ void TimelinePlottable::draw(QCPPainter* painter) {
 void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0, std::int64_t t1,
                                   double width_px) {
   const int lane_index = rows_[static_cast<std::size_t>(row)];
-  const TimelineLane& lane = data_->lanes()[static_cast<std::size_t>(lane_index)];
+  const viewdata::TimelineLane& lane = data_->lanes()[static_cast<std::size_t>(lane_index)];
   const bool device_lane = lane.expert < 0;
   const QRect clip = clipRect();
   const double ya = mValueAxis->coordToPixel(row - 0.5);
@@ -370,8 +372,9 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
   if (device_lane) {
     const auto& blocks = data_->idle(lane.device);
     // Blocks of a device never overlap, so their ends are sorted as their starts are.
-    auto it = std::upper_bound(blocks.begin(), blocks.end(), t0,
-                               [](std::int64_t t, const IdleBlock& b) { return t < b.end_ns; });
+    auto it =
+        std::upper_bound(blocks.begin(), blocks.end(), t0,
+                         [](std::int64_t t, const viewdata::IdleBlock& b) { return t < b.end_ns; });
     for (; it != blocks.end() && it->start_ns < t1; ++it) {
       const double x0 = std::max(x_of(it->start_ns), clip.left() - 1.0);
       const double x1 = std::min(x_of(it->end_ns), clip.right() + 1.0);
@@ -396,20 +399,20 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
   }
 
   auto& items = drawn_[static_cast<std::size_t>(row)];
-  fold_spans(lane, t0, t1, width_px, items);
+  viewdata::fold_spans(lane, t0, t1, width_px, items);
   const double left = clip.left() - 2.0;
   const double right = clip.right() + 2.0;
-  auto extent_of = [&](const DrawItem& item) {
+  auto extent_of = [&](const viewdata::DrawItem& item) {
     const double x0 = std::max(x_of(item.start_ns), left);
     const double x1 = std::min(std::max(x_of(item.end_ns), x0 + 1), right);
     return std::pair{x0, x1};
   };
   // Folds and spans too narrow for an outline are plain rectangles: the strip takes them all.
   // A raster fill costs microseconds each and a zoomed-out frame has thousands of folds.
-  auto in_strip = [](const DrawItem& item, double x0, double x1) {
+  auto in_strip = [](const viewdata::DrawItem& item, double x0, double x1) {
     return item.folded || x1 - x0 < 5;
   };
-  for (const DrawItem& item : items) {
+  for (const viewdata::DrawItem& item : items) {
     const auto [x0, x1] = extent_of(item);
     if (!in_strip(item, x0, x1)) continue;
     QRgb color;
@@ -443,11 +446,11 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
     painter->fillRect(r, hatch);
   }
   const QFontMetricsF fm(painter->font());
-  for (const DrawItem& item : items) {
+  for (const viewdata::DrawItem& item : items) {
     const auto [x0, x1] = extent_of(item);
     if (in_strip(item, x0, x1)) continue;
     const QRectF r(x0, y0, x1 - x0, span_h);
-    const TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
+    const viewdata::TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
     const QColor color = span_color(span);
     painter->fillRect(r, color);
     painter->setPen(QPen(color.darker(140), 0));
@@ -456,7 +459,8 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
     if (device_lane && span.on_critical_path()) {
       painter->fillRect(QRectF(x0, band_top + 1, x1 - x0, strip - 0.5), kCritical);
     }
-    const TimelineLayer& layer = data_->layers()[static_cast<std::size_t>(span.layer_slot)];
+    const viewdata::TimelineLayer& layer =
+        data_->layers()[static_cast<std::size_t>(span.layer_slot)];
     if (highlight_expert_ >= 0 && span.expert == highlight_expert_ &&
         layer.layer == highlight_layer_) {
       painter->setPen(QPen(Qt::black, 2));
@@ -481,7 +485,7 @@ void TimelinePlottable::draw_stragglers(QCPPainter* painter, int device, std::in
   painter->setPen(QPen(kStraggler, 2));
   painter->setBrush(Qt::NoBrush);
   for (int k = std::max(0, data_->layer_at(t0)); k < static_cast<int>(layers.size()); ++k) {
-    const TimelineLayer& l = layers[static_cast<std::size_t>(k)];
+    const viewdata::TimelineLayer& l = layers[static_cast<std::size_t>(k)];
     if (l.start_ns >= t1) break;
     if (l.straggler_device != device) continue;
     const double x0 = x_of(l.expert_phase_start_ns);
@@ -505,7 +509,7 @@ void TimelinePlottable::draw_layer_boundaries(QCPPainter* painter, std::int64_t 
   if (visible > 1 && clip.width() / visible < 12) return;
   int k = first;
   while (k < static_cast<int>(layers.size()) && layers[static_cast<std::size_t>(k)].start_ns < t1) {
-    const TimelineLayer& l = layers[static_cast<std::size_t>(k)];
+    const viewdata::TimelineLayer& l = layers[static_cast<std::size_t>(k)];
     const double x = x_of(l.start_ns);
     if (x >= clip.left() && x <= clip.right()) {
       // Opaque and axis-aligned: the raster engine's fast fill, not a stroked line.
@@ -553,7 +557,7 @@ QString timeline_title(const std::string& timing, int devices) {
                       : QString(" (virtual devices)"));
 }
 
-QString lane_label(const TimelineLane& lane, const std::string& timing) {
+QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing) {
   if (lane.expert >= 0) return QString("expert %1").arg(lane.expert);
   return QString(timing == "measured" ? "GPU %1" : "Device %1").arg(lane.device);
 }
@@ -569,7 +573,8 @@ void update_lane_ticks(QCustomPlot& plot, const TimelinePlottable& timeline,
   QMap<double, QString> ticks;
   const auto& rows = timeline.rows();
   for (std::size_t row = 0; row < rows.size(); ++row) {
-    const TimelineLane& lane = timeline.data().lanes()[static_cast<std::size_t>(rows[row])];
+    const viewdata::TimelineLane& lane =
+        timeline.data().lanes()[static_cast<std::size_t>(rows[row])];
     if (lane.expert >= 0 && !experts_fit) continue;
     ticks.insert(static_cast<double>(row), lane_label(lane, timing));
   }
@@ -584,7 +589,7 @@ void update_axis_ticks(QCustomPlot& plot, const TimelinePlottable& timeline,
 }
 
 void zoom_to_fit(QCustomPlot& plot, const TimelinePlottable& timeline) {
-  const TimelineData& data = timeline.data();
+  const viewdata::TimelineData& data = timeline.data();
   if (!data.empty()) {
     const double span = static_cast<double>(data.end_ns() - data.start_ns()) / kNsPerKey;
     const double pad = std::max(span * 0.01, 0.001);
@@ -597,7 +602,8 @@ void zoom_to_fit(QCustomPlot& plot, const TimelinePlottable& timeline) {
                        std::max<double>(1, static_cast<double>(timeline.rows().size())) - 0.5);
 }
 
-TimelinePlottable* setup_timeline_plot(QCustomPlot& plot, std::shared_ptr<const TimelineData> data,
+TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
+                                       std::shared_ptr<const viewdata::TimelineData> data,
                                        const std::string& timing, bool expanded) {
   plot.clearPlottables();
   plot.clearItems();

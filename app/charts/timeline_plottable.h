@@ -1,7 +1,7 @@
-// The straggler timeline drawn by one QCustomPlot plottable over TimelineData: a QCPItemRect
-// per span is a QObject each and stops scaling at a few thousand, while this draws only what
-// the level-of-detail folding leaves, so a frame costs about its pixels, not its spans.
-// Keys are microseconds since the run's start; values are rows, top to bottom.
+// The straggler timeline drawn by one QCustomPlot plottable over viewdata::TimelineData: a
+// QCPItemRect per span is a QObject each and stops scaling at a few thousand, while this draws only
+// what the level-of-detail folding leaves, so a frame costs about its pixels, not its spans. Keys
+// are microseconds since the run's start; values are rows, top to bottom.
 #pragma once
 
 #include <memory>
@@ -13,14 +13,14 @@
 #include <QImage>
 #include <QString>
 
-#include "app/charts/timeline_spans.h"
+#include "app/viewdata/timeline_spans.h"
 
 namespace moescope::charts {
 
 // What the last frame drew at a point of the plot.
 struct TimelineHit {
   int lane = -1;
-  DrawItem item;
+  viewdata::DrawItem item;
 };
 
 class TimelinePlottable : public QCPAbstractPlottable {
@@ -29,8 +29,8 @@ class TimelinePlottable : public QCPAbstractPlottable {
  public:
   TimelinePlottable(QCPAxis* key_axis, QCPAxis* value_axis);
 
-  void set_data(std::shared_ptr<const TimelineData> data);
-  const TimelineData& data() const { return *data_; }
+  void set_data(std::shared_ptr<const viewdata::TimelineData> data);
+  const viewdata::TimelineData& data() const { return *data_; }
 
   // Expanded: each device lane followed by one sub-lane per expert it ran.
   void set_expanded(bool expanded);
@@ -62,13 +62,13 @@ class TimelinePlottable : public QCPAbstractPlottable {
   void draw_layer_boundaries(QCPPainter* painter, std::int64_t t0, std::int64_t t1);
   double x_of(std::int64_t t_ns) const;
 
-  std::shared_ptr<const TimelineData> data_;
+  std::shared_ptr<const viewdata::TimelineData> data_;
   bool expanded_ = false;
   std::vector<int> rows_;
   int highlight_layer_ = -1;
   int highlight_expert_ = -1;
   // The last frame's draw lists, per row, for hover and click.
-  std::vector<std::vector<DrawItem>> drawn_;
+  std::vector<std::vector<viewdata::DrawItem>> drawn_;
   std::vector<float> idle_columns_;
   std::int64_t t_origin_ = 0;  // the last frame's linear time-to-pixel map
   double x_origin_ = 0;
@@ -95,12 +95,13 @@ inline constexpr char kEmptyTimelineMessage[] =
 // "Straggler timeline — composed from per-expert timings (virtual devices)" and the like.
 QString timeline_title(const std::string& timing, int devices);
 // "GPU 0" for measured runs, "Device 0" for virtual ones; "expert 3" for a sub-lane.
-QString lane_label(const TimelineLane& lane, const std::string& timing);
+QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing);
 
 // Clears the plot and sets it up for a timeline: style, title, key, time and lane axes,
 // horizontal drag and wheel zoom, zoomed to fit. An empty timeline gets a message instead.
 // The plot owns the returned plottable.
-TimelinePlottable* setup_timeline_plot(QCustomPlot& plot, std::shared_ptr<const TimelineData> data,
+TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
+                                       std::shared_ptr<const viewdata::TimelineData> data,
                                        const std::string& timing, bool expanded = false);
 
 // The whole run in view (keys), every row in view (values); no replot.

@@ -16,8 +16,9 @@
 #include "app/cli/spec_commands.h"
 #include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #if defined(MOESCOPE_HAVE_CUDA)
+#include "core/base/version.h"
 #include "kernels/cuda_backend.h"
 #endif
 
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
 #endif
   CLI::App app{"MoEScope: see and fix the straggler effect in Mixture-of-Experts inference",
                "moescope-cli"};
-  app.set_version_flag("--version", std::string("moescope-cli ") + MOESCOPE_VERSION);
+  app.set_version_flag("--version", std::string("moescope-cli ") + version());
   app.require_subcommand(1);
   cli::add_run_command(app);
   cli::add_sweep_command(app);

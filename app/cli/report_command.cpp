@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "app/cli/run_arguments.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 #if MOESCOPE_HAVE_QT
 #include <cstdio>
@@ -16,8 +16,9 @@
 #include <QString>
 
 #include "app/charts/report_writer.h"
-#include "app/charts/run_data.h"
-#include "core/session_store.h"
+#include "app/viewdata/run_data.h"
+#include "core/base/version.h"
+#include "core/session/session_store.h"
 #endif
 
 namespace moescope::cli {
@@ -46,9 +47,9 @@ void write_report_file(const ReportArgs& args) {
   // Before any work: a mistyped extension should not cost a session read and chart rendering.
   charts::report_format(out);
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
-  std::vector<charts::RunData> runs;
+  std::vector<viewdata::RunData> runs;
   for (const std::int64_t id : args.runs)
-    runs.push_back(charts::load_run_data(store, id));
+    runs.push_back(viewdata::load_run_data(store, id));
 
   // Charts are widgets, which need a QApplication; servers and CI have no display, so render
   // offscreen unless the user chose a platform.
@@ -61,7 +62,7 @@ void write_report_file(const ReportArgs& args) {
   qInstallMessageHandler(quiet_qt_messages);
   QApplication app(argc, argv);
   charts::ReportOptions options;
-  options.tool_version = MOESCOPE_VERSION;
+  options.tool_version = version();
   charts::write_report(runs, out, options);
 }
 

@@ -5,13 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/load_metrics.h"
-#include "core/memory_check.h"
-#include "core/placement.h"
-#include "core/policy.h"
-#include "core/router.h"
-#include "core/safetensors.h"
+#include "core/base/error.h"
+#include "core/base/memory_check.h"
+#include "core/inputs/safetensors.h"
+#include "core/moe/load_metrics.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 
 namespace moescope::cli {
 

@@ -1,8 +1,11 @@
 #include "app/cli/run_arguments.h"
 
-#include "core/error.h"
-#include "core/session_store.h"
-#include "core/spec_json.h"
+#include "core/base/error.h"
+#include "core/inputs/replay_routing.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/model/spec_json.h"
+#include "core/session/session_store.h"
 
 namespace moescope::cli {
 

@@ -10,9 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/policy.h"
-#include "core/routing_source.h"
-#include "core/runner.h"
+#include "core/inputs/routing_source.h"
+#include "core/moe/policy.h"
+#include "core/run/runner.h"
 
 namespace moescope::cli {
 

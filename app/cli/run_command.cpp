@@ -8,9 +8,9 @@
 #include "app/cli/run_arguments.h"
 #include "app/cli/table_output.h"
 #include "app/cli/terminal.h"
-#include "core/error.h"
-#include "core/run_recorder.h"
-#include "core/run_report.h"
+#include "core/base/error.h"
+#include "core/run/run_report.h"
+#include "core/session/run_recorder.h"
 
 namespace moescope::cli {
 

@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/run_arguments.h"
-#include "core/error.h"
-#include "core/session_export.h"
-#include "core/session_store.h"
+#include "core/base/error.h"
+#include "core/session/session_export.h"
+#include "core/session/session_store.h"
 
 namespace moescope::cli {
 

@@ -5,7 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/spec_json.h"
+#include "core/model/presets.h"
+#include "core/model/spec_json.h"
 
 namespace moescope::cli {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/run_report.h"
+#include "core/run/run_report.h"
 
 namespace moescope::cli {
 

@@ -3,7 +3,7 @@
 
 #include <ostream>
 
-#include "core/runner.h"
+#include "core/run/runner.h"
 
 namespace moescope::cli {
 

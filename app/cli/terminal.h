@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/cancel.h"
+#include "core/base/cancel.h"
 
 namespace moescope::cli {
 

@@ -10,8 +10,9 @@
 #include "app/gui/main_window.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/screenshots.h"
-#include "core/session_store.h"
+#include "core/session/session_store.h"
 #if defined(MOESCOPE_HAVE_CUDA)
+#include "core/base/version.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_device.h"
 #endif
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("MoEScope");
   QApplication::setApplicationName("moescope");
   QApplication::setApplicationDisplayName("MoEScope");
-  QApplication::setApplicationVersion(MOESCOPE_VERSION);
+  QApplication::setApplicationVersion(moescope::version());
   QApplication::setWindowIcon(QIcon(":/moescope/icons/moescope.svg"));
   QApplication::setDesktopFileName("moescope");
 

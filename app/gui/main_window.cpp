@@ -34,7 +34,6 @@
 #include <QTreeView>
 
 #include "app/charts/chart_export.h"
-#include "app/charts/load_cube.h"
 #include "app/charts/report_writer.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/run_setup_panel.h"
@@ -42,10 +41,13 @@
 #include "app/gui/views/heatmap_view.h"
 #include "app/gui/views/overview_view.h"
 #include "app/gui/views/timeline_view.h"
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/session_export.h"
-#include "core/session_store.h"
+#include "app/viewdata/load_cube.h"
+#include "core/base/error.h"
+#include "core/base/version.h"
+#include "core/exec/backend.h"
+#include "core/exec/backend_registry.h"
+#include "core/session/session_export.h"
+#include "core/session/session_store.h"
 
 namespace moescope::gui {
 namespace {
@@ -402,11 +404,11 @@ void MainWindow::on_selection_changed() {
                            ? *current
                            : runs.back();
   if (!shown_ref_ || !(*shown_ref_ == shown)) show_run(shown);
-  std::vector<charts::RunData> compared;
+  std::vector<viewdata::RunData> compared;
   try {
     for (const auto& ref : runs) {
       SessionStore store(ref.session_path, SessionStore::Access::kRead);
-      compared.push_back(charts::load_run_data(store, ref.run_id));
+      compared.push_back(viewdata::load_run_data(store, ref.run_id));
     }
   } catch (const std::exception& e) {
     show_error(tr("Cannot read the runs"), QString::fromStdString(e.what()));
@@ -418,13 +420,13 @@ void MainWindow::on_selection_changed() {
 void MainWindow::show_run(const RunRef& ref) {
   try {
     SessionStore store(ref.session_path, SessionStore::Access::kRead);
-    auto run = std::make_unique<charts::RunData>(charts::load_run_data(store, ref.run_id));
+    auto run = std::make_unique<viewdata::RunData>(viewdata::load_run_data(store, ref.run_id));
     overview_->show_run(run.get());
     shown_ = std::move(run);
     shown_ref_ = ref;
     // The loads and the events are read apart, so one damaged table hides only its own view.
     try {
-      heatmap_->show_loads(charts::LoadCube::from_rows(store.expert_loads(ref.run_id)));
+      heatmap_->show_loads(viewdata::LoadCube::from_rows(store.expert_loads(ref.run_id)));
     } catch (const std::exception& e) {
       heatmap_->clear();
       show_error(tr("Cannot show the expert loads"),
@@ -528,13 +530,13 @@ void MainWindow::export_current_chart(const QString& path, int width, int height
 void MainWindow::export_report(const QString& path) {
   const auto runs = selected_runs();
   if (runs.empty()) throw Error("select one or more runs in the tree for the report");
-  std::vector<charts::RunData> report_runs;
+  std::vector<viewdata::RunData> report_runs;
   for (const auto& ref : runs) {
     SessionStore store(ref.session_path, SessionStore::Access::kRead);
-    report_runs.push_back(charts::load_run_data(store, ref.run_id));
+    report_runs.push_back(viewdata::load_run_data(store, ref.run_id));
   }
   charts::ReportOptions options;
-  options.tool_version = MOESCOPE_VERSION;
+  options.tool_version = version();
   charts::write_report(report_runs, path, options);
 }
 
@@ -663,8 +665,8 @@ void MainWindow::about() {
       tr("<h3>MoEScope %1</h3><p>Sees and fixes the straggler effect in Mixture-of-Experts "
          "inference: capacity-aware token drop, expanded drop and reroute (arXiv 2503.05066).</p>"
          "<p>Qt %2 · QCustomPlot %3 · SQLite %4</p>")
-          .arg(QStringLiteral(MOESCOPE_VERSION), qVersion(),
-               QStringLiteral(QCUSTOMPLOT_VERSION_STR), sqlite3_libversion()));
+          .arg(QString::fromUtf8(version()), qVersion(), QStringLiteral(QCUSTOMPLOT_VERSION_STR),
+               sqlite3_libversion()));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

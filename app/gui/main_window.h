@@ -11,8 +11,8 @@
 #include <QDateTime>
 #include <QMainWindow>
 
-#include "app/charts/run_data.h"
 #include "app/gui/models/runs_model.h"
+#include "app/viewdata/run_data.h"
 
 class QAction;
 class QMenu;
@@ -70,7 +70,7 @@ class MainWindow : public QMainWindow {
   // What main() found of the GPUs ("GPU 0: ...", or why none can be used), for the status bar
   // of a build with the CUDA backend.
   void set_gpu_status(const QString& status);
-  const charts::RunData* shown_run() const { return shown_.get(); }
+  const viewdata::RunData* shown_run() const { return shown_.get(); }
   RunsModel* runs_model() const { return runs_model_; }
   RunController* controller() const { return controller_; }
   RunSetupPanel* setup_panel() const { return panel_; }
@@ -127,7 +127,7 @@ class MainWindow : public QMainWindow {
   QMenu* recent_menu_ = nullptr;
   QTimer* watch_timer_ = nullptr;
   std::vector<WatchedFile> watched_;
-  std::unique_ptr<charts::RunData> shown_;
+  std::unique_ptr<viewdata::RunData> shown_;
   std::optional<RunRef> shown_ref_;
   QString last_error_;
   QString gpu_status_;

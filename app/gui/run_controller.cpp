@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "core/error.h"
-#include "core/run_recorder.h"
-#include "core/session_store.h"
+#include "core/base/error.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 
 namespace moescope::gui {
 

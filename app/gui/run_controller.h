@@ -10,7 +10,7 @@
 #include <QThread>
 
 #include "app/gui/run_request.h"
-#include "core/cancel.h"
+#include "core/base/cancel.h"
 
 namespace moescope::gui {
 

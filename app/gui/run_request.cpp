@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <charconv>
 
-#include "core/error.h"
-#include "core/model_spec.h"
-#include "core/spec_json.h"
+#include "core/base/error.h"
+#include "core/inputs/replay_routing.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/model_spec.h"
+#include "core/model/presets.h"
+#include "core/model/spec_json.h"
 
 namespace moescope::gui {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/policy.h"
-#include "core/routing_source.h"
-#include "core/runner.h"
+#include "core/inputs/routing_source.h"
+#include "core/moe/policy.h"
+#include "core/run/runner.h"
 
 namespace moescope::gui {
 

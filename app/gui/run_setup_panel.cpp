@@ -17,8 +17,10 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include "core/backend.h"
-#include "core/model_spec.h"
+#include "core/exec/backend.h"
+#include "core/exec/backend_registry.h"
+#include "core/model/model_spec.h"
+#include "core/model/presets.h"
 
 namespace moescope::gui {
 namespace {

@@ -6,7 +6,7 @@
 #include <QTabWidget>
 
 #include "app/gui/main_window.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace moescope::gui {
 

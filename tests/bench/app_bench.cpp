@@ -10,17 +10,17 @@
 #include <QApplication>
 #include <QTemporaryDir>
 
-#include "app/charts/load_cube.h"
 #include "app/gui/main_window.h"
 #include "app/gui/run_request.h"
 #include "app/gui/views/heatmap_view.h"
-#include "core/run_recorder.h"
-#include "core/session_store.h"
+#include "app/viewdata/load_cube.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 
 namespace {
 
-using moescope::charts::LoadCube;
-using moescope::charts::LoadKind;
+using moescope::viewdata::LoadCube;
+using moescope::viewdata::LoadKind;
 
 LoadCube big_cube(int steps, int layers, int experts) {
   std::vector<int> ids(static_cast<std::size_t>(layers));

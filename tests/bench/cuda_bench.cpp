@@ -16,13 +16,15 @@
 #include <memory>
 #include <string>
 
-#include "core/dispatch_plan.h"
-#include "core/expert_weights.h"
-#include "core/model_spec.h"
-#include "core/placement.h"
-#include "core/policy.h"
-#include "core/router.h"
-#include "core/routing_source.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/expert_weights.h"
+#include "core/model/model_spec.h"
+#include "core/model/presets.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_device.h"

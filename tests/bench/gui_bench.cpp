@@ -12,7 +12,7 @@
 #include <QApplication>
 
 #include "app/charts/timeline_plottable.h"
-#include "app/charts/timeline_spans.h"
+#include "app/viewdata/timeline_spans.h"
 
 namespace moescope {
 namespace {
@@ -72,13 +72,13 @@ const std::vector<Event>& events_of(std::size_t count) {
   return it->second;
 }
 
-std::shared_ptr<const charts::TimelineData> data_of(std::size_t count) {
-  static std::map<std::size_t, std::shared_ptr<const charts::TimelineData>> cache;
+std::shared_ptr<const viewdata::TimelineData> data_of(std::size_t count) {
+  static std::map<std::size_t, std::shared_ptr<const viewdata::TimelineData>> cache;
   auto it = cache.find(count);
   if (it == cache.end()) {
     it = cache
-             .emplace(count, std::make_shared<const charts::TimelineData>(
-                                 charts::TimelineData::build(events_of(count), {})))
+             .emplace(count, std::make_shared<const viewdata::TimelineData>(
+                                 viewdata::TimelineData::build(events_of(count), {})))
              .first;
   }
   return it->second;
@@ -87,7 +87,7 @@ std::shared_ptr<const charts::TimelineData> data_of(std::size_t count) {
 void BM_TimelineBuild(benchmark::State& state) {
   const auto& events = events_of(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    auto data = charts::TimelineData::build(events, {});
+    auto data = viewdata::TimelineData::build(events, {});
     benchmark::DoNotOptimize(data);
   }
   state.counters["spans"] = static_cast<double>(events.size());
@@ -99,12 +99,12 @@ void BM_TimelineFold(benchmark::State& state) {
   const std::int64_t middle = (data->start_ns() + data->end_ns()) / 2;
   const std::int64_t t0 = state.range(1) > 0 ? middle - state.range(1) * 500 : data->start_ns();
   const std::int64_t t1 = state.range(1) > 0 ? middle + state.range(1) * 500 : data->end_ns();
-  std::vector<charts::DrawItem> items;
+  std::vector<viewdata::DrawItem> items;
   std::size_t drawn = 0;
   for (auto _ : state) {
     drawn = 0;
     for (const int lane : data->rows(state.range(2) != 0)) {
-      charts::fold_spans(data->lanes()[static_cast<std::size_t>(lane)], t0, t1, 1600, items);
+      viewdata::fold_spans(data->lanes()[static_cast<std::size_t>(lane)], t0, t1, 1600, items);
       drawn += items.size();
     }
     benchmark::DoNotOptimize(drawn);

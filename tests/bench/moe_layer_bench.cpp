@@ -17,16 +17,18 @@
 #include <thread>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/cpu_backend.h"
-#include "core/dispatch_plan.h"
-#include "core/expert_weights.h"
-#include "core/model_spec.h"
-#include "core/placement.h"
-#include "core/policy.h"
-#include "core/random.h"
-#include "core/router.h"
-#include "core/routing_source.h"
+#include "core/base/random.h"
+#include "core/exec/backend.h"
+#include "core/exec/cpu_backend.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/expert_weights.h"
+#include "core/model/model_spec.h"
+#include "core/model/presets.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 
 namespace moescope {
 namespace {

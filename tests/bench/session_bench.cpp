@@ -7,8 +7,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "core/run_recorder.h"
-#include "core/session_store.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 
 namespace moescope {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <limits>
 
-#include "core/safetensors.h"
+#include "core/inputs/safetensors.h"
 #include "tests/cli/cli_runner.h"
 
 namespace moescope::test {

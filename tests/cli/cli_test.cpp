@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/safetensors.h"
-#include "core/session_store.h"
+#include "core/base/error.h"
+#include "core/inputs/safetensors.h"
+#include "core/session/session_store.h"
 #include "tests/cli/cli_runner.h"
 
 namespace moescope::test {

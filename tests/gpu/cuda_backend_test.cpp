@@ -8,12 +8,15 @@
 #include <cstdio>
 #include <string>
 
-#include "core/cpu_backend.h"
-#include "core/error.h"
-#include "core/routing_source.h"
-#include "core/run_recorder.h"
-#include "core/runner.h"
-#include "core/session_store.h"
+#include "core/base/error.h"
+#include "core/exec/backend_registry.h"
+#include "core/exec/cpu_backend.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/run/runner.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/device_buffer.h"
 #include "tests/gpu/gpu_test_support.h"

@@ -2,8 +2,9 @@
 // clear error and "auto" falling back to the CPU.
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/exec/backend.h"
+#include "core/exec/backend_registry.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_device.h"
 

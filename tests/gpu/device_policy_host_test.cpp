@@ -2,10 +2,10 @@
 // the same kept pairs, weights and capacities for every policy, priority, scope and shape.
 #include <gtest/gtest.h>
 
-#include "core/error.h"
-#include "core/placement.h"
-#include "core/policy.h"
-#include "core/router.h"
+#include "core/base/error.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 #include "kernels/device_policy.h"
 #include "tests/gpu/gpu_test_support.h"
 #include "tests/unit/test_support.h"

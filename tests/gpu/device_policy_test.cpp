@@ -1,8 +1,8 @@
 // The policy pipeline on the GPU against core's apply_policy on the same router output.
 #include <gtest/gtest.h>
 
-#include "core/placement.h"
-#include "core/router.h"
+#include "core/moe/placement.h"
+#include "core/moe/router.h"
 #include "kernels/device_policy.h"
 #include "tests/gpu/gpu_test_support.h"
 #include "tests/unit/test_support.h"

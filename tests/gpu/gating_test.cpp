@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/error.h"
-#include "core/router.h"
-#include "core/routing_math.h"
+#include "core/base/error.h"
+#include "core/moe/router.h"
+#include "core/moe/routing_math.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
 #include "kernels/gating.h"

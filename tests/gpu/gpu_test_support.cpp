@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/placement.h"
-#include "core/random.h"
+#include "core/base/random.h"
+#include "core/moe/placement.h"
 #include "kernels/cuda_device.h"
 #include "tests/unit/test_support.h"
 

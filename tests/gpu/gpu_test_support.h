@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "core/dispatch_plan.h"
-#include "core/expert_weights.h"
-#include "core/model_spec.h"
-#include "core/policy.h"
-#include "core/router.h"
+#include "core/model/expert_weights.h"
+#include "core/model/model_spec.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 
 namespace moescope::test {
 

@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include "core/run_recorder.h"
-#include "core/session_store.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 
 namespace moescope::gui::testing {
 

@@ -6,14 +6,14 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "app/charts/load_cube.h"
 #include "app/gui/views/heatmap_view.h"
-#include "core/error.h"
-#include "core/session_store.h"
+#include "app/viewdata/load_cube.h"
+#include "core/base/error.h"
+#include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
 using namespace moescope;
-using charts::LoadKind;
+using viewdata::LoadKind;
 
 class HeatmapTest : public QObject {
   Q_OBJECT
@@ -30,7 +30,7 @@ class HeatmapTest : public QObject {
   }
 
   void cube_equals_stored_loads() {
-    const auto cube = charts::LoadCube::from_rows(rows_);
+    const auto cube = viewdata::LoadCube::from_rows(rows_);
     QCOMPARE(cube.steps(), 3);
     QCOMPARE(cube.experts(), 64);
     QCOMPARE(static_cast<std::size_t>(cube.steps() * cube.layer_count() * cube.experts()),
@@ -46,7 +46,7 @@ class HeatmapTest : public QObject {
   }
 
   void layer_grid_is_the_mean_over_steps() {
-    const auto cube = charts::LoadCube::from_rows(rows_);
+    const auto cube = viewdata::LoadCube::from_rows(rows_);
     const auto grid = cube.layer_grid(LoadKind::kKept, false);
     QCOMPARE(grid.rows, cube.layer_count());
     std::vector<double> sums(static_cast<std::size_t>(grid.rows * grid.cols), 0.0);
@@ -60,7 +60,7 @@ class HeatmapTest : public QObject {
   }
 
   void normalized_rows_have_mean_one() {
-    const auto cube = charts::LoadCube::from_rows(rows_);
+    const auto cube = viewdata::LoadCube::from_rows(rows_);
     const auto grid = cube.layer_grid(LoadKind::kRouted, true);
     for (int l = 0; l < grid.rows; ++l) {
       double sum = 0;
@@ -68,25 +68,25 @@ class HeatmapTest : public QObject {
         sum += grid.at(l, e);
       QVERIFY(std::abs(sum / grid.cols - 1.0) < 1e-12);
     }
-    charts::Grid zeros{1, 3, {0, 0, 0}};
-    charts::normalize_rows(zeros);
+    viewdata::Grid zeros{1, 3, {0, 0, 0}};
+    viewdata::normalize_rows(zeros);
     QCOMPARE(zeros.values, (std::vector<double>{0, 0, 0}));
   }
 
   void incomplete_rows_are_refused() {
     auto rows = rows_;
     rows.pop_back();
-    QVERIFY_THROWS_EXCEPTION(Error, charts::LoadCube::from_rows(rows));
-    QVERIFY(charts::LoadCube::from_rows({}).empty());
+    QVERIFY_THROWS_EXCEPTION(Error, viewdata::LoadCube::from_rows(rows));
+    QVERIFY(viewdata::LoadCube::from_rows({}).empty());
   }
 
   void view_cells_equal_the_selected_grid() {
     gui::HeatmapView view;
     view.resize(1000, 600);
     view.show();
-    view.show_loads(charts::LoadCube::from_rows(rows_));
+    view.show_loads(viewdata::LoadCube::from_rows(rows_));
     const auto& cube = view.cube();
-    for (int k = 0; k < charts::kLoadKindCount; ++k) {
+    for (int k = 0; k < viewdata::kLoadKindCount; ++k) {
       for (bool normalized : {false, true}) {
         view.set_selection(static_cast<LoadKind>(k), normalized, std::nullopt);
         const auto expected = cube.layer_grid(static_cast<LoadKind>(k), normalized);
@@ -114,7 +114,7 @@ class HeatmapTest : public QObject {
     view.resize(1000, 600);
     view.show();
     QVERIFY(QTest::qWaitForWindowExposed(&view));
-    view.show_loads(charts::LoadCube::from_rows(rows_));
+    view.show_loads(viewdata::LoadCube::from_rows(rows_));
     view.set_selection(LoadKind::kRouted, false, std::nullopt);
     const auto& cube = view.cube();
     const QString text = view.cell_text(0, 5);
@@ -135,7 +135,7 @@ class HeatmapTest : public QObject {
   void a_single_row_is_drawn_whole() {
     // One step (the CLI's default) gives a one-row steps x experts grid: it must fill the plot,
     // outer cells included, not collapse to a line.
-    charts::LoadCube cube(1, {0}, 4);
+    viewdata::LoadCube cube(1, {0}, 4);
     for (int e = 0; e < 4; ++e)
       cube.set(0, 0, e, LoadKind::kRouted, 10 * (e + 1));
     cube.finish();

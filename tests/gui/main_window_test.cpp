@@ -18,7 +18,6 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "app/charts/run_data.h"
 #include "app/gui/main_window.h"
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/run_controller.h"
@@ -26,9 +25,11 @@
 #include "app/gui/views/compare_view.h"
 #include "app/gui/views/heatmap_view.h"
 #include "app/gui/views/overview_view.h"
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/session_store.h"
+#include "app/viewdata/run_data.h"
+#include "core/base/error.h"
+#include "core/exec/backend.h"
+#include "core/exec/backend_registry.h"
+#include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
 using namespace moescope;
@@ -310,7 +311,7 @@ class MainWindowTest : public QObject {
     QCOMPARE(compare->layers_plot()->graphCount(), 2);
     // The table holds the stored numbers: the latency column of the baseline.
     SessionStore store(path, SessionStore::Access::kRead);
-    const auto baseline = charts::load_run_data(store, ids.front());
+    const auto baseline = viewdata::load_run_data(store, ids.front());
     QCOMPARE(compare->values_table()->item(0, 0)->data(Qt::UserRole).toDouble(),
              *baseline.metric("latency_ns") * 1e-3);
   }

@@ -4,13 +4,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "app/charts/run_data.h"
 #include "app/gui/models/layer_table_model.h"
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
 #include "app/gui/run_request.h"
-#include "core/error.h"
-#include "core/session_store.h"
+#include "app/viewdata/run_data.h"
+#include "core/base/error.h"
+#include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
 using namespace moescope;
@@ -61,13 +61,13 @@ class ModelsTest : public QObject {
 
   void metrics_table_shows_the_stored_metrics() {
     SessionStore a(a_, SessionStore::Access::kRead);
-    const auto run = charts::load_run_data(a, ids_a_.back());
+    const auto run = viewdata::load_run_data(a, ids_a_.back());
     gui::MetricsTableModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     model.set_run(&run);
-    QCOMPARE(model.rowCount(), static_cast<int>(charts::headline_metrics().size()));
+    QCOMPARE(model.rowCount(), static_cast<int>(viewdata::headline_metrics().size()));
     for (int row = 0; row < model.rowCount(); ++row) {
-      const auto& metric = charts::headline_metrics()[static_cast<std::size_t>(row)];
+      const auto& metric = viewdata::headline_metrics()[static_cast<std::size_t>(row)];
       const auto stored = run.metric(metric.key);
       QVERIFY2(stored.has_value(), metric.key.data());
       QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data(Qt::UserRole).toDouble(),
@@ -81,7 +81,7 @@ class ModelsTest : public QObject {
 
   void layer_table_averages_the_steps() {
     SessionStore a(a_, SessionStore::Access::kRead);
-    const auto run = charts::load_run_data(a, ids_a_.back());
+    const auto run = viewdata::load_run_data(a, ids_a_.back());
     gui::LayerTableModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     model.set_run(&run);

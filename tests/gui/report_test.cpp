@@ -16,10 +16,12 @@
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
 #include "app/charts/report_writer.h"
-#include "app/charts/run_data.h"
-#include "core/error.h"
-#include "core/run_recorder.h"
-#include "core/session_store.h"
+#include "app/viewdata/run_data.h"
+#include "core/base/error.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_store.h"
 
 using namespace moescope;
 using namespace moescope::charts;
@@ -85,8 +87,9 @@ class ReportTest : public QObject {
 
  private:
   QTemporaryDir dir_;
-  std::vector<RunData> compare_;  // baseline, drop, expanded, reroute of one `--compare` run
-  std::vector<RunData> all_;      // compare_ and a drop sweep over three gammas
+  std::vector<viewdata::RunData>
+      compare_;                         // baseline, drop, expanded, reroute of one `--compare` run
+  std::vector<viewdata::RunData> all_;  // compare_ and a drop sweep over three gammas
 
   QString path(const QString& name) const { return dir_.filePath(name); }
 
@@ -123,14 +126,14 @@ class ReportTest : public QObject {
       ids.push_back(point.run_ids.back());
     }
     for (const auto id : ids)
-      all_.push_back(load_run_data(store, id));
+      all_.push_back(viewdata::load_run_data(store, id));
     compare_.assign(all_.begin(), all_.begin() + 4);
   }
 
   void metricTableHoldsActualValuesInDisplayUnits() {
     const MetricTable table = metric_table(compare_);
     QCOMPARE(table.runs.size(), compare_.size());
-    QCOMPARE(table.metrics.size(), headline_metrics().size());
+    QCOMPARE(table.metrics.size(), viewdata::headline_metrics().size());
     for (std::size_t r = 0; r < compare_.size(); ++r) {
       QCOMPARE(table.runs[r], compare_[r].display_name());
       for (std::size_t m = 0; m < table.metrics.size(); ++m) {
@@ -186,7 +189,7 @@ class ReportTest : public QObject {
     plot_layer_latency(plot, compare_);
     QCOMPARE(plot.graphCount(), static_cast<int>(compare_.size()));
     for (int r = 0; r < plot.graphCount(); ++r) {
-      const auto expected = latency_per_layer(compare_[static_cast<std::size_t>(r)]);
+      const auto expected = viewdata::latency_per_layer(compare_[static_cast<std::size_t>(r)]);
       const auto* data = plot.graph(r)->data().data();
       QCOMPARE(data->size(), 3);
       int i = 0;
@@ -255,7 +258,7 @@ class ReportTest : public QObject {
     std::vector<double> gammas;
     for (auto it = sweep_line->data()->constBegin(); it != sweep_line->data()->constEnd(); ++it) {
       gammas.push_back(it->key);
-      const auto& run = *std::find_if(all_.begin(), all_.end(), [&](const RunData& r) {
+      const auto& run = *std::find_if(all_.begin(), all_.end(), [&](const viewdata::RunData& r) {
         return r.run.group == all_.back().run.group && r.run.gamma == it->key;
       });
       QCOMPARE(it->value, *run.metric("drop_rate") * 100);
@@ -392,7 +395,8 @@ class ReportTest : public QObject {
       QCOMPARE(table_rows[t], 2 + 3);  // three layers
     // Every row of a table has the header's column count.
     const QString metrics_header = lines[lines.indexOf(QRegularExpression("^\\| Run \\| Layer.*"))];
-    QCOMPARE(metrics_header.count(" | ") + 2, static_cast<int>(headline_metrics().size()) + 2);
+    QCOMPARE(metrics_header.count(" | ") + 2,
+             static_cast<int>(viewdata::headline_metrics().size()) + 2);
 
     const QRegularExpression image("!\\[[^\\]]*\\]\\(([^)]+)\\)");
     int images = 0;
@@ -415,7 +419,7 @@ class ReportTest : public QObject {
     if (text.isNull()) QSKIP("pdftotext (poppler-utils) is not installed");
     for (const auto& run : compare_)
       QVERIFY2(text.contains(squeeze(run.display_name())), run.display_name().c_str());
-    for (const auto& metric : headline_metrics())
+    for (const auto& metric : viewdata::headline_metrics())
       QVERIFY2(text.contains(squeeze(metric_header(metric))), std::string(metric.label).c_str());
     QVERIFY(text.contains(squeeze(format_metric_value(*compare_[1].metric("drop_rate") * 100))));
 

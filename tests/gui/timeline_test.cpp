@@ -16,19 +16,21 @@
 
 #include "app/charts/chart_style.h"
 #include "app/charts/timeline_plottable.h"
-#include "app/charts/timeline_spans.h"
 #include "app/gui/views/timeline_view.h"
-#include "core/error.h"
-#include "core/model_spec.h"
-#include "core/routing_source.h"
-#include "core/run_recorder.h"
+#include "app/viewdata/timeline_spans.h"
+#include "core/base/error.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/model_spec.h"
+#include "core/model/presets.h"
+#include "core/session/run_recorder.h"
 
 using moescope::LayerStatRow;
-using moescope::charts::DrawItem;
-using moescope::charts::TimelineData;
-using moescope::charts::TimelineLane;
 using moescope::profiler::Event;
 using moescope::profiler::Phase;
+using moescope::viewdata::DrawItem;
+using moescope::viewdata::TimelineData;
+using moescope::viewdata::TimelineLane;
 
 namespace {
 
@@ -230,7 +232,7 @@ class TimelineTest : public QObject {
     const auto data = TimelineData::build(events, {}, {.expert_lanes = false});
     const TimelineLane& lane = data.lanes()[0];
     check_lanes_equal_events(data, events);
-    const moescope::charts::LodOptions lod;
+    const moescope::viewdata::LodOptions lod;
     struct Window {
       std::int64_t t0, t1;
       double width;
@@ -239,12 +241,12 @@ class TimelineTest : public QObject {
     for (const Window w :
          {Window{0, end, 1600}, Window{0, end, 37}, Window{end / 3, end / 3 + 1'000'000, 1600},
           Window{end / 2, end / 2 + 50'000'000, 800}, Window{-5, end + 5, 100000}}) {
-      const auto items = moescope::charts::fold_spans(lane, w.t0, w.t1, w.width, lod);
+      const auto items = moescope::viewdata::fold_spans(lane, w.t0, w.t1, w.width, lod);
       const double ns_per_px = static_cast<double>(w.t1 - w.t0) / w.width;
       const auto min_width = static_cast<std::int64_t>(std::ceil(lod.min_span_px * ns_per_px));
       const auto max_gap = static_cast<std::int64_t>(std::ceil(lod.max_gap_px * ns_per_px));
       // The spans meeting the window, as the lane's index range [first, last).
-      const std::size_t first = moescope::charts::first_visible_span(lane, w.t0);
+      const std::size_t first = moescope::viewdata::first_visible_span(lane, w.t0);
       std::size_t last = first;
       while (last < lane.spans.size() && lane.spans[last].start_ns < w.t1)
         ++last;
@@ -436,14 +438,14 @@ class TimelineTest : public QObject {
     events[1].expert = 1;
     moescope::LayerStatRow stat;
     stat.straggler_device = 1000000;
-    const auto data = moescope::charts::TimelineData::build(events, {stat});
+    const auto data = moescope::viewdata::TimelineData::build(events, {stat});
     QCOMPARE(data.layers().front().straggler_device, 0);
     // A corrupt device id is refused with an error instead of allocating a lane for each id.
     events[1].device = 20000000;
-    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::charts::TimelineData::build(events, {}));
+    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::viewdata::TimelineData::build(events, {}));
     events[1].device = 1;
     events[1].end_ns = std::numeric_limits<std::int64_t>::max();
-    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::charts::TimelineData::build(events, {}));
+    QVERIFY_THROWS_EXCEPTION(moescope::Error, moescope::viewdata::TimelineData::build(events, {}));
   }
 
   void a_failed_run_clears_the_previous_one() {

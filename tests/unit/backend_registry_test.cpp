@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "core/backend.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/exec/backend.h"
+#include "core/exec/backend_registry.h"
 
 namespace moescope {
 namespace {

@@ -1,15 +1,17 @@
-#include "core/cpu_backend.h"
+#include "core/exec/cpu_backend.h"
 
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <cmath>
 
-#include "core/dispatch_plan.h"
-#include "core/random.h"
-#include "core/router.h"
-#include "core/routing_source.h"
-#include "core/skinny_matmul.h"
+#include "core/base/random.h"
+#include "core/exec/skinny_matmul.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/router.h"
 #include "tests/unit/test_support.h"
 
 namespace moescope {

@@ -1,4 +1,4 @@
-#include "core/layer_timeline.h"
+#include "core/run/layer_timeline.h"
 
 #include <gtest/gtest.h>
 

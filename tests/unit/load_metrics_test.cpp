@@ -1,8 +1,8 @@
-#include "core/load_metrics.h"
+#include "core/moe/load_metrics.h"
 
 #include <gtest/gtest.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "tests/unit/test_support.h"
 
 namespace moescope {

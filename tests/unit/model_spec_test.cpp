@@ -1,4 +1,4 @@
-#include "core/model_spec.h"
+#include "core/model/model_spec.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/spec_json.h"
+#include "core/base/error.h"
+#include "core/model/presets.h"
+#include "core/model/spec_json.h"
 
 namespace moescope {
 namespace {

@@ -6,10 +6,10 @@
 #include <map>
 #include <set>
 
-#include "core/load_metrics.h"
-#include "core/policy.h"
-#include "core/random.h"
-#include "core/routing_math.h"
+#include "core/base/random.h"
+#include "core/moe/load_metrics.h"
+#include "core/moe/policy.h"
+#include "core/moe/routing_math.h"
 #include "tests/unit/test_support.h"
 
 namespace moescope {

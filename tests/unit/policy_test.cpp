@@ -1,13 +1,13 @@
 // Hand-checked cases for every policy and option of shared/ALGORITHMS.md.
-#include "core/policy.h"
+#include "core/moe/policy.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
-#include "core/load_metrics.h"
+#include "core/base/error.h"
+#include "core/moe/load_metrics.h"
 #include "tests/unit/test_support.h"
 
 namespace moescope {

@@ -1,12 +1,12 @@
-#include "core/router.h"
+#include "core/moe/router.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
-#include "core/routing_math.h"
+#include "core/base/error.h"
+#include "core/moe/routing_math.h"
 
 namespace moescope {
 namespace {

@@ -1,11 +1,13 @@
-#include "core/runner.h"
+#include "core/run/runner.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/run_report.h"
+#include "core/base/error.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/run/run_report.h"
 
 namespace moescope {
 namespace {

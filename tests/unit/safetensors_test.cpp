@@ -1,4 +1,4 @@
-#include "core/safetensors.h"
+#include "core/inputs/safetensors.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace moescope {
 namespace {

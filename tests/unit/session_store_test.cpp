@@ -1,4 +1,4 @@
-#include "core/session_store.h"
+#include "core/session/session_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,12 +13,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/run_recorder.h"
-#include "core/run_report.h"
-#include "core/session_export.h"
-#include "core/session_schema.h"
-#include "core/sqlite_db.h"
+#include "core/base/error.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/run/run_report.h"
+#include "core/session/run_recorder.h"
+#include "core/session/session_export.h"
+#include "core/session/session_schema.h"
+#include "core/session/sqlite_db.h"
 
 namespace moescope {
 namespace {

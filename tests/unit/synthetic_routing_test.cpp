@@ -3,12 +3,15 @@
 #include <cmath>
 #include <filesystem>
 
-#include "core/error.h"
-#include "core/load_metrics.h"
-#include "core/policy.h"
-#include "core/router.h"
-#include "core/routing_source.h"
-#include "core/safetensors.h"
+#include "core/base/error.h"
+#include "core/inputs/replay_routing.h"
+#include "core/inputs/routing_source.h"
+#include "core/inputs/safetensors.h"
+#include "core/inputs/synthetic_routing.h"
+#include "core/model/presets.h"
+#include "core/moe/load_metrics.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
 
 namespace moescope {
 namespace {

@@ -1,7 +1,7 @@
 #include "tests/unit/test_support.h"
 
-#include "core/random.h"
-#include "core/routing_math.h"
+#include "core/base/random.h"
+#include "core/moe/routing_math.h"
 
 namespace moescope::test {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/router.h"
+#include "core/moe/router.h"
 
 namespace moescope::test {
 

@@ -49,7 +49,7 @@ std::vector<LayerTableModel::Row> average_layers(const std::vector<LayerStatRow>
 
 LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
-void LayerTableModel::set_run(const charts::RunData* run) {
+void LayerTableModel::set_run(const viewdata::RunData* run) {
   beginResetModel();
   rows_ = run != nullptr ? average_layers(run->layers) : std::vector<Row>{};
   endResetModel();

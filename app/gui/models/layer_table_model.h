@@ -3,7 +3,7 @@
 
 #include <QAbstractTableModel>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 namespace moescope::gui {
 
@@ -35,7 +35,7 @@ class LayerTableModel : public QAbstractTableModel {
   };
 
   explicit LayerTableModel(QObject* parent = nullptr);
-  void set_run(const charts::RunData* run);  // nullptr clears
+  void set_run(const viewdata::RunData* run);  // nullptr clears
   const std::vector<Row>& rows() const { return rows_; }
   int row_of_layer(int layer) const;  // -1 when absent
 

@@ -10,11 +10,11 @@ QString format_metric(double value) {
 
 MetricsTableModel::MetricsTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
-void MetricsTableModel::set_run(const charts::RunData* run) {
+void MetricsTableModel::set_run(const viewdata::RunData* run) {
   beginResetModel();
   rows_.clear();
   if (run != nullptr) {
-    for (const auto& m : charts::headline_metrics()) {
+    for (const auto& m : viewdata::headline_metrics()) {
       Row row;
       row.label = QString::fromUtf8(m.label.data(), static_cast<int>(m.label.size()));
       row.unit = QString::fromUtf8(m.unit.data(), static_cast<int>(m.unit.size()));

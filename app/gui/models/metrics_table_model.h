@@ -3,7 +3,7 @@
 
 #include <QAbstractTableModel>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 namespace moescope::gui {
 
@@ -16,7 +16,7 @@ class MetricsTableModel : public QAbstractTableModel {
   enum Column { kMetric, kMean, kMax, kUnit, kColumnCount };
 
   explicit MetricsTableModel(QObject* parent = nullptr);
-  void set_run(const charts::RunData* run);  // nullptr clears
+  void set_run(const viewdata::RunData* run);  // nullptr clears
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;

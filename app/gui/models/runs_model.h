@@ -9,7 +9,7 @@
 
 #include <QAbstractItemModel>
 
-#include "core/session_store.h"
+#include "core/session/session_store.h"
 
 namespace moescope::gui {
 

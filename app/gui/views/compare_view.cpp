@@ -55,11 +55,11 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   show_runs({});
 }
 
-void CompareView::show_runs(std::vector<charts::RunData> runs) {
+void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   runs_ = std::move(runs);
   // Runs without results (incomplete or failed) stay in the table but would leave empty bar
   // slots in the charts.
-  std::vector<charts::RunData> charted;
+  std::vector<viewdata::RunData> charted;
   for (const auto& r : runs_) {
     if (!r.metrics.empty()) charted.push_back(r);
   }

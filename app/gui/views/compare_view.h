@@ -7,7 +7,7 @@
 
 #include <QWidget>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 class QCustomPlot;
 class QLabel;
@@ -24,8 +24,8 @@ class CompareView : public QWidget {
 
   explicit CompareView(QWidget* parent = nullptr);
 
-  void show_runs(std::vector<charts::RunData> runs);
-  const std::vector<charts::RunData>& runs() const { return runs_; }
+  void show_runs(std::vector<viewdata::RunData> runs);
+  const std::vector<viewdata::RunData>& runs() const { return runs_; }
 
   // The chart on the visible page (for Export chart).
   QCustomPlot* current_plot() const;
@@ -36,7 +36,7 @@ class CompareView : public QWidget {
   QTableWidget* values_table() const { return values_; }
 
  private:
-  std::vector<charts::RunData> runs_;
+  std::vector<viewdata::RunData> runs_;
   QLabel* hint_ = nullptr;
   QTabWidget* pages_ = nullptr;
   QCustomPlot* metrics_plot_ = nullptr;

@@ -10,7 +10,7 @@
 
 namespace moescope::gui {
 
-using charts::LoadKind;
+using viewdata::LoadKind;
 
 namespace {
 QString steps_text(int steps) {
@@ -20,8 +20,8 @@ QString steps_text(int steps) {
 
 HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
   kind_box_ = new QComboBox(this);
-  for (int k = 0; k < charts::kLoadKindCount; ++k) {
-    const auto label = charts::load_kind_label(static_cast<LoadKind>(k));
+  for (int k = 0; k < viewdata::kLoadKindCount; ++k) {
+    const auto label = viewdata::load_kind_label(static_cast<LoadKind>(k));
     kind_box_->addItem(QString::fromUtf8(label.data(), static_cast<int>(label.size())) +
                        tr(" load"));
   }
@@ -65,7 +65,7 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
 
 HeatmapView::~HeatmapView() = default;
 
-void HeatmapView::show_loads(charts::LoadCube cube) {
+void HeatmapView::show_loads(viewdata::LoadCube cube) {
   cube_ = std::move(cube);
   QSignalBlocker block(view_box_);
   view_box_->clear();
@@ -112,13 +112,13 @@ void HeatmapView::refresh() {
     return;
   }
   const bool normalized = normalized_box_->isChecked();
-  const auto label = charts::load_kind_label(kind());
+  const auto label = viewdata::load_kind_label(kind());
   const QString kind_text = QString::fromUtf8(label.data(), static_cast<int>(label.size()));
   charts::HeatmapLabels labels;
   labels.device_of_expert = cube_.device_of_expert();
   labels.value_label = normalized ? tr("%1 load ÷ row mean").arg(kind_text)
                                   : tr("%1 load (token-expert pairs)").arg(kind_text);
-  charts::Grid grid;
+  viewdata::Grid grid;
   if (const auto li = step_layer_index()) {
     grid = cube_.step_grid(*li, kind(), normalized);
     labels.title = tr("%1 load, steps × experts, layer %2")

@@ -9,7 +9,7 @@
 #include <QWidget>
 
 #include "app/charts/heatmap_chart.h"
-#include "app/charts/load_cube.h"
+#include "app/viewdata/load_cube.h"
 
 class QCheckBox;
 class QComboBox;
@@ -26,18 +26,18 @@ class HeatmapView : public QWidget {
   explicit HeatmapView(QWidget* parent = nullptr);
   ~HeatmapView() override;
 
-  void show_loads(charts::LoadCube cube);
+  void show_loads(viewdata::LoadCube cube);
   void clear();
 
   // What the selector shows; `step_layer` is a layer number for the steps x experts view, or
   // nullopt for layers x experts.
-  void set_selection(charts::LoadKind kind, bool normalized, std::optional<int> step_layer);
+  void set_selection(viewdata::LoadKind kind, bool normalized, std::optional<int> step_layer);
   // Marks a cell (the layer row in layers x experts view).
   void select_cell(int layer, int expert);
 
   QCustomPlot* plot() const { return plot_; }
   const charts::HeatmapChart& chart() const { return *chart_; }
-  const charts::LoadCube& cube() const { return cube_; }
+  const viewdata::LoadCube& cube() const { return cube_; }
   // The hover text of a cell, as the tooltip shows it.
   QString cell_text(int row, int expert) const;
 
@@ -49,11 +49,11 @@ class HeatmapView : public QWidget {
 
  private:
   void refresh();
-  charts::LoadKind kind() const;
+  viewdata::LoadKind kind() const;
   std::optional<int> step_layer_index() const;
   int layer_of_row(int row) const;
 
-  charts::LoadCube cube_;
+  viewdata::LoadCube cube_;
   QComboBox* kind_box_ = nullptr;
   QCheckBox* normalized_box_ = nullptr;
   QComboBox* view_box_ = nullptr;

@@ -65,7 +65,7 @@ OverviewView::OverviewView(QWidget* parent) : QWidget(parent) {
   show_run(nullptr);
 }
 
-void OverviewView::show_run(const charts::RunData* run) {
+void OverviewView::show_run(const viewdata::RunData* run) {
   metrics_model_->set_run(run);
   layer_model_->set_run(run);
   if (run == nullptr) {
@@ -90,7 +90,7 @@ void OverviewView::show_run(const charts::RunData* run) {
           .arg(r.steps)
           .arg(r.devices)
           .arg(esc(r.backend), esc(r.timing), esc(r.collector)));
-  spec_->setPlainText(QString::fromStdString(charts::pretty_spec_json(r.spec_json)));
+  spec_->setPlainText(QString::fromStdString(viewdata::pretty_spec_json(r.spec_json)));
   metrics_table_->resizeColumnsToContents();
   layer_table_->resizeColumnsToContents();
 }

@@ -4,7 +4,7 @@
 
 #include <QWidget>
 
-#include "app/charts/run_data.h"
+#include "app/viewdata/run_data.h"
 
 class QLabel;
 class QPlainTextEdit;
@@ -21,7 +21,7 @@ class OverviewView : public QWidget {
  public:
   explicit OverviewView(QWidget* parent = nullptr);
 
-  void show_run(const charts::RunData* run);  // nullptr shows the empty state
+  void show_run(const viewdata::RunData* run);  // nullptr shows the empty state
   void select_layer(int layer);
 
   MetricsTableModel* metrics_model() const { return metrics_model_; }

@@ -11,7 +11,7 @@
 #include <QVBoxLayout>
 
 #include "app/charts/timeline_plottable.h"
-#include "app/charts/timeline_spans.h"
+#include "app/viewdata/timeline_spans.h"
 
 namespace moescope::gui {
 
@@ -71,10 +71,10 @@ TimelineView::~TimelineView() = default;
 
 void TimelineView::show_run(const std::vector<profiler::Event>& events,
                             const std::vector<LayerStatRow>& layers, const std::string& timing) {
-  std::shared_ptr<const charts::TimelineData> built;
+  std::shared_ptr<const viewdata::TimelineData> built;
   try {
-    built =
-        std::make_shared<const charts::TimelineData>(charts::TimelineData::build(events, layers));
+    built = std::make_shared<const viewdata::TimelineData>(
+        viewdata::TimelineData::build(events, layers));
   } catch (...) {
     clear();  // never leave the previous run on screen under a new selection
     throw;
@@ -83,7 +83,7 @@ void TimelineView::show_run(const std::vector<profiler::Event>& events,
 }
 
 void TimelineView::clear() {
-  show_data(std::make_shared<const charts::TimelineData>(), "composed");
+  show_data(std::make_shared<const viewdata::TimelineData>(), "composed");
   for (int i = 0; i < plot_->itemCount(); ++i) {
     if (auto* text = qobject_cast<QCPItemText*>(plot_->item(i))) {
       text->setText("No run selected: pick a run to see its straggler timeline");
@@ -92,7 +92,7 @@ void TimelineView::clear() {
   plot_->replot();
 }
 
-void TimelineView::show_data(std::shared_ptr<const charts::TimelineData> timeline_data,
+void TimelineView::show_data(std::shared_ptr<const viewdata::TimelineData> timeline_data,
                              const std::string& timing) {
   timing_ = timing;
   timeline_ = charts::setup_timeline_plot(*plot_, std::move(timeline_data), timing,
@@ -104,7 +104,7 @@ void TimelineView::select_expert(int layer, int expert) {
   timeline_->set_highlight(layer, expert);
   const auto& layers = timeline_->data().layers();
   const auto it = std::find_if(layers.begin(), layers.end(),
-                               [&](const charts::TimelineLayer& l) { return l.layer == layer; });
+                               [&](const viewdata::TimelineLayer& l) { return l.layer == layer; });
   if (it != layers.end()) {
     // Keep the zoom when the layer fits in it; otherwise show the layer with a margin.
     const double start = static_cast<double>(it->start_ns) / 1e3;
@@ -153,13 +153,13 @@ QString TimelineView::details_at(const QPoint& pos) const {
   if (!plot_->axisRect()->rect().contains(pos)) return {};
   const double key = plot_->xAxis->pixelToCoord(pos.x());
   const double value = plot_->yAxis->pixelToCoord(pos.y());
-  const charts::TimelineData& run = timeline_->data();
+  const viewdata::TimelineData& run = timeline_->data();
   const auto hit = timeline_->item_at(key, value);
   if (hit) {
-    const charts::TimelineLane& lane = run.lanes()[static_cast<std::size_t>(hit->lane)];
+    const viewdata::TimelineLane& lane = run.lanes()[static_cast<std::size_t>(hit->lane)];
     const QString where =
         charts::lane_label(run.lanes()[static_cast<std::size_t>(lane.device)], timing_);
-    const charts::DrawItem& item = hit->item;
+    const viewdata::DrawItem& item = hit->item;
     if (item.folded) {
       const double extent =
           static_cast<double>(std::max<std::int64_t>(1, item.end_ns - item.start_ns));
@@ -169,8 +169,8 @@ QString TimelineView::details_at(const QPoint& pos) const {
           .arg(us(item.start_ns), us(item.end_ns))
           .arg(std::min(100.0, 100.0 * static_cast<double>(item.busy_ns) / extent), 0, 'f', 0);
     }
-    const charts::TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
-    const charts::TimelineLayer& layer = run.layers()[static_cast<std::size_t>(span.layer_slot)];
+    const viewdata::TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
+    const viewdata::TimelineLayer& layer = run.layers()[static_cast<std::size_t>(span.layer_slot)];
     QString text = where;
     if (span.expert >= 0) text += QString(", expert %1").arg(span.expert);
     text += QString("\nphase %1\nstep %2, layer %3\nstart %4\nduration %5")
@@ -187,7 +187,7 @@ QString TimelineView::details_at(const QPoint& pos) const {
   // Not on a span: maybe waiting at the barrier.
   const int row = static_cast<int>(std::lround(value));
   if (row < 0 || row >= static_cast<int>(timeline_->rows().size())) return {};
-  const charts::TimelineLane& lane =
+  const viewdata::TimelineLane& lane =
       run.lanes()[static_cast<std::size_t>(timeline_->rows()[static_cast<std::size_t>(row)])];
   if (lane.expert >= 0) return {};
   const auto t = static_cast<std::int64_t>(key * 1e3);
@@ -228,7 +228,7 @@ void TimelineView::on_mouse_release(QMouseEvent* event) {
   const auto hit = timeline_->item_at(plot_->xAxis->pixelToCoord(event->pos().x()),
                                       plot_->yAxis->pixelToCoord(event->pos().y()));
   if (!hit || hit->item.folded) return;
-  const charts::TimelineData& run = timeline_->data();
+  const viewdata::TimelineData& run = timeline_->data();
   const auto& span = run.lanes()[static_cast<std::size_t>(hit->lane)]
                          .spans[static_cast<std::size_t>(hit->item.first_span)];
   if (span.expert < 0) return;

@@ -11,15 +11,17 @@
 #include <QString>
 #include <QWidget>
 
-#include "core/session_store.h"
+#include "core/session/session_store.h"
 #include "profiler/event.h"
 
 class QAction;
 class QCustomPlot;
 class QMouseEvent;
 
-namespace moescope::charts {
+namespace moescope::viewdata {
 class TimelineData;
+}  // namespace moescope::viewdata
+namespace moescope::charts {
 class TimelinePlottable;
 }  // namespace moescope::charts
 
@@ -52,7 +54,7 @@ class TimelineView : public QWidget {
   void span_selected(int layer, int expert);
 
  private:
-  void show_data(std::shared_ptr<const charts::TimelineData> timeline_data,
+  void show_data(std::shared_ptr<const viewdata::TimelineData> timeline_data,
                  const std::string& timing);
   void on_mouse_move(QMouseEvent* event);
   void on_mouse_press(QMouseEvent* event);

@@ -1,0 +1,110 @@
+#include "app/viewdata/run_data.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace moescope::viewdata {
+
+std::optional<double> RunData::metric(std::string_view name) const {
+  for (const auto& m : metrics) {
+    if (m.name == name) return m.mean;
+  }
+  return std::nullopt;
+}
+
+std::string RunData::display_name() const {
+  return run.name + " (#" + std::to_string(run.id) + ")";
+}
+
+RunData load_run_data(SessionStore& store, std::int64_t id) {
+  RunData data;
+  data.session_path = store.path();
+  data.run = store.run(id);
+  data.metrics = store.metrics(id);
+  data.layers = store.layer_stats(id);
+  return data;
+}
+
+std::vector<LayerLatency> latency_per_layer(const RunData& run) {
+  std::map<int, std::pair<double, int>> sums;
+  for (const auto& row : run.layers) {
+    auto& [sum, count] = sums[row.layer];
+    sum += static_cast<double>(row.latency_ns);
+    ++count;
+  }
+  std::vector<LayerLatency> out;
+  out.reserve(sums.size());
+  for (const auto& [layer, sum_count] : sums) {
+    out.push_back({layer, sum_count.first / sum_count.second});
+  }
+  return out;
+}
+
+namespace {
+
+// Indented JSON with arrays of numbers or strings on one line: a layer list or placement reads
+// as one line, not fifty.
+void pretty_json(std::ostringstream& out, const nlohmann::json& j, int indent) {
+  const auto dump = [](const nlohmann::json& v) {
+    // Replace, not throw: a spec is user text and a report must not fail on one odd byte.
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  if (j.is_object() && !j.empty()) {
+    out << "{\n";
+    std::size_t i = 0;
+    for (const auto& [key, value] : j.items()) {
+      out << pad << dump(key) << ": ";
+      pretty_json(out, value, indent + 2);
+      out << (++i < j.size() ? ",\n" : "\n");
+    }
+    out << std::string(static_cast<std::size_t>(indent), ' ') << "}";
+  } else if (j.is_array() && !j.empty() &&
+             std::any_of(j.begin(), j.end(), [](const auto& v) { return v.is_structured(); })) {
+    out << "[\n";
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      out << pad;
+      pretty_json(out, j[i], indent + 2);
+      out << (i + 1 < j.size() ? ",\n" : "\n");
+    }
+    out << std::string(static_cast<std::size_t>(indent), ' ') << "]";
+  } else if (j.is_array()) {
+    out << "[";
+    for (std::size_t i = 0; i < j.size(); ++i)
+      out << (i ? ", " : "") << dump(j[i]);
+    out << "]";
+  } else {
+    out << dump(j);
+  }
+}
+
+}  // namespace
+
+std::string pretty_spec_json(const std::string& spec_json) {
+  const auto j = nlohmann::json::parse(spec_json, nullptr, false);
+  if (j.is_discarded()) return spec_json;
+  std::ostringstream out;
+  pretty_json(out, j, 0);
+  return out.str();
+}
+
+const std::vector<HeadlineMetric>& headline_metrics() {
+  static const std::vector<HeadlineMetric> kMetrics = {
+      {"latency_ns", "Layer latency", 1e-3, "µs"},
+      {"speedup", "Speedup vs baseline", 1, "×"},
+      {"imbalance_routed", "Imbalance (routed)", 1, "max/mean"},
+      {"imbalance_kept", "Imbalance (kept)", 1, "max/mean"},
+      {"balancedness_kept", "Balancedness (kept)", 1, ""},
+      {"drop_rate", "Drop rate", 100, "%"},
+      {"tokens_fully_dropped", "Tokens fully dropped", 100, "%"},
+      {"gate_mass_kept", "Gate mass kept", 100, "%"},
+      {"output_error", "Output error", 1, "rel. L2"},
+      {"straggler_margin_ns", "Straggler margin", 1e-3, "µs"},
+  };
+  return kMetrics;
+}
+
+}  // namespace moescope::viewdata

@@ -1,0 +1,9 @@
+#include "core/base/version.h"
+
+namespace moescope {
+
+const char* version() {
+  return MOESCOPE_VERSION;
+}
+
+}  // namespace moescope

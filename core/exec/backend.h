@@ -1,0 +1,59 @@
+// The interface every compute backend implements (CPU here; CUDA in kernels/).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/cancel.h"
+#include "core/model/expert_weights.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/moe/router.h"
+#include "profiler/event.h"
+
+namespace moescope {
+
+// What one layer's execution produced: the output and how long each part took.
+struct LayerExecution {
+  std::vector<float> output;            // [T, H]
+  std::vector<std::int64_t> expert_ns;  // [E] each expert's compute, measured in isolation
+  std::int64_t dispatch_ns = 0;         // gathering the rows of every expert
+  std::int64_t shared_ns = 0;           // the shared experts over all tokens
+  std::int64_t combine_ns = 0;          // the weighted sum back into token order
+  // Every kernel and copy as the GPU ran it (CUPTI), with its name, in ns from the first of
+  // the layer; empty for the other collectors.
+  std::vector<profiler::Event> gpu_kernels;
+  std::vector<std::string> gpu_kernel_names;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // A line for reports: the device(s) and library, e.g. "CPU (OpenBLAS, 2 threads)".
+  virtual std::string describe() const = 0;
+  virtual profiler::Timing timing() const = 0;
+  // What measured the times: "cpu-timer", "cuda-events" or "cupti" (stored with every run).
+  virtual std::string collector() const = 0;
+  // Called before each layer, so that a backend can tag what it records with the step, the
+  // layer and the device of each expert. Throws Error when it cannot tag them.
+  virtual void begin_layer(int /*step*/, int /*layer*/, const Placement& /*placement*/) {}
+
+  // Gating and the capacity policy. The defaults run core's router and policies on the host;
+  // a backend may do them itself (the CUDA backend does, on the GPU) and must then keep the
+  // same pairs. Both throw Error on bad input, as route() and apply_policy() do.
+  virtual RouterOutput route(const float* logits, int tokens, int experts, int top_k,
+                             bool norm_topk_prob, int layer);
+  virtual PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
+                                     const Placement& placement);
+  // y = sum over kept pairs of w * Expert_e(x) + shared experts. `weights` are the pair
+  // weights in outcome order (`plan.pair_row` maps them to rows).
+  virtual LayerExecution run_layer(const float* hidden_states, const ExpertWeights& weights,
+                                   const PolicyOutcome& outcome, const DispatchPlan& plan,
+                                   const CancelFlag* cancel) = 0;
+};
+
+}  // namespace moescope

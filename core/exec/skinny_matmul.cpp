@@ -1,0 +1,139 @@
+#include "core/exec/skinny_matmul.h"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace moescope {
+
+namespace {
+
+using Kernel = void (*)(const float* x, std::size_t ldx, int rows, int k, const float* w, int j0,
+                        int j1, float* out, std::size_t ldo);
+
+void kernel_generic(const float* x, std::size_t ldx, int rows, int k, const float* w, int j0,
+                    int j1, float* out, std::size_t ldo) {
+  for (int j = j0; j < j1; ++j) {
+    const float* wj = w + static_cast<std::size_t>(j) * static_cast<std::size_t>(k);
+    float acc[kSkinnyGroupRows] = {};
+    for (int h = 0; h < k; ++h) {
+      for (int r = 0; r < rows; ++r)
+        acc[r] += wj[h] * x[static_cast<std::size_t>(r) * ldx + static_cast<std::size_t>(h)];
+    }
+    for (int r = 0; r < rows; ++r)
+      out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(j)] = acc[r];
+  }
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(s);
+}
+
+// The row count is a template parameter so that the accumulators live in registers.
+template <int kRows>
+__attribute__((target("avx2,fma"))) void kernel_avx2(const float* x, std::size_t ldx, int k,
+                                                     const float* w, int j0, int j1, float* out,
+                                                     std::size_t ldo) {
+  for (int j = j0; j < j1; ++j) {
+    const float* wj = w + static_cast<std::size_t>(j) * static_cast<std::size_t>(k);
+    __m256 acc[kRows];
+    for (int r = 0; r < kRows; ++r)
+      acc[r] = _mm256_setzero_ps();
+    int h = 0;
+    for (; h + 8 <= k; h += 8) {
+      const __m256 wv = _mm256_loadu_ps(wj + h);
+      for (int r = 0; r < kRows; ++r) {
+        acc[r] = _mm256_fmadd_ps(
+            wv,
+            _mm256_loadu_ps(x + static_cast<std::size_t>(r) * ldx + static_cast<std::size_t>(h)),
+            acc[r]);
+      }
+    }
+    for (int r = 0; r < kRows; ++r) {
+      float sum = horizontal_sum(acc[r]);
+      for (int t = h; t < k; ++t)
+        sum += wj[t] * x[static_cast<std::size_t>(r) * ldx + static_cast<std::size_t>(t)];
+      out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(j)] = sum;
+    }
+  }
+}
+
+void kernel_avx2_dispatch(const float* x, std::size_t ldx, int rows, int k, const float* w, int j0,
+                          int j1, float* out, std::size_t ldo) {
+  switch (rows) {
+    case 1:
+      return kernel_avx2<1>(x, ldx, k, w, j0, j1, out, ldo);
+    case 2:
+      return kernel_avx2<2>(x, ldx, k, w, j0, j1, out, ldo);
+    case 3:
+      return kernel_avx2<3>(x, ldx, k, w, j0, j1, out, ldo);
+    case 4:
+      return kernel_avx2<4>(x, ldx, k, w, j0, j1, out, ldo);
+    case 5:
+      return kernel_avx2<5>(x, ldx, k, w, j0, j1, out, ldo);
+    case 6:
+      return kernel_avx2<6>(x, ldx, k, w, j0, j1, out, ldo);
+    case 7:
+      return kernel_avx2<7>(x, ldx, k, w, j0, j1, out, ldo);
+    default:
+      return kernel_avx2<8>(x, ldx, k, w, j0, j1, out, ldo);
+  }
+}
+
+#endif
+
+Kernel pick_kernel() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernel_avx2_dispatch;
+#endif
+  return kernel_generic;
+}
+
+}  // namespace
+
+namespace {
+
+void skinny_group(Kernel kernel, const float* x, std::size_t ldx, int rows, int k, const float* w,
+                  int n, float* out, std::size_t ldo, int threads) {
+  // Below this many columns a thread costs more than it saves.
+  constexpr int kMinColumnsPerThread = 128;
+  threads = std::clamp(std::min(threads, n / kMinColumnsPerThread), 1, 64);
+  if (threads == 1) {
+    kernel(x, ldx, rows, k, w, 0, n, out, ldo);
+    return;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(static_cast<std::size_t>(threads - 1));
+  for (int t = 1; t < threads; ++t) {
+    const int j0 = static_cast<int>(static_cast<long long>(n) * t / threads);
+    const int j1 = static_cast<int>(static_cast<long long>(n) * (t + 1) / threads);
+    workers.emplace_back(kernel, x, ldx, rows, k, w, j0, j1, out, ldo);
+  }
+  kernel(x, ldx, rows, k, w, 0, static_cast<int>(static_cast<long long>(n) / threads), out, ldo);
+  for (auto& worker : workers)
+    worker.join();
+}
+
+}  // namespace
+
+void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float* w, int n,
+                   float* out, std::size_t ldo, int threads) {
+  static const Kernel kernel = pick_kernel();
+  for (int first = 0; first < rows; first += kSkinnyGroupRows) {
+    const int group = std::min(kSkinnyGroupRows, rows - first);
+    skinny_group(kernel, x + static_cast<std::size_t>(first) * ldx, ldx, group, k, w, n,
+                 out + static_cast<std::size_t>(first) * ldo, ldo, threads);
+  }
+}
+
+}  // namespace moescope

@@ -1,0 +1,24 @@
+// Replayed routing: router logits (and hidden states, when recorded) read from a safetensors
+// file, so that a real model's routing runs through the policies.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/inputs/routing_source.h"
+#include "core/model/model_spec.h"
+
+namespace moescope {
+
+// Replays `model.layers.{i}.router_logits` (and `model.layers.{i}.hidden_states` when present;
+// seeded synthetic hidden states otherwise) from a safetensors file. Every step replays the
+// same tensors. Checks every layer the spec runs before returning.
+std::unique_ptr<RoutingSource> make_replay_routing(const ModelSpec& spec, const std::string& path,
+                                                   std::uint64_t seed);
+
+// The tensor names the replay source reads.
+std::string logits_tensor_name(int layer);
+std::string hidden_tensor_name(int layer);
+
+}  // namespace moescope

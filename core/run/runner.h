@@ -1,0 +1,81 @@
+// The runner: for every step and layer, route, apply each policy, execute the layer and
+// measure it. The baseline ("none") always runs first on the same input, because the output
+// error and the speedup of every policy are measured against it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/cancel.h"
+#include "core/inputs/routing_source.h"
+#include "core/model/model_spec.h"
+#include "core/moe/load_metrics.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
+#include "core/run/layer_timeline.h"
+
+namespace moescope {
+
+struct RunOptions {
+  ModelSpec spec;  // with H and F already scaled as the user asked
+  int steps = 1;
+  std::vector<PolicyConfig> policies;  // besides the baseline, which is always run
+  int devices = 1;
+  std::vector<int> placement;  // expert -> device; empty means balanced blocks
+  std::string backend = "cpu";
+  std::uint64_t seed = 0;
+};
+
+struct LayerRecord {
+  int step = 0;
+  int layer = 0;
+  LoadMetrics load;
+  std::vector<std::int64_t> capacity;
+  std::vector<std::int64_t> expert_ns;  // [E] measured in isolation
+  LayerTimeline timeline;
+  double output_error = 0;                   // against the baseline on the same input
+  std::int64_t gating_ns = 0;                // router (softmax + top-k), measured on the host
+  std::int64_t policy_ns = 0;                // the capacity policy, measured on the host
+  std::vector<profiler::Event> gpu_kernels;  // as LayerExecution has them (CUPTI runs only)
+  std::vector<std::string> gpu_kernel_names;
+};
+
+struct PolicyRun {
+  PolicyConfig config;
+  std::vector<LayerRecord> records;  // step-major, then layer
+};
+
+struct RunResult {
+  ModelSpec spec;
+  int tokens = 0;
+  int steps = 0;
+  Placement placement;
+  std::string routing;         // the routing source's description
+  std::string backend;         // its registry name
+  std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"
+  profiler::Timing timing = profiler::Timing::kComposed;
+  std::string collector = "cpu-timer";  // what measured the times
+  bool weights_shared_across_layers = true;
+  std::vector<PolicyRun> runs;  // runs[0] is the baseline
+};
+
+class Backend;
+
+// Checks everything about a run that can be checked before it starts (spec, steps, policies,
+// placement, memory, the backend's name) without starting a backend. Throws Error.
+void check_run_options(const RunOptions& options, const RoutingSource& source);
+
+// Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
+// Runs on `backend`, which the caller made from `options.backend` (so that a GPU starts once
+// and its name, timing and collector can be stored before the run).
+RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
+                    const ProgressFn& progress, const CancelFlag* cancel);
+// The same on a backend made here.
+RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
+                    const CancelFlag* cancel);
+
+// Bytes a run needs at its peak: the weights, the activations of one layer and its routing.
+std::uint64_t estimate_run_memory(const RunOptions& options, int tokens);
+
+}  // namespace moescope

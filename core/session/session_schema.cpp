@@ -1,0 +1,149 @@
+#include "core/session/session_schema.h"
+
+#include <string>
+
+#include "core/session/sqlite_db.h"
+
+namespace moescope {
+
+namespace {
+
+// Version 1: flat tables and integer nanoseconds, close to Nsight Systems' export.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE strings (
+  id INTEGER PRIMARY KEY,
+  value TEXT NOT NULL UNIQUE
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL CHECK (status IN ('complete', 'incomplete', 'failed')),
+  tool_version TEXT NOT NULL,
+  model TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  policy_kind TEXT NOT NULL,
+  gamma REAL,
+  devices INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  steps INTEGER NOT NULL,
+  backend TEXT NOT NULL,
+  timing TEXT NOT NULL,
+  baseline_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+  spec_json TEXT NOT NULL
+);
+CREATE TABLE run_metrics (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  mean REAL NOT NULL,
+  max REAL NOT NULL,
+  PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+CREATE TABLE layer_stats (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  latency_ns INTEGER NOT NULL,
+  dispatch_ns INTEGER NOT NULL,
+  expert_phase_ns INTEGER NOT NULL,
+  combine_ns INTEGER NOT NULL,
+  straggler_margin_ns INTEGER NOT NULL,
+  straggler_device INTEGER NOT NULL,
+  straggler_expert INTEGER NOT NULL,
+  imbalance_routed REAL NOT NULL,
+  imbalance_kept REAL NOT NULL,
+  balancedness_routed REAL NOT NULL,
+  balancedness_kept REAL NOT NULL,
+  drop_rate REAL NOT NULL,
+  tokens_fully_dropped REAL NOT NULL,
+  added_pairs INTEGER NOT NULL,
+  gate_mass_kept REAL NOT NULL,
+  output_error REAL NOT NULL,
+  gating_ns INTEGER NOT NULL,
+  policy_ns INTEGER NOT NULL,
+  capacity TEXT NOT NULL,
+  PRIMARY KEY (run, step, layer)
+) WITHOUT ROWID;
+CREATE TABLE expert_load (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  routed INTEGER NOT NULL,
+  kept INTEGER NOT NULL,
+  dropped INTEGER NOT NULL,
+  added INTEGER NOT NULL,
+  compute_ns INTEGER NOT NULL,
+  PRIMARY KEY (run, step, layer, expert)
+) WITHOUT ROWID;
+-- Events are appended in one transaction per write, so the events of a run are a few
+-- contiguous id ranges: event_ranges finds them without an index on the large table, which
+-- keeps inserts at append speed and the file near 30 bytes per event.
+CREATE TABLE kernel_events (
+  id INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  phase INTEGER NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  name INTEGER NOT NULL
+);
+CREATE TABLE event_ranges (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,
+  PRIMARY KEY (run, first_id)
+) WITHOUT ROWID;
+CREATE INDEX runs_by_status ON runs(status);
+)sql";
+
+// Version 2: which collector timed a run (CPU timer, CUDA events, CUPTI), and a group that
+// ties together the runs of one comparison or sweep.
+constexpr const char* kMigrationToV2 = R"sql(
+ALTER TABLE runs ADD COLUMN collector TEXT NOT NULL DEFAULT 'cpu-timer';
+ALTER TABLE runs ADD COLUMN run_group INTEGER;
+CREATE INDEX runs_by_group ON runs(run_group);
+)sql";
+
+// Version 3: the kernels and copies of GPU runs as CUPTI saw them, each tagged with its step,
+// layer, device, expert and phase (the timeline's spans stay in kernel_events).
+constexpr const char* kMigrationToV3 = R"sql(
+CREATE TABLE gpu_kernels (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  phase INTEGER NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  name INTEGER NOT NULL REFERENCES strings(id)
+);
+CREATE INDEX gpu_kernels_by_layer ON gpu_kernels(run, step, layer);
+)sql";
+
+}  // namespace
+
+void create_schema_v1(SqliteDb& db) {
+  db.exec(kSchemaV1);
+  db.exec("PRAGMA application_id = " + std::to_string(kSessionApplicationId));
+  db.exec("PRAGMA user_version = 1");
+}
+
+void migrate_schema(SqliteDb& db, std::int64_t from_version) {
+  SqliteTransaction transaction(db);
+  if (from_version < 1) create_schema_v1(db);
+  if (from_version < 2) db.exec(kMigrationToV2);
+  if (from_version < 3) db.exec(kMigrationToV3);
+  db.exec("PRAGMA user_version = " + std::to_string(kSessionSchemaVersion));
+  transaction.commit();
+}
+
+}  // namespace moescope

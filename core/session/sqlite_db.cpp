@@ -1,0 +1,146 @@
+#include "core/session/sqlite_db.h"
+
+#include <sqlite3.h>
+
+#include "core/base/error.h"
+
+namespace moescope {
+
+SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case Mode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
+    case Mode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case Mode::kReadWriteCreate:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+  }
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("cannot open session '" + path + "': " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  // A reader waits for a writer's commit instead of failing at once.
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
+
+void SqliteDb::fail(const std::string& what) const {
+  throw Error(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+void SqliteDb::exec(std::string_view sql) {
+  const std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail("SQL failed");
+  }
+}
+
+std::int64_t SqliteDb::query_int(std::string_view sql) {
+  SqliteStatement s(*this, sql);
+  return s.step() ? s.column_int(0) : 0;
+}
+
+std::int64_t SqliteDb::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+SqliteStatement::SqliteStatement(SqliteDb& db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    db.fail("cannot read the session");
+  }
+}
+
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(stmt_);
+}
+
+SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+bool SqliteStatement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const int primary = rc & 0xFF;
+  if (primary == SQLITE_NOTADB) {
+    throw Error(db_.path() + ": not a MoEScope session (not an SQLite database)");
+  }
+  if (primary == SQLITE_CORRUPT) {
+    db_.fail("the session file is corrupt or truncated");
+  }
+  if (primary == SQLITE_READONLY) db_.fail("the session file is read-only");
+  if (primary == SQLITE_FULL) db_.fail("the disk is full");
+  db_.fail("session query failed");
+}
+
+void SqliteStatement::run() {
+  step();
+  reset();
+}
+
+void SqliteStatement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t SqliteStatement::column_int(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+double SqliteStatement::column_double(int index) const {
+  return sqlite3_column_double(stmt_, index);
+}
+
+std::string SqliteStatement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(stmt_, index);
+  return text ? reinterpret_cast<const char*>(text) : "";
+}
+
+bool SqliteStatement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (open_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void SqliteTransaction::commit() {
+  db_.exec("COMMIT");
+  open_ = false;
+}
+
+}  // namespace moescope
