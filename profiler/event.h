@@ -9,6 +9,7 @@ namespace moescope::profiler {
 
 // The phases of one MoE layer, in the order they run.
 enum class Phase : std::uint8_t { kGating, kPolicy, kDispatch, kExpert, kSharedExpert, kCombine };
+inline constexpr int kPhaseCount = 6;
 
 std::string_view phase_name(Phase phase);
 

@@ -184,9 +184,9 @@ void fit_chart_to_width(QCustomPlot& plot, int width) {
   fit_category_labels(plot, width);
 }
 
-MetricTable metric_table(const std::vector<viewdata::RunData>& runs) {
-  MetricTable table;
-  table.metrics = viewdata::headline_metrics();
+RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs) {
+  RunsMetricTable table;
+  table.metrics = headline_metrics();
   for (const auto& run : runs) {
     table.runs.push_back(run.display_name());
     auto& row = table.values.emplace_back();
@@ -214,13 +214,7 @@ std::string format_metric_value(double value) {
   return text;
 }
 
-std::string metric_header(const viewdata::HeadlineMetric& metric) {
-  std::string header(metric.label);
-  if (!metric.unit.empty()) header += " (" + std::string(metric.unit) + ")";
-  return header;
-}
-
-std::vector<std::vector<std::optional<double>>> relative_values(const MetricTable& table) {
+std::vector<std::vector<std::optional<double>>> relative_values(const RunsMetricTable& table) {
   std::vector<double> largest(table.metrics.size(), 0.0);
   for (const auto& row : table.values) {
     for (std::size_t m = 0; m < row.size(); ++m) {
@@ -243,7 +237,7 @@ std::vector<std::vector<std::optional<double>>> relative_values(const MetricTabl
 
 void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs) {
   prepare_plot(plot, "Headline metrics (each relative to its largest value among these runs)");
-  const MetricTable table = metric_table(runs);
+  const RunsMetricTable table = runs_metric_table(runs);
   const auto relative = relative_values(table);
 
   // Only the metrics some run has: a column of nothing but gaps tells the reader nothing.

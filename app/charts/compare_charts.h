@@ -10,31 +10,30 @@
 #include <vector>
 
 #include "app/viewdata/run_data.h"
+#include "core/run/metric_table.h"
 
 class QCustomPlot;
 
 namespace moescope::charts {
 
 // The actual headline metrics of some runs, in each metric's display unit (stored value times
-// viewdata::HeadlineMetric::scale). The bar chart shows them relative to each other; this is what
+// MetricInfo::scale). The bar chart shows them relative to each other; this is what
 // the table under it and the reports print.
-struct MetricTable {
-  std::vector<viewdata::HeadlineMetric> metrics;  // columns: viewdata::headline_metrics() order
-  std::vector<std::string> runs;                  // rows: display names
+struct RunsMetricTable {
+  std::vector<MetricInfo> metrics;                         // columns: headline_metrics() order
+  std::vector<std::string> runs;                           // rows: display names
   std::vector<std::vector<std::optional<double>>> values;  // [run][metric]; empty: not stored
 };
-MetricTable metric_table(const std::vector<viewdata::RunData>& runs);
+RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs);
 
 // How tables print a metric value (already in its display unit): four significant digits, no
 // exponent for values a table usually holds.
 std::string format_metric_value(double value);
-// "Layer latency (µs)": a column or row header.
-std::string metric_header(const viewdata::HeadlineMetric& metric);
 
 // Each metric as a percentage of the largest magnitude among the runs (100% = largest), so
 // that metrics in different units share one axis. [run][metric]; empty where the run lacks the
 // metric, 0 where every run's value is 0.
-std::vector<std::vector<std::optional<double>>> relative_values(const MetricTable& table);
+std::vector<std::vector<std::optional<double>>> relative_values(const RunsMetricTable& table);
 
 // Grouped bars: x = headline metric, one bar series per run (its display name in the legend).
 void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs);

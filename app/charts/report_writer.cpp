@@ -114,14 +114,14 @@ Table runs_table(const std::vector<viewdata::RunData>& runs) {
 }
 
 Table metrics_table(const std::vector<viewdata::RunData>& runs) {
-  const MetricTable m = metric_table(runs);
+  const RunsMetricTable m = runs_metric_table(runs);
   Table t;
   if (m.runs.size() <= kMaxRunColumns) {
     t.header.push_back("Metric");
     for (const auto& name : m.runs)
       t.header.push_back(name);
     for (std::size_t i = 0; i < m.metrics.size(); ++i) {
-      std::vector<std::string> row = {metric_header(m.metrics[i])};
+      std::vector<std::string> row = {metric_heading(m.metrics[i])};
       for (const auto& values : m.values)
         row.push_back(number_or_dash(values[i]));
       t.rows.push_back(std::move(row));
@@ -130,7 +130,7 @@ Table metrics_table(const std::vector<viewdata::RunData>& runs) {
   }
   t.header.push_back("Run");
   for (const auto& metric : m.metrics)
-    t.header.push_back(metric_header(metric));
+    t.header.push_back(metric_heading(metric));
   for (std::size_t r = 0; r < m.runs.size(); ++r) {
     std::vector<std::string> row = {m.runs[r]};
     for (const auto& value : m.values[r])
@@ -188,8 +188,7 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
   }
   report.runs = runs_table(runs);
   report.metrics = metrics_table(runs);
-  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics",
-                                       chart_size,
+  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics", chart_size,
                                        [&](QCustomPlot& p) { plot_metric_bars(p, runs); }));
   report.charts.push_back(render_chart("layer_latency.png", "Latency per layer", chart_size,
                                        [&](QCustomPlot& p) { plot_layer_latency(p, runs); }));
@@ -203,7 +202,7 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
   }
   for (const auto& r : runs) {
     report.sections.push_back(
-        {r.display_name(), layer_table(r), viewdata::pretty_spec_json(r.run.spec_json)});
+        {r.display_name(), layer_table(r), viewdata::pretty_request_json(r.run.request_json)});
   }
   return report;
 }

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli/report_command.h"
+#include "app/cli/rerun_command.h"
 #include "app/cli/route_command.h"
 #include "app/cli/run_command.h"
 #include "app/cli/session_commands.h"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cli::add_run_command(app);
   cli::add_sweep_command(app);
+  cli::add_rerun_command(app);
   cli::add_session_commands(app);
   cli::add_route_command(app);
   cli::add_spec_commands(app);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/run_arguments.h"
+#include "app/cli/session_option.h"
 #include "core/base/error.h"
 
 #if MOESCOPE_HAVE_QT
@@ -83,7 +83,7 @@ void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand("report", "Write an HTML, PDF or Markdown report of runs");
   cmd->add_option("runs", args->runs, "run ids (see `sessions`)")->required();
-  cmd->add_option("--session", args->session, "session file (default: your default session)");
+  add_session_option(*cmd, args->session);
   cmd->add_option("--out", args->out, "report file: .html, .pdf or .md (charts beside it)")
       ->required();
   cmd->callback([args] { write_report_file(*args); });

@@ -2,70 +2,40 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
-#include "app/cli/run_arguments.h"
-#include "app/cli/table_output.h"
+#include "app/cli/experiment_options.h"
+#include "app/cli/recorded_output.h"
+#include "app/cli/recording.h"
+#include "app/cli/session_option.h"
 #include "app/cli/terminal.h"
 #include "core/base/error.h"
-#include "core/run/run_report.h"
-#include "core/session/run_recorder.h"
 
 namespace moescope::cli {
 
 namespace {
 
 struct RunCommand {
-  RunArguments common;
-  std::string policy = "drop";
-  double gamma = 1.0;
-  int m = 1;
+  ExperimentOptions common;
+  std::string policy = policy_name(Experiment{}.policies.kinds.front());
+  double gamma = Experiment{}.policies.gammas.front();
+  int m = Experiment{}.policies.ms.front();
   std::optional<int> devices;
   std::string format = "table";
   bool compare = false;
   bool per_layer = false;
 };
 
-void run(const RunCommand& args, const CancelFlag* cancel) {
-  const ModelSpec spec = model_spec(args.common);
-  RunOptions options = run_options(args.common, spec, args.devices);
-  if (args.compare) {
-    for (auto kind : {PolicyKind::kDrop, PolicyKind::kExpanded, PolicyKind::kReroute}) {
-      options.policies.push_back(policy_config(args.common, kind, args.gamma, args.m));
-    }
-  } else {
-    options.policies.push_back(
-        policy_config(args.common, parse_policy(args.policy), args.gamma, args.m));
-  }
-  auto source = routing_source(args.common, spec);
-  SessionStore store(session_path(args.common.session), SessionStore::Access::kWrite);
-  const auto group = args.compare ? std::optional(store.new_group()) : std::nullopt;
-
-  RecordedRun recorded;
-  {
-    ProgressLine progress("running " + spec.name);
-    recorded = record_run(
-        store, options, *source,
-        [&](std::int64_t done, std::int64_t total) { progress.update(done, total); }, cancel,
-        group);
-  }
-  if (args.format == "json") {
-    nlohmann::json j = run_to_json(recorded.result);
-    j["session"] = store.path();
-    for (std::size_t i = 0; i < recorded.run_ids.size(); ++i) {
-      j["policies"][i]["run_id"] = recorded.run_ids[i];
-    }
-    std::cout << j.dump(2) << "\n";
-  } else {
-    print_run_tables(std::cout, recorded.result, args.per_layer);
-    std::cout << "\nStored in " << store.path() << " as run";
-    for (std::size_t i = 0; i < recorded.run_ids.size(); ++i) {
-      std::cout << (i == 0 ? " " : ", ") << recorded.run_ids[i] << " ("
-                << policy_label(recorded.result.runs[i].config) << ")";
-    }
-    std::cout << "\n";
-  }
+Experiment experiment_of(const RunCommand& args, const CLI::App& cmd) {
+  if (!args.common.request_file.empty()) return finish(args.common, cmd);
+  Experiment e = finish(args.common, cmd);
+  e.policies.kinds = args.compare ? compared_kinds() : std::vector{parse_policy(args.policy)};
+  e.policies.gammas = {args.gamma};
+  e.policies.ms = {args.m};
+  if (args.devices) e.devices = {*args.devices};
+  return e;
 }
 
 }  // namespace
@@ -73,7 +43,7 @@ void run(const RunCommand& args, const CancelFlag* cancel) {
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunCommand>();
   auto* cmd = app.add_subcommand("run", "Run a model's MoE layers through a capacity policy");
-  add_run_arguments(*cmd, args->common);
+  add_experiment_options(*cmd, args->common);
   cmd->add_option("--policy", args->policy, "none|drop|expanded|reroute")->capture_default_str();
   cmd->add_option("--gamma", args->gamma, "capacity factor (> 0)")->capture_default_str();
   cmd->add_option("--m", args->m, "expanded: local experts added per token")->capture_default_str();
@@ -83,7 +53,13 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--compare", args->compare, "run drop, expanded and reroute beside the baseline");
   cmd->add_flag("--per-layer", args->per_layer, "table: add a row per layer");
-  cmd->callback([args] { run(*args, install_interrupt_handler()); });
+  cmd->callback([args, cmd] {
+    const Experiment experiment = experiment_of(*args, *cmd);
+    if (print_request_if_asked(args->common, experiment)) return;
+    const RecordedExperiment recorded = record_in_session(
+        experiment, session_path(args->common.session), "running", install_interrupt_handler());
+    print_recorded(std::cout, recorded, args->format, args->per_layer);
+  });
 }
 
 }  // namespace moescope::cli

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/cli/run_arguments.h"
+#include "app/cli/session_option.h"
 #include "core/base/error.h"
 #include "core/session/session_export.h"
 #include "core/session/session_store.h"
@@ -125,9 +125,7 @@ void show_run(const SessionArgs& args) {
 
 void add_session_commands(CLI::App& app) {
   auto args = std::make_shared<SessionArgs>();
-  auto session_option = [&](CLI::App* cmd) {
-    cmd->add_option("--session", args->session, "session file (default: your default session)");
-  };
+  auto session_option = [&](CLI::App* cmd) { add_session_option(*cmd, args->session); };
 
   auto* list = app.add_subcommand("sessions", "List the runs of a session");
   list->add_option("file", args->positional_session, "session file (default: --session)");

@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <string>
 
-#include "core/run/run_report.h"
+#include "core/run/metric_table.h"
+#include "core/run/summary.h"
 
 namespace moescope::cli {
 
@@ -53,20 +54,27 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
   out << "routing: " << result.routing << "; backend: " << result.backend_detail
       << "; timeline: " << profiler::timing_name(result.timing) << "\n\n";
 
-  out << pad("policy", 26) << pad("latency(us)", 12) << pad("speedup", 8) << pad("imb.routed", 11)
-      << pad("imb.kept", 9) << pad("balanced", 9) << pad("drop%", 7) << pad("tok.drop%", 10)
-      << pad("added", 7) << pad("gate.kept", 10) << pad("out.err", 9) << "straggler(us)\n";
+  // The policy table's columns, headed and scaled as the metric table says.
+  const char* const kColumns[] = {
+      "latency_ns",        "speedup",      "imbalance_routed",     "imbalance_kept",
+      "balancedness_kept", "drop_rate",    "tokens_fully_dropped", "added_pairs",
+      "gate_mass_kept",    "output_error", "straggler_margin_ns"};
+  out << pad("policy", 26);
+  for (const char* key : kColumns) {
+    const MetricInfo& m = metric_info(key);
+    out << pad(std::string(m.column), std::max<std::size_t>(m.column.size() + 1, 8));
+  }
+  out << "\n";
   for (const auto& run : result.runs) {
-    const PolicySummary p = summarize(run, result.runs.front());
-    out << pad(p.label, 26) << pad(fmt("%.1f", p.latency_ns.mean / 1e3), 12)
-        << pad(fmt("%.2fx", p.speedup), 8) << pad(fmt("%.2f", p.imbalance_routed.mean), 11)
-        << pad(fmt("%.2f", p.imbalance_kept.mean), 9)
-        << pad(fmt("%.3f", p.balancedness_kept.mean), 9)
-        << pad(fmt("%.1f", 100 * p.drop_rate.mean), 7)
-        << pad(fmt("%.2f", 100 * p.tokens_fully_dropped.mean), 10)
-        << pad(fmt("%.0f", p.added_pairs.mean), 7) << pad(fmt("%.3f", p.gate_mass_kept.mean), 10)
-        << pad(fmt("%.4f", p.output_error.mean), 9) << fmt("%.1f", p.straggler_margin_ns.mean / 1e3)
-        << "\n";
+    const RunSummary summary = summarize(run, result.runs.front());
+    out << pad(summary.label, 26);
+    for (const char* key : kColumns) {
+      const MetricInfo& m = metric_info(key);
+      std::string value = format_metric(m, summary.mean(key));
+      if (m.key == "speedup") value += "x";
+      out << pad(value, std::max<std::size_t>(m.column.size() + 1, 8));
+    }
+    out << "\n";
   }
 
   const PolicyRun& shown = result.runs.back();

@@ -46,6 +46,7 @@
 #include "core/base/version.h"
 #include "core/exec/backend.h"
 #include "core/exec/backend_registry.h"
+#include "core/session/rerun.h"
 #include "core/session/session_export.h"
 #include "core/session/session_store.h"
 
@@ -126,9 +127,9 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
       const auto row = runs_model_->session_row(path.toStdString());
       const bool empty = row && runs_model_->rowCount(runs_model_->index(*row, 0)) == 0;
       if (empty && options.demo_when_empty) {
-        panel_->set_request(demo_request(path.toStdString()));
+        panel_->set_experiment(demo_experiment());
         panel_->set_status(tr("First start: making a demo comparison so the views have data…"));
-        controller_->start(demo_request(path.toStdString()));
+        controller_->start(demo_experiment(), path.toStdString());
       } else if (row && !empty) {
         const QModelIndex session = runs_model_->index(*row, 0);
         const auto last =
@@ -242,7 +243,14 @@ void MainWindow::build_actions() {
   add(run, tr("&Compare policies"), QKeySequence(tr("Ctrl+Shift+R")), [this] { start_run(true); });
   add(run, tr("C&ancel"), QKeySequence(Qt::Key_Escape), [this] { cancel_run(); });
   run->addSeparator();
-  add(run, tr("Re&name run…"), QKeySequence(Qt::Key_F2), [this] {
+  QAction* again = add(
+      run, tr("Run &again"), QKeySequence(tr("Ctrl+Shift+A")),
+      [this] {
+        const auto runs = selected_runs();
+        if (runs.size() == 1) rerun(runs.front());
+      },
+      tr("Run the selected run again from its stored setup, beside a fresh baseline"));
+  QAction* rename = add(run, tr("Re&name run…"), QKeySequence(Qt::Key_F2), [this] {
     const auto runs = selected_runs();
     if (runs.size() != 1) return;
     const StoredRun* stored = runs_model_->stored_run(runs.front());
@@ -252,7 +260,7 @@ void MainWindow::build_actions() {
                               QString::fromStdString(stored ? stored->name : ""), &ok);
     if (ok) rename_run(runs.front(), name);
   });
-  add(run, tr("&Delete runs"), QKeySequence::Delete, [this] {
+  QAction* remove = add(run, tr("&Delete runs"), QKeySequence::Delete, [this] {
     const auto runs = selected_runs();
     if (runs.empty()) return;
     if (QMessageBox::question(this, tr("Delete runs"),
@@ -260,6 +268,8 @@ void MainWindow::build_actions() {
                                  static_cast<int>(runs.size()))) == QMessageBox::Yes)
       delete_runs(runs);
   });
+  tree_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  tree_->addActions({again, rename, remove});
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (int i = 0; i < tabs_->count(); ++i) {
@@ -433,7 +443,7 @@ void MainWindow::show_run(const RunRef& ref) {
                  QString::fromStdString(e.what()) +
                      tr("\n\nThe other views show the run; export it as CSV to inspect it."));
     }
-    timeline_->show_run(store.events(ref.run_id), shown_->layers, shown_->run.timing);
+    timeline_->show_run(store.spans(ref.run_id), shown_->layers, shown_->run.timing);
   } catch (const std::exception& e) {
     show_error(tr("Cannot show the run"), QString::fromStdString(e.what()));
   }
@@ -452,9 +462,9 @@ QString MainWindow::current_session() const {
 
 bool MainWindow::start_run(bool compare) {
   if (controller_->busy()) return false;
-  RunRequest request;
+  Experiment experiment;
   try {
-    request = panel_->request(compare);
+    experiment = panel_->experiment(compare);
   } catch (const std::exception& e) {
     show_error(tr("Check the run setup"), QString::fromStdString(e.what()));
     return false;
@@ -462,9 +472,22 @@ bool MainWindow::start_run(bool compare) {
   if (current_session().isEmpty() &&
       !open_session(QString::fromStdString(default_session_path()), true))
     return false;
-  request.session_path = current_session().toStdString();
   panel_->save_settings();
-  return controller_->start(request);
+  return controller_->start(experiment, current_session().toStdString());
+}
+
+bool MainWindow::rerun(const RunRef& ref) {
+  if (controller_->busy()) return false;
+  Experiment experiment;
+  try {
+    SessionStore store(ref.session_path, SessionStore::Access::kRead);
+    experiment = rerun_experiment(store.run(ref.run_id));
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot run it again"), QString::fromStdString(e.what()));
+    return false;
+  }
+  panel_->set_status(tr("Running run %1 again…").arg(ref.run_id));
+  return controller_->start(experiment, ref.session_path);
 }
 
 void MainWindow::cancel_run() {

@@ -56,6 +56,9 @@ class MainWindow : public QMainWindow {
   std::vector<RunRef> selected_runs() const;
   // Starts a run from the panel's current settings into the current session.
   bool start_run(bool compare);
+  // Runs a stored run again (its policy beside a fresh baseline) into its session; errors go to
+  // a dialog and return false.
+  bool rerun(const RunRef& run);
   void cancel_run();
   void rename_run(const RunRef& run, const QString& name);
   void delete_runs(const std::vector<RunRef>& runs);

@@ -3,7 +3,8 @@
 #include <chrono>
 
 #include "core/base/error.h"
-#include "core/session/run_recorder.h"
+#include "core/exec/backend_registry.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
 namespace moescope::gui {
@@ -15,10 +16,10 @@ RunController::~RunController() {
   wait();
 }
 
-bool RunController::start(const RunRequest& request) {
+bool RunController::start(const Experiment& experiment, const std::string& session_path) {
   if (thread_ != nullptr) return false;
   cancel_.store(false);
-  thread_ = QThread::create([this, request] { work(request); });
+  thread_ = QThread::create([this, experiment, session_path] { work(experiment, session_path); });
   connect(thread_, &QThread::finished, this, [this] {
     thread_->deleteLater();
     thread_ = nullptr;
@@ -54,15 +55,16 @@ void RunController::report_outcome() {
 
 // On the worker thread: progress reaches the GUI thread queued; the outcome is kept for
 // report_outcome, which runs on the GUI thread once this thread has finished.
-void RunController::work(RunRequest request) {
-  session_ = QString::fromStdString(request.session_path);
+void RunController::work(const Experiment& experiment, const std::string& session_path) {
+  session_ = QString::fromStdString(session_path);
   run_ids_.clear();
   message_.clear();
   try {
-    const RunOptions options = make_run_options(request);
-    auto source = make_routing(request, options.spec);
-    SessionStore store(request.session_path, SessionStore::Access::kWrite);
-    const auto group = request.compare ? std::optional(store.new_group()) : std::nullopt;
+    // Bad settings are refused before the session is touched or a GPU started.
+    const Experiment resolved = resolve(experiment);
+    validate(resolved);
+    const auto backend = make_backend(resolved.backend);
+    SessionStore store(session_path, SessionStore::Access::kWrite);
     // Progress arrives per layer and expert; the bar needs a few updates a second at most.
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     const ProgressFn on_progress = [&](std::int64_t done, std::int64_t total) {
@@ -71,9 +73,12 @@ void RunController::work(RunRequest request) {
       last = now;
       emit progress(done, total);
     };
-    const RecordedRun recorded = record_run(store, options, *source, on_progress, &cancel_, group);
-    for (auto id : recorded.run_ids)
-      run_ids_.push_back(id);
+    const RecordedExperiment recorded =
+        record_experiment(store, resolved, *backend, on_progress, &cancel_);
+    for (const auto& batch : recorded.batches) {
+      for (auto id : batch.run_ids)
+        run_ids_.push_back(id);
+    }
     outcome_ = Outcome::kFinished;
   } catch (const Cancelled&) {
     outcome_ = Outcome::kCancelled;

@@ -1,6 +1,6 @@
-// Runs a request on a worker thread and reports back on the GUI thread: progress, the stored
-// run ids, a failure message or a cancellation. One run at a time; the outcome is reported
-// after the thread has ended, so a handler may start the next run at once.
+// Runs an experiment on a worker thread and records it in a session, reporting back on the GUI
+// thread: progress, the stored run ids, a failure message or a cancellation. One run at a time; the
+// outcome is reported after the thread has ended, so a handler may start the next run at once.
 #pragma once
 
 #include <atomic>
@@ -9,8 +9,10 @@
 #include <QObject>
 #include <QThread>
 
-#include "app/gui/run_request.h"
+#include <string>
+
 #include "core/base/cancel.h"
+#include "core/run/experiment.h"
 
 namespace moescope::gui {
 
@@ -23,7 +25,7 @@ class RunController : public QObject {
 
   bool busy() const { return thread_ != nullptr; }
   // Returns false (and does nothing) when a run is already going.
-  bool start(const RunRequest& request);
+  bool start(const Experiment& experiment, const std::string& session_path);
   void cancel();
   void wait();
 
@@ -36,7 +38,7 @@ class RunController : public QObject {
 
  private:
   enum class Outcome { kFinished, kFailed, kCancelled };
-  void work(RunRequest request);
+  void work(const Experiment& experiment, const std::string& session_path);
   void report_outcome();
 
   QThread* thread_ = nullptr;

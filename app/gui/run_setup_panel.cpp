@@ -17,10 +17,14 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <nlohmann/json.hpp>
+
+#include "app/gui/number_list.h"
+#include "core/base/error.h"
 #include "core/exec/backend.h"
 #include "core/exec/backend_registry.h"
-#include "core/model/model_spec.h"
 #include "core/model/presets.h"
+#include "core/run/experiment_json.h"
 
 namespace moescope::gui {
 namespace {
@@ -68,10 +72,15 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   preset_->setToolTip(tr("A model preset; a spec file, when given, replaces it"));
   spec_file_ = new QLineEdit(this);
   spec_file_->setPlaceholderText(tr("optional JSON spec"));
-  scale_ =
-      spin(1, 64, 8, tr("Divide the hidden and FFN sizes by this (quick runs on a CPU)"), this);
-  tokens_ = spin(1, 1 << 20, 512, tr("Tokens per step (batch × sequence)"), this);
-  steps_ = spin(1, 10000, 2, tr("Forward passes; each step routes new tokens"), this);
+  // The first look: the demo's small setup, so that a first Run takes seconds on a CPU.
+  const Experiment first = demo_experiment();
+  scale_ = spin(1, 64, first.model.scale,
+                tr("Divide the hidden and FFN sizes by this (quick runs on a CPU)"), this);
+  tokens_ = spin(1, 1 << 20, first.routing.tokens, tr("Tokens per step (batch × sequence)"), this);
+  steps_ = spin(1, 10000, first.steps, tr("Forward passes; each step routes new tokens"), this);
+  layers_ = new QLineEdit(this);
+  layers_->setPlaceholderText(tr("all, or 0,5,11"));
+  layers_->setToolTip(tr("The MoE layers to run, comma separated; empty for every layer"));
   auto* model_box = new QGroupBox(tr("Model"), this);
   auto* model_form = new QFormLayout(model_box);
   model_form->addRow(tr("Preset"), preset_);
@@ -80,6 +89,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   model_form->addRow(tr("Scale ÷"), scale_);
   model_form->addRow(tr("Tokens"), tokens_);
   model_form->addRow(tr("Steps"), steps_);
+  model_form->addRow(tr("Layers"), layers_);
 
   // Routing
   routing_ =
@@ -87,7 +97,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   skew_ = new QDoubleSpinBox(this);
   skew_->setRange(0, 5);
   skew_->setSingleStep(0.1);
-  skew_->setValue(0.6);
+  skew_->setValue(first.routing.skew);
   skew_->setToolTip(
       tr("How hot the popular experts are: 0 is uniform; 0.5–0.75 matches the "
          "drop rates the paper measured on OLMoE at γ = 1"));
@@ -106,14 +116,15 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                      "let under-loaded experts take m more. reroute: move overflow to other "
                      "experts"),
                   this);
-  policy_->setCurrentIndex(1);
+  policy_->setCurrentText(QString::fromStdString(policy_name(first.policies.kinds.front())));
   gamma_ = new QDoubleSpinBox(this);
   gamma_->setRange(0.01, 1000);
   gamma_->setDecimals(2);
   gamma_->setSingleStep(0.25);
-  gamma_->setValue(1.0);
+  gamma_->setValue(first.policies.gammas.front());
   gamma_->setToolTip(tr("Capacity factor γ: each expert takes at most ⌈γ·T·k/E⌉ tokens"));
-  m_ = spin(0, 64, 1, tr("Expanded drop: extra candidate experts per token"), this);
+  m_ = spin(0, 64, first.policies.ms.front(),
+            tr("Expanded drop: extra candidate experts per token"), this);
   capacity_scope_ = combo({"global", "source"},
                           tr("global: one capacity per expert; source: per sending device"), this);
   priority_ =
@@ -132,10 +143,11 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   policy_form->addRow(renormalize_);
 
   // Devices
-  devices_ = spin(1, 1024, 8,
+  devices_ = spin(0, 1024, 0,
                   tr("Expert-parallel devices; more than exist become virtual "
-                     "devices with a composed timeline"),
+                     "devices with a composed timeline. auto: min(8, experts)"),
                   this);
+  devices_->setSpecialValueText(tr("auto (min(8, E))"));
   placement_ = new QLineEdit(this);
   placement_->setPlaceholderText(tr("balanced, or 0,0,1,1,…"));
   placement_->setToolTip(
@@ -211,127 +223,81 @@ void RunSetupPanel::update_enabled() {
   cancel_button_->setEnabled(busy_);
 }
 
-RunRequest RunSetupPanel::request(bool compare) const {
-  RunRequest r;
-  r.preset = preset_->currentText().toStdString();
-  r.spec_file = spec_file_->text().trimmed().toStdString();
-  r.scale = scale_->value();
-  r.tokens = tokens_->value();
-  r.steps = steps_->value();
-  r.replay = routing_->currentIndex() == 1;
-  r.logits_file = logits_file_->text().trimmed().toStdString();
-  r.skew = skew_->value();
-  r.policy.kind = parse_policy(policy_->currentText().toStdString());
-  r.policy.gamma = gamma_->value();
-  r.policy.m = m_->value();
-  r.policy.capacity_scope = parse_capacity_scope(capacity_scope_->currentText().toStdString());
-  r.policy.priority = parse_priority(priority_->currentText().toStdString());
-  r.policy.reroute_scope = parse_reroute_scope(reroute_scope_->currentText().toStdString());
-  r.policy.renormalize = renormalize_->isChecked();
-  r.policy.seed = static_cast<std::uint64_t>(seed_->value());
-  r.compare = compare;
-  r.devices = devices_->value();
-  r.placement = parse_placement(placement_->text().toStdString());
-  r.backend = backend_->currentText().toStdString();
-  r.seed = static_cast<std::uint64_t>(seed_->value());
-  return r;
+Experiment RunSetupPanel::experiment(bool compare) const {
+  Experiment e;
+  e.model.preset = preset_->currentText().toStdString();
+  e.model.spec_file = spec_file_->text().trimmed().toStdString();
+  e.model.scale = scale_->value();
+  e.model.layers = parse_number_list(layers_->text().toStdString(), "layers", "0,5,11");
+  e.routing.tokens = tokens_->value();
+  e.routing.skew = skew_->value();
+  if (routing_->currentIndex() == 1) {
+    e.routing.logits_file = logits_file_->text().trimmed().toStdString();
+    if (e.routing.logits_file.empty()) {
+      throw Error("routing: choose a router-logits file (.safetensors) or use synthetic routing");
+    }
+  }
+  e.steps = steps_->value();
+  e.seed = static_cast<std::uint64_t>(seed_->value());
+  PolicyGrid& g = e.policies;
+  g.kinds =
+      compare ? compared_kinds() : std::vector{parse_policy(policy_->currentText().toStdString())};
+  g.gammas = {gamma_->value()};
+  g.ms = {m_->value()};
+  g.capacity_scope = parse_capacity_scope(capacity_scope_->currentText().toStdString());
+  g.priority = parse_priority(priority_->currentText().toStdString());
+  g.reroute_scope = parse_reroute_scope(reroute_scope_->currentText().toStdString());
+  g.renormalize = renormalize_->isChecked();
+  if (devices_->value() > 0) e.devices = {devices_->value()};
+  e.placement = parse_number_list(placement_->text().toStdString(), "placement", "0,0,1,1");
+  e.backend = backend_->currentText().toStdString();
+  return e;
 }
 
-void RunSetupPanel::set_request(const RunRequest& r) {
-  preset_->setCurrentText(QString::fromStdString(r.preset));
-  spec_file_->setText(QString::fromStdString(r.spec_file));
-  scale_->setValue(r.scale);
-  tokens_->setValue(r.tokens);
-  steps_->setValue(r.steps);
-  routing_->setCurrentIndex(r.replay ? 1 : 0);
-  logits_file_->setText(QString::fromStdString(r.logits_file));
-  skew_->setValue(r.skew);
-  policy_->setCurrentText(QString::fromStdString(policy_name(r.policy.kind)));
-  gamma_->setValue(r.policy.gamma);
-  m_->setValue(r.policy.m);
-  capacity_scope_->setCurrentText(
-      QString::fromStdString(capacity_scope_name(r.policy.capacity_scope)));
-  priority_->setCurrentText(QString::fromStdString(priority_name(r.policy.priority)));
-  reroute_scope_->setCurrentText(
-      QString::fromStdString(reroute_scope_name(r.policy.reroute_scope)));
-  renormalize_->setChecked(r.policy.renormalize);
-  devices_->setValue(r.devices);
-  QStringList placement;
-  for (int d : r.placement)
-    placement << QString::number(d);
-  placement_->setText(placement.join(","));
-  backend_->setCurrentText(QString::fromStdString(r.backend));
-  seed_->setValue(static_cast<int>(r.seed));
+void RunSetupPanel::set_experiment(const Experiment& e) {
+  const auto text = [](const std::string& s) { return QString::fromStdString(s); };
+  preset_->setCurrentText(text(e.model.preset));
+  spec_file_->setText(text(e.model.spec_file));
+  scale_->setValue(e.model.scale);
+  layers_->setText(text(format_number_list(e.model.layers)));
+  tokens_->setValue(e.routing.tokens);
+  skew_->setValue(e.routing.skew);
+  routing_->setCurrentIndex(e.routing.replay() ? 1 : 0);
+  logits_file_->setText(text(e.routing.logits_file));
+  steps_->setValue(e.steps);
+  seed_->setValue(static_cast<int>(std::min<std::uint64_t>(e.seed, 1u << 30)));
+  const PolicyGrid& g = e.policies;
+  if (!g.kinds.empty()) policy_->setCurrentText(text(policy_name(g.kinds.front())));
+  if (!g.gammas.empty()) gamma_->setValue(g.gammas.front());
+  if (!g.ms.empty()) m_->setValue(g.ms.front());
+  capacity_scope_->setCurrentText(text(capacity_scope_name(g.capacity_scope)));
+  priority_->setCurrentText(text(priority_name(g.priority)));
+  reroute_scope_->setCurrentText(text(reroute_scope_name(g.reroute_scope)));
+  renormalize_->setChecked(g.renormalize);
+  devices_->setValue(e.devices.empty() ? 0 : e.devices.front());
+  placement_->setText(text(format_number_list(e.placement)));
+  backend_->setCurrentText(text(e.backend));
 }
 
 void RunSetupPanel::save_settings() const {
-  RunRequest r;
+  Experiment e;
   try {
-    r = request(false);
+    e = experiment(false);
   } catch (const std::exception&) {
     return;
   }
   QSettings s;
-  s.beginGroup("run_setup");
-  s.setValue("preset", QString::fromStdString(r.preset));
-  s.setValue("spec_file", QString::fromStdString(r.spec_file));
-  s.setValue("scale", r.scale);
-  s.setValue("tokens", r.tokens);
-  s.setValue("steps", r.steps);
-  s.setValue("replay", r.replay);
-  s.setValue("logits_file", QString::fromStdString(r.logits_file));
-  s.setValue("skew", r.skew);
-  s.setValue("policy", QString::fromStdString(policy_name(r.policy.kind)));
-  s.setValue("gamma", r.policy.gamma);
-  s.setValue("m", r.policy.m);
-  s.setValue("capacity_scope",
-             QString::fromStdString(capacity_scope_name(r.policy.capacity_scope)));
-  s.setValue("priority", QString::fromStdString(priority_name(r.policy.priority)));
-  s.setValue("reroute_scope", QString::fromStdString(reroute_scope_name(r.policy.reroute_scope)));
-  s.setValue("renormalize", r.policy.renormalize);
-  s.setValue("devices", r.devices);
-  s.setValue("placement", placement_->text());
-  s.setValue("backend", QString::fromStdString(r.backend));
-  s.setValue("seed", static_cast<qulonglong>(r.seed));
-  s.endGroup();
+  s.setValue("run_setup/experiment", QString::fromStdString(experiment_to_json(e).dump()));
 }
 
 void RunSetupPanel::restore_settings() {
-  QSettings s;
-  if (!s.childGroups().contains("run_setup")) return;
-  s.beginGroup("run_setup");
-  const RunRequest d;
-  RunRequest r;
-  auto text = [&](const char* key, const std::string& fallback) {
-    return s.value(key, QString::fromStdString(fallback)).toString().toStdString();
-  };
-  r.preset = text("preset", d.preset);
-  r.spec_file = text("spec_file", d.spec_file);
-  r.scale = s.value("scale", d.scale).toInt();
-  r.tokens = s.value("tokens", d.tokens).toInt();
-  r.steps = s.value("steps", d.steps).toInt();
-  r.replay = s.value("replay", d.replay).toBool();
-  r.logits_file = text("logits_file", d.logits_file);
-  r.skew = s.value("skew", d.skew).toDouble();
-  r.devices = s.value("devices", d.devices).toInt();
-  r.backend = text("backend", d.backend);
-  r.seed = s.value("seed", static_cast<qulonglong>(d.seed)).toULongLong();
-  // Names from an older or edited settings file may not parse: keep the defaults then.
+  const QString saved = QSettings().value("run_setup/experiment").toString();
+  if (saved.isEmpty()) return;
+  // An older or edited settings file may not read as an experiment: keep the defaults then.
   try {
-    r.policy.kind = parse_policy(text("policy", "drop"));
-    r.policy.capacity_scope = parse_capacity_scope(text("capacity_scope", "global"));
-    r.policy.priority = parse_priority(text("priority", "score"));
-    r.policy.reroute_scope = parse_reroute_scope(text("reroute_scope", "any"));
+    set_experiment(experiment_from_json(nlohmann::json::parse(saved.toStdString()), "settings"));
   } catch (const std::exception&) {
-    r.policy = d.policy;
   }
-  r.policy.gamma = s.value("gamma", d.policy.gamma).toDouble();
-  r.policy.m = s.value("m", d.policy.m).toInt();
-  r.policy.renormalize = s.value("renormalize", d.policy.renormalize).toBool();
-  const QString placement = s.value("placement").toString();
-  s.endGroup();
-  set_request(r);
-  placement_->setText(placement);
 }
 
 void RunSetupPanel::set_busy(bool busy) {

@@ -1,10 +1,11 @@
-// The run-setup panel: model, tokens, routing, policy, devices, backend and seed; Run,
-// Compare policies, Cancel and the progress of the current run.
+// The run-setup panel: it edits an Experiment (core/run/experiment.h), the same request the CLI
+// fills from its flags: model, tokens, routing, policy, devices, backend and seed; Run, Compare
+// policies, Cancel and the progress of the current run.
 #pragma once
 
 #include <QWidget>
 
-#include "app/gui/run_request.h"
+#include "core/run/experiment.h"
 
 class QCheckBox;
 class QComboBox;
@@ -23,12 +24,15 @@ class RunSetupPanel : public QWidget {
  public:
   explicit RunSetupPanel(QWidget* parent = nullptr);
 
-  // The request the widgets describe (session_path left empty). Throws Error on bad fields.
-  RunRequest request(bool compare) const;
-  void set_request(const RunRequest& request);
+  // The experiment the widgets describe: the chosen policy beside the baseline, or with
+  // `compare` every policy. Throws Error naming a field that does not parse.
+  Experiment experiment(bool compare) const;
+  // Shows an experiment: of several policies, gammas or device counts, the first.
+  void set_experiment(const Experiment& experiment);
 
-  // The panel's fields across restarts (QSettings group "run_setup"). Saving skips a panel
-  // whose fields do not parse, so a half-typed placement never replaces good settings.
+  // The panel's experiment across restarts (QSettings "run_setup/experiment", as JSON). Saving
+  // skips a panel whose fields do not parse, so a half-typed placement never replaces good
+  // settings; settings that do not read as an experiment are ignored.
   void save_settings() const;
   void restore_settings();
 
@@ -55,6 +59,7 @@ class RunSetupPanel : public QWidget {
   QSpinBox* scale_ = nullptr;
   QSpinBox* tokens_ = nullptr;
   QSpinBox* steps_ = nullptr;
+  QLineEdit* layers_ = nullptr;
   QComboBox* routing_ = nullptr;
   QDoubleSpinBox* skew_ = nullptr;
   QLineEdit* logits_file_ = nullptr;

@@ -83,28 +83,12 @@ void pretty_json(std::ostringstream& out, const nlohmann::json& j, int indent) {
 
 }  // namespace
 
-std::string pretty_spec_json(const std::string& spec_json) {
-  const auto j = nlohmann::json::parse(spec_json, nullptr, false);
-  if (j.is_discarded()) return spec_json;
+std::string pretty_request_json(const std::string& request_json) {
+  const auto j = nlohmann::json::parse(request_json, nullptr, false);
+  if (j.is_discarded()) return request_json;
   std::ostringstream out;
   pretty_json(out, j, 0);
   return out.str();
-}
-
-const std::vector<HeadlineMetric>& headline_metrics() {
-  static const std::vector<HeadlineMetric> kMetrics = {
-      {"latency_ns", "Layer latency", 1e-3, "µs"},
-      {"speedup", "Speedup vs baseline", 1, "×"},
-      {"imbalance_routed", "Imbalance (routed)", 1, "max/mean"},
-      {"imbalance_kept", "Imbalance (kept)", 1, "max/mean"},
-      {"balancedness_kept", "Balancedness (kept)", 1, ""},
-      {"drop_rate", "Drop rate", 100, "%"},
-      {"tokens_fully_dropped", "Tokens fully dropped", 100, "%"},
-      {"gate_mass_kept", "Gate mass kept", 100, "%"},
-      {"output_error", "Output error", 1, "rel. L2"},
-      {"straggler_margin_ns", "Straggler margin", 1e-3, "µs"},
-  };
-  return kMetrics;
 }
 
 }  // namespace moescope::viewdata

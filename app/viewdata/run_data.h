@@ -16,10 +16,10 @@ namespace moescope::viewdata {
 struct RunData {
   std::string session_path;
   StoredRun run;
-  std::vector<RunMetricRow> metrics;
+  std::vector<MetricRow> metrics;
   std::vector<LayerStatRow> layers;  // step-major, as stored
 
-  // The mean of a summary metric (see run_report.h: named_stats), when the run has it.
+  // The mean of a summary metric (core/run/metric_table.h), when the run has it.
   std::optional<double> metric(std::string_view name) const;
   // "name (#id)": how charts and tables name a run.
   std::string display_name() const;
@@ -34,17 +34,8 @@ struct LayerLatency {
 };
 std::vector<LayerLatency> latency_per_layer(const RunData& run);
 
-// A stored request (spec JSON) indented for people, short arrays on one line; text that is not
-// JSON comes back as it is, and bytes that are not UTF-8 are replaced rather than thrown on.
-std::string pretty_spec_json(const std::string& spec_json);
-
-// The headline metrics every overview, comparison and report shows, in this order.
-struct HeadlineMetric {
-  std::string_view key;    // run_metrics name; "speedup" included
-  std::string_view label;  // for people
-  double scale = 1;        // multiply the stored value by it to show it in `unit`
-  std::string_view unit;
-};
-const std::vector<HeadlineMetric>& headline_metrics();
+// A stored request (the experiment's JSON) indented for people, short arrays on one line; text that
+// is not JSON comes back as it is, and bytes that are not UTF-8 are replaced rather than thrown on.
+std::string pretty_request_json(const std::string& request_json);
 
 }  // namespace moescope::viewdata

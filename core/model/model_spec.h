@@ -21,6 +21,8 @@ struct ModelSpec {
 
   // The layer indices a run visits, in order.
   std::vector<int> run_layers() const;
+
+  bool operator==(const ModelSpec&) const = default;
 };
 
 // Throws Error naming the first field with an impossible value.

@@ -6,28 +6,16 @@
 #include "core/base/error.h"
 #include "core/base/memory_check.h"
 #include "core/exec/backend.h"
-#include "core/exec/backend_registry.h"
 #include "core/model/expert_weights.h"
 #include "core/moe/dispatch_plan.h"
 #include "core/moe/router.h"
+#include "core/run/output_error.h"
 #include "profiler/cpu_timer.h"
 #include "profiler/nvtx_range.h"
 
 namespace moescope {
 
 namespace {
-
-double relative_error(const std::vector<float>& y, const std::vector<float>& reference) {
-  double diff = 0.0;
-  double norm = 0.0;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    const double d = static_cast<double>(y[i]) - reference[i];
-    diff += d * d;
-    norm += static_cast<double>(reference[i]) * reference[i];
-  }
-  if (norm == 0.0) return diff == 0.0 ? 0.0 : INFINITY;
-  return std::sqrt(diff / norm);
-}
 
 void require_finite_hidden_states(const LayerInput& input, int hidden, int layer) {
   for (std::size_t i = 0; i < input.hidden_states.size(); ++i) {
@@ -85,14 +73,6 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
   make_placement(options);
   require_memory(estimate_run_memory(options, source.tokens()), "this run",
                  "use fewer --tokens or a larger --scale");
-  if (!is_backend_name(options.backend)) make_backend(options.backend);  // throws, naming them
-}
-
-RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
-                    const CancelFlag* cancel) {
-  check_run_options(options, source);
-  const auto backend = make_backend(options.backend);
-  return run_model(options, source, *backend, progress, cancel);
 }
 
 RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
@@ -111,12 +91,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.collector = backend.collector();
   const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
 
-  // The baseline keeps every pair; it reports the capacity of the policies it is compared with.
-  PolicyConfig baseline;
-  if (!options.policies.empty()) {
-    baseline.gamma = options.policies.front().gamma;
-    baseline.capacity_scope = options.policies.front().capacity_scope;
-  }
+  PolicyConfig baseline = options.baseline;
+  baseline.kind = PolicyKind::kNone;
   result.runs.push_back({baseline, {}});
   for (const auto& policy : options.policies) {
     if (policy.kind != PolicyKind::kNone) result.runs.push_back({policy, {}});

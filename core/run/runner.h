@@ -21,9 +21,11 @@ struct RunOptions {
   ModelSpec spec;  // with H and F already scaled as the user asked
   int steps = 1;
   std::vector<PolicyConfig> policies;  // besides the baseline, which is always run
+  // The baseline keeps every pair; it reports the capacity that this config's gamma and
+  // capacity scope imply (those of the policies it is compared with).
+  PolicyConfig baseline;
   int devices = 1;
   std::vector<int> placement;  // expert -> device; empty means balanced blocks
-  std::string backend = "cpu";
   std::uint64_t seed = 0;
 };
 
@@ -63,17 +65,14 @@ struct RunResult {
 class Backend;
 
 // Checks everything about a run that can be checked before it starts (spec, steps, policies,
-// placement, memory, the backend's name) without starting a backend. Throws Error.
+// placement, memory) without starting a backend. Throws Error.
 void check_run_options(const RunOptions& options, const RoutingSource& source);
 
 // Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
-// Runs on `backend`, which the caller made from `options.backend` (so that a GPU starts once
-// and its name, timing and collector can be stored before the run).
+// Runs on `backend`, which the caller made (so that a GPU starts once for many runs, and its
+// name, timing and collector can be stored before the run).
 RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
                     const ProgressFn& progress, const CancelFlag* cancel);
-// The same on a backend made here.
-RunResult run_model(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
-                    const CancelFlag* cancel);
 
 // Bytes a run needs at its peak: the weights, the activations of one layer and its routing.
 std::uint64_t estimate_run_memory(const RunOptions& options, int tokens);

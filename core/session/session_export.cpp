@@ -39,6 +39,18 @@ std::string export_csv(SessionStore& store, std::int64_t run) {
   return out.str();
 }
 
+namespace {
+
+// Stored JSON text as a value: null when empty or not JSON (a damaged row must not stop the
+// export of everything else).
+json json_or_null(const std::string& text) {
+  if (text.empty()) return nullptr;
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(nullptr) : j;
+}
+
+}  // namespace
+
 json export_json(SessionStore& store, std::int64_t run) {
   const StoredRun r = store.run(run);
   json j = {{"id", r.id},
@@ -58,7 +70,8 @@ json export_json(SessionStore& store, std::int64_t run) {
             {"collector", r.collector}};
   j["gamma"] = r.gamma ? json(*r.gamma) : json();
   j["baseline_run"] = r.baseline_run ? json(*r.baseline_run) : json();
-  j["spec"] = json::parse(r.spec_json, nullptr, false);
+  j["request"] = json_or_null(r.request_json);
+  j["policy_config"] = json_or_null(r.policy_json);
   j["metrics"] = json::object();
   for (const auto& m : store.metrics(run))
     j["metrics"][m.name] = {{"mean", m.mean}, {"max", m.max}};
@@ -67,12 +80,24 @@ json export_json(SessionStore& store, std::int64_t run) {
     j["layers"].push_back({{"step", l.step},
                            {"layer", l.layer},
                            {"latency_ns", l.latency_ns},
+                           {"dispatch_ns", l.dispatch_ns},
+                           {"expert_phase_ns", l.expert_phase_ns},
+                           {"combine_ns", l.combine_ns},
                            {"straggler_margin_ns", l.straggler_margin_ns},
                            {"straggler_device", l.straggler_device},
+                           {"straggler_expert", l.straggler_expert},
                            {"imbalance_routed", l.imbalance_routed},
                            {"imbalance_kept", l.imbalance_kept},
+                           {"balancedness_routed", l.balancedness_routed},
+                           {"balancedness_kept", l.balancedness_kept},
                            {"drop_rate", l.drop_rate},
-                           {"output_error", l.output_error}});
+                           {"tokens_fully_dropped", l.tokens_fully_dropped},
+                           {"added_pairs", l.added_pairs},
+                           {"gate_mass_kept", l.gate_mass_kept},
+                           {"output_error", l.output_error},
+                           {"gating_ns", l.gating_ns},
+                           {"policy_ns", l.policy_ns},
+                           {"capacity", l.capacity}});
   }
   j["expert_load"] = json::array();
   for (const auto& e : store.expert_loads(run)) {
@@ -106,7 +131,7 @@ constexpr int kGpuKernelsPid = 1 << 20;
 
 json export_chrome_trace(SessionStore& store, std::int64_t run) {
   const StoredRun info = store.run(run);
-  const auto events = store.events(run);
+  const auto events = store.spans(run);
   json trace = json::array();
   std::map<int, std::map<int, bool>> threads;  // device -> streams seen
   std::map<std::pair<int, int>, std::int64_t> layer_start;

@@ -129,6 +129,17 @@ CREATE TABLE gpu_kernels (
 CREATE INDEX gpu_kernels_by_layer ON gpu_kernels(run, step, layer);
 )sql";
 
+// Version 4: names that say what things are. The timeline's spans (composed or measured) are
+// not kernels: those are in gpu_kernels. The runs' JSON is the request that made them (the
+// experiment), not a model spec; each run also keeps its own policy's settings, so that it can
+// be run again (NULL for runs stored before).
+constexpr const char* kMigrationToV4 = R"sql(
+ALTER TABLE kernel_events RENAME TO timeline_spans;
+ALTER TABLE event_ranges RENAME TO span_ranges;
+ALTER TABLE runs RENAME COLUMN spec_json TO request_json;
+ALTER TABLE runs ADD COLUMN policy_json TEXT;
+)sql";
+
 }  // namespace
 
 void create_schema_v1(SqliteDb& db) {
@@ -142,6 +153,7 @@ void migrate_schema(SqliteDb& db, std::int64_t from_version) {
   if (from_version < 1) create_schema_v1(db);
   if (from_version < 2) db.exec(kMigrationToV2);
   if (from_version < 3) db.exec(kMigrationToV3);
+  if (from_version < 4) db.exec(kMigrationToV4);
   db.exec("PRAGMA user_version = " + std::to_string(kSessionSchemaVersion));
   transaction.commit();
 }

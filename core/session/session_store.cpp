@@ -11,7 +11,7 @@
 
 #include "core/base/error.h"
 #include "core/base/version.h"
-#include "core/run/run_report.h"
+#include "core/run/run_json.h"
 #include "core/session/session_schema.h"
 #include "core/session/sqlite_db.h"
 
@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kRunColumns =
     "r.id, r.name, r.created_at, coalesce(r.finished_at, ''), r.status, r.tool_version, "
     "r.model, r.policy, r.policy_kind, r.gamma, r.devices, r.tokens, r.steps, r.backend, "
-    "r.timing, r.collector, r.baseline_run, r.run_group, r.spec_json, "
+    "r.timing, r.collector, r.baseline_run, r.run_group, r.request_json, coalesce(r.policy_json, "
+    "''), "
     "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
     "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup')";
 
@@ -56,9 +57,10 @@ StoredRun read_run(const SqliteStatement& s) {
   r.collector = s.column_text(15);
   r.baseline_run = optional_int(s, 16);
   r.group = optional_int(s, 17);
-  r.spec_json = s.column_text(18);
-  r.latency_ns = optional_double(s, 19);
-  r.speedup = optional_double(s, 20);
+  r.request_json = s.column_text(18);
+  r.policy_json = s.column_text(19);
+  r.latency_ns = optional_double(s, 20);
+  r.speedup = optional_double(s, 21);
   return r;
 }
 
@@ -163,8 +165,8 @@ std::int64_t SessionStore::begin_run(const RunHeader& h) {
   SqliteStatement s(*db_,
                     "INSERT INTO runs (name, created_at, status, tool_version, model, policy, "
                     "policy_kind, gamma, devices, tokens, steps, backend, timing, collector, "
-                    "baseline_run, run_group, spec_json) "
-                    "VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    "baseline_run, run_group, request_json, policy_json) "
+                    "VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, h.name).bind(2, utc_now_iso8601()).bind(3, std::string_view(version()));
   s.bind(4, h.model).bind(5, policy_label(h.policy)).bind(6, policy_name(h.policy.kind));
   if (h.policy.kind == PolicyKind::kNone) {
@@ -184,13 +186,27 @@ std::int64_t SessionStore::begin_run(const RunHeader& h) {
   } else {
     s.bind_null(15);
   }
-  s.bind(16, h.spec_json);
+  s.bind(16, h.request_json).bind(17, policy_config_to_json(h.policy).dump());
   s.run();
   return db_->last_insert_rowid();
 }
 
-std::int64_t SessionStore::new_group() {
-  return db_->query_int("SELECT coalesce(max(run_group), 0) + 1 FROM runs");
+BatchIds SessionStore::begin_batch(std::vector<RunHeader> headers,
+                                   std::optional<std::int64_t> group) {
+  SqliteTransaction transaction(*db_);
+  BatchIds out;
+  if (group && *group == kNewGroup) {
+    // Read inside the write transaction: no other writer can take the same number.
+    group = db_->query_int("SELECT coalesce(max(run_group), 0) + 1 FROM runs");
+  }
+  out.group = group;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    headers[i].group = group;
+    if (i > 0) headers[i].baseline_run = out.ids.front();
+    out.ids.push_back(begin_run(headers[i]));
+  }
+  transaction.commit();
+  return out;
 }
 
 void SessionStore::set_status(std::int64_t id, const std::string& status) {
@@ -207,11 +223,11 @@ void SessionStore::rename_run(std::int64_t id, const std::string& name) {
 void SessionStore::remove_run(std::int64_t id) {
   run(id);
   SqliteTransaction t(*db_);
-  SqliteStatement events(*db_,
-                         "DELETE FROM kernel_events WHERE id IN (SELECT k.id FROM event_ranges r "
-                         "JOIN kernel_events k ON k.id BETWEEN r.first_id AND r.last_id "
-                         "WHERE r.run = ?)");
-  events.bind(1, id).run();
+  SqliteStatement spans(*db_,
+                        "DELETE FROM timeline_spans WHERE id IN (SELECT k.id FROM span_ranges r "
+                        "JOIN timeline_spans k ON k.id BETWEEN r.first_id AND r.last_id "
+                        "WHERE r.run = ?)");
+  spans.bind(1, id).run();
   SqliteStatement s(*db_, "DELETE FROM runs WHERE id = ?");
   s.bind(1, id).run();
   t.commit();
@@ -230,54 +246,52 @@ std::int64_t string_id(SqliteDb& db, std::string_view value) {
 
 // Rows per INSERT statement: one statement per row spends most of its time in statement
 // setup, so rows go in batches (256 rows x 10 values, well under SQLite's 32766 parameters).
-constexpr std::size_t kEventBatch = 256;
-constexpr int kEventColumns = 10;
+constexpr std::size_t kSpanBatch = 256;
+constexpr int kSpanColumns = 10;
 
-std::string insert_events_sql(std::size_t rows) {
+std::string insert_spans_sql(std::size_t rows) {
   std::string sql =
-      "INSERT INTO kernel_events (run, step, layer, device, stream, expert, phase, start_ns, "
+      "INSERT INTO timeline_spans (run, step, layer, device, stream, expert, phase, start_ns, "
       "end_ns, name) VALUES ";
   for (std::size_t i = 0; i < rows; ++i)
     sql += i == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
   return sql;
 }
 
-// Appends events (times shifted by offset_ns) and records their id range for the run. Runs
-// inside the caller's transaction.
-void append_events(SqliteDb& db, std::int64_t run, const std::vector<profiler::Event>& events,
-                   std::int64_t offset_ns, const std::int64_t* names) {
+// Appends spans and records their id range for the run. Runs inside the caller's transaction.
+void append_spans(SqliteDb& db, std::int64_t run, const std::vector<profiler::Event>& events,
+                  const std::int64_t* names) {
   if (events.empty()) return;
-  SqliteStatement batch(db, insert_events_sql(kEventBatch));
+  SqliteStatement batch(db, insert_spans_sql(kSpanBatch));
   std::int64_t first_id = -1;
   std::size_t i = 0;
   auto bind_row = [&](SqliteStatement& s, int base, const profiler::Event& e) {
     s.bind(base + 1, run).bind(base + 2, e.step).bind(base + 3, e.layer);
     s.bind(base + 4, e.device).bind(base + 5, e.stream).bind(base + 6, e.expert);
-    s.bind(base + 7, static_cast<int>(e.phase)).bind(base + 8, e.start_ns + offset_ns);
-    s.bind(base + 9, e.end_ns + offset_ns).bind(base + 10, names[static_cast<int>(e.phase)]);
+    s.bind(base + 7, static_cast<int>(e.phase)).bind(base + 8, e.start_ns);
+    s.bind(base + 9, e.end_ns).bind(base + 10, names[static_cast<int>(e.phase)]);
   };
-  for (; i + kEventBatch <= events.size(); i += kEventBatch) {
-    for (std::size_t r = 0; r < kEventBatch; ++r) {
-      bind_row(batch, static_cast<int>(r) * kEventColumns, events[i + r]);
+  for (; i + kSpanBatch <= events.size(); i += kSpanBatch) {
+    for (std::size_t r = 0; r < kSpanBatch; ++r) {
+      bind_row(batch, static_cast<int>(r) * kSpanColumns, events[i + r]);
     }
     batch.run();
-    if (first_id < 0)
-      first_id = db.last_insert_rowid() - static_cast<std::int64_t>(kEventBatch) + 1;
+    if (first_id < 0) first_id = db.last_insert_rowid() - static_cast<std::int64_t>(kSpanBatch) + 1;
   }
   if (i < events.size()) {
-    SqliteStatement tail(db, insert_events_sql(events.size() - i));
+    SqliteStatement tail(db, insert_spans_sql(events.size() - i));
     for (std::size_t r = 0; i + r < events.size(); ++r) {
-      bind_row(tail, static_cast<int>(r) * kEventColumns, events[i + r]);
+      bind_row(tail, static_cast<int>(r) * kSpanColumns, events[i + r]);
     }
     tail.run();
     if (first_id < 0)
       first_id = db.last_insert_rowid() - static_cast<std::int64_t>(events.size() - i) + 1;
   }
-  SqliteStatement range(db, "INSERT INTO event_ranges (run, first_id, last_id) VALUES (?, ?, ?)");
+  SqliteStatement range(db, "INSERT INTO span_ranges (run, first_id, last_id) VALUES (?, ?, ?)");
   range.bind(1, run).bind(2, first_id).bind(3, db.last_insert_rowid()).run();
 }
 
-constexpr int kPhaseCount = 6;
+constexpr int kPhaseCount = profiler::kPhaseCount;
 
 // A phase as stored, checked: a damaged file gives an error, not an out-of-range enum.
 profiler::Phase stored_phase(std::int64_t value, const std::string& path, std::int64_t run,
@@ -289,77 +303,74 @@ profiler::Phase stored_phase(std::int64_t value, const std::string& path, std::i
   return static_cast<profiler::Phase>(value);
 }
 
+// A layer's capacity as stored (a JSON array of integers), checked like every stored value.
+std::vector<std::int64_t> stored_capacity(const std::string& text, const std::string& path,
+                                          std::int64_t run) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::int64_t> out;
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (!v.is_number_integer()) break;
+      out.push_back(v.get<std::int64_t>());
+    }
+    if (out.size() == j.size()) return out;
+  }
+  throw Error(path + ": run " + std::to_string(run) +
+              " has a layer whose capacity is not a list "
+              "of integers");
+}
+
+// The names of the phases in the string table, which every span row points into.
+std::vector<std::int64_t> phase_name_ids(SqliteDb& db) {
+  std::vector<std::int64_t> names;
+  for (int p = 0; p < kPhaseCount; ++p)
+    names.push_back(string_id(db, profiler::phase_name(static_cast<profiler::Phase>(p))));
+  return names;
+}
+
 }  // namespace
 
-void SessionStore::finish_run(std::int64_t id, const RunResult& result, std::size_t index) {
-  const PolicyRun& run = result.runs.at(index);
+void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
   SqliteTransaction transaction(*db_);
-  std::int64_t names[kPhaseCount];
-  for (int p = 0; p < kPhaseCount; ++p) {
-    names[p] = string_id(*db_, profiler::phase_name(static_cast<profiler::Phase>(p)));
-  }
+  const std::vector<std::int64_t> names = phase_name_ids(*db_);
   SqliteStatement layer(*db_,
                         "INSERT INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  SqliteStatement kernel(*db_, "INSERT INTO gpu_kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  std::vector<profiler::Event> events;
-  // Layers run one after another: each layer's composed timeline starts where the last ended.
-  std::int64_t clock_ns = 0;
-  for (const auto& r : run.records) {
-    const auto& tl = r.timeline;
-    const auto& m = r.load;
-    layer.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, tl.latency_ns);
-    layer.bind(5, tl.dispatch_ns).bind(6, tl.expert_phase_ns).bind(7, tl.combine_ns);
-    layer.bind(8, tl.straggler_margin_ns).bind(9, tl.straggler_device);
-    layer.bind(10, tl.straggler_expert).bind(11, m.imbalance_routed).bind(12, m.imbalance_kept);
-    layer.bind(13, m.balancedness_routed).bind(14, m.balancedness_kept).bind(15, m.drop_rate);
-    layer.bind(16, m.tokens_fully_dropped).bind(17, m.added_pairs).bind(18, m.gate_mass_kept);
+  for (const LayerStatRow& r : rows.layers) {
+    layer.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.latency_ns);
+    layer.bind(5, r.dispatch_ns).bind(6, r.expert_phase_ns).bind(7, r.combine_ns);
+    layer.bind(8, r.straggler_margin_ns).bind(9, r.straggler_device);
+    layer.bind(10, r.straggler_expert).bind(11, r.imbalance_routed).bind(12, r.imbalance_kept);
+    layer.bind(13, r.balancedness_routed).bind(14, r.balancedness_kept).bind(15, r.drop_rate);
+    layer.bind(16, r.tokens_fully_dropped).bind(17, r.added_pairs).bind(18, r.gate_mass_kept);
     layer.bind(19, r.output_error).bind(20, r.gating_ns).bind(21, r.policy_ns);
     layer.bind(22, nlohmann::json(r.capacity).dump());
     layer.run();
-    for (int e = 0; e < static_cast<int>(m.routed_load.size()); ++e) {
-      const auto ue = static_cast<std::size_t>(e);
-      load.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, e);
-      load.bind(5, result.placement.device(e)).bind(6, m.routed_load[ue]).bind(7, m.kept_load[ue]);
-      load.bind(8, m.dropped_load[ue]).bind(9, m.added_load[ue]).bind(10, r.expert_ns[ue]);
-      load.run();
-    }
-    for (std::size_t k = 0; k < r.gpu_kernels.size(); ++k) {
-      const profiler::Event& g = r.gpu_kernels[k];
-      kernel.bind(1, id).bind(2, g.step).bind(3, g.layer).bind(4, g.device).bind(5, g.stream);
-      kernel.bind(6, g.expert).bind(7, static_cast<int>(g.phase)).bind(8, g.start_ns);
-      kernel.bind(9, g.end_ns).bind(10, string_id(*db_, r.gpu_kernel_names.at(k)));
-      kernel.run();
-    }
-    for (auto e : tl.events) {
-      e.start_ns += clock_ns;
-      e.end_ns += clock_ns;
-      events.push_back(e);
-    }
-    clock_ns += tl.latency_ns;
   }
-  append_events(*db_, id, events, 0, names);
-  const PolicySummary s = summarize(run, result.runs.front());
+  SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const ExpertLoadRow& e : rows.loads) {
+    load.bind(1, id).bind(2, e.step).bind(3, e.layer).bind(4, e.expert).bind(5, e.device);
+    load.bind(6, e.routed).bind(7, e.kept).bind(8, e.dropped).bind(9, e.added);
+    load.bind(10, e.compute_ns).run();
+  }
+  SqliteStatement kernel(*db_, "INSERT INTO gpu_kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const GpuKernelRow& k : rows.gpu_kernels) {
+    kernel.bind(1, id).bind(2, k.step).bind(3, k.layer).bind(4, k.device).bind(5, k.stream);
+    kernel.bind(6, k.expert).bind(7, static_cast<int>(k.phase)).bind(8, k.start_ns);
+    kernel.bind(9, k.end_ns).bind(10, string_id(*db_, k.name)).run();
+  }
+  append_spans(*db_, id, rows.spans, names.data());
   SqliteStatement metric(*db_, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?)");
-  auto put = [&](std::string_view name, const Stat& stat) {
-    metric.bind(1, id).bind(2, name).bind(3, stat.mean).bind(4, stat.max).run();
-  };
-  put("speedup", {s.speedup, s.speedup});
-  for (const auto& [name, stat] : named_stats(s))
-    put(name, stat);
+  for (const MetricRow& m : rows.metrics)
+    metric.bind(1, id).bind(2, m.name).bind(3, m.mean).bind(4, m.max).run();
   SqliteStatement done(*db_, "UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ?");
   done.bind(1, utc_now_iso8601()).bind(2, id).run();
   transaction.commit();
 }
 
-void SessionStore::write_events(std::int64_t id, const std::vector<profiler::Event>& events) {
+void SessionStore::write_spans(std::int64_t id, const std::vector<profiler::Event>& spans) {
   SqliteTransaction transaction(*db_);
-  std::int64_t names[kPhaseCount];
-  for (int p = 0; p < kPhaseCount; ++p) {
-    names[p] = string_id(*db_, profiler::phase_name(static_cast<profiler::Phase>(p)));
-  }
-  append_events(*db_, id, events, 0, names);
+  append_spans(*db_, id, spans, phase_name_ids(*db_).data());
   transaction.commit();
 }
 
@@ -378,10 +389,10 @@ StoredRun SessionStore::run(std::int64_t id) {
   return read_run(s);
 }
 
-std::vector<RunMetricRow> SessionStore::metrics(std::int64_t id) {
+std::vector<MetricRow> SessionStore::metrics(std::int64_t id) {
   SqliteStatement s(*db_, "SELECT name, mean, max FROM run_metrics WHERE run = ? ORDER BY name");
   s.bind(1, id);
-  std::vector<RunMetricRow> out;
+  std::vector<MetricRow> out;
   while (s.step())
     out.push_back({s.column_text(0), s.column_double(1), s.column_double(2)});
   return out;
@@ -389,15 +400,37 @@ std::vector<RunMetricRow> SessionStore::metrics(std::int64_t id) {
 
 std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
   SqliteStatement s(*db_,
-                    "SELECT step, layer, latency_ns, straggler_margin_ns, straggler_device, "
-                    "imbalance_routed, imbalance_kept, drop_rate, output_error FROM layer_stats "
-                    "WHERE run = ? ORDER BY step, layer");
+                    "SELECT step, layer, latency_ns, dispatch_ns, expert_phase_ns, combine_ns, "
+                    "straggler_margin_ns, straggler_device, straggler_expert, imbalance_routed, "
+                    "imbalance_kept, balancedness_routed, balancedness_kept, drop_rate, "
+                    "tokens_fully_dropped, added_pairs, gate_mass_kept, output_error, gating_ns, "
+                    "policy_ns, capacity FROM layer_stats WHERE run = ? ORDER BY step, layer");
   s.bind(1, id);
   std::vector<LayerStatRow> out;
   while (s.step()) {
-    out.push_back({static_cast<int>(s.column_int(0)), static_cast<int>(s.column_int(1)),
-                   s.column_int(2), s.column_int(3), static_cast<int>(s.column_int(4)),
-                   s.column_double(5), s.column_double(6), s.column_double(7), s.column_double(8)});
+    LayerStatRow r;
+    r.step = static_cast<int>(s.column_int(0));
+    r.layer = static_cast<int>(s.column_int(1));
+    r.latency_ns = s.column_int(2);
+    r.dispatch_ns = s.column_int(3);
+    r.expert_phase_ns = s.column_int(4);
+    r.combine_ns = s.column_int(5);
+    r.straggler_margin_ns = s.column_int(6);
+    r.straggler_device = static_cast<int>(s.column_int(7));
+    r.straggler_expert = static_cast<int>(s.column_int(8));
+    r.imbalance_routed = s.column_double(9);
+    r.imbalance_kept = s.column_double(10);
+    r.balancedness_routed = s.column_double(11);
+    r.balancedness_kept = s.column_double(12);
+    r.drop_rate = s.column_double(13);
+    r.tokens_fully_dropped = s.column_double(14);
+    r.added_pairs = s.column_int(15);
+    r.gate_mass_kept = s.column_double(16);
+    r.output_error = s.column_double(17);
+    r.gating_ns = s.column_int(18);
+    r.policy_ns = s.column_int(19);
+    r.capacity = stored_capacity(s.column_text(20), path(), id);
+    out.push_back(std::move(r));
   }
   return out;
 }
@@ -417,13 +450,13 @@ std::vector<ExpertLoadRow> SessionStore::expert_loads(std::int64_t id) {
   return out;
 }
 
-std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
+std::vector<profiler::Event> SessionStore::spans(std::int64_t id) {
   SqliteStatement ranges(
-      *db_, "SELECT first_id, last_id FROM event_ranges WHERE run = ? ORDER BY first_id");
+      *db_, "SELECT first_id, last_id FROM span_ranges WHERE run = ? ORDER BY first_id");
   ranges.bind(1, id);
   SqliteStatement s(*db_,
                     "SELECT start_ns, end_ns, device, stream, step, layer, expert, phase "
-                    "FROM kernel_events WHERE id BETWEEN ? AND ? ORDER BY id");
+                    "FROM timeline_spans WHERE id BETWEEN ? AND ? ORDER BY id");
   std::vector<profiler::Event> out;
   while (ranges.step()) {
     s.bind(1, ranges.column_int(0)).bind(2, ranges.column_int(1));
@@ -431,22 +464,22 @@ std::vector<profiler::Event> SessionStore::events(std::int64_t id) {
       out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
                      static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
                      static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
-                     stored_phase(s.column_int(7), path(), id, "an event")});
+                     stored_phase(s.column_int(7), path(), id, "a span")});
     }
     s.reset();
   }
   return out;
 }
 
-std::vector<StoredKernel> SessionStore::gpu_kernels(std::int64_t id) {
+std::vector<GpuKernelRow> SessionStore::gpu_kernels(std::int64_t id) {
   SqliteStatement s(*db_,
                     "SELECT k.step, k.layer, k.device, k.stream, k.expert, k.phase, k.start_ns, "
                     "k.end_ns, n.value FROM gpu_kernels k JOIN strings n ON n.id = k.name "
                     "WHERE k.run = ? ORDER BY k.step, k.layer, k.start_ns, k.rowid");
   s.bind(1, id);
-  std::vector<StoredKernel> out;
+  std::vector<GpuKernelRow> out;
   while (s.step()) {
-    StoredKernel k;
+    GpuKernelRow k;
     k.step = static_cast<int>(s.column_int(0));
     k.layer = static_cast<int>(s.column_int(1));
     k.device = static_cast<int>(s.column_int(2));
@@ -461,8 +494,8 @@ std::vector<StoredKernel> SessionStore::gpu_kernels(std::int64_t id) {
   return out;
 }
 
-std::int64_t SessionStore::event_count() {
-  return db_->query_int("SELECT count(*) FROM kernel_events");
+std::int64_t SessionStore::span_count() {
+  return db_->query_int("SELECT count(*) FROM timeline_spans");
 }
 
 }  // namespace moescope

@@ -8,25 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "core/run/runner.h"
+#include "core/moe/policy_config.h"
+#include "core/run/run_rows.h"
 #include "profiler/event.h"
 
 namespace moescope {
 
 class SqliteDb;
-
-// One GPU kernel or copy of a run, as CUPTI recorded it.
-struct StoredKernel {
-  int step = 0;
-  int layer = 0;
-  int device = 0;
-  int stream = 0;
-  int expert = -1;
-  profiler::Phase phase = profiler::Phase::kExpert;
-  std::int64_t start_ns = 0;  // from the first kernel of its layer
-  std::int64_t end_ns = 0;
-  std::string name;
-};
 
 // What `sessions` lists for one run.
 struct StoredRun {
@@ -48,39 +36,10 @@ struct StoredRun {
   std::string collector;  // cpu-timer, cuda-events, cupti
   std::optional<std::int64_t> baseline_run;
   std::optional<std::int64_t> group;
-  std::string spec_json;
+  std::string request_json;  // the experiment that made the run (see core/run/experiment.h)
+  std::string policy_json;   // the run's own policy settings; empty for runs of schema 3 and older
   std::optional<double> latency_ns;  // mean layer latency, when complete
   std::optional<double> speedup;
-};
-
-struct RunMetricRow {
-  std::string name;
-  double mean = 0;
-  double max = 0;
-};
-
-struct ExpertLoadRow {
-  int step = 0;
-  int layer = 0;
-  int expert = 0;
-  int device = 0;
-  std::int64_t routed = 0;
-  std::int64_t kept = 0;
-  std::int64_t dropped = 0;
-  std::int64_t added = 0;
-  std::int64_t compute_ns = 0;
-};
-
-struct LayerStatRow {
-  int step = 0;
-  int layer = 0;
-  std::int64_t latency_ns = 0;
-  std::int64_t straggler_margin_ns = 0;
-  int straggler_device = 0;
-  double imbalance_routed = 0;
-  double imbalance_kept = 0;
-  double drop_rate = 0;
-  double output_error = 0;
 };
 
 // What a run is, known before it starts: written first, as `incomplete`.
@@ -96,7 +55,13 @@ struct RunHeader {
   std::string collector = "cpu-timer";
   std::optional<std::int64_t> baseline_run;
   std::optional<std::int64_t> group;
-  std::string spec_json;  // the whole request: model spec, policy, routing, placement, seed
+  std::string request_json;  // the experiment that made the run, to run it again
+};
+
+// The runs begin_batch stored, and their group.
+struct BatchIds {
+  std::vector<std::int64_t> ids;
+  std::optional<std::int64_t> group;
 };
 
 class SessionStore {
@@ -114,28 +79,33 @@ class SessionStore {
   std::int64_t schema_version();
 
   // Writing. begin_run commits the run as `incomplete`, so that a process killed during the
-  // run leaves it marked so; finish_run writes its results and marks it `complete` in one
+  // run leaves it marked so; finish_run writes its rows and marks it `complete` in one
   // transaction.
   std::int64_t begin_run(const RunHeader& header);
-  void finish_run(std::int64_t id, const RunResult& result, std::size_t policy_index);
+  // The runs of one batch in one transaction: headers[0] is the baseline and every other run
+  // points to it. `group`: none, kNewGroup for a fresh one (numbered inside the transaction,
+  // so two writers never share one), or an existing group to join.
+  static constexpr std::int64_t kNewGroup = -1;
+  BatchIds begin_batch(std::vector<RunHeader> headers, std::optional<std::int64_t> group);
+  void finish_run(std::int64_t id, const RunRows& rows);
   void set_status(std::int64_t id, const std::string& status);
-  std::int64_t new_group();
   void rename_run(std::int64_t id, const std::string& name);
   void remove_run(std::int64_t id);
 
   // Reading.
   std::vector<StoredRun> runs();
   StoredRun run(std::int64_t id);  // throws Error naming the id when absent
-  std::vector<RunMetricRow> metrics(std::int64_t id);
+  std::vector<MetricRow> metrics(std::int64_t id);
   std::vector<LayerStatRow> layer_stats(std::int64_t id);
   std::vector<ExpertLoadRow> expert_loads(std::int64_t id);
-  std::vector<profiler::Event> events(std::int64_t id);
+  // The run's timeline (composed or measured spans), in the order they were written.
+  std::vector<profiler::Event> spans(std::int64_t id);
   // In (step, layer, start) order; empty unless CUPTI timed the run.
-  std::vector<StoredKernel> gpu_kernels(std::int64_t id);
-  std::int64_t event_count();
+  std::vector<GpuKernelRow> gpu_kernels(std::int64_t id);
+  std::int64_t span_count();
 
-  // Bulk event writing for importers and benchmarks: one transaction, one prepared statement.
-  void write_events(std::int64_t id, const std::vector<profiler::Event>& events);
+  // Bulk span writing for importers and benchmarks: one transaction, batched inserts.
+  void write_spans(std::int64_t id, const std::vector<profiler::Event>& spans);
 
  private:
   std::unique_ptr<SqliteDb> db_;

@@ -11,10 +11,10 @@
 #include <QTemporaryDir>
 
 #include "app/gui/main_window.h"
-#include "app/gui/run_request.h"
 #include "app/gui/views/heatmap_view.h"
 #include "app/viewdata/load_cube.h"
-#include "core/session/run_recorder.h"
+#include "core/exec/cpu_backend.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
 namespace {
@@ -76,18 +76,16 @@ const std::string& hundred_run_session() {
   static QTemporaryDir dir;
   static const std::string path = [] {
     const std::string p = dir.filePath("hundred.moescope").toStdString();
-    moescope::gui::RunRequest r;
-    r.session_path = p;
-    r.scale = 16;
-    r.tokens = 256;
-    r.steps = 2;
-    r.policy.kind = moescope::PolicyKind::kDrop;
+    moescope::Experiment e;
+    e.model.scale = 16;
+    e.routing.tokens = 256;
+    e.steps = 2;
+    e.policies.kinds = {moescope::PolicyKind::kDrop};
     moescope::SessionStore store(p, moescope::SessionStore::Access::kWrite);
+    const auto backend = moescope::make_cpu_backend();
     for (int i = 0; i < 50; ++i) {
-      r.seed = static_cast<std::uint64_t>(i);
-      const auto options = moescope::gui::make_run_options(r);
-      auto source = moescope::gui::make_routing(r, options.spec);
-      moescope::record_run(store, options, *source, {}, nullptr);
+      e.seed = static_cast<std::uint64_t>(i);
+      moescope::record_experiment(store, e, *backend, nullptr, nullptr);
     }
     return p;
   }();

@@ -7,9 +7,10 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/exec/cpu_backend.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
-#include "core/session/run_recorder.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
 namespace moescope {
@@ -53,7 +54,7 @@ RunHeader header() {
   h.steps = 1;
   h.backend = "cpu";
   h.timing = "composed";
-  h.spec_json = "{}";
+  h.request_json = "{}";
   return h;
 }
 
@@ -75,7 +76,7 @@ double bare_sqlite_insert(const std::string& path, const std::vector<profiler::E
                nullptr, nullptr, nullptr);
   sqlite3_stmt* insert = nullptr;
   sqlite3_prepare_v2(db,
-                     "INSERT INTO kernel_events (run, step, layer, device, stream, expert, phase, "
+                     "INSERT INTO timeline_spans (run, step, layer, device, stream, expert, phase, "
                      "start_ns, end_ns, name) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                      -1, &insert, nullptr);
   const auto start = std::chrono::steady_clock::now();
@@ -112,7 +113,7 @@ void BM_EventWriteVsBareSqlite(benchmark::State& state) {
     SessionStore session(store_path, SessionStore::Access::kWrite);
     const auto run = session.begin_run(header());
     const auto start = std::chrono::steady_clock::now();
-    session.write_events(run, events);
+    session.write_spans(run, events);
     store += seconds_since(start);
   }
   const double n = static_cast<double>(state.iterations()) * static_cast<double>(count);
@@ -132,16 +133,17 @@ void BM_OpenSessionAndLoadHeatmap(benchmark::State& state) {
   const std::string path = temp_file("large.moescope");
   remove_session(path);
   {
-    RunOptions options;
-    options.spec = scaled(preset("olmoe-1b-7b"), 256);
-    options.devices = 8;
-    auto source = make_synthetic_routing(options.spec, {64, 0, 0.6});
+    Experiment e;
+    e.model.scale = 256;
+    e.routing.tokens = 64;
+    e.policies.kinds = {};  // the baseline alone
+    const auto backend = make_cpu_backend();
     SessionStore store(path, SessionStore::Access::kWrite);
     const auto events = make_events(events_per_run);
     for (int r = 0; r < runs; r += 1) {
-      // record_run stores a baseline run with real loads for 16 layers; then bulk events.
-      const auto recorded = record_run(store, options, *source, nullptr, nullptr);
-      store.write_events(recorded.run_ids.front(), events);
+      // A baseline run with real loads for 16 layers; then bulk spans.
+      const auto recorded = record_experiment(store, e, *backend, nullptr, nullptr);
+      store.write_spans(recorded.batches.front().run_ids.front(), events);
     }
   }
   std::int64_t cells = 0;
@@ -152,7 +154,7 @@ void BM_OpenSessionAndLoadHeatmap(benchmark::State& state) {
     benchmark::DoNotOptimize(loads.data());
   }
   SessionStore store(path, SessionStore::Access::kRead);
-  const auto total_events = store.event_count();
+  const auto total_events = store.span_count();
   state.counters["events"] = static_cast<double>(total_events);
   state.counters["heatmap_cells"] = static_cast<double>(cells);
   state.counters["bytes_per_event"] =

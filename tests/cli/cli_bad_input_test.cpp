@@ -49,7 +49,8 @@ TEST(CliBadInput, RunOptions) {
   expect_error(small_run({"--m", "-1"}), "m must be >= 0");
   expect_error(small_run({"--layers", "16"}), "layer 16");
   expect_error(small_run({"--placement", "0,1"}), "placement lists 2 experts");
-  expect_error(small_run({"--scale", "0"}), "--scale");
+  expect_error({"run", "--preset", "olmoe-1b-7b", "--scale", "0"},
+               "scale must be a positive integer");
   expect_error(small_run({"--skew", "-1"}), "skew");
   expect_error(small_run({"--backend", "tpu"}), "unknown backend 'tpu'");
   expect_error(small_run({"--format", "xml"}), "--format");

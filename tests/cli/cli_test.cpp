@@ -213,7 +213,7 @@ TEST_F(CliSession, KillNineLeavesTheSessionReadableAndEarlierRunsIntact) {
   small_run("drop");
   SessionStore before(session_, SessionStore::Access::kRead);
   const auto loads_before = before.expert_loads(2);
-  const auto events_before = before.events(2);
+  const auto events_before = before.spans(2);
   const std::string err_path = temp_path(".stderr");
   const pid_t pid = start_long_run(session_, err_path);
   ASSERT_GT(pid, 0);
@@ -236,7 +236,7 @@ TEST_F(CliSession, KillNineLeavesTheSessionReadableAndEarlierRunsIntact) {
   for (std::size_t i = 0; i < loads_after.size(); ++i) {
     EXPECT_EQ(loads_after[i].kept, loads_before[i].kept);
   }
-  EXPECT_EQ(after.events(2).size(), events_before.size());
+  EXPECT_EQ(after.spans(2).size(), events_before.size());
   // And the session still takes new runs.
   small_run("reroute");
   EXPECT_EQ(SessionStore(session_, SessionStore::Access::kRead).runs().back().status, "complete");
@@ -292,10 +292,13 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
     std::freopen(err_path.c_str(), "w", stderr);
     execl(MOESCOPE_CLI_PATH, "moescope-cli", "sweep", "--preset", "olmoe-1b-7b", "--scale", "8",
           "--tokens", "1024", "--layers", "0,1,2,3", "--policies", "drop,expanded,reroute",
-          "--gamma", "0.5,1,1.5,2,3", "--session", session_.c_str(), static_cast<char*>(nullptr));
+          "--gamma", "0.5,1,1.5,2,3", "--devices", "2,4", "--session", session_.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
-  // Interrupt once the first point is stored, reading the session while the sweep writes it.
+  // The points of one device count run together (one pass over the layers, the baseline once):
+  // interrupt once the first device count is stored, reading the session while the sweep
+  // writes it.
   bool stored = false;
   for (int i = 0; i < 600 && !stored; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -314,12 +317,14 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
   ASSERT_TRUE(stored) << "no point finished within a minute";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
+  // 16 runs per device count (the baseline, drop and reroute at 5 gammas, expanded at 5): the
+  // first count's are kept complete, the second's are marked incomplete.
   const auto runs = SessionStore(session_, SessionStore::Access::kRead).runs();
-  ASSERT_GE(runs.size(), 2u);
-  EXPECT_LT(runs.size(), 16u);
-  for (std::size_t i = 0; i + 1 < runs.size(); ++i)
-    EXPECT_EQ(runs[i].status, "complete");
-  EXPECT_EQ(runs.back().status, "incomplete");
+  ASSERT_EQ(runs.size(), 32u);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].status, i < 16 ? "complete" : "incomplete") << "run " << runs[i].id;
+    EXPECT_EQ(runs[i].devices, i < 16 ? 2 : 4);
+  }
 }
 
 TEST_F(CliSession, ListShowRenameRemoveAndExport) {

@@ -2,25 +2,30 @@
 
 #include <cstdlib>
 
-#include "core/session/run_recorder.h"
+#include "core/exec/cpu_backend.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
 namespace moescope::gui::testing {
 
-RunRequest small_request(const std::string& session_path, int steps, bool compare) {
-  // The demo's shape and policy, smaller.
-  RunRequest r = demo_request(session_path);
-  r.tokens = 128;
-  r.steps = steps;
-  r.compare = compare;
-  return r;
+Experiment small_experiment(int steps, bool compare) {
+  Experiment e = demo_experiment();
+  e.routing.tokens = 128;
+  e.steps = steps;
+  e.policies.kinds = compare ? compared_kinds() : std::vector{PolicyKind::kDrop};
+  e.backend = "cpu";
+  return e;
 }
 
-std::vector<std::int64_t> record(const RunRequest& request) {
-  const RunOptions options = make_run_options(request);
-  auto source = make_routing(request, options.spec);
-  SessionStore store(request.session_path, SessionStore::Access::kWrite);
-  return record_run(store, options, *source, {}, nullptr).run_ids;
+std::vector<std::int64_t> record(const Experiment& experiment, const std::string& session_path) {
+  SessionStore store(session_path, SessionStore::Access::kWrite);
+  const auto backend = make_cpu_backend();
+  std::vector<std::int64_t> ids;
+  for (const auto& batch :
+       record_experiment(store, experiment, *backend, nullptr, nullptr).batches) {
+    ids.insert(ids.end(), batch.run_ids.begin(), batch.run_ids.end());
+  }
+  return ids;
 }
 
 void isolate_user_dirs(const std::string& dir) {

@@ -5,14 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "app/gui/run_request.h"
+#include "core/run/experiment.h"
 
 namespace moescope::gui::testing {
 
-// A small OLMoE-shaped request (scaled down 16x, 128 tokens) that runs in well under a second.
-RunRequest small_request(const std::string& session_path, int steps = 2, bool compare = false);
-// Records the request; returns the stored run ids (the baseline first).
-std::vector<std::int64_t> record(const RunRequest& request);
+// The demo's shape, smaller (128 tokens): drop beside the baseline, or with `compare` every
+// policy; it runs in well under a second on the CPU backend.
+Experiment small_experiment(int steps = 2, bool compare = false);
+// Records the experiment in the session; returns the stored run ids (the baseline first).
+std::vector<std::int64_t> record(const Experiment& experiment, const std::string& session_path);
 
 // Points XDG_CONFIG_HOME and XDG_DATA_HOME into `dir`, so QSettings and the default session
 // of a test never touch the user's.

@@ -22,7 +22,7 @@ class HeatmapTest : public QObject {
   void initTestCase() {
     QVERIFY(dir_.isValid());
     session_ = dir_.filePath("loads.moescope").toStdString();
-    const auto ids = gui::testing::record(gui::testing::small_request(session_, /*steps=*/3));
+    const auto ids = gui::testing::record(gui::testing::small_experiment(/*steps=*/3), session_);
     run_ = ids.back();
     SessionStore store(session_, SessionStore::Access::kRead);
     rows_ = store.expert_loads(run_);

@@ -99,7 +99,7 @@ class MainWindowTest : public QObject {
     const std::string path = dir_.filePath("panel.moescope").toStdString();
     gui::MainWindow window({path, false});
     window.show();
-    window.setup_panel()->set_request(gui::testing::small_request(path));
+    window.setup_panel()->set_experiment(gui::testing::small_experiment());
     QSignalSpy stored(&window, &gui::MainWindow::run_stored);
     QTest::mouseClick(window.setup_panel()->run_button(), Qt::LeftButton);
     QVERIFY(window.controller()->busy());
@@ -122,9 +122,9 @@ class MainWindowTest : public QObject {
   void cancel_leaves_the_run_incomplete() {
     const std::string path = dir_.filePath("cancel.moescope").toStdString();
     gui::MainWindow window({path, false});
-    auto request = gui::testing::small_request(path, /*steps=*/200);
-    request.tokens = 2048;
-    window.setup_panel()->set_request(request);
+    auto experiment = gui::testing::small_experiment(/*steps=*/200);
+    experiment.routing.tokens = 2048;
+    window.setup_panel()->set_experiment(experiment);
     QSignalSpy progress(window.controller(), &gui::RunController::progress);
     QVERIFY(window.start_run(false));
     QVERIFY(progress.wait(60000));
@@ -142,9 +142,9 @@ class MainWindowTest : public QObject {
   void bad_panel_input_shows_an_error() {
     const std::string path = dir_.filePath("bad.moescope").toStdString();
     gui::MainWindow window({path, false});
-    auto request = gui::testing::small_request(path);
-    request.devices = 500;  // more devices than OLMoE has experts
-    window.setup_panel()->set_request(request);
+    auto experiment = gui::testing::small_experiment();
+    experiment.devices = {500};  // more devices than OLMoE has experts
+    window.setup_panel()->set_experiment(experiment);
     QVERIFY(window.start_run(false));
     QVERIFY(wait_for_run(window));
     QVERIFY2(window.last_error().contains("devices"), qPrintable(window.last_error()));
@@ -153,10 +153,10 @@ class MainWindowTest : public QObject {
 
   void session_written_by_another_process_refreshes() {
     const std::string path = dir_.filePath("shared.moescope").toStdString();
-    gui::testing::record(gui::testing::small_request(path, 1));
+    gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
-    gui::testing::record(gui::testing::small_request(path, 1));
+    gui::testing::record(gui::testing::small_experiment(1), path);
     // File times have a granularity; the watcher compares them, so wait for it to tick.
     QTRY_COMPARE_WITH_TIMEOUT(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4,
                               10000);
@@ -175,7 +175,7 @@ class MainWindowTest : public QObject {
       return f.readAll();
     }();
     const std::string good = dir_.filePath("good.moescope").toStdString();
-    gui::testing::record(gui::testing::small_request(good, 1));
+    gui::testing::record(gui::testing::small_experiment(1), good);
     gui::MainWindow window({good, false});
     QVERIFY(!window.open_session(bad));
     QVERIFY(!window.last_error().isEmpty());
@@ -200,7 +200,7 @@ class MainWindowTest : public QObject {
 
   void a_session_that_goes_bad_is_reported_once() {
     const std::string path = dir_.filePath("vanishing.moescope").toStdString();
-    gui::testing::record(gui::testing::small_request(path, 1));
+    gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
     QVERIFY(window.last_error().isEmpty());
     {
@@ -222,7 +222,7 @@ class MainWindowTest : public QObject {
 
   void rename_and_delete_runs() {
     const std::string path = dir_.filePath("edit.moescope").toStdString();
-    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
     window.rename_run({path, ids.back()}, "my <b>run</b>");
     QCOMPARE(stored_runs(path).back().name, std::string("my <b>run</b>"));
@@ -235,7 +235,7 @@ class MainWindowTest : public QObject {
 
   void exports_through_the_window() {
     const std::string path = dir_.filePath("export.moescope").toStdString();
-    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
     window.show();
     window.select_runs({{path, ids.front()}, {path, ids.back()}});
@@ -276,7 +276,7 @@ class MainWindowTest : public QObject {
   void dropping_a_session_file_opens_it() {
     const std::string first = dir_.filePath("first.moescope").toStdString();
     const std::string dropped = dir_.filePath("dropped.moescope").toStdString();
-    gui::testing::record(gui::testing::small_request(dropped, 1));
+    gui::testing::record(gui::testing::small_experiment(1), dropped);
     gui::MainWindow window({first, false});
     QMimeData mime;
     mime.setUrls({QUrl::fromLocalFile(QString::fromStdString(dropped))});
@@ -293,7 +293,7 @@ class MainWindowTest : public QObject {
 
   void compare_keeps_runs_without_results_out_of_the_charts() {
     const std::string path = dir_.filePath("compare.moescope").toStdString();
-    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);
     std::int64_t unfinished = 0;
     {
       SessionStore store(path, SessionStore::Access::kWrite);
@@ -318,7 +318,7 @@ class MainWindowTest : public QObject {
 
   void a_relative_session_path_shows_its_last_run() {
     const std::string path = dir_.filePath("relative.moescope").toStdString();
-    const auto ids = gui::testing::record(gui::testing::small_request(path, 1));
+    const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);
     const QString cwd = QDir::currentPath();
     QVERIFY(QDir::setCurrent(dir_.path()));
     gui::MainWindow window({"relative.moescope", false});
@@ -329,30 +329,23 @@ class MainWindowTest : public QObject {
 
   void run_setup_is_remembered() {
     const std::string path = dir_.filePath("settings.moescope").toStdString();
-    auto request = gui::testing::small_request(path);
-    request.preset = "mixtral-8x7b";
-    request.tokens = 777;
-    request.policy.kind = PolicyKind::kExpanded;
-    request.policy.gamma = 1.75;
-    request.policy.m = 3;
-    request.policy.capacity_scope = CapacityScope::kSource;
-    request.devices = 4;
-    request.placement = {0, 0, 1, 1, 2, 2, 3, 3};
+    auto experiment = gui::testing::small_experiment();
+    experiment.model.preset = "mixtral-8x7b";
+    experiment.model.layers = {1, 30};
+    experiment.routing.tokens = 777;
+    experiment.policies.kinds = {PolicyKind::kExpanded};
+    experiment.policies.gammas = {1.75};
+    experiment.policies.ms = {3};
+    experiment.policies.capacity_scope = CapacityScope::kSource;
+    experiment.devices = {4};
+    experiment.placement = {0, 0, 1, 1, 2, 2, 3, 3};
     {
       gui::MainWindow window({path, false});
-      window.setup_panel()->set_request(request);
+      window.setup_panel()->set_experiment(experiment);
       window.close();
     }
     gui::MainWindow window({path, false});
-    const auto restored = window.setup_panel()->request(false);
-    QCOMPARE(restored.preset, request.preset);
-    QCOMPARE(restored.tokens, 777);
-    QCOMPARE(restored.policy.kind, PolicyKind::kExpanded);
-    QCOMPARE(restored.policy.gamma, 1.75);
-    QCOMPARE(restored.policy.m, 3);
-    QCOMPARE(restored.policy.capacity_scope, CapacityScope::kSource);
-    QCOMPARE(restored.devices, 4);
-    QCOMPARE(restored.placement, request.placement);
+    QCOMPARE(window.setup_panel()->experiment(false), experiment);
   }
 
   void recent_sessions_are_remembered() {

@@ -7,9 +7,10 @@
 #include "app/gui/models/layer_table_model.h"
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
-#include "app/gui/run_request.h"
+#include "app/gui/number_list.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
+#include "core/run/metric_table.h"
 #include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
@@ -23,8 +24,8 @@ class ModelsTest : public QObject {
     QVERIFY(dir_.isValid());
     a_ = dir_.filePath("a.moescope").toStdString();
     b_ = dir_.filePath("b.moescope").toStdString();
-    ids_a_ = gui::testing::record(gui::testing::small_request(a_, 2, /*compare=*/true));
-    ids_b_ = gui::testing::record(gui::testing::small_request(b_, 1));
+    ids_a_ = gui::testing::record(gui::testing::small_experiment(2, /*compare=*/true), a_);
+    ids_b_ = gui::testing::record(gui::testing::small_experiment(1), b_);
   }
 
   void runs_tree_holds_every_session_and_run() {
@@ -65,9 +66,10 @@ class ModelsTest : public QObject {
     gui::MetricsTableModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     model.set_run(&run);
-    QCOMPARE(model.rowCount(), static_cast<int>(viewdata::headline_metrics().size()));
+    const auto headline = headline_metrics();
+    QCOMPARE(model.rowCount(), static_cast<int>(headline.size()));
     for (int row = 0; row < model.rowCount(); ++row) {
-      const auto& metric = viewdata::headline_metrics()[static_cast<std::size_t>(row)];
+      const auto& metric = headline[static_cast<std::size_t>(row)];
       const auto stored = run.metric(metric.key);
       QVERIFY2(stored.has_value(), metric.key.data());
       QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data(Qt::UserRole).toDouble(),
@@ -102,12 +104,16 @@ class ModelsTest : public QObject {
   }
 
   void placement_text_is_checked() {
-    QCOMPARE(gui::parse_placement(" 0, 1 ,1,0 "), (std::vector<int>{0, 1, 1, 0}));
-    QVERIFY(gui::parse_placement("   ").empty());
-    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("0,,1"));
-    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("0,x"));
-    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("-1"));
-    QVERIFY_THROWS_EXCEPTION(Error, gui::parse_placement("99999999999999"));
+    const auto parse = [](const char* text) {
+      return gui::parse_number_list(text, "placement", "0,0,1,1");
+    };
+    QCOMPARE(parse(" 0, 1 ,1,0 "), (std::vector<int>{0, 1, 1, 0}));
+    QVERIFY(parse("   ").empty());
+    QVERIFY_THROWS_EXCEPTION(Error, parse("0,,1"));
+    QVERIFY_THROWS_EXCEPTION(Error, parse("0,x"));
+    QVERIFY_THROWS_EXCEPTION(Error, parse("-1"));
+    QVERIFY_THROWS_EXCEPTION(Error, parse("99999999999999"));
+    QCOMPARE(gui::format_number_list({0, 5, 11}), std::string("0,5,11"));
   }
 
  private:

@@ -18,9 +18,10 @@
 #include "app/charts/report_writer.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
-#include "core/session/run_recorder.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
 using namespace moescope;
@@ -97,43 +98,32 @@ class ReportTest : public QObject {
   void initTestCase() {
     QVERIFY(dir_.isValid());
     SessionStore store(path("session.moescope").toStdString(), SessionStore::Access::kWrite);
-    RunOptions options;
-    options.spec = scaled(preset("olmoe-1b-7b"), 64);
-    options.spec.layer_subset = {0, 3, 7};
-    options.devices = 4;
-    for (auto kind : {PolicyKind::kDrop, PolicyKind::kExpanded, PolicyKind::kReroute}) {
-      PolicyConfig policy;
-      policy.kind = kind;
-      policy.m = kind == PolicyKind::kExpanded ? 1 : 0;
-      options.policies.push_back(policy);
-    }
-    auto source = make_synthetic_routing(options.spec, {96, 1, 0.6});
-    const auto compare = record_run(store, options, *source, nullptr, nullptr, store.new_group());
+    Experiment e;
+    e.model.scale = 64;
+    e.model.layers = {0, 3, 7};
+    e.routing.tokens = 96;
+    e.seed = 1;
+    e.devices = {4};
+    e.policies.kinds = compared_kinds();
+    e.backend = "cpu";
+    const auto backend = make_cpu_backend();
+    const auto compare = record_experiment(store, e, *backend, nullptr, nullptr).batches.front();
     store.rename_run(compare.run_ids[1], kScriptName);
 
-    const std::int64_t sweep = store.new_group();
-    options.policies.clear();
-    const auto baseline = record_run(store, options, *source, nullptr, nullptr, sweep);
+    e.policies.kinds = {PolicyKind::kDrop};
+    e.policies.gammas = {0.5, 1.0, 2.0};
+    const auto sweep = record_experiment(store, e, *backend, nullptr, nullptr).batches.front();
     std::vector<std::int64_t> ids = compare.run_ids;
-    ids.push_back(baseline.run_ids.front());
-    for (double gamma : {0.5, 1.0, 2.0}) {
-      PolicyConfig drop;
-      drop.kind = PolicyKind::kDrop;
-      drop.gamma = gamma;
-      options.policies = {drop};
-      const auto point =
-          record_run(store, options, *source, nullptr, nullptr, sweep, baseline.run_ids.front());
-      ids.push_back(point.run_ids.back());
-    }
+    ids.insert(ids.end(), sweep.run_ids.begin(), sweep.run_ids.end());
     for (const auto id : ids)
       all_.push_back(viewdata::load_run_data(store, id));
     compare_.assign(all_.begin(), all_.begin() + 4);
   }
 
   void metricTableHoldsActualValuesInDisplayUnits() {
-    const MetricTable table = metric_table(compare_);
+    const RunsMetricTable table = runs_metric_table(compare_);
     QCOMPARE(table.runs.size(), compare_.size());
-    QCOMPARE(table.metrics.size(), viewdata::headline_metrics().size());
+    QCOMPARE(table.metrics.size(), headline_metrics().size());
     for (std::size_t r = 0; r < compare_.size(); ++r) {
       QCOMPARE(table.runs[r], compare_[r].display_name());
       for (std::size_t m = 0; m < table.metrics.size(); ++m) {
@@ -149,7 +139,7 @@ class ReportTest : public QObject {
   }
 
   void barsAreRelativeToTheLargestRun() {
-    const MetricTable table = metric_table(compare_);
+    const RunsMetricTable table = runs_metric_table(compare_);
     const auto relative = relative_values(table);
     for (std::size_t m = 0; m < table.metrics.size(); ++m) {
       double largest = 0, largest_relative = 0;
@@ -336,7 +326,7 @@ class ReportTest : public QObject {
     QVERIFY(html.contains(dir_.filePath("session.moescope")));
 
     // The actual values as the table formats them, with units in the headers.
-    const MetricTable table = metric_table(all_);
+    const RunsMetricTable table = runs_metric_table(all_);
     for (const auto& row : table.values) {
       for (const auto& value : row) {
         if (value) QVERIFY(html.contains(QString::fromStdString(format_metric_value(*value))));
@@ -360,8 +350,8 @@ class ReportTest : public QObject {
     }
     QCOMPARE(images, 4);
 
-    // The spec, pretty-printed: one key a line.
-    QVERIFY(html.contains("&quot;policy&quot;: {\n"));
+    // The stored request, pretty-printed: one key a line.
+    QVERIFY(html.contains("&quot;policies&quot;: {\n"));
     QVERIFY(html.contains("&quot;layer_subset&quot;: [0, 3, 7]"));
 
     // A comparison alone has no sweep figures.
@@ -395,8 +385,7 @@ class ReportTest : public QObject {
       QCOMPARE(table_rows[t], 2 + 3);  // three layers
     // Every row of a table has the header's column count.
     const QString metrics_header = lines[lines.indexOf(QRegularExpression("^\\| Run \\| Layer.*"))];
-    QCOMPARE(metrics_header.count(" | ") + 2,
-             static_cast<int>(viewdata::headline_metrics().size()) + 2);
+    QCOMPARE(metrics_header.count(" | ") + 2, static_cast<int>(headline_metrics().size()) + 2);
 
     const QRegularExpression image("!\\[[^\\]]*\\]\\(([^)]+)\\)");
     int images = 0;
@@ -419,8 +408,8 @@ class ReportTest : public QObject {
     if (text.isNull()) QSKIP("pdftotext (poppler-utils) is not installed");
     for (const auto& run : compare_)
       QVERIFY2(text.contains(squeeze(run.display_name())), run.display_name().c_str());
-    for (const auto& metric : viewdata::headline_metrics())
-      QVERIFY2(text.contains(squeeze(metric_header(metric))), std::string(metric.label).c_str());
+    for (const auto& metric : headline_metrics())
+      QVERIFY2(text.contains(squeeze(metric_heading(metric))), std::string(metric.label).c_str());
     QVERIFY(text.contains(squeeze(format_metric_value(*compare_[1].metric("drop_rate") * 100))));
 
     // The charts are in the PDF as images.

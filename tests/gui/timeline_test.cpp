@@ -19,11 +19,12 @@
 #include "app/gui/views/timeline_view.h"
 #include "app/viewdata/timeline_spans.h"
 #include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
 #include "core/inputs/routing_source.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/model_spec.h"
 #include "core/model/presets.h"
-#include "core/session/run_recorder.h"
+#include "core/session/record_experiment.h"
 
 using moescope::LayerStatRow;
 using moescope::profiler::Event;
@@ -393,19 +394,19 @@ class TimelineTest : public QObject {
     QTemporaryDir dir;
     moescope::SessionStore store(dir.filePath("t.moescope").toStdString(),
                                  moescope::SessionStore::Access::kWrite);
-    moescope::RunOptions options;
-    options.spec = moescope::scaled(moescope::preset("olmoe-1b-7b"), 32);
-    options.spec.layer_subset = {0, 1};
-    options.steps = 2;
-    options.devices = 4;
-    moescope::PolicyConfig drop;
-    drop.kind = moescope::PolicyKind::kDrop;
-    drop.gamma = 1.0;
-    options.policies = {drop};
-    auto source = moescope::make_synthetic_routing(options.spec, {64, 1, 0.6});
-    const auto recorded = moescope::record_run(store, options, *source, nullptr, nullptr);
+    moescope::Experiment e;
+    e.model.scale = 32;
+    e.model.layers = {0, 1};
+    e.routing.tokens = 64;
+    e.seed = 1;
+    e.steps = 2;
+    e.devices = {4};
+    e.backend = "cpu";
+    const auto backend = moescope::make_cpu_backend();
+    const auto recorded =
+        moescope::record_experiment(store, e, *backend, nullptr, nullptr).batches.front();
     for (const auto id : recorded.run_ids) {
-      const auto events = store.events(id);
+      const auto events = store.spans(id);
       const auto stats = store.layer_stats(id);
       QVERIFY(!events.empty());
       const auto data = TimelineData::build(events, stats);

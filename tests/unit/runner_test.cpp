@@ -5,12 +5,20 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
-#include "core/run/run_report.h"
+#include "core/run/run_json.h"
 
 namespace moescope {
 namespace {
+
+// The runner on the CPU backend, as every test here runs it.
+RunResult run_on_cpu(const RunOptions& options, RoutingSource& source, const ProgressFn& progress,
+                     const CancelFlag* cancel) {
+  const auto backend = make_cpu_backend();
+  return run_model(options, source, *backend, progress, cancel);
+}
 
 RunOptions small_run() {
   RunOptions o;
@@ -30,7 +38,7 @@ TEST(Runner, RunsTheBaselineFirstAndEveryPolicyOnTheSameInput) {
   const RunOptions o = small_run();
   auto source = make_synthetic_routing(o.spec, {256, 0, 1.5});
   std::int64_t last = 0, total = 0;
-  const RunResult r = run_model(
+  const RunResult r = run_on_cpu(
       o, *source, [&](std::int64_t d, std::int64_t t) { last = d, total = t; }, nullptr);
   EXPECT_EQ(last, total);
   EXPECT_EQ(total, 2 * 2 * 3);
@@ -54,7 +62,7 @@ TEST(Runner, RunsTheBaselineFirstAndEveryPolicyOnTheSameInput) {
 TEST(Runner, JsonReportHoldsEveryPolicyLayerAndDevice) {
   const RunOptions o = small_run();
   auto source = make_synthetic_routing(o.spec, {128, 1, 1.0});
-  const auto j = run_to_json(run_model(o, *source, nullptr, nullptr));
+  const auto j = run_to_json(run_on_cpu(o, *source, nullptr, nullptr));
   ASSERT_EQ(j["policies"].size(), 3u);
   EXPECT_EQ(j["timing"], "composed");
   EXPECT_EQ(j["policies"][1]["label"], "drop(gamma=1)");
@@ -68,7 +76,7 @@ TEST(Runner, CancelStopsTheRun) {
   const RunOptions o = small_run();
   auto source = make_synthetic_routing(o.spec, {64, 0, 1.0});
   CancelFlag cancel{false};
-  EXPECT_THROW(run_model(
+  EXPECT_THROW(run_on_cpu(
                    o, *source, [&](std::int64_t, std::int64_t) { cancel = true; }, &cancel),
                Cancelled);
 }
@@ -78,7 +86,7 @@ TEST(Runner, RefusesWhatCannotFitAndBadOptions) {
   o.spec = preset("mixtral-8x7b");
   auto huge = make_synthetic_routing(o.spec, {1 << 30, 0, 1.0});
   try {
-    run_model(o, *huge, nullptr, nullptr);
+    run_on_cpu(o, *huge, nullptr, nullptr);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("of memory"), std::string::npos) << e.what();
@@ -86,16 +94,13 @@ TEST(Runner, RefusesWhatCannotFitAndBadOptions) {
   o = small_run();
   o.steps = 0;
   auto source = make_synthetic_routing(o.spec, {8, 0, 1.0});
-  EXPECT_THROW(run_model(o, *source, nullptr, nullptr), Error);
+  EXPECT_THROW(run_on_cpu(o, *source, nullptr, nullptr), Error);
   o = small_run();
   o.devices = 65;
-  EXPECT_THROW(run_model(o, *source, nullptr, nullptr), Error);
+  EXPECT_THROW(run_on_cpu(o, *source, nullptr, nullptr), Error);
   o = small_run();
   o.placement = {0, 1};
-  EXPECT_THROW(run_model(o, *source, nullptr, nullptr), Error);
-  o = small_run();
-  o.backend = "tpu";
-  EXPECT_THROW(run_model(o, *source, nullptr, nullptr), Error);
+  EXPECT_THROW(run_on_cpu(o, *source, nullptr, nullptr), Error);
 }
 
 }  // namespace

@@ -14,10 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
-#include "core/run/run_report.h"
-#include "core/session/run_recorder.h"
+#include "core/run/metric_table.h"
+#include "core/run/run_rows.h"
+#include "core/run/summary.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_export.h"
 #include "core/session/session_schema.h"
 #include "core/session/sqlite_db.h"
@@ -40,23 +43,26 @@ class SessionStoreTest : public ::testing::Test {
     }
   }
 
-  static RunOptions small_options() {
-    RunOptions o;
-    o.spec = scaled(preset("deepseek-v2-lite"), 64);
-    o.spec.layer_subset = {1, 4};
-    o.steps = 2;
-    o.devices = 4;
-    PolicyConfig drop;
-    drop.kind = PolicyKind::kDrop;
-    drop.gamma = 1.25;
-    o.policies = {drop};
-    return o;
+  static Experiment small_experiment() {
+    Experiment e;
+    e.model.preset = "deepseek-v2-lite";
+    e.model.scale = 64;
+    e.model.layers = {1, 4};
+    e.routing.tokens = 96;
+    e.routing.skew = 0.6;
+    e.seed = 2;
+    e.steps = 2;
+    e.devices = {4};
+    e.policies.kinds = {PolicyKind::kDrop};
+    e.policies.gammas = {1.25};
+    e.backend = "cpu";
+    return e;
   }
 
-  RecordedRun record(SessionStore& store) {
-    const RunOptions o = small_options();
-    auto source = make_synthetic_routing(o.spec, {96, 2, 0.6});
-    return record_run(store, o, *source, nullptr, nullptr);
+  // The baseline and drop of small_experiment(), stored.
+  RecordedBatch record(SessionStore& store) {
+    const auto backend = make_cpu_backend();
+    return record_experiment(store, small_experiment(), *backend, nullptr, nullptr).batches.front();
   }
 
   std::string file_bytes() {
@@ -80,7 +86,7 @@ class SessionStoreTest : public ::testing::Test {
 TEST_F(SessionStoreTest, EveryFieldOfARunRoundTrips) {
   SessionStore store(path_, SessionStore::Access::kWrite);
   EXPECT_EQ(store.schema_version(), kSessionSchemaVersion);
-  const RecordedRun recorded = record(store);
+  const RecordedBatch recorded = record(store);
   ASSERT_EQ(recorded.run_ids.size(), 2u);
   const RunResult& result = recorded.result;
 
@@ -103,19 +109,23 @@ TEST_F(SessionStoreTest, EveryFieldOfARunRoundTrips) {
   EXPECT_EQ(drop.collector, "cpu-timer");
   EXPECT_EQ(drop.baseline_run, runs[0].id);
   EXPECT_FALSE(drop.finished_at.empty());
-  const auto spec = nlohmann::json::parse(drop.spec_json);
-  EXPECT_EQ(spec["model"]["layer_subset"], nlohmann::json({1, 4}));
-  EXPECT_EQ(spec["policy"]["gamma"], 1.25);
+  const auto request = nlohmann::json::parse(drop.request_json);
+  EXPECT_EQ(request["model"]["spec"]["layer_subset"], nlohmann::json({1, 4}));
+  EXPECT_EQ(request["policies"]["gamma"], nlohmann::json({1.25}));
+  EXPECT_EQ(nlohmann::json::parse(drop.policy_json)["gamma"], 1.25);
 
-  const PolicySummary summary = summarize(result.runs[1], result.runs[0]);
-  std::map<std::string, RunMetricRow> metrics;
+  // Every metric of the table, as the summary has it.
+  const RunSummary summary = summarize(result.runs[1], result.runs[0]);
+  std::map<std::string, MetricRow> metrics;
   for (const auto& m : reader.metrics(drop.id))
     metrics[m.name] = m;
-  EXPECT_DOUBLE_EQ(metrics["drop_rate"].mean, summary.drop_rate.mean);
-  EXPECT_DOUBLE_EQ(metrics["drop_rate"].max, summary.drop_rate.max);
-  EXPECT_DOUBLE_EQ(metrics["speedup"].mean, summary.speedup);
-  EXPECT_DOUBLE_EQ(*drop.speedup, summary.speedup);
-  EXPECT_DOUBLE_EQ(*drop.latency_ns, summary.latency_ns.mean);
+  EXPECT_EQ(metrics.size(), metric_table().size());
+  for (const MetricInfo& m : metric_table()) {
+    EXPECT_DOUBLE_EQ(metrics[std::string(m.key)].mean, summary.mean(m.key)) << m.key;
+    EXPECT_DOUBLE_EQ(metrics[std::string(m.key)].max, summary.stat(m.key).max) << m.key;
+  }
+  EXPECT_DOUBLE_EQ(*drop.speedup, summary.mean("speedup"));
+  EXPECT_DOUBLE_EQ(*drop.latency_ns, summary.mean("latency_ns"));
 
   const auto loads = reader.expert_loads(drop.id);
   const auto& records = result.runs[1].records;
@@ -131,14 +141,17 @@ TEST_F(SessionStoreTest, EveryFieldOfARunRoundTrips) {
     EXPECT_EQ(row.compute_ns, rec.expert_ns[e]);
     EXPECT_EQ(row.device, row.expert * 4 / 64);
   }
+  // Every column of every layer, as tabulated before the store wrote it.
   const auto layers = reader.layer_stats(drop.id);
   ASSERT_EQ(layers.size(), records.size());
+  EXPECT_EQ(layers, tabulate_run(result, 1).layers);
   for (std::size_t i = 0; i < layers.size(); ++i) {
     EXPECT_EQ(layers[i].latency_ns, records[i].timeline.latency_ns);
     EXPECT_DOUBLE_EQ(layers[i].output_error, records[i].output_error);
+    EXPECT_EQ(layers[i].capacity, records[i].capacity);
   }
-  // Events keep their durations and tags; each layer starts where the previous one ended.
-  const auto events = reader.events(drop.id);
+  // Spans keep their durations and tags; each layer starts where the previous one ended.
+  const auto events = reader.spans(drop.id);
   std::size_t n = 0;
   std::int64_t offset = 0;
   for (const auto& rec : records) {
@@ -165,7 +178,7 @@ TEST_F(SessionStoreTest, RenameRemoveAndMissingRuns) {
   EXPECT_FALSE(store.run(ids[1]).baseline_run.has_value());  // ON DELETE SET NULL
   store.remove_run(ids[1]);
   EXPECT_TRUE(store.runs().empty());
-  EXPECT_EQ(store.event_count(), 0);  // cascaded
+  EXPECT_EQ(store.span_count(), 0);  // cascaded
   EXPECT_TRUE(store.expert_loads(ids[1]).empty());
   try {
     store.run(42);
@@ -265,7 +278,7 @@ TEST_F(SessionStoreTest, ATruncatedSessionGivesAClearError) {
     try {
       SessionStore store(path_, SessionStore::Access::kRead);
       for (const auto& r : store.runs())
-        store.events(r.id);
+        store.spans(r.id);
     } catch (const Error& e) {
       return std::string(e.what());
     }
@@ -311,15 +324,15 @@ TEST_F(SessionStoreTest, MigratesTheFirstSchemaVersion) {
   EXPECT_EQ(runs[0].collector, "cpu-timer");
   EXPECT_FALSE(runs[0].group.has_value());
   EXPECT_TRUE(store.gpu_kernels(runs[0].id).empty());  // version 3's table is there
+  EXPECT_EQ(runs[0].request_json, "{}");               // version 4 renamed spec_json
+  EXPECT_EQ(runs[0].policy_json, "");                  // and added policy_json
   record(store);                                       // and the migrated session takes new runs
   EXPECT_EQ(store.runs().size(), 3u);
 }
 
 TEST_F(SessionStoreTest, GpuKernelsRoundTripAndLeaveWithTheirRun) {
   SessionStore store(path_, SessionStore::Access::kWrite);
-  const RunOptions o = small_options();
-  auto source = make_synthetic_routing(o.spec, {96, 2, 0.6});
-  RunResult result = run_model(o, *source, nullptr, nullptr);
+  RunResult result = record(store).result;
   // What the CUDA backend hands over for one layer: kernels from its first, tagged.
   LayerRecord& r = result.runs[0].records[1];
   r.gpu_kernels = {{1600, 1700, 0, 13, r.step, r.layer, -1, profiler::Phase::kCombine},
@@ -327,16 +340,16 @@ TEST_F(SessionStoreTest, GpuKernelsRoundTripAndLeaveWithTheirRun) {
   r.gpu_kernel_names = {"combine_kernel", "sm90_xmma_gemm_bf16bf16_bf16f32"};
   RunHeader h;
   h.name = "gpu";
-  h.model = o.spec.name;
-  h.devices = o.devices;
-  h.tokens = 96;
-  h.steps = o.steps;
+  h.model = result.spec.name;
+  h.devices = result.placement.devices;
+  h.tokens = result.tokens;
+  h.steps = result.steps;
   h.backend = "cuda";
   h.timing = "composed";
   h.collector = "cupti";
-  h.spec_json = "{}";
+  h.request_json = "{}";
   const std::int64_t id = store.begin_run(h);
-  store.finish_run(id, result, 0);
+  store.finish_run(id, tabulate_run(result, 0));
   const auto kernels = store.gpu_kernels(id);
   ASSERT_EQ(kernels.size(), 2u);
   EXPECT_EQ(kernels[0].name, "sm90_xmma_gemm_bf16bf16_bf16f32");  // by start within the layer
@@ -424,7 +437,7 @@ TEST_F(SessionStoreTest, ExportsParseBack) {
       ++metadata;
     }
   }
-  EXPECT_EQ(complete, static_cast<int>(store.events(id).size()));
+  EXPECT_EQ(complete, static_cast<int>(store.spans(id).size()));
   EXPECT_EQ(pids, (std::set<int>{0, 1, 2, 3}));
   EXPECT_EQ(counters, 256);
   EXPECT_GE(metadata, 8);  // a process name and a thread name per device

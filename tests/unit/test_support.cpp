@@ -51,4 +51,42 @@ std::vector<float> random_logits(int tokens, int experts, double skew, std::uint
   return z;
 }
 
+std::vector<LayerStatRow> without_times(std::vector<LayerStatRow> rows) {
+  for (auto& r : rows) {
+    r.latency_ns = r.dispatch_ns = r.expert_phase_ns = r.combine_ns = 0;
+    r.straggler_margin_ns = r.gating_ns = r.policy_ns = 0;
+    r.straggler_device = 0;
+    r.straggler_expert = -1;
+  }
+  return rows;
+}
+
+std::vector<ExpertLoadRow> without_times(std::vector<ExpertLoadRow> rows) {
+  for (auto& r : rows)
+    r.compute_ns = 0;
+  return rows;
+}
+
 }  // namespace moescope::test
+
+namespace moescope {
+
+void PrintTo(const LayerStatRow& r, std::ostream* out) {
+  *out << "{step " << r.step << ", layer " << r.layer << ", latency " << r.latency_ns
+       << ", imbalance " << r.imbalance_routed << "/" << r.imbalance_kept << ", balancedness "
+       << r.balancedness_routed << "/" << r.balancedness_kept << ", drop " << r.drop_rate
+       << ", fully dropped " << r.tokens_fully_dropped << ", added " << r.added_pairs
+       << ", gate mass " << r.gate_mass_kept << ", output error " << r.output_error
+       << ", straggler " << r.straggler_device << "/" << r.straggler_expert << ", capacity [";
+  for (auto c : r.capacity)
+    *out << c << " ";
+  *out << "]}";
+}
+
+void PrintTo(const ExpertLoadRow& r, std::ostream* out) {
+  *out << "{step " << r.step << ", layer " << r.layer << ", expert " << r.expert << ", device "
+       << r.device << ", routed " << r.routed << ", kept " << r.kept << ", dropped " << r.dropped
+       << ", added " << r.added << ", compute " << r.compute_ns << "}";
+}
+
+}  // namespace moescope

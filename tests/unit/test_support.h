@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
 #include "core/moe/router.h"
+#include "core/run/run_rows.h"
 
 namespace moescope::test {
 
@@ -20,4 +22,15 @@ std::vector<float> top1_probs(const std::vector<int>& top, const std::vector<flo
 // Random logits [T, E], standard normal plus a per-expert bias of the given strength.
 std::vector<float> random_logits(int tokens, int experts, double skew, std::uint64_t seed);
 
+// Rows with every time zeroed (and what times decide: the straggler), so that two runs of the
+// same routing compare equal: everything else must agree bit for bit.
+std::vector<LayerStatRow> without_times(std::vector<LayerStatRow> rows);
+std::vector<ExpertLoadRow> without_times(std::vector<ExpertLoadRow> rows);
+
 }  // namespace moescope::test
+
+namespace moescope {
+// How GoogleTest prints rows when an expectation fails: every field, by name.
+void PrintTo(const LayerStatRow& row, std::ostream* out);
+void PrintTo(const ExpertLoadRow& row, std::ostream* out);
+}  // namespace moescope

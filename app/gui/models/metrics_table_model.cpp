@@ -14,7 +14,7 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
   beginResetModel();
   rows_.clear();
   if (run != nullptr) {
-    for (const auto& m : viewdata::headline_metrics()) {
+    for (const auto& m : headline_metrics()) {
       Row row;
       row.label = QString::fromUtf8(m.label.data(), static_cast<int>(m.label.size()));
       row.unit = QString::fromUtf8(m.unit.data(), static_cast<int>(m.unit.size()));

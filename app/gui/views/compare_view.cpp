@@ -88,13 +88,13 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
     charts::plot_sweep(*sweep_drop_plot_, charted, charts::SweepMetric::kDropRate);
   }
 
-  const charts::MetricTable table = charts::metric_table(runs_);
+  const charts::RunsMetricTable table = charts::runs_metric_table(runs_);
   values_->clear();
   values_->setRowCount(static_cast<int>(table.runs.size()));
   values_->setColumnCount(static_cast<int>(table.metrics.size()));
   QStringList headers;
   for (const auto& m : table.metrics)
-    headers << QString::fromStdString(charts::metric_header(m));
+    headers << QString::fromStdString(metric_heading(m));
   values_->setHorizontalHeaderLabels(headers);
   QStringList rows;
   for (const auto& r : table.runs)

@@ -90,7 +90,7 @@ void OverviewView::show_run(const viewdata::RunData* run) {
           .arg(r.steps)
           .arg(r.devices)
           .arg(esc(r.backend), esc(r.timing), esc(r.collector)));
-  spec_->setPlainText(QString::fromStdString(viewdata::pretty_spec_json(r.spec_json)));
+  spec_->setPlainText(QString::fromStdString(viewdata::pretty_request_json(r.request_json)));
   metrics_table_->resizeColumnsToContents();
   layer_table_->resizeColumnsToContents();
 }

@@ -1,0 +1,93 @@
+#include "app/cli/experiment_options.h"
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/session_option.h"
+#include "core/base/error.h"
+#include "core/run/experiment_json.h"
+
+namespace moescope::cli {
+
+namespace {
+
+// The options that describe the experiment: --request replaces all of them.
+const char* const kExperimentOptions[] = {
+    "--spec",          "--preset",         "--scale",       "--tokens",    "--steps",  "--priority",
+    "--reroute-scope", "--capacity-scope", "--renormalize", "--placement", "--layers", "--seed",
+    "--skew",          "--logits",         "--backend",     "--policy",    "--gamma",  "--m",
+    "--devices",       "--compare",        "--policies"};
+
+}  // namespace
+
+void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
+  Experiment& e = o.experiment;
+  auto* spec = cmd.add_option("--spec", e.model.spec_file, "model spec JSON (see `spec`)");
+  auto* preset = cmd.add_option("--preset", e.model.preset, "model preset (see `presets`)")
+                     ->capture_default_str();
+  spec->excludes(preset);
+  preset->excludes(spec);
+  cmd.add_option("--scale", e.model.scale, "divide H and F by S (routing is unchanged)")
+      ->capture_default_str();
+  cmd.add_option("--tokens", e.routing.tokens, "tokens per step (synthetic routing)")
+      ->capture_default_str();
+  cmd.add_option("--steps", e.steps, "forward steps")->capture_default_str();
+  cmd.add_option("--priority", o.priority, "drop priority: score|position|random")
+      ->capture_default_str();
+  cmd.add_option("--reroute-scope", o.reroute_scope, "reroute: any|local")->capture_default_str();
+  cmd.add_option("--capacity-scope", o.capacity_scope, "global|source")->capture_default_str();
+  cmd.add_flag("--renormalize", e.policies.renormalize, "kept weights of a token sum to 1");
+  cmd.add_option("--placement", e.placement, "device of each expert, e.g. 0,0,1,1")->delimiter(',');
+  cmd.add_option("--layers", e.model.layers, "MoE layers to run, e.g. 0,5,11")->delimiter(',');
+  cmd.add_option("--seed", e.seed, "seed of the synthetic inputs and weights")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd.add_option("--skew", e.routing.skew, "synthetic expert-popularity skew (README table)")
+      ->capture_default_str();
+  cmd.add_option("--logits", e.routing.logits_file, "replay router logits from a safetensors file");
+  cmd.add_option("--backend", e.backend,
+                 "auto (the GPU when one can be used, else the CPU), cpu, cuda, cuda-grouped; "
+                 "CUDA options after a colon: cuda:fp32,gpu=1,events")
+      ->capture_default_str();
+  cmd.add_option("--request", o.request_file,
+                 "run the experiment a JSON file describes (see --print-request)");
+  cmd.add_flag("--print-request", o.print_request,
+               "print the experiment as JSON (for --request) and run nothing");
+  add_session_option(cmd, o.session);
+}
+
+Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
+  if (!o.request_file.empty()) {
+    for (const char* name : kExperimentOptions) {
+      const CLI::Option* option = cmd.get_option_no_throw(name);
+      if (option != nullptr && option->count() > 0) {
+        throw Error(std::string(name) +
+                    " cannot be combined with --request: the request holds "
+                    "the whole experiment (edit the file instead)");
+      }
+    }
+    return load_experiment_file(o.request_file);
+  }
+  const auto given = [&](const char* name) {
+    const CLI::Option* option = cmd.get_option_no_throw(name);
+    return option != nullptr && option->count() > 0;
+  };
+  // The CLI asks for the model rather than running a default one by surprise.
+  if (!given("--preset") && !given("--spec")) {
+    throw Error("a model is needed: --preset NAME or --spec FILE (or --request FILE)");
+  }
+  Experiment e = o.experiment;
+  e.policies.priority = parse_priority(o.priority);
+  e.policies.reroute_scope = parse_reroute_scope(o.reroute_scope);
+  e.policies.capacity_scope = parse_capacity_scope(o.capacity_scope);
+  return e;
+}
+
+bool print_request_if_asked(const ExperimentOptions& o, const Experiment& experiment) {
+  if (!o.print_request) return false;
+  std::cout << experiment_to_json(experiment).dump(2) << "\n";
+  return true;
+}
+
+}  // namespace moescope::cli

@@ -1,0 +1,48 @@
+// Every metric a run reports, described once: its key (the JSON key and the session's
+// run_metrics name), how people read it (label, CLI column, unit, scale, decimals), which way
+// is better, how it aggregates over steps and layers, and what one layer's value is. The CLI's
+// tables and JSON, the session store, the views and the reports all read this table.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moescope {
+
+struct LayerRecord;
+
+enum class Better { kHigher, kLower, kNeither };
+
+enum class Aggregation {
+  kMeanAndMax,          // the mean and the maximum over every (step, layer) of the run
+  kRatioOfMeanLatency,  // baseline mean layer latency / this run's (the speedup)
+};
+
+struct MetricInfo {
+  std::string_view key;
+  std::string_view label;   // "Layer latency"
+  std::string_view column;  // the CLI table's header: "latency(us)"
+  std::string_view unit;    // of the shown value: "µs", "%", "×", or empty
+  double scale = 1;         // shown value = stored value × scale
+  int decimals = 2;         // of the shown value
+  Better better = Better::kNeither;
+  Aggregation aggregation = Aggregation::kMeanAndMax;
+  bool headline = false;                             // in the Overview, Compare and reports
+  std::string_view description;                      // one sentence for tooltips and the glossary
+  double (*of_layer)(const LayerRecord&) = nullptr;  // null for kRatioOfMeanLatency
+};
+
+// In the order the views show them.
+const std::vector<MetricInfo>& metric_table();
+// Throws Error naming the key when there is no such metric.
+const MetricInfo& metric_info(std::string_view key);
+// The headline metrics, in table order.
+std::vector<MetricInfo> headline_metrics();
+
+// A stored value as people read it: scaled, with the metric's decimals ("12.3").
+std::string format_metric(const MetricInfo& metric, double stored_value);
+// "Layer latency (µs)"
+std::string metric_heading(const MetricInfo& metric);
+
+}  // namespace moescope

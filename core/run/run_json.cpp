@@ -1,0 +1,128 @@
+#include "core/run/run_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/base/error.h"
+#include "core/model/spec_json.h"
+#include "core/run/metric_table.h"
+#include "core/run/summary.h"
+
+namespace moescope {
+
+namespace {
+
+nlohmann::json stat_json(const Stat& s) {
+  return {{"mean", s.mean}, {"max", s.max}};
+}
+
+}  // namespace
+
+nlohmann::json policy_config_to_json(const PolicyConfig& c) {
+  nlohmann::json j = {{"policy", policy_name(c.kind)}};
+  if (c.kind == PolicyKind::kNone) return j;
+  j["gamma"] = c.gamma;
+  j["capacity_scope"] = capacity_scope_name(c.capacity_scope);
+  j["renormalize"] = c.renormalize;
+  if (c.kind == PolicyKind::kDrop) j["priority"] = priority_name(c.priority);
+  if (c.kind == PolicyKind::kDrop && c.priority == DropPriority::kRandom) j["seed"] = c.seed;
+  if (c.kind == PolicyKind::kExpanded) j["m"] = c.m;
+  if (c.kind == PolicyKind::kReroute) j["reroute_scope"] = reroute_scope_name(c.reroute_scope);
+  return j;
+}
+
+PolicyConfig policy_config_from_json(const nlohmann::json& j, const std::string& where) {
+  auto fail = [&](const std::string& what) -> PolicyConfig {
+    throw Error(where + ": the policy " + what + " (" + j.dump() + ")");
+  };
+  if (!j.is_object() || !j.contains("policy") || !j["policy"].is_string()) {
+    return fail("has no name");
+  }
+  PolicyConfig c;
+  try {
+    c.kind = parse_policy(j["policy"].get<std::string>());
+    if (j.contains("gamma")) c.gamma = j.at("gamma").get<double>();
+    if (j.contains("capacity_scope"))
+      c.capacity_scope = parse_capacity_scope(j.at("capacity_scope").get<std::string>());
+    if (j.contains("renormalize")) c.renormalize = j.at("renormalize").get<bool>();
+    if (j.contains("priority")) c.priority = parse_priority(j.at("priority").get<std::string>());
+    if (j.contains("seed")) c.seed = j.at("seed").get<std::uint64_t>();
+    if (j.contains("m")) c.m = j.at("m").get<int>();
+    if (j.contains("reroute_scope"))
+      c.reroute_scope = parse_reroute_scope(j.at("reroute_scope").get<std::string>());
+  } catch (const nlohmann::json::exception&) {
+    return fail("has a field of the wrong type");
+  } catch (const Error& e) {
+    return fail(std::string("is not valid: ") + e.what());
+  }
+  validate(c);
+  return c;
+}
+
+namespace {
+
+// Every metric of the table: a plain number for a ratio (the speedup), else {mean, max}.
+nlohmann::json summary_json(const RunSummary& s) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const MetricInfo& m : metric_table()) {
+    const Stat& stat = s.stat(m.key);
+    if (m.aggregation == Aggregation::kRatioOfMeanLatency) {
+      j[std::string(m.key)] = stat.mean;
+    } else {
+      j[std::string(m.key)] = stat_json(stat);
+    }
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json run_to_json(const RunResult& result) {
+  nlohmann::json j;
+  j["model"] = spec_to_json(result.spec);
+  j["tokens"] = result.tokens;
+  j["steps"] = result.steps;
+  j["devices"] = result.placement.devices;
+  j["placement"] = result.placement.device_of_expert;
+  j["routing"] = result.routing;
+  j["backend"] = result.backend;
+  j["backend_detail"] = result.backend_detail;
+  j["timing"] = std::string(profiler::timing_name(result.timing));
+  j["collector"] = result.collector;
+  j["weights_shared_across_layers"] = result.weights_shared_across_layers;
+  j["policies"] = nlohmann::json::array();
+  for (const auto& run : result.runs) {
+    nlohmann::json p;
+    p["label"] = policy_label(run.config);
+    p["config"] = policy_config_to_json(run.config);
+    p["summary"] = summary_json(summarize(run, result.runs.front()));
+    p["capacity"] =
+        run.records.empty() ? nlohmann::json() : nlohmann::json(run.records.front().capacity);
+    p["layers"] = nlohmann::json::array();
+    for (const auto& l : summarize_layers(run)) {
+      p["layers"].push_back({{"layer", l.layer},
+                             {"latency_ns", l.latency_ns},
+                             {"imbalance_routed", l.imbalance_routed},
+                             {"imbalance_kept", l.imbalance_kept},
+                             {"drop_rate", l.drop_rate},
+                             {"output_error", l.output_error},
+                             {"straggler_margin_ns", l.straggler_margin_ns},
+                             {"routed_load", l.routed_load},
+                             {"kept_load", l.kept_load}});
+    }
+    p["devices"] = nlohmann::json::array();
+    for (const auto& d : summarize_devices(run, result.placement)) {
+      nlohmann::json experts = nlohmann::json::array();
+      for (const auto& e : d.experts) {
+        experts.push_back({{"expert", e.expert}, {"rows", e.rows}, {"ns", e.ns}});
+      }
+      p["devices"].push_back({{"device", d.device},
+                              {"busy_ns", d.busy_ns},
+                              {"straggler_share", d.straggler_share},
+                              {"experts", experts}});
+    }
+    j["policies"].push_back(std::move(p));
+  }
+  return j;
+}
+
+}  // namespace moescope

@@ -1,0 +1,88 @@
+// A finished run as the rows the session stores and gives back: per-layer statistics, per-expert
+// loads, the timeline's spans (the layers laid end to end), the GPU's own kernels and the
+// summary metrics. Everything is computed here; the store only writes and reads rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/run/runner.h"
+#include "profiler/event.h"
+
+namespace moescope {
+
+// One (step, layer) of a run.
+struct LayerStatRow {
+  int step = 0;
+  int layer = 0;
+  std::int64_t latency_ns = 0;
+  std::int64_t dispatch_ns = 0;
+  std::int64_t expert_phase_ns = 0;
+  std::int64_t combine_ns = 0;
+  std::int64_t straggler_margin_ns = 0;
+  int straggler_device = 0;
+  int straggler_expert = -1;
+  double imbalance_routed = 0;
+  double imbalance_kept = 0;
+  double balancedness_routed = 0;
+  double balancedness_kept = 0;
+  double drop_rate = 0;
+  double tokens_fully_dropped = 0;
+  std::int64_t added_pairs = 0;
+  double gate_mass_kept = 0;
+  double output_error = 0;
+  std::int64_t gating_ns = 0;
+  std::int64_t policy_ns = 0;
+  std::vector<std::int64_t> capacity;  // one value, or one per source device
+
+  bool operator==(const LayerStatRow&) const = default;
+};
+
+// One expert in one (step, layer).
+struct ExpertLoadRow {
+  int step = 0;
+  int layer = 0;
+  int expert = 0;
+  int device = 0;
+  std::int64_t routed = 0;
+  std::int64_t kept = 0;
+  std::int64_t dropped = 0;
+  std::int64_t added = 0;
+  std::int64_t compute_ns = 0;
+
+  bool operator==(const ExpertLoadRow&) const = default;
+};
+
+// One GPU kernel or copy as CUPTI recorded it.
+struct GpuKernelRow {
+  int step = 0;
+  int layer = 0;
+  int device = 0;
+  int stream = 0;
+  int expert = -1;
+  profiler::Phase phase = profiler::Phase::kExpert;
+  std::int64_t start_ns = 0;  // from the first kernel of its layer
+  std::int64_t end_ns = 0;
+  std::string name;
+};
+
+// One summary metric (metric_table()) of a run.
+struct MetricRow {
+  std::string name;
+  double mean = 0;
+  double max = 0;
+};
+
+struct RunRows {
+  std::vector<LayerStatRow> layers;    // step-major, then layer
+  std::vector<ExpertLoadRow> loads;    // by step, layer, expert
+  std::vector<profiler::Event> spans;  // the timeline: each layer starts where the last ended
+  std::vector<GpuKernelRow> gpu_kernels;
+  std::vector<MetricRow> metrics;  // every metric of metric_table()
+};
+
+// The rows of run `policy_index` of `result` (0 is the baseline, which the speedup divides).
+RunRows tabulate_run(const RunResult& result, std::size_t policy_index);
+
+}  // namespace moescope

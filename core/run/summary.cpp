@@ -1,0 +1,111 @@
+#include "core/run/summary.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "core/base/error.h"
+#include "core/run/metric_table.h"
+
+namespace moescope {
+
+const Stat& RunSummary::stat(std::string_view key) const {
+  const auto it = stats.find(key);
+  if (it == stats.end())
+    throw Error("the summary of " + label + " has no metric '" + std::string(key) + "'");
+  return it->second;
+}
+
+namespace {
+
+Stat stat_of(const std::vector<LayerRecord>& records, double (*of_layer)(const LayerRecord&)) {
+  Stat s;
+  if (records.empty()) return s;
+  double sum = 0.0;
+  s.max = of_layer(records.front());
+  for (const auto& r : records) {
+    const double v = of_layer(r);
+    sum += v;
+    s.max = std::max(s.max, v);
+  }
+  s.mean = sum / static_cast<double>(records.size());
+  return s;
+}
+
+}  // namespace
+
+RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline) {
+  RunSummary s;
+  s.label = policy_label(run.config);
+  const MetricInfo& latency = metric_info("latency_ns");
+  for (const MetricInfo& m : metric_table()) {
+    switch (m.aggregation) {
+      case Aggregation::kMeanAndMax:
+        s.stats[std::string(m.key)] = stat_of(run.records, m.of_layer);
+        break;
+      case Aggregation::kRatioOfMeanLatency: {
+        const double own = stat_of(run.records, latency.of_layer).mean;
+        const double base = stat_of(baseline.records, latency.of_layer).mean;
+        const double speedup = own > 0 ? base / own : 1.0;
+        s.stats[std::string(m.key)] = {speedup, speedup};
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+std::vector<LayerSummary> summarize_layers(const PolicyRun& run) {
+  std::map<int, std::vector<const LayerRecord*>> by_layer;
+  for (const auto& r : run.records)
+    by_layer[r.layer].push_back(&r);
+  std::vector<LayerSummary> out;
+  for (const auto& [layer, records] : by_layer) {
+    LayerSummary s;
+    s.layer = layer;
+    const double n = static_cast<double>(records.size());
+    const std::size_t E = records.front()->load.routed_load.size();
+    s.routed_load.assign(E, 0.0);
+    s.kept_load.assign(E, 0.0);
+    for (const auto* r : records) {
+      s.latency_ns += static_cast<double>(r->timeline.latency_ns) / n;
+      s.imbalance_routed += r->load.imbalance_routed / n;
+      s.imbalance_kept += r->load.imbalance_kept / n;
+      s.drop_rate += r->load.drop_rate / n;
+      s.output_error += r->output_error / n;
+      s.straggler_margin_ns += static_cast<double>(r->timeline.straggler_margin_ns) / n;
+      for (std::size_t e = 0; e < E; ++e) {
+        s.routed_load[e] += static_cast<double>(r->load.routed_load[e]) / n;
+        s.kept_load[e] += static_cast<double>(r->load.kept_load[e]) / n;
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement) {
+  std::vector<DeviceSummary> out(static_cast<std::size_t>(placement.devices));
+  const double n = static_cast<double>(std::max<std::size_t>(run.records.size(), 1));
+  for (int d = 0; d < placement.devices; ++d) {
+    auto& dev = out[static_cast<std::size_t>(d)];
+    dev.device = d;
+    for (int e : placement.experts_on(d))
+      dev.experts.push_back({e, 0.0, 0.0});
+  }
+  for (const auto& r : run.records) {
+    out[static_cast<std::size_t>(r.timeline.straggler_device)].straggler_share += 1.0 / n;
+    for (auto& dev : out) {
+      dev.busy_ns +=
+          static_cast<double>(r.timeline.device_busy_ns[static_cast<std::size_t>(dev.device)]) / n;
+      for (auto& share : dev.experts) {
+        share.rows +=
+            static_cast<double>(r.load.kept_load[static_cast<std::size_t>(share.expert)]) / n;
+        share.ns += static_cast<double>(r.expert_ns[static_cast<std::size_t>(share.expert)]) / n;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace moescope

@@ -1,0 +1,62 @@
+// Summaries of a run over its steps and layers: per metric, per layer and per device. What the
+// CLI prints, the session stores and the JSON output holds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/run/runner.h"
+
+namespace moescope {
+
+struct Stat {
+  double mean = 0;
+  double max = 0;
+};
+
+// One run (a policy) summarised over its steps and layers: every metric of metric_table(),
+// aggregated as the table says.
+struct RunSummary {
+  std::string label;
+  std::map<std::string, Stat, std::less<>> stats;  // by metric key; the speedup's mean = max
+
+  // Throws Error naming the key when the summary lacks it.
+  const Stat& stat(std::string_view key) const;
+  double mean(std::string_view key) const { return stat(key).mean; }
+};
+
+// One layer, averaged over the steps.
+struct LayerSummary {
+  int layer = 0;
+  double latency_ns = 0;
+  double imbalance_routed = 0;
+  double imbalance_kept = 0;
+  double drop_rate = 0;
+  double output_error = 0;
+  double straggler_margin_ns = 0;
+  std::vector<double> routed_load;  // [E]
+  std::vector<double> kept_load;    // [E]
+};
+
+// Where one (virtual) device's time went, averaged over steps and layers.
+struct DeviceSummary {
+  struct ExpertShare {
+    int expert = 0;
+    double rows = 0;
+    double ns = 0;
+  };
+  int device = 0;
+  double busy_ns = 0;
+  double straggler_share = 0;  // fraction of layers in which this device was the straggler
+  std::vector<ExpertShare> experts;
+};
+
+// `baseline` is the run the speedup is measured against (the baseline of the same routing).
+RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline);
+std::vector<LayerSummary> summarize_layers(const PolicyRun& run);
+std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement);
+
+}  // namespace moescope

@@ -1,0 +1,96 @@
+#include "core/session/record_experiment.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/run/experiment_json.h"
+#include "core/run/run_rows.h"
+
+namespace moescope {
+
+namespace {
+
+// Units of progress a batch reports: one per (step, layer, run).
+std::int64_t progress_units(const RunOptions& options) {
+  return static_cast<std::int64_t>(options.steps) *
+         static_cast<std::int64_t>(options.spec.run_layers().size()) *
+         static_cast<std::int64_t>(options.policies.size() + 1);
+}
+
+std::vector<RunHeader> batch_headers(const RunOptions& options, const Backend& backend, int tokens,
+                                     const std::string& request, bool name_devices) {
+  std::vector<PolicyConfig> planned = {PolicyConfig{}};
+  planned.insert(planned.end(), options.policies.begin(), options.policies.end());
+  std::vector<RunHeader> headers;
+  for (const PolicyConfig& policy : planned) {
+    RunHeader h;
+    h.name = options.spec.name + " " + policy_label(policy);
+    if (name_devices) h.name += " on " + std::to_string(options.devices) + " devices";
+    h.model = options.spec.name;
+    h.policy = policy;
+    h.devices = options.devices;
+    h.tokens = tokens;
+    h.steps = options.steps;
+    h.backend = backend.name();
+    h.timing = std::string(profiler::timing_name(backend.timing()));
+    h.collector = backend.collector();
+    h.request_json = request;
+    headers.push_back(std::move(h));
+  }
+  return headers;
+}
+
+}  // namespace
+
+RecordedExperiment record_experiment(SessionStore& store, const Experiment& experiment,
+                                     Backend& backend, const ProgressFn& progress,
+                                     const CancelFlag* cancel) {
+  RecordedExperiment out;
+  out.session_path = store.path();
+  out.experiment = resolve(experiment);
+  validate(out.experiment);
+  const auto source = make_routing_source(out.experiment);
+
+  // Every batch is checked before the first run is stored: only a run that started can fail.
+  std::vector<RunOptions> batches;
+  std::int64_t total = 0;
+  std::size_t runs = 0;
+  for (int devices : device_counts(out.experiment)) {
+    batches.push_back(run_options(out.experiment, devices));
+    check_run_options(batches.back(), *source);
+    total += progress_units(batches.back());
+    runs += batches.back().policies.size() + 1;
+  }
+  const std::string request = experiment_to_json(out.experiment).dump();
+  std::optional<std::int64_t> group;
+  if (runs > 2) group = SessionStore::kNewGroup;
+
+  std::int64_t done_before = 0;
+  for (const RunOptions& options : batches) {
+    RecordedBatch batch;
+    batch.devices = options.devices;
+    const BatchIds ids = store.begin_batch(
+        batch_headers(options, backend, source->tokens(), request, batches.size() > 1), group);
+    batch.run_ids = ids.ids;
+    group = out.group = ids.group;
+    const ProgressFn batch_progress = [&](std::int64_t done, std::int64_t) {
+      if (progress) progress(done_before + done, total);
+    };
+    try {
+      batch.result = run_model(options, *source, backend, batch_progress, cancel);
+    } catch (const Cancelled&) {
+      throw;  // the runs stay `incomplete`
+    } catch (...) {
+      for (std::int64_t id : batch.run_ids)
+        store.set_status(id, "failed");
+      throw;
+    }
+    for (std::size_t i = 0; i < batch.run_ids.size(); ++i) {
+      store.finish_run(batch.run_ids[i], tabulate_run(batch.result, i));
+    }
+    done_before += progress_units(options);
+    out.batches.push_back(std::move(batch));
+  }
+  return out;
+}
+
+}  // namespace moescope
