@@ -167,6 +167,31 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   device_form->addRow(tr("Backend"), backend_);
   device_form->addRow(tr("Seed"), seed_);
 
+  // Each field is named after the CLI option it stands for: the two front-ends fill the same
+  // Experiment, and a test drives both with the same settings.
+  const std::pair<QWidget*, const char*> option_names[] = {{preset_, "preset"},
+                                                           {spec_file_, "spec"},
+                                                           {scale_, "scale"},
+                                                           {tokens_, "tokens"},
+                                                           {steps_, "steps"},
+                                                           {layers_, "layers"},
+                                                           {routing_, "routing"},
+                                                           {skew_, "skew"},
+                                                           {logits_file_, "logits"},
+                                                           {policy_, "policy"},
+                                                           {gamma_, "gamma"},
+                                                           {m_, "m"},
+                                                           {capacity_scope_, "capacity-scope"},
+                                                           {priority_, "priority"},
+                                                           {reroute_scope_, "reroute-scope"},
+                                                           {renormalize_, "renormalize"},
+                                                           {devices_, "devices"},
+                                                           {placement_, "placement"},
+                                                           {backend_, "backend"},
+                                                           {seed_, "seed"}};
+  for (const auto& [widget, name] : option_names)
+    widget->setObjectName(name);
+
   run_button_ = new QPushButton(tr("Run"), this);
   run_button_->setToolTip(tr("Run the baseline and this policy (Ctrl+R)"));
   run_button_->setDefault(true);

@@ -327,6 +327,52 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
   }
 }
 
+TEST_F(CliSession, RerunReproducesAStoredRunIntoAnySession) {
+  small_run("expanded");
+  const std::string other = temp_path(".other.moescope");
+  CliResult r = run_cli({"rerun", "2", "--session", session_, "--into", other, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["session"], other);
+  ASSERT_EQ(j["policies"].size(), 2u);
+  EXPECT_EQ(j["policies"][1]["label"], "expanded(gamma=1,m=1)");
+  SessionStore before(session_, SessionStore::Access::kRead);
+  SessionStore after(other, SessionStore::Access::kRead);
+  const auto old_loads = before.expert_loads(2);
+  const auto new_loads = after.expert_loads(j["policies"][1]["run_id"].get<std::int64_t>());
+  ASSERT_EQ(new_loads.size(), old_loads.size());
+  for (std::size_t i = 0; i < old_loads.size(); ++i) {
+    EXPECT_EQ(new_loads[i].kept, old_loads[i].kept);
+    EXPECT_EQ(new_loads[i].added, old_loads[i].added);
+  }
+  // The same request runs again from a file too.
+  const std::string request = temp_path(".request.json");
+  { std::ofstream(request) << before.run(2).request_json; }
+  r = run_cli({"run", "--request", request, "--session", other, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["policies"][1]["label"], "expanded(gamma=1,m=1)");
+  r = run_cli({"run", "--request", request, "--tokens", "5", "--session", other});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--tokens cannot be combined with --request"), std::string::npos) << r.err;
+  r = run_cli({"rerun", "99", "--session", session_});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no run 99"), std::string::npos) << r.err;
+  std::filesystem::remove(request);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(other + suffix);
+}
+
+TEST_F(CliSession, PrintRequestRunsNothing) {
+  const CliResult r = run_cli({"sweep", "--preset", "olmoe-1b-7b", "--gamma", "1,2", "--devices",
+                               "4,8", "--print-request", "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["policies"]["gamma"], json({1.0, 2.0}));
+  EXPECT_EQ(j["policies"]["kinds"], json({"drop", "expanded", "reroute"}));
+  EXPECT_EQ(j["devices"], json({4, 8}));
+  EXPECT_FALSE(std::filesystem::exists(session_));
+}
+
 TEST_F(CliSession, ListShowRenameRemoveAndExport) {
   small_run("expanded");
   CliResult r = run_cli({"sessions", session_});

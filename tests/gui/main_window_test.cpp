@@ -16,6 +16,7 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTreeView>
 #include <QtTest>
 
 #include "app/gui/main_window.h"
@@ -31,6 +32,7 @@
 #include "core/exec/backend_registry.h"
 #include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
+#include "app/gui/models/runs_model.h"
 
 using namespace moescope;
 
@@ -137,6 +139,35 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)),
              static_cast<int>(runs.size()));
     QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
+  }
+
+  void run_again_from_the_tree_reproduces_the_run() {
+    const std::string path = dir_.filePath("again.moescope").toStdString();
+    const auto ids =
+        gui::testing::record(gui::testing::small_experiment(/*steps=*/1, /*compare=*/true), path);
+    gui::MainWindow window({path, false});
+    const gui::RunRef expanded{path, ids[2]};
+    window.select_runs({expanded});
+    // The tree's context menu offers it, beside rename and delete.
+    QAction* again = nullptr;
+    for (QAction* a : window.findChild<QTreeView*>()->actions()) {
+      if (a->text().remove('&') == "Run again") again = a;
+    }
+    QVERIFY(again != nullptr);
+    QSignalSpy stored(&window, &gui::MainWindow::run_stored);
+    again->trigger();
+    QVERIFY(stored.wait(120000));
+    const auto fresh = stored.at(0).at(0).value<QList<qint64>>();
+    QCOMPARE(fresh.size(), 2);  // a fresh baseline and the run again
+    SessionStore store(path, SessionStore::Access::kRead);
+    QCOMPARE(store.run(fresh.back()).policy, store.run(ids[2]).policy);
+    const auto before = store.expert_loads(ids[2]);
+    const auto after = store.expert_loads(fresh.back());
+    QCOMPARE(after.size(), before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      QCOMPARE(after[i].kept, before[i].kept);
+      QCOMPARE(after[i].added, before[i].added);
+    }
   }
 
   void bad_panel_input_shows_an_error() {
