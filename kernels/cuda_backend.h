@@ -7,10 +7,9 @@
 #pragma once
 
 #include <memory>
-#include <string>
 
 #include "core/exec/backend.h"
-#include "kernels/layer_kernels.h"
+#include "kernels/precision.h"
 
 namespace moescope::kernels {
 
@@ -26,10 +25,6 @@ struct CudaBackendOptions {
   bool use_cupti = true;    // false: time with CUDA events
   bool gpu_routing = true;  // false: gating and the policy on the host (core's code)
 };
-
-// Parses the options after "cuda:" or "cuda-grouped:", comma-separated: "fp32", "bf16",
-// "gpu=N", "events", "host-routing". Throws Error naming an option it does not know.
-CudaBackendOptions parse_cuda_options(const std::string& options, GemmMode mode);
 
 // Throws Error when there is no usable GPU (no driver, too old a driver, no such device).
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options);

@@ -1,7 +1,8 @@
+#include "kernels/cuda_options.h"
+
 #include <sstream>
 
 #include "core/base/error.h"
-#include "kernels/cuda_backend.h"
 
 namespace moescope::kernels {
 

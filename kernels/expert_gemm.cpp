@@ -29,6 +29,11 @@ void gemm_rows(cublasHandle_t handle, Precision p, const void* in, std::int64_t 
           std::to_string(n) + ")");
 }
 
+void GroupedGemm::reserve(std::size_t problems) {
+  if (problems == 0) return;
+  pointers_.reserve(3 * problems * sizeof(void*));
+}
+
 void GroupedGemm::prepare(const GroupedProblems& problems, int k, int n, cudaStream_t stream) {
   k_ = k;
   rows_.clear();

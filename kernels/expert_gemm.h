@@ -32,6 +32,9 @@ struct GroupedProblems {
 class GroupedGemm {
  public:
   explicit GroupedGemm(std::string what) : pointers_(std::move(what)) {}
+  // Makes room for the pointers of `problems` problems with rows, so that prepare() need not
+  // allocate (an allocation waits for the GPU).
+  void reserve(std::size_t problems);
   // Uploads the pointers (and waits for the copy); k and n are as in gemm_rows.
   void prepare(const GroupedProblems& problems, int k, int n, cudaStream_t stream);
   void run(cublasHandle_t handle, Precision p) const;

@@ -6,13 +6,9 @@
 
 #include <cstdint>
 
+#include "kernels/precision.h"
+
 namespace moescope::kernels {
-
-enum class Precision { kFp32, kBf16 };
-
-inline std::size_t element_bytes(Precision p) {
-  return p == Precision::kFp32 ? 4 : 2;
-}
 
 // Converts n fp32 values to `to` (a copy when fp32).
 void convert_from_fp32(const float* in, std::int64_t n, Precision to, void* out,

@@ -14,8 +14,9 @@
 #include "core/inputs/routing_source.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
+#include "core/run/output_error.h"
 #include "core/run/runner.h"
-#include "core/session/run_recorder.h"
+#include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/device_buffer.h"
@@ -85,12 +86,12 @@ TEST_P(CudaLayerMatchesCpu, InBothPrecisionsAndBothGemmModes) {
       ASSERT_EQ(g.output.size(), cpu.output.size());
       const std::string what = gpu->describe();
       if (precision == Precision::kFp32) {
-        EXPECT_LT(test::relative_l2(g.output, cpu.output), 1e-4) << what;
+        EXPECT_LT(relative_error(g.output, cpu.output), 1e-4) << what;
       } else {
         // bf16 rounds x, the weights and each GEMM's output (as a bf16 PyTorch layer does):
         // about 5e-3 relative, and over millions of unit-scale outputs a worst element near
         // 0.03, which is why the bound on single elements is wider than atol 2e-2.
-        EXPECT_LT(test::relative_l2(g.output, cpu.output), 1e-2) << what;
+        EXPECT_LT(relative_error(g.output, cpu.output), 1e-2) << what;
         EXPECT_LT(test::max_abs_diff(g.output, cpu.output), 0.1) << what;
       }
       // The same input gives the same bits: the combine has a fixed order, no atomics.
@@ -158,12 +159,10 @@ TEST_F(CudaBackend, AWholeRunThroughTheRunnerMatchesTheCpu) {
   drop.kind = PolicyKind::kDrop;
   o.policies = {drop};
   auto cpu_source = make_synthetic_routing(o.spec, {512, 3, 1.0});
-  o.backend = "cpu";
-  const RunResult cpu = run_model(o, *cpu_source, nullptr, nullptr);
+  const RunResult cpu = run_model(o, *cpu_source, *make_cpu_backend(), nullptr, nullptr);
   register_cuda_backends();
   auto gpu_source = make_synthetic_routing(o.spec, {512, 3, 1.0});
-  o.backend = "cuda:fp32";
-  const RunResult gpu = run_model(o, *gpu_source, nullptr, nullptr);
+  const RunResult gpu = run_model(o, *gpu_source, *make_backend("cuda:fp32"), nullptr, nullptr);
   EXPECT_EQ(gpu.backend, "cuda");
   EXPECT_EQ(gpu.collector, "cupti");
   ASSERT_EQ(gpu.runs.size(), cpu.runs.size());
@@ -183,19 +182,23 @@ TEST_F(CudaBackend, TheSessionStoresWhichBackendAndCollectorTimedARun) {
   const std::string path = ::testing::TempDir() + "cuda_backend_test.moescope";
   std::remove(path.c_str());
   SessionStore store(path, SessionStore::Access::kWrite);
-  RunOptions o;
-  o.spec = scaled(preset("deepseek-v2-lite"), 8);
-  o.spec.layer_subset = {0};
-  o.devices = 4;
-  o.backend = "auto";
-  auto source = make_synthetic_routing(o.spec, {256, 1, 1.0});
-  const RecordedRun recorded = record_run(store, o, *source, nullptr, nullptr);
+  Experiment e;
+  e.model.preset = "deepseek-v2-lite";
+  e.model.scale = 8;
+  e.model.layers = {0};
+  e.routing.tokens = 256;
+  e.routing.skew = 1.0;
+  e.seed = 1;
+  e.devices = {4};
+  e.policies.kinds = {};                         // the baseline alone
+  const auto backend = make_backend(e.backend);  // "auto"
+  const RecordedExperiment recorded = record_experiment(store, e, *backend, nullptr, nullptr);
   const auto runs = store.runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].backend, "cuda-grouped");  // what "auto" chose, not "auto"
   EXPECT_EQ(runs[0].collector, "cupti");
   EXPECT_EQ(runs[0].status, "complete");
-  EXPECT_NE(recorded.result.backend_detail.find("CUDA"), std::string::npos);
+  EXPECT_NE(recorded.batches.front().result.backend_detail.find("CUDA"), std::string::npos);
   // Every expert with rows has its kernels stored, tagged with its device (4 devices, 64
   // experts: 16 each), and each layer's first kernel starts at 0.
   const auto kernels = store.gpu_kernels(runs[0].id);

@@ -7,6 +7,7 @@
 #include "core/exec/backend_registry.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_device.h"
+#include "kernels/cuda_options.h"
 
 namespace moescope::kernels {
 namespace {

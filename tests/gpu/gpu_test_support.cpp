@@ -92,16 +92,6 @@ std::vector<PolicyConfig> all_policy_configs() {
   return out;
 }
 
-double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0.0;
-  double norm = 0.0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    norm += static_cast<double>(b[i]) * b[i];
-  }
-  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
-}
-
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   double worst = 0.0;
   for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)

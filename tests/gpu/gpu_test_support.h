@@ -46,8 +46,7 @@ std::vector<PolicyConfig> all_policy_configs();
 void expect_same_outcome(const PolicyOutcome& got, const PolicyOutcome& want,
                          const std::string& where);
 
-// sqrt(sum (a-b)^2 / sum b^2) and max |a-b|.
-double relative_l2(const std::vector<float>& a, const std::vector<float>& b);
+// max |a-b| (the relative L2 distance is core's relative_error, core/run/output_error.h).
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace moescope::test
