@@ -36,6 +36,7 @@
 #include "app/charts/chart_export.h"
 #include "app/charts/report_writer.h"
 #include "app/gui/run_controller.h"
+#include "app/gui/run_loader.h"
 #include "app/gui/run_setup_panel.h"
 #include "app/gui/views/compare_view.h"
 #include "app/gui/views/heatmap_view.h"
@@ -73,6 +74,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   setAcceptDrops(true);
   runs_model_ = new RunsModel(this);
   controller_ = new RunController(this);
+  loader_ = new RunLoader(this);
   build_layout();
   build_actions();
 
@@ -335,6 +337,7 @@ void MainWindow::reload_session(const std::string& path) {
     if (w.path == path) w = stamp(path);
   }
   const auto selected = selected_runs();
+  loader_->forget(path);  // a run may have completed, been renamed or deleted
   try {
     SessionStore store(path, SessionStore::Access::kRead);
     runs_model_->set_session(path, store.runs());
@@ -357,7 +360,9 @@ void MainWindow::refresh_changed_sessions() {
 }
 
 void MainWindow::close_session(const std::string& path) {
+  loader_->forget(path);
   if (shown_ref_ && shown_ref_->session_path == path) {
+    views_pending_ = false;
     shown_.reset();
     shown_ref_.reset();
     overview_->show_run(nullptr);
@@ -413,40 +418,73 @@ void MainWindow::on_selection_changed() {
   const RunRef shown = current && std::find(runs.begin(), runs.end(), *current) != runs.end()
                            ? *current
                            : runs.back();
-  if (!shown_ref_ || !(*shown_ref_ == shown)) show_run(shown);
-  std::vector<viewdata::RunData> compared;
-  try {
-    for (const auto& ref : runs) {
-      SessionStore store(ref.session_path, SessionStore::Access::kRead);
-      compared.push_back(viewdata::load_run_data(store, ref.run_id));
-    }
-  } catch (const std::exception& e) {
-    show_error(tr("Cannot read the runs"), QString::fromStdString(e.what()));
-    return;
-  }
-  compare_->show_runs(std::move(compared));
+  const bool already = pending_ref_ ? *pending_ref_ == shown : shown_ref_ && *shown_ref_ == shown;
+  if (!already) show_run(shown);
+  // Compare's summaries load beside the shown run; what was read before is reused.
+  loader_->load_summaries(
+      runs,
+      [this](std::vector<std::shared_ptr<const viewdata::RunData>> loaded) {
+        std::vector<viewdata::RunData> compared;
+        for (const auto& summary : loaded)
+          compared.push_back(*summary);
+        compare_->show_runs(std::move(compared));
+      },
+      [this](const QString& message) { show_error(tr("Cannot read the runs"), message); });
 }
 
 void MainWindow::show_run(const RunRef& ref) {
-  try {
-    SessionStore store(ref.session_path, SessionStore::Access::kRead);
-    auto run = std::make_unique<viewdata::RunData>(viewdata::load_run_data(store, ref.run_id));
-    overview_->show_run(run.get());
-    shown_ = std::move(run);
-    shown_ref_ = ref;
-    // The loads and the events are read apart, so one damaged table hides only its own view.
-    try {
-      heatmap_->show_loads(viewdata::LoadCube::from_rows(store.expert_loads(ref.run_id)));
-    } catch (const std::exception& e) {
+  pending_ref_ = ref;
+  statusBar()->showMessage(tr("Loading run %1…").arg(ref.run_id));
+  loader_->load_run(
+      ref, [this, ref](std::shared_ptr<const viewdata::LoadedRun> run) { apply_run(ref, run); },
+      [this](const QString& message) {
+        pending_ref_.reset();
+        statusBar()->clearMessage();
+        show_error(tr("Cannot show the run"), message);
+      });
+}
+
+void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::LoadedRun> run) {
+  pending_ref_.reset();
+  statusBar()->clearMessage();
+  shown_ = run;
+  shown_ref_ = ref;
+  // Read and built off this thread; here each view only swaps in what it shows, one view per
+  // turn of the event loop, so that the window never stops answering for longer than a frame.
+  // A stage whose run is no longer the shown one does nothing.
+  views_pending_ = true;
+  overview_->show_run(&run->data);
+  QTimer::singleShot(0, this, [this, run] {
+    if (shown_ != run) return;
+    if (run->cube) {
+      heatmap_->show_loads(run->cube);
+    } else {
+      // The loads and the spans were read apart, so one damaged table hides only its own view.
       heatmap_->clear();
       show_error(tr("Cannot show the expert loads"),
-                 QString::fromStdString(e.what()) +
+                 QString::fromStdString(run->cube_error) +
                      tr("\n\nThe other views show the run; export it as CSV to inspect it."));
     }
-    timeline_->show_run(store.spans(ref.run_id), shown_->layers, shown_->run.timing);
-  } catch (const std::exception& e) {
-    show_error(tr("Cannot show the run"), QString::fromStdString(e.what()));
-  }
+    QTimer::singleShot(0, this, [this, run] {
+      if (shown_ != run) return;
+      if (run->timeline) {
+        timeline_->show_timeline(run->timeline, run->data.run.timing);
+      } else {
+        timeline_->clear();
+        show_error(tr("Cannot show the timeline"), QString::fromStdString(run->timeline_error));
+      }
+      views_pending_ = false;
+      emit run_shown();
+    });
+  });
+}
+
+bool MainWindow::loading() const {
+  return loader_->busy() || pending_ref_.has_value() || views_pending_;
+}
+
+const viewdata::RunData* MainWindow::shown_run() const {
+  return shown_ ? &shown_->data : nullptr;
 }
 
 QString MainWindow::current_session() const {
@@ -520,6 +558,8 @@ void MainWindow::delete_runs(const std::vector<RunRef>& runs) {
     show_error(tr("Cannot delete the run"), QString::fromStdString(e.what()));
   }
   if (shown_ref_ && std::find(runs.begin(), runs.end(), *shown_ref_) != runs.end()) {
+    pending_ref_.reset();
+    views_pending_ = false;
     shown_.reset();
     shown_ref_.reset();
     overview_->show_run(nullptr);

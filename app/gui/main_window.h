@@ -12,6 +12,7 @@
 #include <QMainWindow>
 
 #include "app/gui/models/runs_model.h"
+#include "app/viewdata/loaded_run.h"
 #include "app/viewdata/run_data.h"
 
 class QAction;
@@ -27,6 +28,7 @@ class CompareView;
 class HeatmapView;
 class OverviewView;
 class RunController;
+class RunLoader;
 class RunSetupPanel;
 class TimelineView;
 
@@ -73,7 +75,11 @@ class MainWindow : public QMainWindow {
   // What main() found of the GPUs ("GPU 0: ...", or why none can be used), for the status bar
   // of a build with the CUDA backend.
   void set_gpu_status(const QString& status);
-  const viewdata::RunData* shown_run() const { return shown_.get(); }
+  // The run the single-run views show; it changes when a selected run has loaded (off the GUI
+  // thread), not at the click.
+  const viewdata::RunData* shown_run() const;
+  // Whether a selected run is still loading.
+  bool loading() const;
   RunsModel* runs_model() const { return runs_model_; }
   RunController* controller() const { return controller_; }
   RunSetupPanel* setup_panel() const { return panel_; }
@@ -88,6 +94,8 @@ class MainWindow : public QMainWindow {
   // After a run from the panel has been stored and shown (tests wait on it).
   void run_stored(QList<qint64> run_ids);
   void run_ended();
+  // After every single-run view shows a newly selected run.
+  void run_shown();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -100,6 +108,7 @@ class MainWindow : public QMainWindow {
   void show_error(const QString& title, const QString& text);
   void on_selection_changed();
   void show_run(const RunRef& run);
+  void apply_run(const RunRef& ref, std::shared_ptr<const viewdata::LoadedRun> run);
   void add_recent(const QString& path);
   void update_recent_menu();
   void update_status_bar();
@@ -130,8 +139,11 @@ class MainWindow : public QMainWindow {
   QMenu* recent_menu_ = nullptr;
   QTimer* watch_timer_ = nullptr;
   std::vector<WatchedFile> watched_;
-  std::unique_ptr<viewdata::RunData> shown_;
+  RunLoader* loader_ = nullptr;
+  std::shared_ptr<const viewdata::LoadedRun> shown_;
   std::optional<RunRef> shown_ref_;
+  std::optional<RunRef> pending_ref_;  // selected, still loading
+  bool views_pending_ = false;         // loaded, not yet in every view
   QString last_error_;
   QString gpu_status_;
 };

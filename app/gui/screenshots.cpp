@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QPixmap>
 #include <QTabWidget>
 
@@ -12,6 +13,11 @@ namespace moescope::gui {
 
 QStringList save_screenshots(MainWindow& window, const QString& folder) {
   if (!QDir().mkpath(folder)) throw Error("screenshots: cannot create " + folder.toStdString());
+  // The shown run loads off the GUI thread: wait until every view has it.
+  QElapsedTimer clock;
+  clock.start();
+  while (window.loading() && clock.elapsed() < 120000)
+    QApplication::processEvents(QEventLoop::AllEvents, 10);
   QStringList written;
   auto save = [&](QWidget* widget, const QString& name) {
     QApplication::processEvents();

@@ -158,7 +158,7 @@ class HeatmapTest : public QObject {
 
   void empty_run_shows_a_message() {
     gui::HeatmapView view;
-    view.show_loads({});
+    view.show_loads(viewdata::LoadCube{});
     view.clear();
     QVERIFY(!view.plot()->isVisible());
     QCOMPARE(view.cell_text(0, 0), QString());

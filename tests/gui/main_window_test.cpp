@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QMessageBox>
@@ -41,6 +42,15 @@ namespace {
 bool wait_for_run(gui::MainWindow& window, int timeout_ms = 120000) {
   QSignalSpy ended(&window, &gui::MainWindow::run_ended);
   return !window.controller()->busy() || ended.wait(timeout_ms);
+}
+
+// Selected runs load off the GUI thread: until the views show them, serve events.
+bool wait_until_shown(const gui::MainWindow& window, int timeout_ms = 60000) {
+  QElapsedTimer clock;
+  clock.start();
+  while (window.loading() && clock.elapsed() < timeout_ms)
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+  return !window.loading();
 }
 
 std::vector<StoredRun> stored_runs(const std::string& path) {
@@ -85,6 +95,7 @@ class MainWindowTest : public QObject {
     for (const auto& r : runs)
       QCOMPARE(r.status, std::string("complete"));
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4);
+    QVERIFY(wait_until_shown(window));
     QVERIFY(window.shown_run() != nullptr);
     QCOMPARE(window.selected_runs().size(), std::size_t{4});
     QCOMPARE(window.compare()->runs().size(), std::size_t{4});
@@ -113,6 +124,7 @@ class MainWindowTest : public QObject {
     QCOMPARE(runs.size(), std::size_t{2});
     QCOMPARE(runs.back().policy_kind, std::string("drop"));
     QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    QVERIFY(wait_until_shown(window));
     QCOMPARE(window.shown_run()->run.id, static_cast<std::int64_t>(ids.back()));
     QVERIFY(window.setup_panel()->target_session_text().contains("panel.moescope"));
     // The worker thread ends just after it reports; then the panel takes input again, and its
@@ -225,6 +237,7 @@ class MainWindowTest : public QObject {
     // And the window still shows runs.
     const auto runs = stored_runs(good);
     window.select_runs({{good, runs.back().id}});
+    QVERIFY(wait_until_shown(window));
     QVERIFY(window.shown_run() != nullptr);
     QCOMPARE(window.shown_run()->run.id, runs.back().id);
   }
@@ -233,6 +246,7 @@ class MainWindowTest : public QObject {
     const std::string path = dir_.filePath("vanishing.moescope").toStdString();
     gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
+    QVERIFY(wait_until_shown(window));  // the file goes bad after the window has read it
     QVERIFY(window.last_error().isEmpty());
     {
       QFile f(QString::fromStdString(path));
@@ -271,6 +285,7 @@ class MainWindowTest : public QObject {
     window.show();
     window.select_runs({{path, ids.front()}, {path, ids.back()}});
     QCOMPARE(window.selected_runs().size(), std::size_t{2});
+    QVERIFY(wait_until_shown(window));
 
     window.tabs()->setCurrentWidget(window.heatmap());
     const QString png = dir_.filePath("heatmap.png");
@@ -335,6 +350,7 @@ class MainWindowTest : public QObject {
     }
     gui::MainWindow window({path, false});
     window.select_runs({{path, ids.front()}, {path, ids.back()}, {path, unfinished}});
+    QVERIFY(wait_until_shown(window));
     auto* compare = window.compare();
     QCOMPARE(compare->runs().size(), std::size_t{3});
     QCOMPARE(compare->values_table()->rowCount(), 3);
@@ -354,6 +370,7 @@ class MainWindowTest : public QObject {
     QVERIFY(QDir::setCurrent(dir_.path()));
     gui::MainWindow window({"relative.moescope", false});
     QDir::setCurrent(cwd);
+    QVERIFY(wait_until_shown(window));
     QVERIFY(window.shown_run() != nullptr);
     QCOMPARE(window.shown_run()->run.id, ids.back());
   }

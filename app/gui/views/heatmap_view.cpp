@@ -66,24 +66,28 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
 HeatmapView::~HeatmapView() = default;
 
 void HeatmapView::show_loads(viewdata::LoadCube cube) {
+  show_loads(std::make_shared<const viewdata::LoadCube>(std::move(cube)));
+}
+
+void HeatmapView::show_loads(std::shared_ptr<const viewdata::LoadCube> cube) {
   cube_ = std::move(cube);
   QSignalBlocker block(view_box_);
   view_box_->clear();
-  view_box_->addItem(tr("Layers × experts (mean over %1)").arg(steps_text(cube_.steps())));
-  for (int id : cube_.layer_ids())
+  view_box_->addItem(tr("Layers × experts (mean over %1)").arg(steps_text(cube_->steps())));
+  for (int id : cube_->layer_ids())
     view_box_->addItem(tr("Steps × experts, layer %1").arg(id));
   refresh();
 }
 
 void HeatmapView::clear() {
-  show_loads({});
+  show_loads(viewdata::LoadCube{});
 }
 
 void HeatmapView::set_selection(LoadKind kind, bool normalized, std::optional<int> step_layer) {
   QSignalBlocker b1(kind_box_), b2(normalized_box_), b3(view_box_);
   kind_box_->setCurrentIndex(static_cast<int>(kind));
   normalized_box_->setChecked(normalized);
-  const int index = step_layer ? cube_.layer_index(*step_layer) : -1;
+  const int index = step_layer ? cube_->layer_index(*step_layer) : -1;
   view_box_->setCurrentIndex(index >= 0 ? index + 1 : 0);
   refresh();
 }
@@ -98,12 +102,12 @@ std::optional<int> HeatmapView::step_layer_index() const {
 }
 
 int HeatmapView::layer_of_row(int row) const {
-  if (const auto li = step_layer_index()) return cube_.layer_ids()[static_cast<std::size_t>(*li)];
-  return cube_.layer_ids()[static_cast<std::size_t>(row)];
+  if (const auto li = step_layer_index()) return cube_->layer_ids()[static_cast<std::size_t>(*li)];
+  return cube_->layer_ids()[static_cast<std::size_t>(row)];
 }
 
 void HeatmapView::refresh() {
-  const bool empty = cube_.empty();
+  const bool empty = cube_->empty();
   empty_label_->setVisible(empty);
   plot_->setVisible(!empty);
   if (empty) {
@@ -115,24 +119,24 @@ void HeatmapView::refresh() {
   const auto label = viewdata::load_kind_label(kind());
   const QString kind_text = QString::fromUtf8(label.data(), static_cast<int>(label.size()));
   charts::HeatmapLabels labels;
-  labels.device_of_expert = cube_.device_of_expert();
+  labels.device_of_expert = cube_->device_of_expert();
   labels.value_label = normalized ? tr("%1 load ÷ row mean").arg(kind_text)
                                   : tr("%1 load (token-expert pairs)").arg(kind_text);
   viewdata::Grid grid;
   if (const auto li = step_layer_index()) {
-    grid = cube_.step_grid(*li, kind(), normalized);
+    grid = cube_->step_grid(*li, kind(), normalized);
     labels.title = tr("%1 load, steps × experts, layer %2")
                        .arg(kind_text)
-                       .arg(cube_.layer_ids()[static_cast<std::size_t>(*li)]);
+                       .arg(cube_->layer_ids()[static_cast<std::size_t>(*li)]);
     labels.row_label = tr("Step");
-    for (int s = 0; s < cube_.steps(); ++s)
+    for (int s = 0; s < cube_->steps(); ++s)
       labels.row_ids.push_back(s);
   } else {
-    grid = cube_.layer_grid(kind(), normalized);
-    labels.title =
-        tr("%1 load per layer and expert (mean over %2)").arg(kind_text, steps_text(cube_.steps()));
+    grid = cube_->layer_grid(kind(), normalized);
+    labels.title = tr("%1 load per layer and expert (mean over %2)")
+                       .arg(kind_text, steps_text(cube_->steps()));
     labels.row_label = tr("Layer");
-    labels.row_ids = cube_.layer_ids();
+    labels.row_ids = cube_->layer_ids();
   }
   chart_->set_grid(grid, labels);
   plot_->replot();
@@ -142,11 +146,11 @@ QString HeatmapView::cell_text(int row, int expert) const {
   const auto& grid = chart_->grid();
   if (row < 0 || row >= grid.rows || expert < 0 || expert >= grid.cols) return {};
   const int layer = layer_of_row(row);
-  const int li = cube_.layer_index(layer);
-  const int device = cube_.device_of_expert()[static_cast<std::size_t>(expert)];
+  const int li = cube_->layer_index(layer);
+  const int device = cube_->device_of_expert()[static_cast<std::size_t>(expert)];
   auto value = [&](LoadKind k) -> QString {
-    if (step_layer_index()) return QString::number(cube_.value(row, li, expert, k));
-    return QString::number(cube_.mean_over_steps(li, expert, k), 'f', 1);
+    if (step_layer_index()) return QString::number(cube_->value(row, li, expert, k));
+    return QString::number(cube_->mean_over_steps(li, expert, k), 'f', 1);
   };
   QString where = step_layer_index() ? tr("Step %1, layer %2").arg(row).arg(layer)
                                      : tr("Layer %1 (mean over steps)").arg(layer);
@@ -161,25 +165,25 @@ QString HeatmapView::cell_text(int row, int expert) const {
 }
 
 void HeatmapView::select_cell(int layer, int expert) {
-  if (cube_.empty()) return;
+  if (cube_->empty()) return;
   int row = -1;
   if (const auto li = step_layer_index()) {
-    if (cube_.layer_ids()[static_cast<std::size_t>(*li)] != layer) {
+    if (cube_->layer_ids()[static_cast<std::size_t>(*li)] != layer) {
       chart_->mark_cell(std::nullopt);
       plot_->replot();
       return;
     }
     row = 0;  // the whole column is that layer; mark the first step
   } else {
-    row = cube_.layer_index(layer);
+    row = cube_->layer_index(layer);
   }
-  if (row < 0 || expert < 0 || expert >= cube_.experts()) return;
+  if (row < 0 || expert < 0 || expert >= cube_->experts()) return;
   chart_->mark_cell(charts::HeatmapCell{row, expert});
   plot_->replot();
 }
 
 bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
-  if (watched == plot_ && !cube_.empty()) {
+  if (watched == plot_ && !cube_->empty()) {
     if (event->type() == QEvent::MouseMove) {
       auto* e = static_cast<QMouseEvent*>(event);
       const auto cell = chart_->cell_at(e->position().x(), e->position().y());

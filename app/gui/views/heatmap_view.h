@@ -26,6 +26,8 @@ class HeatmapView : public QWidget {
   explicit HeatmapView(QWidget* parent = nullptr);
   ~HeatmapView() override;
 
+  // Shows a cube shared with whoever loaded it (no copy: cubes of long runs are large).
+  void show_loads(std::shared_ptr<const viewdata::LoadCube> cube);
   void show_loads(viewdata::LoadCube cube);
   void clear();
 
@@ -37,7 +39,7 @@ class HeatmapView : public QWidget {
 
   QCustomPlot* plot() const { return plot_; }
   const charts::HeatmapChart& chart() const { return *chart_; }
-  const viewdata::LoadCube& cube() const { return cube_; }
+  const viewdata::LoadCube& cube() const { return *cube_; }
   // The hover text of a cell, as the tooltip shows it.
   QString cell_text(int row, int expert) const;
 
@@ -53,7 +55,7 @@ class HeatmapView : public QWidget {
   std::optional<int> step_layer_index() const;
   int layer_of_row(int row) const;
 
-  viewdata::LoadCube cube_;
+  std::shared_ptr<const viewdata::LoadCube> cube_ = std::make_shared<const viewdata::LoadCube>();
   QComboBox* kind_box_ = nullptr;
   QCheckBox* normalized_box_ = nullptr;
   QComboBox* view_box_ = nullptr;

@@ -82,6 +82,11 @@ void TimelineView::show_run(const std::vector<profiler::Event>& events,
   show_data(std::move(built), timing);
 }
 
+void TimelineView::show_timeline(std::shared_ptr<const viewdata::TimelineData> lanes,
+                                 const std::string& timing) {
+  show_data(std::move(lanes), timing);
+}
+
 void TimelineView::clear() {
   show_data(std::make_shared<const viewdata::TimelineData>(), "composed");
   for (int i = 0; i < plot_->itemCount(); ++i) {

@@ -37,6 +37,9 @@ class TimelineView : public QWidget {
   // `timing` is the run's: "measured" or "composed". Throws Error on a corrupt trace.
   void show_run(const std::vector<profiler::Event>& events, const std::vector<LayerStatRow>& layers,
                 const std::string& timing);
+  // Shows lanes built elsewhere (off the GUI thread); shared, not copied.
+  void show_timeline(std::shared_ptr<const viewdata::TimelineData> lanes,
+                     const std::string& timing);
   void clear();
   // Outlines that expert's spans in that model layer (every step; expert -1 outlines none) and
   // brings the layer's first step into view.
