@@ -22,6 +22,7 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/models/metrics_table_model.h"
+#include "app/gui/models/runs_model.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/run_setup_panel.h"
 #include "app/gui/views/compare_view.h"
@@ -33,7 +34,6 @@
 #include "core/exec/backend_registry.h"
 #include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
-#include "app/gui/models/runs_model.h"
 
 using namespace moescope;
 
