@@ -112,8 +112,7 @@ void validate(const Experiment& e) {
   require_unique(e.devices, "devices", int_text);
   for (int d : e.devices) {
     if (d < 1) {
-      throw Error("devices must be between 1 and the number of experts, got " +
-                  std::to_string(d));
+      throw Error("devices must be between 1 and the number of experts, got " + std::to_string(d));
     }
   }
   for (std::size_t i = 0; i < e.placement.size(); ++i) {
