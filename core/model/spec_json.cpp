@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/model/json_file.h"
 
 namespace moescope {
 
@@ -95,24 +96,7 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
 }
 
 ModelSpec load_spec_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
-    throw Error("model spec '" + path + "' is not a regular file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open model spec '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
-    throw Error(path + ": the model spec file is empty");
-  }
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-  return spec_from_json(j, path);
+  return spec_from_json(read_json_file(path, "model spec"), path);
 }
 
 void save_spec_file(const ModelSpec& spec, const std::string& path) {

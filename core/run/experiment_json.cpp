@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/model/json_file.h"
 #include "core/model/spec_json.h"
 
 namespace moescope {
@@ -281,21 +282,7 @@ Experiment experiment_from_json(const json& j, const std::string& where) {
 }
 
 Experiment load_experiment_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
-    throw Error("request '" + path + "' is not a regular file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open request '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-  return experiment_from_json(j, path);
+  return experiment_from_json(read_json_file(path, "request"), path);
 }
 
 }  // namespace moescope

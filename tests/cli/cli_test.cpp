@@ -290,7 +290,7 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
   if (pid == 0) {
     std::freopen("/dev/null", "w", stdout);
     std::freopen(err_path.c_str(), "w", stderr);
-    execl(MOESCOPE_CLI_PATH, "moescope-cli", "sweep", "--preset", "olmoe-1b-7b", "--scale", "8",
+    execl(MOESCOPE_CLI_PATH, "moescope-cli", "sweep", "--preset", "olmoe-1b-7b", "--scale", "16",
           "--tokens", "1024", "--layers", "0,1,2,3", "--policies", "drop,expanded,reroute",
           "--gamma", "0.5,1,1.5,2,3", "--devices", "2,4", "--session", session_.c_str(),
           static_cast<char*>(nullptr));
@@ -300,8 +300,8 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
   // interrupt once the first device count is stored, reading the session while the sweep
   // writes it.
   bool stored = false;
-  for (int i = 0; i < 600 && !stored; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 3000 && !stored; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     try {
       for (const auto& run : SessionStore(session_, SessionStore::Access::kRead).runs()) {
         stored = stored || run.status == "complete";
@@ -314,7 +314,7 @@ TEST_F(CliSession, CtrlCStopsASweepKeepingFinishedPoints) {
   int status = 0;
   waitpid(pid, &status, 0);
   std::filesystem::remove(err_path);
-  ASSERT_TRUE(stored) << "no point finished within a minute";
+  ASSERT_TRUE(stored) << "no point finished within 150 s";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   // 16 runs per device count (the baseline, drop and reroute at 5 gammas, expanded at 5): the

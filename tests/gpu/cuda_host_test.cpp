@@ -8,18 +8,10 @@
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_device.h"
 #include "kernels/cuda_options.h"
+#include "tests/unit/test_support.h"
 
 namespace moescope::kernels {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 TEST(CudaOptions, ParsesPrecisionDeviceAndCollector) {
   const CudaBackendOptions d = parse_cuda_options("", GemmMode::kPerExpert);
@@ -37,16 +29,16 @@ TEST(CudaOptions, ParsesPrecisionDeviceAndCollector) {
 }
 
 TEST(CudaOptions, RefusesWhatItDoesNotKnow) {
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(test::error_of([] {
               parse_cuda_options("fp16", GemmMode::kPerExpert);
             }).find("unknown CUDA backend option 'fp16'"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(test::error_of([] {
               parse_cuda_options("fp32,,gpu=1", GemmMode::kPerExpert);
             }).find("an empty CUDA backend option in 'fp32,,gpu=1'"),
             std::string::npos);
   for (const char* bad : {"gpu=", "gpu=-1", "gpu=1x", "gpu=99999999999"}) {
-    EXPECT_NE(error_of([&] {
+    EXPECT_NE(test::error_of([&] {
                 parse_cuda_options(bad, GemmMode::kPerExpert);
               }).find("the GPU must be a number"),
               std::string::npos)
@@ -58,16 +50,16 @@ TEST(CudaBackendWithoutGpu, SaysSoAndAutoUsesTheCpu) {
   register_cuda_backends();
   if (cuda_device_count() > 0) {
     EXPECT_EQ(make_backend("auto")->name(), "cuda-grouped");
-    EXPECT_NE(error_of([] { make_backend("cuda:gpu=4096"); }).find("does not exist"),
+    EXPECT_NE(test::error_of([] { make_backend("cuda:gpu=4096"); }).find("does not exist"),
               std::string::npos);
     return;
   }
-  const std::string message = error_of([] { make_backend("cuda"); });
+  const std::string message = test::error_of([] { make_backend("cuda"); });
   EXPECT_NE(message.find("--backend cpu"), std::string::npos) << message;
   EXPECT_TRUE(message.find("GPU") != std::string::npos ||
               message.find("driver") != std::string::npos)
       << message;
-  EXPECT_NE(error_of([] { make_backend("cuda-grouped:fp32"); }).find("--backend cpu"),
+  EXPECT_NE(test::error_of([] { make_backend("cuda-grouped:fp32"); }).find("--backend cpu"),
             std::string::npos);
   const auto fallback = make_backend("auto");
   EXPECT_EQ(fallback->name(), "cpu");

@@ -6,18 +6,10 @@
 
 #include "core/base/error.h"
 #include "core/run/experiment_json.h"
+#include "tests/unit/test_support.h"
 
 namespace moescope {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(Experiment, DefaultsAreOneDropRunOfOlmoeOnTheDefaultDevices) {
   const Experiment e = resolve(Experiment{});
@@ -66,7 +58,7 @@ TEST(Experiment, ValidationNamesTheField) {
   auto with = [&](auto change) {
     Experiment e = good;
     change(e);
-    return error_of([&] { validate(e); });
+    return test::error_of([&] { validate(e); });
   };
   EXPECT_NE(with([](Experiment& e) { e.steps = 0; }).find("steps"), std::string::npos);
   EXPECT_NE(with([](Experiment& e) { e.routing.tokens = 0; }).find("tokens"), std::string::npos);
@@ -96,7 +88,7 @@ TEST(Experiment, ValidationNamesTheField) {
               e.policies.gammas = {};
             }),
             "(no error)");
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(test::error_of([] {
               Experiment e;
               e.model.preset = "gpt-5";
               resolve(e);
@@ -133,7 +125,7 @@ TEST(ExperimentJson, MissingFieldsTakeTheDefaults) {
 
 TEST(ExperimentJson, RefusesUnknownFieldsAndWrongTypesNamingThem) {
   auto error = [](const char* text) {
-    return error_of([&] { experiment_from_json(nlohmann::json::parse(text), "req.json"); });
+    return test::error_of([&] { experiment_from_json(nlohmann::json::parse(text), "req.json"); });
   };
   EXPECT_EQ(error(R"({"stepz": 2})"), "req.json: 'stepz' is not a known field");
   EXPECT_EQ(error(R"({"policies": {"gamma": [1, "x"]}})"),

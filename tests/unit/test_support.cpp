@@ -1,5 +1,6 @@
 #include "tests/unit/test_support.h"
 
+#include "core/base/error.h"
 #include "core/base/random.h"
 #include "core/moe/routing_math.h"
 
@@ -49,6 +50,15 @@ std::vector<float> random_logits(int tokens, int experts, double skew, std::uint
     z[i] = static_cast<float>(rng.normal() + bias[i % static_cast<std::size_t>(experts)]);
   }
   return z;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 std::vector<LayerStatRow> without_times(std::vector<LayerStatRow> rows) {

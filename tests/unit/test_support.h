@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "core/moe/router.h"
@@ -21,6 +23,9 @@ std::vector<float> top1_probs(const std::vector<int>& top, const std::vector<flo
 
 // Random logits [T, E], standard normal plus a per-expert bias of the given strength.
 std::vector<float> random_logits(int tokens, int experts, double skew, std::uint64_t seed);
+
+// The message of the Error `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 // Rows with every time zeroed (and what times decide: the straggler), so that two runs of the
 // same routing compare equal: everything else must agree bit for bit.
