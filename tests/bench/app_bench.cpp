@@ -100,12 +100,15 @@ const std::string& hundred_run_session() {
 }
 
 // From constructing the window (which opens the session, reads its runs and loads the last
-// run into every view) to the first frame of the whole window rendered.
+// run, off the GUI thread, into every view) to the first frame of the whole window rendered
+// with that run.
 void time_first_paint(benchmark::State& state, const std::string& path) {
   for (auto _ : state) {
     moescope::gui::MainWindow window({path, /*demo_when_empty=*/false});
     window.show();
     QCoreApplication::processEvents();
+    while (window.loading())
+      QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
     benchmark::DoNotOptimize(window.grab());
     state.PauseTiming();
     window.close();

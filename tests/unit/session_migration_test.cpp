@@ -77,8 +77,19 @@ TEST_P(SessionMigration, OldRunsRunAgainWithTheSameLoads) {
     EXPECT_EQ(store.run(fresh).policy, old.policy);
     EXPECT_EQ(test::without_times(store.expert_loads(fresh)),
               test::without_times(store.expert_loads(id)));
-    EXPECT_EQ(test::without_times(store.layer_stats(fresh)),
-              test::without_times(store.layer_stats(id)));
+    // The file was written by another build (compiler flags, BLAS kernels): the output error
+    // may differ in its last bits; everything else is integers or their exact ratios.
+    auto again_rows = test::without_times(store.layer_stats(fresh));
+    auto old_rows = test::without_times(store.layer_stats(id));
+    ASSERT_EQ(again_rows.size(), old_rows.size());
+    for (std::size_t i = 0; i < old_rows.size(); ++i) {
+      EXPECT_NEAR(again_rows[i].output_error, old_rows[i].output_error,
+                  1e-5 * old_rows[i].output_error);
+      EXPECT_NEAR(again_rows[i].gate_mass_kept, old_rows[i].gate_mass_kept, 1e-6);
+      again_rows[i].output_error = old_rows[i].output_error = 0;
+      again_rows[i].gate_mass_kept = old_rows[i].gate_mass_kept = 0;
+    }
+    EXPECT_EQ(again_rows, old_rows);
   }
 }
 
