@@ -18,8 +18,8 @@
 #include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
 #include "core/base/error.h"
-#if defined(MOESCOPE_HAVE_CUDA)
 #include "core/base/version.h"
+#if defined(MOESCOPE_HAVE_CUDA)
 #include "kernels/cuda_backend.h"
 #endif
 

@@ -10,9 +10,9 @@
 #include "app/gui/main_window.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/screenshots.h"
+#include "core/base/version.h"
 #include "core/session/session_store.h"
 #if defined(MOESCOPE_HAVE_CUDA)
-#include "core/base/version.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_device.h"
 #endif
