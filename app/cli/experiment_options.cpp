@@ -17,7 +17,7 @@ const char* const kExperimentOptions[] = {
     "--spec",          "--preset",         "--scale",       "--tokens",    "--steps",  "--priority",
     "--reroute-scope", "--capacity-scope", "--renormalize", "--placement", "--layers", "--seed",
     "--skew",          "--logits",         "--backend",     "--policy",    "--gamma",  "--m",
-    "--devices",       "--compare",        "--policies"};
+    "--devices",       "--compare",        "--policies",    "--repeats"};
 
 }  // namespace
 
@@ -33,6 +33,9 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   cmd.add_option("--tokens", e.routing.tokens, "tokens per step (synthetic routing)")
       ->capture_default_str();
   cmd.add_option("--steps", e.steps, "forward steps")->capture_default_str();
+  cmd.add_option("--repeats", e.repeats,
+                 "times every layer is timed (median and 95% interval over them)")
+      ->capture_default_str();
   cmd.add_option("--priority", o.priority, "drop priority: score|position|random")
       ->capture_default_str();
   cmd.add_option("--reroute-scope", o.reroute_scope, "reroute: any|local")->capture_default_str();
@@ -78,6 +81,8 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
     throw Error("a model is needed: --preset NAME or --spec FILE (or --request FILE)");
   }
   Experiment e = o.experiment;
+  // A replay runs the file's tokens, unless --tokens says how many it must hold.
+  if (e.routing.replay() && !given("--tokens")) e.routing.tokens = 0;
   e.policies.priority = parse_priority(o.priority);
   e.policies.reroute_scope = parse_reroute_scope(o.reroute_scope);
   e.policies.capacity_scope = parse_capacity_scope(o.capacity_scope);

@@ -35,7 +35,8 @@ void print_recorded(std::ostream& out, const RecordedExperiment& recorded,
 
 void print_sweep(std::ostream& out, const RecordedExperiment& recorded, const std::string& format) {
   // The columns of a sweep's table, as the metric table names and scales them.
-  const char* const kColumns[] = {"latency_ns", "speedup", "drop_rate", "output_error"};
+  const char* const kColumns[] = {"latency_ns", "speedup", "drop_rate", "lost_pairs",
+                                  "output_error"};
   nlohmann::json points = nlohmann::json::array();
   for (const RecordedBatch& batch : recorded.batches) {
     for (std::size_t i = 0; i < batch.result.runs.size(); ++i) {
@@ -48,6 +49,16 @@ void print_sweep(std::ostream& out, const RecordedExperiment& recorded, const st
           {"devices", batch.devices}};
       for (const char* key : kColumns)
         point[key] = s.mean(key);
+      const Stat& latency = s.stat("latency_ns");
+      const Stat& speedup = s.stat("speedup");
+      point["latency_interval"] =
+          latency.interval ? nlohmann::json({latency.interval->low, latency.interval->high})
+                           : nlohmann::json();
+      point["speedup_interval"] =
+          speedup.interval ? nlohmann::json({speedup.interval->low, speedup.interval->high})
+                           : nlohmann::json();
+      point["significant"] = significant(speedup);
+      point["same_work"] = same_work_as_baseline(run);
       points.push_back(std::move(point));
     }
   }
@@ -64,7 +75,7 @@ void print_sweep(std::ostream& out, const RecordedExperiment& recorded, const st
   std::snprintf(line, sizeof line, "%-30s %4s", "policy", "dev");
   out << line;
   for (const char* key : kColumns) {
-    std::snprintf(line, sizeof line, " %13s", std::string(metric_info(key).column).c_str());
+    std::snprintf(line, sizeof line, " %17s", std::string(metric_info(key).column).c_str());
     out << line;
   }
   out << " "
@@ -74,13 +85,30 @@ void print_sweep(std::ostream& out, const RecordedExperiment& recorded, const st
                   p["devices"].get<int>());
     out << line;
     for (const char* key : kColumns) {
-      std::snprintf(line, sizeof line, " %13s",
-                    format_metric(metric_info(key), p[key].get<double>()).c_str());
+      const auto interval_of = [&](const char* field) -> std::optional<Interval> {
+        if (p[field].is_null()) return std::nullopt;
+        return Interval{p[field][0].get<double>(), p[field][1].get<double>(), 0.95};
+      };
+      std::string text;
+      if (std::string(key) == "speedup" && p["gamma"].is_null()) {
+        text = format_metric(metric_info(key), p[key].get<double>()) + "x";  // a baseline
+      } else if (std::string(key) == "speedup") {
+        text = format_speedup(p[key].get<double>(), interval_of("speedup_interval"),
+                              p["same_work"].get<bool>());
+      } else if (std::string(key) == "latency_ns") {
+        text =
+            format_metric(metric_info(key), p[key].get<double>(), interval_of("latency_interval"));
+      } else {
+        text = format_metric(metric_info(key), p[key].get<double>());
+      }
+      std::snprintf(line, sizeof line, " %17s", text.c_str());
       out << line;
     }
     out << " " << p["run_id"].get<long long>() << "\n";
   }
-  out << "\nStored in " << recorded.session_path;
+  out << "\nlatency and speedup: medians over the repeats with half their 95% interval; n.s.: no "
+         "significant change\nStored in "
+      << recorded.session_path;
   if (recorded.group) out << " (group " << *recorded.group << ", " << points.size() << " runs)";
   out << "\n";
 }

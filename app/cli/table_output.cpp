@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "core/run/metric_table.h"
 #include "core/run/summary.h"
@@ -24,7 +25,7 @@ std::string pad(const std::string& s, std::size_t width) {
 void print_devices(std::ostream& out, const RunResult& result, const PolicyRun& run) {
   out << "\nWhere the expert time went, " << policy_label(run.config) << " ("
       << profiler::timing_name(result.timing)
-      << " from per-expert measurements; mean per layer):\n";
+      << " from per-expert measurements of each layer's median repeat; mean per layer):\n";
   out << pad("device", 8) << pad("busy(us)", 11) << pad("straggler%", 12)
       << "busiest experts (expert: rows, us)\n";
   for (auto d : summarize_devices(run, result.placement)) {
@@ -56,26 +57,42 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
 
   // The policy table's columns, headed and scaled as the metric table says.
   const char* const kColumns[] = {
-      "latency_ns",        "speedup",      "imbalance_routed",     "imbalance_kept",
-      "balancedness_kept", "drop_rate",    "tokens_fully_dropped", "added_pairs",
-      "gate_mass_kept",    "output_error", "straggler_margin_ns"};
-  out << pad("policy", 26);
-  for (const char* key : kColumns) {
-    const MetricInfo& m = metric_info(key);
-    out << pad(std::string(m.column), std::max<std::size_t>(m.column.size() + 1, 8));
-  }
-  out << "\n";
+      "latency_ns",        "speedup",        "imbalance_routed", "imbalance_kept",
+      "balancedness_kept", "drop_rate",      "lost_pairs",       "tokens_fully_dropped",
+      "added_pairs",       "gate_mass_kept", "output_error",     "straggler_margin_ns"};
+  std::vector<std::vector<std::string>> cells = {{"policy"}};
+  for (const char* key : kColumns)
+    cells.front().emplace_back(metric_info(key).column);
   for (const auto& run : result.runs) {
+    const bool baseline = &run == &result.runs.front();
     const RunSummary summary = summarize(run, result.runs.front());
-    out << pad(summary.label, 26);
+    std::vector<std::string>& row = cells.emplace_back(std::vector<std::string>{summary.label});
     for (const char* key : kColumns) {
       const MetricInfo& m = metric_info(key);
-      std::string value = format_metric(m, summary.mean(key));
-      if (m.key == "speedup") value += "x";
-      out << pad(value, std::max<std::size_t>(m.column.size() + 1, 8));
+      const Stat& stat = summary.stat(key);
+      if (m.key != "speedup") {
+        row.push_back(format_metric(m, stat.mean, stat.interval));
+      } else if (baseline) {
+        row.push_back(format_metric(m, stat.mean) + "x");  // the reference itself
+      } else {
+        row.push_back(format_speedup(stat.mean, stat.interval, same_work_as_baseline(run)));
+      }
     }
+  }
+  std::vector<std::size_t> widths(cells.front().size(), 0);
+  for (const auto& row : cells) {
+    for (std::size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], row[c].size() + 1);
+  }
+  for (const auto& row : cells) {
+    for (std::size_t c = 0; c < row.size(); ++c)
+      out << pad(row[c], widths[c]);
     out << "\n";
   }
+  out << "latency: each layer's median over " << result.repeats
+      << " repeats (after a warm-up), mean over layers, ± half its 95% interval; n.s.: no "
+         "significant change (the speedup's 95% interval includes 1x); same work: the policy "
+         "kept the baseline's pairs\n";
 
   const PolicyRun& shown = result.runs.back();
   if (per_layer) {

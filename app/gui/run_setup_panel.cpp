@@ -78,6 +78,10 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                 tr("Divide the hidden and FFN sizes by this (quick runs on a CPU)"), this);
   tokens_ = spin(1, 1 << 20, first.routing.tokens, tr("Tokens per step (batch × sequence)"), this);
   steps_ = spin(1, 10000, first.steps, tr("Forward passes; each step routes new tokens"), this);
+  repeats_ = spin(1, 1000, first.repeats,
+                  tr("Times every layer is timed, after a warm-up: its latency is the median, "
+                     "with a 95% interval"),
+                  this);
   layers_ = new QLineEdit(this);
   layers_->setPlaceholderText(tr("all, or 0,5,11"));
   layers_->setToolTip(tr("The MoE layers to run, comma separated; empty for every layer"));
@@ -89,6 +93,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   model_form->addRow(tr("Scale ÷"), scale_);
   model_form->addRow(tr("Tokens"), tokens_);
   model_form->addRow(tr("Steps"), steps_);
+  model_form->addRow(tr("Repeats"), repeats_);
   model_form->addRow(tr("Layers"), layers_);
 
   // Routing
@@ -174,6 +179,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                                                            {scale_, "scale"},
                                                            {tokens_, "tokens"},
                                                            {steps_, "steps"},
+                                                           {repeats_, "repeats"},
                                                            {layers_, "layers"},
                                                            {routing_, "routing"},
                                                            {skew_, "skew"},
@@ -257,12 +263,14 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   e.routing.tokens = tokens_->value();
   e.routing.skew = skew_->value();
   if (routing_->currentIndex() == 1) {
+    e.routing.tokens = 0;  // the file's (the field is off for a replay)
     e.routing.logits_file = logits_file_->text().trimmed().toStdString();
     if (e.routing.logits_file.empty()) {
       throw Error("routing: choose a router-logits file (.safetensors) or use synthetic routing");
     }
   }
   e.steps = steps_->value();
+  e.repeats = repeats_->value();
   e.seed = static_cast<std::uint64_t>(seed_->value());
   PolicyGrid& g = e.policies;
   g.kinds =
@@ -285,11 +293,12 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   spec_file_->setText(text(e.model.spec_file));
   scale_->setValue(e.model.scale);
   layers_->setText(text(format_number_list(e.model.layers)));
-  tokens_->setValue(e.routing.tokens);
+  if (e.routing.tokens > 0) tokens_->setValue(e.routing.tokens);
   skew_->setValue(e.routing.skew);
   routing_->setCurrentIndex(e.routing.replay() ? 1 : 0);
   logits_file_->setText(text(e.routing.logits_file));
   steps_->setValue(e.steps);
+  repeats_->setValue(e.repeats);
   seed_->setValue(static_cast<int>(std::min<std::uint64_t>(e.seed, 1u << 30)));
   const PolicyGrid& g = e.policies;
   if (!g.kinds.empty()) policy_->setCurrentText(text(policy_name(g.kinds.front())));

@@ -59,6 +59,7 @@ class RunSetupPanel : public QWidget {
   QSpinBox* scale_ = nullptr;
   QSpinBox* tokens_ = nullptr;
   QSpinBox* steps_ = nullptr;
+  QSpinBox* repeats_ = nullptr;
   QLineEdit* layers_ = nullptr;
   QComboBox* routing_ = nullptr;
   QDoubleSpinBox* skew_ = nullptr;

@@ -56,6 +56,12 @@ LoadMetrics compute_load_metrics(const RouterOutput& router, const PolicyOutcome
   std::int64_t kept_topk_pairs = 0;
   std::int64_t tokens_with_pairs = 0;
   std::int64_t last_token = -1;
+  // Kept pairs are sorted by token: count each token's and add what it falls short of k.
+  std::int64_t lost = 0;
+  std::int64_t token_pairs = 0;
+  auto close_token = [&] {
+    if (last_token >= 0) lost += std::max<std::int64_t>(0, router.top_k - token_pairs);
+  };
   for (const auto& pair : outcome.kept) {
     const auto e = static_cast<std::size_t>(pair.expert);
     ++m.kept_load[e];
@@ -66,8 +72,15 @@ LoadMetrics compute_load_metrics(const RouterOutput& router, const PolicyOutcome
       ++m.added_pairs;
     }
     kept_mass += router.weight(pair.token, pair.expert);
-    if (pair.token != last_token) ++tokens_with_pairs, last_token = pair.token;
+    if (pair.token != last_token) {
+      close_token();
+      ++tokens_with_pairs, last_token = pair.token, token_pairs = 0;
+    }
+    ++token_pairs;
   }
+  close_token();
+  // Tokens without a single kept pair lost all k.
+  lost += (router.tokens - tokens_with_pairs) * router.top_k;
   for (std::size_t e = 0; e < E; ++e) {
     m.dropped_load[e] = m.routed_load[e] - (m.kept_load[e] - m.added_load[e]);
   }
@@ -79,6 +92,7 @@ LoadMetrics compute_load_metrics(const RouterOutput& router, const PolicyOutcome
   m.balancedness_kept = balancedness(m.kept_device_load);
   const double topk_pairs = static_cast<double>(router.tokens) * router.top_k;
   m.drop_rate = (topk_pairs - static_cast<double>(kept_topk_pairs)) / topk_pairs;
+  m.lost_pairs = static_cast<double>(lost) / topk_pairs;
   m.tokens_fully_dropped =
       static_cast<double>(router.tokens - tokens_with_pairs) / static_cast<double>(router.tokens);
   m.gate_mass_kept = topk_mass > 0.0 ? kept_mass / topk_mass : 0.0;

@@ -21,7 +21,10 @@ struct LoadMetrics {
   double imbalance_kept = 0;
   double balancedness_routed = 0;  // mean_d N[d] / max_d N[d]
   double balancedness_kept = 0;
-  double drop_rate = 0;             // dropped top-k pairs / (T * k)
+  double drop_rate = 0;  // dropped top-k pairs / (T * k)
+  // sum over tokens of max(0, k - kept pairs of the token) / (T * k): the top-k work tokens did
+  // not get back (under reroute, this and not the drop rate is what the policy loses)
+  double lost_pairs = 0;
   double tokens_fully_dropped = 0;  // fraction of tokens with no kept pair
   std::int64_t added_pairs = 0;     // rerouted or expanded pairs
   double gate_mass_kept = 0;        // sum of kept router weights / sum of top-k router weights

@@ -22,12 +22,17 @@ MOESCOPE_HD inline int source_of_token(std::int64_t token, int devices, std::int
   return static_cast<int>(token * devices / tokens);
 }
 
-// C = ceil(gamma * T * k / E), in double precision, evaluated left to right. A huge gamma is
-// capped at 2^53 before the conversion (any C >= T keeps every pair anyway), because converting
-// a double beyond int64 is undefined.
+// C = ceil(gamma * T * k / E), in double precision, evaluated left to right, rounded up with a
+// relative tolerance of 1e-9: a gamma that is not exact in binary (1.1) gives the decimal
+// answer (gamma 1.1, T 200, k 6, E 8: 165, not 166). A huge gamma is capped at 2^53 before the
+// conversion (any C >= T keeps every pair anyway), because converting a double beyond int64 is
+// undefined.
 MOESCOPE_HD inline std::int64_t capacity(double gamma, std::int64_t tokens, int top_k,
                                          int experts) {
-  const double c = ceil(gamma * static_cast<double>(tokens) * static_cast<double>(top_k) / experts);
+  const double exact = gamma * static_cast<double>(tokens) * static_cast<double>(top_k) / experts;
+  const double nearest = floor(exact + 0.5);
+  const double tolerance = 1e-9 * (exact > 1.0 ? exact : 1.0);
+  const double c = fabs(exact - nearest) <= tolerance ? nearest : ceil(exact);
   constexpr double kMaxExact = 9007199254740992.0;  // 2^53
   return static_cast<std::int64_t>(c < kMaxExact ? c : kMaxExact);
 }

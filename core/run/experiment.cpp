@@ -80,8 +80,15 @@ Experiment resolve(Experiment experiment) {
 
 void validate(const Experiment& e) {
   if (e.steps < 1) throw Error("steps must be a positive integer, got " + std::to_string(e.steps));
+  if (e.repeats < 1 || e.repeats > 1000) {
+    throw Error("repeats must be from 1 to 1000, got " + std::to_string(e.repeats));
+  }
   if (e.model.scale < 1) {
     throw Error("scale must be a positive integer, got " + std::to_string(e.model.scale));
+  }
+  if (e.routing.replay() && e.routing.tokens < 0) {
+    throw Error("tokens must be 0 (the logits file's) or the file's token count, got " +
+                std::to_string(e.routing.tokens));
   }
   if (!e.routing.replay()) {
     if (e.routing.tokens < 1) {
@@ -205,12 +212,22 @@ RunOptions run_options(const Experiment& e, int devices) {
   o.devices = devices;
   o.placement = e.placement;
   o.seed = e.seed;
+  o.repeats = e.repeats;
   return o;
 }
 
 std::unique_ptr<RoutingSource> make_routing_source(const Experiment& e) {
   if (!e.model.spec) throw Error("the model must be resolved before its routing");
-  if (e.routing.replay()) return make_replay_routing(*e.model.spec, e.routing.logits_file, e.seed);
+  if (e.routing.replay()) {
+    auto source = make_replay_routing(*e.model.spec, e.routing.logits_file, e.seed);
+    // A token count that is not the file's would be silently ignored: refuse it instead.
+    if (e.routing.tokens != 0 && e.routing.tokens != source->tokens()) {
+      throw Error("tokens: " + std::to_string(e.routing.tokens) + " asked for, but " +
+                  e.routing.logits_file + " holds " + std::to_string(source->tokens()) +
+                  " tokens per layer; a replay runs the file's tokens (leave tokens out)");
+    }
+    return source;
+  }
   return make_synthetic_routing(*e.model.spec, {e.routing.tokens, e.seed, e.routing.skew});
 }
 

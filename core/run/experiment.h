@@ -33,8 +33,9 @@ struct ModelChoice {
 
 struct RoutingChoice {
   std::string logits_file;  // router logits to replay (safetensors); empty: synthetic routing
-  int tokens = 1024;        // synthetic routing's tokens per step (a replay has its own)
-  double skew = 0.6;        // synthetic routing's expert-popularity skew (README table)
+  // Tokens per step. A replay has its own: 0 takes them, any other value must equal them.
+  int tokens = 1024;
+  double skew = 0.6;  // synthetic routing's expert-popularity skew (README table)
 
   bool replay() const { return !logits_file.empty(); }
   bool operator==(const RoutingChoice&) const = default;
@@ -58,6 +59,9 @@ struct Experiment {
   ModelChoice model;
   RoutingChoice routing;
   int steps = 1;
+  // Every layer is timed this many times (after an untimed warm-up), the policies interleaved;
+  // its latency is the median repeat and its spread the interval over repeats.
+  int repeats = 5;
   std::uint64_t seed = 0;  // synthetic routing, synthetic weights and the random priority
   PolicyGrid policies;
   std::vector<int> devices;    // expert-parallel device counts; empty: min(8, E)

@@ -42,6 +42,7 @@ json experiment_to_json(const Experiment& e) {
             {"tokens", e.routing.tokens},
             {"skew", e.routing.skew}}},
           {"steps", e.steps},
+          {"repeats", e.repeats},
           {"seed", e.seed},
           {"policies",
            {{"kinds", kinds_json(g.kinds)},
@@ -185,7 +186,8 @@ Experiment read_current(const json& j, const std::string& where) {
   const Experiment d;
   Experiment e;
   const Reader r(j, where, "");
-  r.only({"model", "routing", "steps", "seed", "policies", "devices", "placement", "backend"});
+  r.only({"model", "routing", "steps", "repeats", "seed", "policies", "devices", "placement",
+          "backend"});
   if (r.has("model")) {
     const Reader m = r.object("model");
     m.only({"preset", "spec_file", "scale", "layers", "spec"});
@@ -203,6 +205,7 @@ Experiment read_current(const json& j, const std::string& where) {
     e.routing.skew = ro.number("skew", d.routing.skew);
   }
   e.steps = r.integer("steps", d.steps);
+  e.repeats = r.integer("repeats", d.repeats);
   e.seed = r.unsigned_integer("seed", d.seed);
   if (r.has("policies")) {
     const Reader p = r.object("policies");

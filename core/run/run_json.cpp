@@ -12,7 +12,9 @@ namespace moescope {
 namespace {
 
 nlohmann::json stat_json(const Stat& s) {
-  return {{"mean", s.mean}, {"max", s.max}};
+  nlohmann::json j = {{"mean", s.mean}, {"max", s.max}};
+  if (s.interval) j["low"] = s.interval->low, j["high"] = s.interval->high;
+  return j;
 }
 
 }  // namespace
@@ -60,13 +62,19 @@ PolicyConfig policy_config_from_json(const nlohmann::json& j, const std::string&
 
 namespace {
 
-// Every metric of the table: a plain number for a ratio (the speedup), else {mean, max}.
-nlohmann::json summary_json(const RunSummary& s) {
+// Every metric of the table: a plain number for a ratio (the speedup, with its interval and
+// whether it is significant beside it), else {mean, max}, with {low, high} when timed.
+nlohmann::json summary_json(const RunSummary& s, bool same_work) {
   nlohmann::json j = nlohmann::json::object();
   for (const MetricInfo& m : metric_table()) {
     const Stat& stat = s.stat(m.key);
     if (m.aggregation == Aggregation::kRatioOfMeanLatency) {
       j[std::string(m.key)] = stat.mean;
+      j[std::string(m.key) + "_interval"] =
+          stat.interval ? nlohmann::json({stat.interval->low, stat.interval->high})
+                        : nlohmann::json();
+      j["significant"] = significant(stat);
+      j["same_work"] = same_work;
     } else {
       j[std::string(m.key)] = stat_json(stat);
     }
@@ -81,6 +89,7 @@ nlohmann::json run_to_json(const RunResult& result) {
   j["model"] = spec_to_json(result.spec);
   j["tokens"] = result.tokens;
   j["steps"] = result.steps;
+  j["repeats"] = result.repeats;
   j["devices"] = result.placement.devices;
   j["placement"] = result.placement.device_of_expert;
   j["routing"] = result.routing;
@@ -94,7 +103,7 @@ nlohmann::json run_to_json(const RunResult& result) {
     nlohmann::json p;
     p["label"] = policy_label(run.config);
     p["config"] = policy_config_to_json(run.config);
-    p["summary"] = summary_json(summarize(run, result.runs.front()));
+    p["summary"] = summary_json(summarize(run, result.runs.front()), same_work_as_baseline(run));
     p["capacity"] =
         run.records.empty() ? nlohmann::json() : nlohmann::json(run.records.front().capacity);
     p["layers"] = nlohmann::json::array();

@@ -1,6 +1,9 @@
 #include "core/run/run_rows.h"
 
+#include <algorithm>
+
 #include "core/run/metric_table.h"
+#include "core/run/statistics.h"
 #include "core/run/summary.h"
 
 namespace moescope {
@@ -14,6 +17,16 @@ LayerStatRow layer_row(const LayerRecord& r) {
   row.step = r.step;
   row.layer = r.layer;
   row.latency_ns = tl.latency_ns;
+  row.latency_low_ns = row.latency_high_ns = tl.latency_ns;
+  row.repeats = static_cast<int>(std::max<std::size_t>(r.repeat_latency_ns.size(), 1));
+  if (!r.repeat_latency_ns.empty()) {
+    const Interval interval = median_interval(
+        std::vector<double>(r.repeat_latency_ns.begin(), r.repeat_latency_ns.end()));
+    row.latency_low_ns = static_cast<std::int64_t>(interval.low);
+    row.latency_high_ns = static_cast<std::int64_t>(interval.high);
+  }
+  row.same_work_as_baseline = r.same_work_as_baseline;
+  row.lost_pairs = m.lost_pairs;
   row.dispatch_ns = tl.dispatch_ns;
   row.expert_phase_ns = tl.expert_phase_ns;
   row.combine_ns = tl.combine_ns;
@@ -57,6 +70,10 @@ RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
       rows.spans.push_back(e);
     }
     clock_ns += r.timeline.latency_ns;
+    for (std::size_t i = 0; i < r.repeat_latency_ns.size(); ++i) {
+      rows.repeats.push_back({r.step, r.layer, static_cast<int>(i), r.repeat_latency_ns[i],
+                              r.repeat_margin_ns.at(i), r.repeat_compute_ns.at(i)});
+    }
     for (std::size_t k = 0; k < r.gpu_kernels.size(); ++k) {
       const profiler::Event& g = r.gpu_kernels[k];
       rows.gpu_kernels.push_back({g.step, g.layer, g.device, g.stream, g.expert, g.phase,
@@ -66,7 +83,9 @@ RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
   const RunSummary summary = summarize(run, result.runs.front());
   for (const MetricInfo& m : metric_table()) {
     const Stat& stat = summary.stat(m.key);
-    rows.metrics.push_back({std::string(m.key), stat.mean, stat.max});
+    MetricRow row{std::string(m.key), stat.mean, stat.max, std::nullopt, std::nullopt};
+    if (stat.interval) row.low = stat.interval->low, row.high = stat.interval->high;
+    rows.metrics.push_back(std::move(row));
   }
   return rows;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,11 @@ namespace moescope {
 struct LayerStatRow {
   int step = 0;
   int layer = 0;
-  std::int64_t latency_ns = 0;
+  std::int64_t latency_ns = 0;  // the median repeat's
+  // The interval of the latency over the repeats (order statistics; see statistics.h).
+  std::int64_t latency_low_ns = 0;
+  std::int64_t latency_high_ns = 0;
+  int repeats = 1;
   std::int64_t dispatch_ns = 0;
   std::int64_t expert_phase_ns = 0;
   std::int64_t combine_ns = 0;
@@ -28,6 +33,7 @@ struct LayerStatRow {
   double balancedness_routed = 0;
   double balancedness_kept = 0;
   double drop_rate = 0;
+  std::optional<double> lost_pairs;  // not stored by sessions of schema 4 and older
   double tokens_fully_dropped = 0;
   std::int64_t added_pairs = 0;
   double gate_mass_kept = 0;
@@ -35,6 +41,7 @@ struct LayerStatRow {
   std::int64_t gating_ns = 0;
   std::int64_t policy_ns = 0;
   std::vector<std::int64_t> capacity;  // one value, or one per source device
+  bool same_work_as_baseline = false;  // kept the baseline's pairs: its times are the baseline's
 
   bool operator==(const LayerStatRow&) const = default;
 };
@@ -67,15 +74,31 @@ struct GpuKernelRow {
   std::string name;
 };
 
+// One repeat of one (step, layer): what its composed timeline took.
+struct RepeatRow {
+  int step = 0;
+  int layer = 0;
+  int repeat = 0;
+  std::int64_t latency_ns = 0;
+  std::int64_t straggler_margin_ns = 0;
+  std::int64_t expert_compute_ns = 0;
+
+  bool operator==(const RepeatRow&) const = default;
+};
+
 // One summary metric (metric_table()) of a run.
 struct MetricRow {
   std::string name;
   double mean = 0;
   double max = 0;
+  // The 95% interval of the mean, for the timed figures that have one (Spread::kInterval).
+  std::optional<double> low;
+  std::optional<double> high;
 };
 
 struct RunRows {
   std::vector<LayerStatRow> layers;    // step-major, then layer
+  std::vector<RepeatRow> repeats;      // by step, layer, repeat
   std::vector<ExpertLoadRow> loads;    // by step, layer, expert
   std::vector<profiler::Event> spans;  // the timeline: each layer starts where the last ended
   std::vector<GpuKernelRow> gpu_kernels;

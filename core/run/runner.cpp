@@ -1,6 +1,8 @@
 #include "core/run/runner.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
 
 #include "core/base/error.h"
@@ -10,6 +12,7 @@
 #include "core/moe/dispatch_plan.h"
 #include "core/moe/router.h"
 #include "core/run/output_error.h"
+#include "core/run/statistics.h"
 #include "profiler/cpu_timer.h"
 #include "profiler/nvtx_range.h"
 
@@ -49,10 +52,12 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
     }
   }
   const std::uint64_t rows = T * static_cast<std::uint64_t>(widest);
-  // x, baseline y, policy y, shared scratch; permuted in and out; logits, probabilities and
-  // the reroute bookkeeping; plus the kept pairs and dispatch plan.
-  const std::uint64_t activations = (4 * T + 2 * rows) * H * 4;
-  const std::uint64_t routing = T * E * 9 + rows * 64;
+  // x, every policy's y (kept until the layer's outputs are compared), shared scratch; permuted
+  // in and out; logits, probabilities and the reroute bookkeeping; plus the kept pairs and
+  // dispatch plans.
+  const std::uint64_t outputs = options.policies.size() + 1;
+  const std::uint64_t activations = ((2 + outputs) * T + 2 * rows) * H * 4;
+  const std::uint64_t routing = T * E * 9 + outputs * rows * 64;
   // What every (step, layer, policy) keeps: loads and times per expert, spans per expert and
   // device.
   const std::uint64_t records =
@@ -64,6 +69,9 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
 
 void check_run_options(const RunOptions& options, const RoutingSource& source) {
   validate(options.spec);
+  if (options.repeats < 1 || options.repeats > 1000) {
+    throw Error("repeats must be from 1 to 1000, got " + std::to_string(options.repeats));
+  }
   if (options.steps < 1) {
     throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
   }
@@ -75,6 +83,56 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
                  "use fewer --tokens or a larger --scale");
 }
 
+namespace {
+
+bool same_pairs(const PolicyOutcome& a, const PolicyOutcome& b) {
+  return a.kept.size() == b.kept.size() && std::equal(a.kept.begin(), a.kept.end(), b.kept.begin(),
+                                                      [](const KeptPair& x, const KeptPair& y) {
+                                                        return x.token == y.token &&
+                                                               x.expert == y.expert;
+                                                      });
+}
+
+bool same_weights(const PolicyOutcome& a, const PolicyOutcome& b) {
+  return std::equal(a.kept.begin(), a.kept.end(), b.kept.begin(), b.kept.end(),
+                    [](const KeptPair& x, const KeptPair& y) { return x.weight == y.weight; });
+}
+
+std::int64_t sum(const std::vector<std::int64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), std::int64_t{0});
+}
+
+// One policy of one layer while its repeats run.
+struct LayerWork {
+  PolicyOutcome outcome;
+  DispatchPlan plan;
+  LayerRecord record;
+  std::vector<LayerExecution> repeats;  // timings only; the output is kept once
+  std::vector<LayerTimeline> timelines;
+};
+
+// The first layer once, every policy, untimed: what a first call costs (allocations, page
+// faults, thread start-up, cuBLAS's choices) is not the layer's time.
+void warm_up(const RunOptions& options, RoutingSource& source, Backend& backend,
+             const std::vector<PolicyRun>& runs, const Placement& placement,
+             const ExpertWeights& weights, const CancelFlag* cancel) {
+  const std::vector<int> layers = options.spec.run_layers();
+  const LayerInput input = source.layer(0, layers.front());
+  require_finite_hidden_states(input, options.spec.hidden, layers.front());
+  backend.begin_layer(0, layers.front(), placement);
+  const RouterOutput router =
+      backend.route(input.logits.data(), source.tokens(), options.spec.experts, options.spec.top_k,
+                    options.spec.norm_topk_prob, layers.front());
+  for (const auto& run : runs) {
+    throw_if_cancelled(cancel);
+    const PolicyOutcome outcome = backend.apply_policy(router, run.config, placement);
+    const DispatchPlan plan = make_dispatch_plan(outcome, options.spec.experts, source.tokens());
+    backend.run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
+  }
+}
+
+}  // namespace
+
 RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
                     const ProgressFn& progress, const CancelFlag* cancel) {
   check_run_options(options, source);
@@ -83,6 +141,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.spec = options.spec;
   result.tokens = tokens;
   result.steps = options.steps;
+  result.repeats = options.repeats;
   result.placement = make_placement(options);
   result.routing = source.describe();
 
@@ -98,11 +157,15 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
     if (policy.kind != PolicyKind::kNone) result.runs.push_back({policy, {}});
   }
 
+  const int repeats = options.repeats;
+  warm_up(options, source, backend, result.runs, result.placement, weights, cancel);
+
   const std::vector<int> layers = options.spec.run_layers();
   const auto total = static_cast<std::int64_t>(options.steps) *
                      static_cast<std::int64_t>(layers.size()) *
-                     static_cast<std::int64_t>(result.runs.size());
+                     static_cast<std::int64_t>(result.runs.size()) * repeats;
   std::int64_t done = 0;
+  const std::size_t n_runs = result.runs.size();
   for (int step = 0; step < options.steps; ++step) {
     for (int layer : layers) {
       throw_if_cancelled(cancel);
@@ -116,34 +179,86 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
                         options.spec.norm_topk_prob, layer);
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
       gating_range.reset();
-      std::vector<float> baseline_output;
-      for (auto& run : result.runs) {
+
+      std::vector<LayerWork> work(n_runs);
+      for (std::size_t p = 0; p < n_runs; ++p) {
         profiler::CpuTimer policy_timer;
-        std::optional<profiler::NvtxRange> policy_range("policy " + policy_label(run.config));
-        const PolicyOutcome outcome = backend.apply_policy(router, run.config, result.placement);
+        std::optional<profiler::NvtxRange> policy_range("policy " +
+                                                        policy_label(result.runs[p].config));
+        work[p].outcome = backend.apply_policy(router, result.runs[p].config, result.placement);
         policy_range.reset();
-        LayerRecord record;
+        LayerRecord& record = work[p].record;
         record.policy_ns = policy_timer.elapsed_ns();
         record.gating_ns = gating_ns;
         record.step = step;
         record.layer = layer;
-        record.capacity = outcome.capacity;
-        record.load = compute_load_metrics(router, outcome, result.placement);
-        const DispatchPlan plan = make_dispatch_plan(outcome, options.spec.experts, tokens);
-        LayerExecution execution =
-            backend.run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
-        record.timeline = compose_layer_timeline(execution, result.placement,
-                                                 record.load.kept_device_load, tokens, step, layer);
-        record.expert_ns = std::move(execution.expert_ns);
-        record.gpu_kernels = std::move(execution.gpu_kernels);
-        record.gpu_kernel_names = std::move(execution.gpu_kernel_names);
-        if (baseline_output.empty()) {
-          baseline_output = std::move(execution.output);
-        } else {
-          record.output_error = relative_error(execution.output, baseline_output);
+        record.capacity = work[p].outcome.capacity;
+        record.load = compute_load_metrics(router, work[p].outcome, result.placement);
+        work[p].plan = make_dispatch_plan(work[p].outcome, options.spec.experts, tokens);
+        record.same_work_as_baseline =
+            p > 0 && !options.time_same_work && same_pairs(work[p].outcome, work[0].outcome);
+      }
+
+      // Every repeat runs every policy, starting one further each time, so that no policy is
+      // always the one right after the baseline (or always the first, on a cold cache).
+      std::vector<float> baseline_output;
+      for (int r = 0; r < repeats; ++r) {
+        for (std::size_t i = 0; i < n_runs; ++i) {
+          const std::size_t p = (i + static_cast<std::size_t>(r)) % n_runs;
+          LayerWork& w = work[p];
+          if (w.record.same_work_as_baseline) {
+            // The baseline's work, so the baseline's times; run it only for an output that
+            // other weights make different, and only once.
+            if (r == 0 && !same_weights(w.outcome, work[0].outcome)) {
+              w.repeats.push_back(backend.run_layer(input.hidden_states.data(), weights, w.outcome,
+                                                    w.plan, cancel));
+            }
+            if (progress) progress(++done, total);
+            continue;
+          }
+          LayerExecution execution =
+              backend.run_layer(input.hidden_states.data(), weights, w.outcome, w.plan, cancel);
+          if (r > 0) execution.output = {};  // the first repeat's output is the one compared
+          w.timelines.push_back(compose_layer_timeline(
+              execution, result.placement, w.record.load.kept_device_load, tokens, step, layer));
+          w.repeats.push_back(std::move(execution));
+          if (progress) progress(++done, total);
         }
-        run.records.push_back(std::move(record));
-        if (progress) progress(++done, total);
+      }
+
+      // The output errors, and the same work's times, before anything is moved out.
+      const std::vector<float>& base_out = work[0].repeats.front().output;
+      for (std::size_t p = 1; p < n_runs; ++p) {
+        LayerWork& w = work[p];
+        if (!w.record.same_work_as_baseline) {
+          w.record.output_error = relative_error(w.repeats.front().output, base_out);
+          continue;
+        }
+        // Identical weights were not run at all: the baseline's output, error 0.
+        if (!w.repeats.empty()) {
+          w.record.output_error = relative_error(w.repeats.front().output, base_out);
+        }
+        w.repeats = work[0].repeats;  // the times of the same work
+        for (auto& repeat : w.repeats)
+          repeat.output = {};
+        w.timelines = work[0].timelines;
+      }
+      for (std::size_t p = 0; p < n_runs; ++p) {
+        LayerWork& w = work[p];
+        LayerRecord& record = w.record;
+        for (std::size_t r = 0; r < w.timelines.size(); ++r) {
+          record.repeat_latency_ns.push_back(w.timelines[r].latency_ns);
+          record.repeat_margin_ns.push_back(w.timelines[r].straggler_margin_ns);
+          record.repeat_compute_ns.push_back(sum(w.repeats[r].expert_ns));
+        }
+        std::vector<double> latencies(record.repeat_latency_ns.begin(),
+                                      record.repeat_latency_ns.end());
+        const std::size_t median = lower_median_index(latencies);
+        record.timeline = std::move(w.timelines[median]);
+        record.expert_ns = std::move(w.repeats[median].expert_ns);
+        record.gpu_kernels = std::move(w.repeats[median].gpu_kernels);
+        record.gpu_kernel_names = std::move(w.repeats[median].gpu_kernel_names);
+        result.runs[p].records.push_back(std::move(record));
       }
     }
   }

@@ -27,6 +27,13 @@ struct RunOptions {
   int devices = 1;
   std::vector<int> placement;  // expert -> device; empty means balanced blocks
   std::uint64_t seed = 0;
+  // How often every layer is timed, each policy's repeats interleaved with the others' (so slow
+  // drift of the machine hits every policy alike), after one untimed warm-up pass.
+  int repeats = 1;
+  // A policy that keeps the baseline's pairs does the baseline's work: its times are the
+  // baseline's, not measured again. Tests of the statistics turn this off, to time the same
+  // work twice and see that no difference is found.
+  bool time_same_work = false;
 };
 
 struct LayerRecord {
@@ -41,6 +48,14 @@ struct LayerRecord {
   std::int64_t policy_ns = 0;                // the capacity policy, measured on the host
   std::vector<profiler::Event> gpu_kernels;  // as LayerExecution has them (CUPTI runs only)
   std::vector<std::string> gpu_kernel_names;
+  // Every repeat's composed layer latency, straggler margin and expert compute, in the order
+  // the repeats ran; the timeline, expert_ns and the kernels are those of the median repeat.
+  std::vector<std::int64_t> repeat_latency_ns;
+  std::vector<std::int64_t> repeat_margin_ns;
+  std::vector<std::int64_t> repeat_compute_ns;
+  // The policy kept exactly the baseline's pairs: the same work, so its times are the
+  // baseline's (not timed again) and its speedup in this layer is exactly 1.
+  bool same_work_as_baseline = false;
 };
 
 struct PolicyRun {
@@ -52,6 +67,7 @@ struct RunResult {
   ModelSpec spec;
   int tokens = 0;
   int steps = 0;
+  int repeats = 1;  // every layer timed this often, after a warm-up
   Placement placement;
   std::string routing;         // the routing source's description
   std::string backend;         // its registry name

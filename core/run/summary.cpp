@@ -34,20 +34,68 @@ Stat stat_of(const std::vector<LayerRecord>& records, double (*of_layer)(const L
 
 }  // namespace
 
+namespace {
+
+// A fixed seed: the same repeats always give the same interval.
+constexpr std::uint64_t kBootstrapSeed = 0x5EEDB007;
+
+std::vector<PairedLayer> latency_samples(const PolicyRun& run, const PolicyRun& baseline) {
+  std::vector<PairedLayer> out;
+  for (std::size_t i = 0; i < run.records.size(); ++i) {
+    const auto& own = run.records[i].repeat_latency_ns;
+    PairedLayer layer;
+    layer.run.assign(own.begin(), own.end());
+    if (i < baseline.records.size()) {
+      const auto& base = baseline.records[i].repeat_latency_ns;
+      layer.baseline.assign(base.begin(), base.end());
+    }
+    if (!layer.run.empty()) out.push_back(std::move(layer));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool significant(const Stat& speedup) {
+  return speedup.interval && !speedup.interval->contains(1.0);
+}
+
+bool same_work_as_baseline(const PolicyRun& run) {
+  return !run.records.empty() &&
+         std::all_of(run.records.begin(), run.records.end(),
+                     [](const LayerRecord& r) { return r.same_work_as_baseline; });
+}
+
 RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline) {
   RunSummary s;
   s.label = policy_label(run.config);
   const MetricInfo& latency = metric_info("latency_ns");
+  const std::vector<PairedLayer> samples = latency_samples(run, baseline);
+  const bool timed = samples.size() == run.records.size() && !samples.empty();
   for (const MetricInfo& m : metric_table()) {
     switch (m.aggregation) {
-      case Aggregation::kMeanAndMax:
-        s.stats[std::string(m.key)] = stat_of(run.records, m.of_layer);
+      case Aggregation::kMeanAndMax: {
+        Stat stat = stat_of(run.records, m.of_layer);
+        if (m.key == "latency_ns" && timed) {
+          stat.interval = mean_of_medians_interval(samples, kBootstrapSeed);
+        }
+        s.stats[std::string(m.key)] = stat;
         break;
+      }
       case Aggregation::kRatioOfMeanLatency: {
         const double own = stat_of(run.records, latency.of_layer).mean;
         const double base = stat_of(baseline.records, latency.of_layer).mean;
-        const double speedup = own > 0 ? base / own : 1.0;
-        s.stats[std::string(m.key)] = {speedup, speedup};
+        Stat stat;
+        stat.mean = stat.max = own > 0 ? base / own : 1.0;
+        const bool paired = timed && std::all_of(samples.begin(), samples.end(), [](const auto& l) {
+                              return l.baseline.size() == l.run.size();
+                            });
+        if (same_work_as_baseline(run)) {
+          stat.interval = Interval{1.0, 1.0, 1.0};  // the same work: exactly the baseline
+        } else if (paired) {
+          stat.interval = ratio_of_means_interval(samples, kBootstrapSeed);
+        }
+        s.stats[std::string(m.key)] = stat;
         break;
       }
     }

@@ -4,17 +4,21 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/run/runner.h"
+#include "core/run/statistics.h"
 
 namespace moescope {
 
 struct Stat {
   double mean = 0;
   double max = 0;
+  // For a timed figure (Spread::kInterval): the 95% interval of the mean, from the repeats.
+  std::optional<Interval> interval;
 };
 
 // One run (a policy) summarised over its steps and layers: every metric of metric_table(),
@@ -55,7 +59,14 @@ struct DeviceSummary {
 };
 
 // `baseline` is the run the speedup is measured against (the baseline of the same routing).
+// Timed figures get their interval from the repeats (a seeded bootstrap: the same runs give
+// the same intervals).
 RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline);
+
+// Whether a speedup's interval leaves out 1: anything else is "no significant change".
+bool significant(const Stat& speedup);
+// Whether the policy kept the baseline's pairs in every layer: the same work, speedup 1.
+bool same_work_as_baseline(const PolicyRun& run);
 std::vector<LayerSummary> summarize_layers(const PolicyRun& run);
 std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement);
 

@@ -73,13 +73,19 @@ json export_json(SessionStore& store, std::int64_t run) {
   j["request"] = json_or_null(r.request_json);
   j["policy_config"] = json_or_null(r.policy_json);
   j["metrics"] = json::object();
-  for (const auto& m : store.metrics(run))
+  for (const auto& m : store.metrics(run)) {
     j["metrics"][m.name] = {{"mean", m.mean}, {"max", m.max}};
+    if (m.low && m.high) j["metrics"][m.name]["interval"] = {*m.low, *m.high};
+  }
   j["layers"] = json::array();
   for (const auto& l : store.layer_stats(run)) {
     j["layers"].push_back({{"step", l.step},
                            {"layer", l.layer},
                            {"latency_ns", l.latency_ns},
+                           {"latency_interval_ns", {l.latency_low_ns, l.latency_high_ns}},
+                           {"repeats", l.repeats},
+                           {"same_work_as_baseline", l.same_work_as_baseline},
+                           {"lost_pairs", l.lost_pairs ? json(*l.lost_pairs) : json()},
                            {"dispatch_ns", l.dispatch_ns},
                            {"expert_phase_ns", l.expert_phase_ns},
                            {"combine_ns", l.combine_ns},

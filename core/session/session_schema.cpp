@@ -140,6 +140,31 @@ ALTER TABLE runs RENAME COLUMN spec_json TO request_json;
 ALTER TABLE runs ADD COLUMN policy_json TEXT;
 )sql";
 
+// Version 5: numbers with their spread. Every layer is timed several times: the latency is the
+// median repeat, with its interval and every repeat kept; summary metrics carry the 95%
+// interval of their mean; layers say whether a policy did the baseline's work, and how many
+// top-k pairs tokens lost. Runs of older sessions were timed once: their interval is that time.
+constexpr const char* kMigrationToV5 = R"sql(
+ALTER TABLE layer_stats ADD COLUMN latency_low_ns INTEGER;
+ALTER TABLE layer_stats ADD COLUMN latency_high_ns INTEGER;
+ALTER TABLE layer_stats ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE layer_stats ADD COLUMN lost_pairs REAL;
+ALTER TABLE layer_stats ADD COLUMN same_work INTEGER NOT NULL DEFAULT 0;
+UPDATE layer_stats SET latency_low_ns = latency_ns, latency_high_ns = latency_ns;
+ALTER TABLE run_metrics ADD COLUMN low REAL;
+ALTER TABLE run_metrics ADD COLUMN high REAL;
+CREATE TABLE layer_repeats (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  repeat INTEGER NOT NULL,
+  latency_ns INTEGER NOT NULL,
+  straggler_margin_ns INTEGER NOT NULL,
+  expert_compute_ns INTEGER NOT NULL,
+  PRIMARY KEY (run, step, layer, repeat)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 void create_schema_v1(SqliteDb& db) {
@@ -154,6 +179,7 @@ void migrate_schema(SqliteDb& db, std::int64_t from_version) {
   if (from_version < 2) db.exec(kMigrationToV2);
   if (from_version < 3) db.exec(kMigrationToV3);
   if (from_version < 4) db.exec(kMigrationToV4);
+  if (from_version < 5) db.exec(kMigrationToV5);
   db.exec("PRAGMA user_version = " + std::to_string(kSessionSchemaVersion));
   transaction.commit();
 }

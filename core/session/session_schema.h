@@ -9,7 +9,7 @@ namespace moescope {
 class SqliteDb;
 
 constexpr std::int64_t kSessionApplicationId = 0x4D6F4553;  // "MoES"
-constexpr std::int64_t kSessionSchemaVersion = 4;
+constexpr std::int64_t kSessionSchemaVersion = 5;
 
 // Creates the schema of version 1, the first one shipped (also used by the migration test).
 void create_schema_v1(SqliteDb& db);

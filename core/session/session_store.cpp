@@ -333,9 +333,14 @@ std::vector<std::int64_t> phase_name_ids(SqliteDb& db) {
 void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
   SqliteTransaction transaction(*db_);
   const std::vector<std::int64_t> names = phase_name_ids(*db_);
-  SqliteStatement layer(*db_,
-                        "INSERT INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SqliteStatement layer(
+      *db_,
+      "INSERT INTO layer_stats (run, step, layer, latency_ns, dispatch_ns, expert_phase_ns, "
+      "combine_ns, straggler_margin_ns, straggler_device, straggler_expert, imbalance_routed, "
+      "imbalance_kept, balancedness_routed, balancedness_kept, drop_rate, tokens_fully_dropped, "
+      "added_pairs, gate_mass_kept, output_error, gating_ns, policy_ns, capacity, latency_low_ns, "
+      "latency_high_ns, repeats, lost_pairs, same_work) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const LayerStatRow& r : rows.layers) {
     layer.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.latency_ns);
     layer.bind(5, r.dispatch_ns).bind(6, r.expert_phase_ns).bind(7, r.combine_ns);
@@ -345,7 +350,19 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
     layer.bind(16, r.tokens_fully_dropped).bind(17, r.added_pairs).bind(18, r.gate_mass_kept);
     layer.bind(19, r.output_error).bind(20, r.gating_ns).bind(21, r.policy_ns);
     layer.bind(22, nlohmann::json(r.capacity).dump());
+    layer.bind(23, r.latency_low_ns).bind(24, r.latency_high_ns).bind(25, r.repeats);
+    if (r.lost_pairs) {
+      layer.bind(26, *r.lost_pairs);
+    } else {
+      layer.bind_null(26);
+    }
+    layer.bind(27, r.same_work_as_baseline ? 1 : 0);
     layer.run();
+  }
+  SqliteStatement repeat(*db_, "INSERT INTO layer_repeats VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const RepeatRow& r : rows.repeats) {
+    repeat.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.repeat).bind(5, r.latency_ns);
+    repeat.bind(6, r.straggler_margin_ns).bind(7, r.expert_compute_ns).run();
   }
   SqliteStatement load(*db_, "INSERT INTO expert_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const ExpertLoadRow& e : rows.loads) {
@@ -360,9 +377,19 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
     kernel.bind(9, k.end_ns).bind(10, string_id(*db_, k.name)).run();
   }
   append_spans(*db_, id, rows.spans, names.data());
-  SqliteStatement metric(*db_, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?)");
-  for (const MetricRow& m : rows.metrics)
-    metric.bind(1, id).bind(2, m.name).bind(3, m.mean).bind(4, m.max).run();
+  SqliteStatement metric(
+      *db_,
+      "INSERT OR REPLACE INTO run_metrics (run, name, mean, max, low, high) VALUES (?, ?, ?, "
+      "?, ?, ?)");
+  for (const MetricRow& m : rows.metrics) {
+    metric.bind(1, id).bind(2, m.name).bind(3, m.mean).bind(4, m.max);
+    if (m.low && m.high) {
+      metric.bind(5, *m.low).bind(6, *m.high);
+    } else {
+      metric.bind_null(5).bind_null(6);
+    }
+    metric.run();
+  }
   SqliteStatement done(*db_, "UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ?");
   done.bind(1, utc_now_iso8601()).bind(2, id).run();
   transaction.commit();
@@ -390,11 +417,14 @@ StoredRun SessionStore::run(std::int64_t id) {
 }
 
 std::vector<MetricRow> SessionStore::metrics(std::int64_t id) {
-  SqliteStatement s(*db_, "SELECT name, mean, max FROM run_metrics WHERE run = ? ORDER BY name");
+  SqliteStatement s(
+      *db_, "SELECT name, mean, max, low, high FROM run_metrics WHERE run = ? ORDER BY name");
   s.bind(1, id);
   std::vector<MetricRow> out;
-  while (s.step())
-    out.push_back({s.column_text(0), s.column_double(1), s.column_double(2)});
+  while (s.step()) {
+    out.push_back({s.column_text(0), s.column_double(1), s.column_double(2), optional_double(s, 3),
+                   optional_double(s, 4)});
+  }
   return out;
 }
 
@@ -404,7 +434,8 @@ std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
                     "straggler_margin_ns, straggler_device, straggler_expert, imbalance_routed, "
                     "imbalance_kept, balancedness_routed, balancedness_kept, drop_rate, "
                     "tokens_fully_dropped, added_pairs, gate_mass_kept, output_error, gating_ns, "
-                    "policy_ns, capacity FROM layer_stats WHERE run = ? ORDER BY step, layer");
+                    "policy_ns, capacity, latency_low_ns, latency_high_ns, repeats, lost_pairs, "
+                    "same_work FROM layer_stats WHERE run = ? ORDER BY step, layer");
   s.bind(1, id);
   std::vector<LayerStatRow> out;
   while (s.step()) {
@@ -430,7 +461,27 @@ std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
     r.gating_ns = s.column_int(18);
     r.policy_ns = s.column_int(19);
     r.capacity = stored_capacity(s.column_text(20), path(), id);
+    r.latency_low_ns = s.column_int(21);
+    r.latency_high_ns = s.column_int(22);
+    r.repeats = static_cast<int>(s.column_int(23));
+    r.lost_pairs = optional_double(s, 24);
+    r.same_work_as_baseline = s.column_int(25) != 0;
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<RepeatRow> SessionStore::repeats(std::int64_t id) {
+  SqliteStatement s(
+      *db_,
+      "SELECT step, layer, repeat, latency_ns, straggler_margin_ns, expert_compute_ns "
+      "FROM layer_repeats WHERE run = ? ORDER BY step, layer, repeat");
+  s.bind(1, id);
+  std::vector<RepeatRow> out;
+  while (s.step()) {
+    out.push_back({static_cast<int>(s.column_int(0)), static_cast<int>(s.column_int(1)),
+                   static_cast<int>(s.column_int(2)), s.column_int(3), s.column_int(4),
+                   s.column_int(5)});
   }
   return out;
 }

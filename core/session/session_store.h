@@ -97,6 +97,8 @@ class SessionStore {
   StoredRun run(std::int64_t id);  // throws Error naming the id when absent
   std::vector<MetricRow> metrics(std::int64_t id);
   std::vector<LayerStatRow> layer_stats(std::int64_t id);
+  // Every repeat of every layer (runs of schema 4 and older have none).
+  std::vector<RepeatRow> repeats(std::int64_t id);
   std::vector<ExpertLoadRow> expert_loads(std::int64_t id);
   // The run's timeline (composed or measured spans), in the order they were written.
   std::vector<profiler::Event> spans(std::int64_t id);

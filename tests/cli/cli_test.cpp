@@ -129,13 +129,27 @@ TEST(CliRun, SpecFileAndReplayedLogits) {
   const std::string logits = temp_path(".safetensors");
   write_safetensors(
       logits, {{"model.layers.0.router_logits", {16, 64}, std::vector<float>(16 * 64, 0.25f)}});
-  r = run_cli({"run", "--spec", spec, "--logits", logits, "--layers", "0", "--format", "json"});
-  std::filesystem::remove(spec);
-  std::filesystem::remove(logits);
+  const std::string session = temp_path(".moescope");
+  r = run_cli({"run", "--spec", spec, "--logits", logits, "--layers", "0", "--format", "json",
+               "--session", session});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["tokens"], 16);
   EXPECT_NE(j["routing"].get<std::string>().find("replay"), std::string::npos);
+  // --tokens that the file does not hold is refused, not ignored; the file's count is accepted.
+  r = run_cli({"run", "--spec", spec, "--logits", logits, "--layers", "0", "--tokens", "64",
+               "--session", session});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("64 asked for, but " + logits + " holds 16 tokens per layer"),
+            std::string::npos)
+      << r.err;
+  r = run_cli({"run", "--spec", spec, "--logits", logits, "--layers", "0", "--tokens", "16",
+               "--session", session});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::filesystem::remove(spec);
+  std::filesystem::remove(logits);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(session + suffix);
 }
 
 TEST(CliPresets, ListsEveryPreset) {

@@ -76,6 +76,8 @@ class FrontEndsTest : public QObject {
                                  "300",
                                  "--steps",
                                  "3",
+                                 "--repeats",
+                                 "7",
                                  "--layers",
                                  "1,4",
                                  "--policy",
@@ -119,10 +121,10 @@ class FrontEndsTest : public QObject {
   }
 
   void aReplayedRoutingAndASpecFile() {
+    // A replay runs the file's tokens: neither front-end asks for a count.
     const QStringList options = {"--spec",   "/data/my-model.json",
                                  "--logits", "/data/logits.safetensors",
                                  "--scale",  "1",
-                                 "--tokens", "1024",
                                  "--steps",  "1",
                                  "--policy", "reroute"};
     const auto cli = cli_request(options);
@@ -130,6 +132,7 @@ class FrontEndsTest : public QObject {
     QCOMPARE(QString::fromStdString(panel_request(options, false).dump(2)),
              QString::fromStdString(cli.dump(2)));
     QVERIFY(!cli["model"].contains("preset"));
+    QCOMPARE(cli["routing"]["tokens"].get<int>(), 0);
   }
 
  private:

@@ -12,6 +12,7 @@ Experiment small_experiment(int steps, bool compare) {
   Experiment e = demo_experiment();
   e.routing.tokens = 128;
   e.steps = steps;
+  e.repeats = 2;  // the protocol, at the least cost: these tests check numbers, not noise
   e.policies.kinds = compare ? compared_kinds() : std::vector{PolicyKind::kDrop};
   e.backend = "cpu";
   return e;

@@ -9,8 +9,8 @@
 
 namespace moescope::gui::testing {
 
-// The demo's shape, smaller (128 tokens): drop beside the baseline, or with `compare` every
-// policy; it runs in well under a second on the CPU backend.
+// The demo's shape, smaller (128 tokens, 2 repeats): drop beside the baseline, or with `compare`
+// every policy; it runs in well under a second on the CPU backend.
 Experiment small_experiment(int steps = 2, bool compare = false);
 // Records the experiment in the session; returns the stored run ids (the baseline first).
 std::vector<std::int64_t> record(const Experiment& experiment, const std::string& session_path);

@@ -34,6 +34,31 @@ TEST(LoadMetrics, DeviceLoadsFollowThePlacement) {
               (.95 + .9 + .8 + .9 + .4) / (.9 + .5 + .7 + .6 + .8 + .9 + .95 + .4), 1e-6);
 }
 
+// Lost pairs (shared/ALGORITHMS.md, Metrics): what tokens did not get back of their top-k work.
+TEST(LoadMetrics, LostPairsCountWhatRerouteDidNotGiveBack) {
+  // Worked example: drop/score drops tokens 1, 2 and 3 (expert 0 over capacity 2).
+  const RouterOutput r = test::router_from_probs(
+      8, 4, 1,
+      test::top1_probs({0, 0, 0, 0, 1, 2, 0, 3}, {.9f, .5f, .7f, .6f, .8f, .9f, .95f, .4f}, 4));
+  const Placement p = balanced_placement(4, 1);
+  PolicyConfig drop;
+  drop.kind = PolicyKind::kDrop;
+  const auto dropped = compute_load_metrics(r, apply_policy(r, drop, p), p);
+  EXPECT_DOUBLE_EQ(dropped.drop_rate, 3.0 / 8.0);
+  EXPECT_DOUBLE_EQ(dropped.lost_pairs, 3.0 / 8.0);  // three tokens with nothing
+  // Reroute gives each dropped token another expert with room: nothing is lost, though the
+  // drop rate (top-k pairs not kept) stays 3/8.
+  PolicyConfig reroute = drop;
+  reroute.kind = PolicyKind::kReroute;
+  const auto rerouted = compute_load_metrics(r, apply_policy(r, reroute, p), p);
+  EXPECT_DOUBLE_EQ(rerouted.drop_rate, 3.0 / 8.0);
+  EXPECT_EQ(rerouted.added_pairs, 3);
+  EXPECT_DOUBLE_EQ(rerouted.lost_pairs, 0.0);
+  // Expanded can give a token more than k: that makes up for nobody else.
+  PolicyConfig none;
+  EXPECT_DOUBLE_EQ(compute_load_metrics(r, apply_policy(r, none, p), p).lost_pairs, 0.0);
+}
+
 TEST(LoadMetrics, ExplicitPlacementIsChecked) {
   EXPECT_THROW(explicit_placement({0, 2}, 2), Error);
   EXPECT_THROW(balanced_placement(4, 5), Error);

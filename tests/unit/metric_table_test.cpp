@@ -44,7 +44,7 @@ TEST(MetricTable, FormatsWithItsScaleAndDecimals) {
   for (const auto& m : headline_metrics())
     headline.push_back(m.key);
   EXPECT_EQ(headline.front(), "latency_ns");
-  EXPECT_EQ(headline.size(), 10u);
+  EXPECT_EQ(headline.size(), 11u);
 }
 
 }  // namespace

@@ -87,6 +87,12 @@ TEST(RoutingMath, CapacityIsTheCeilingInDouble) {
   EXPECT_EQ(routing::capacity(1.5, 4096, 8, 64), 768);
   EXPECT_EQ(routing::capacity(0.01, 10, 1, 64), 1);
   EXPECT_EQ(routing::capacity(2.0, 0, 8, 64), 0);
+  // A gamma that is not exact in binary gives the decimal answer (shared/ALGORITHMS.md):
+  // 1.1 * 200 * 6 / 8 is 165.00000000000003 in doubles.
+  EXPECT_EQ(routing::capacity(1.1, 200, 6, 8), 165);
+  EXPECT_EQ(routing::capacity(1.1, 201, 6, 8), 166);  // 165.825: up
+  EXPECT_EQ(routing::capacity(1.1, 100, 1, 1), 110);  // 110.00000000000001
+  EXPECT_EQ(routing::capacity(1e300, 4096, 8, 64), 9007199254740992);
 }
 
 TEST(RoutingMath, BalancedBlocksAndSources) {

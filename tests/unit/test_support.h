@@ -27,8 +27,8 @@ std::vector<float> random_logits(int tokens, int experts, double skew, std::uint
 // The message of the Error `f` throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
 
-// Rows with every time zeroed (and what times decide: the straggler), so that two runs of the
-// same routing compare equal: everything else must agree bit for bit.
+// Rows with every time zeroed (and what times decide: the straggler; and how often it was timed),
+// so that two runs of the same routing compare equal: everything else must agree bit for bit.
 std::vector<LayerStatRow> without_times(std::vector<LayerStatRow> rows);
 std::vector<ExpertLoadRow> without_times(std::vector<ExpertLoadRow> rows);
 
