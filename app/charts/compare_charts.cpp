@@ -189,6 +189,9 @@ RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs) {
   table.metrics = headline_metrics();
   for (const auto& run : runs) {
     table.runs.push_back(run.display_name());
+    auto& texts = table.texts.emplace_back();
+    for (const auto& metric : table.metrics)
+      texts.push_back(viewdata::format_stored(metric, run));
     auto& row = table.values.emplace_back();
     for (const auto& metric : table.metrics) {
       std::optional<double> value =
@@ -201,17 +204,6 @@ RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs) {
     }
   }
   return table;
-}
-
-std::string format_metric_value(double value) {
-  if (!std::isfinite(value)) return "-";
-  char text[64];
-  if (std::abs(value) >= 1e4 && std::abs(value) < 1e15) {
-    std::snprintf(text, sizeof text, "%.0f", value);
-  } else {
-    std::snprintf(text, sizeof text, "%.4g", value);
-  }
-  return text;
 }
 
 std::vector<std::vector<std::optional<double>>> relative_values(const RunsMetricTable& table) {
@@ -389,8 +381,11 @@ bool has_sweep(const std::vector<viewdata::RunData>& runs) {
 
 void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, SweepMetric metric) {
   const bool speedup = metric == SweepMetric::kSpeedup;
-  prepare_plot(plot, speedup ? "Speedup against the capacity factor γ"
-                             : "Drop rate against the capacity factor γ");
+  const char* const key = metric == SweepMetric::kDropRate ? "drop_rate" : "lost_pairs";
+  prepare_plot(plot, speedup ? "Speedup against the capacity factor γ (with 95% intervals)"
+                     : metric == SweepMetric::kDropRate
+                         ? "Drop rate against the capacity factor γ"
+                         : "Lost pairs against the capacity factor γ");
   std::vector<StoredRun> stored;
   for (const auto& r : runs)
     stored.push_back(r.run);
@@ -403,17 +398,36 @@ void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, S
     const QColor color = series_color(static_cast<int>(s));
     graph->setPen(QPen(color, 2));
     graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 7));
+    // A speedup's interval as error bars: a bar across 1× is no significant change.
+    QCPErrorBars* bars = nullptr;
+    QVector<double> below, above;
+    if (speedup) {
+      bars = new QCPErrorBars(plot.xAxis, plot.yAxis);
+      bars->removeFromLegend();
+      bars->setPen(QPen(color, 1.2));
+    }
     for (std::size_t i : series[s].members) {
       const viewdata::RunData& run = runs[i];
-      const std::optional<double> value = speedup ? speedup_of(run) : run.metric("drop_rate");
+      const std::optional<double> value = speedup ? speedup_of(run) : run.metric(key);
       if (!value || !std::isfinite(*value)) continue;
       const double y = speedup ? *value : *value * 100;
       const double gamma = *run.run.gamma;
       graph->addData(gamma, y);
+      if (bars != nullptr) {
+        const MetricRow* row = run.metric_row("speedup");
+        const bool spread = row != nullptr && row->low && row->high;
+        below << (spread ? std::max(0.0, y - *row->low) : 0.0);
+        above << (spread ? std::max(0.0, *row->high - y) : 0.0);
+        if (spread) top = std::max(top, *row->high);
+      }
       low = first ? gamma : std::min(low, gamma);
       high = first ? gamma : std::max(high, gamma);
       top = std::max(top, y);
       first = false;
+    }
+    if (bars != nullptr) {
+      bars->setDataPlottable(graph);
+      bars->setData(below, above);
     }
   }
   const double pad = high > low ? (high - low) * 0.05 : 0.25;
@@ -427,7 +441,9 @@ void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, S
     baseline->addData(high + pad, 1.0);
   }
   plot.xAxis->setLabel("Capacity factor γ");
-  plot.yAxis->setLabel(speedup ? "Speedup vs baseline (×)" : "Drop rate (% of routed pairs)");
+  plot.yAxis->setLabel(speedup                            ? "Speedup vs baseline (×)"
+                       : metric == SweepMetric::kDropRate ? "Drop rate (% of routed pairs)"
+                                                          : "Lost pairs (% of top-k pairs)");
   plot.yAxis->setRange(0, top > 0 ? top * 1.12 : 1);
   finish_legend(plot);
 }

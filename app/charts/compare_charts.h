@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/viewdata/metric_text.h"
 #include "app/viewdata/run_data.h"
 #include "core/run/metric_table.h"
 
@@ -23,12 +24,10 @@ struct RunsMetricTable {
   std::vector<MetricInfo> metrics;                         // columns: headline_metrics() order
   std::vector<std::string> runs;                           // rows: display names
   std::vector<std::vector<std::optional<double>>> values;  // [run][metric]; empty: not stored
+  // [run][metric] as tables write them, with the spread (viewdata::format_stored).
+  std::vector<std::vector<std::string>> texts;
 };
 RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs);
-
-// How tables print a metric value (already in its display unit): four significant digits, no
-// exponent for values a table usually holds.
-std::string format_metric_value(double value);
 
 // Each metric as a percentage of the largest magnitude among the runs (100% = largest), so
 // that metrics in different units share one axis. [run][metric]; empty where the run lacks the
@@ -64,7 +63,9 @@ std::vector<SweepSeries> group_sweep_runs(const std::vector<StoredRun>& runs);
 // True when the runs hold at least one gamma point with a speedup: a sweep chart has data.
 bool has_sweep(const std::vector<viewdata::RunData>& runs);
 
-enum class SweepMetric { kSpeedup, kDropRate };
+// Lost pairs rather than the drop rate is what tells policies apart: reroute drops as many
+// top-k pairs as drop, but gives most of them back.
+enum class SweepMetric { kSpeedup, kDropRate, kLostPairs };
 // x = gamma, a line per SweepSeries; the speedup chart marks the baseline (1×) as a dashed line.
 void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, SweepMetric metric);
 

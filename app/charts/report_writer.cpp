@@ -96,10 +96,6 @@ Chart render_chart(const QString& file, const std::string& title, ChartSize size
   return {file, title, png};
 }
 
-std::string number_or_dash(const std::optional<double>& v) {
-  return v ? format_metric_value(*v) : "-";
-}
-
 Table runs_table(const std::vector<viewdata::RunData>& runs) {
   Table t;
   t.header = {"Run", "Model", "Policy", "Status", "Backend (timing)", "Devices", "Tokens", "Steps"};
@@ -122,8 +118,8 @@ Table metrics_table(const std::vector<viewdata::RunData>& runs) {
       t.header.push_back(name);
     for (std::size_t i = 0; i < m.metrics.size(); ++i) {
       std::vector<std::string> row = {metric_heading(m.metrics[i])};
-      for (const auto& values : m.values)
-        row.push_back(number_or_dash(values[i]));
+      for (const auto& texts : m.texts)
+        row.push_back(texts[i]);
       t.rows.push_back(std::move(row));
     }
     return t;
@@ -133,8 +129,8 @@ Table metrics_table(const std::vector<viewdata::RunData>& runs) {
     t.header.push_back(metric_heading(metric));
   for (std::size_t r = 0; r < m.runs.size(); ++r) {
     std::vector<std::string> row = {m.runs[r]};
-    for (const auto& value : m.values[r])
-      row.push_back(number_or_dash(value));
+    for (const auto& text : m.texts[r])
+      row.push_back(text);
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -167,11 +163,11 @@ Table layer_table(const viewdata::RunData& run) {
               "Output error (rel. L2)"};
   for (const auto& [layer, s] : by_layer) {
     const double n = s.steps;
-    t.rows.push_back({std::to_string(layer), format_metric_value(s.latency / n / 1e3),
-                      format_metric_value(s.margin / n / 1e3),
-                      format_metric_value(s.imbalance_routed / n),
-                      format_metric_value(s.imbalance_kept / n),
-                      format_metric_value(100 * s.drop / n), format_metric_value(s.error / n)});
+    t.rows.push_back(
+        {std::to_string(layer), viewdata::format_value(s.latency / n / 1e3),
+         viewdata::format_value(s.margin / n / 1e3), viewdata::format_value(s.imbalance_routed / n),
+         viewdata::format_value(s.imbalance_kept / n), viewdata::format_value(100 * s.drop / n),
+         viewdata::format_value(s.error / n)});
   }
   return t;
 }
@@ -197,8 +193,8 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
         render_chart("sweep_speedup.png", "Speedup against gamma", chart_size,
                      [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kSpeedup); }));
     report.charts.push_back(
-        render_chart("sweep_drop_rate.png", "Drop rate against gamma", chart_size,
-                     [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kDropRate); }));
+        render_chart("sweep_lost_pairs.png", "Lost pairs against gamma", chart_size,
+                     [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kLostPairs); }));
   }
   for (const auto& r : runs) {
     report.sections.push_back(

@@ -15,6 +15,26 @@ std::optional<double> RunData::metric(std::string_view name) const {
   return std::nullopt;
 }
 
+const MetricRow* RunData::metric_row(std::string_view name) const {
+  for (const auto& m : metrics) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+bool RunData::same_work() const {
+  return !layers.empty() && std::all_of(layers.begin(), layers.end(), [](const LayerStatRow& l) {
+    return l.same_work_as_baseline;
+  });
+}
+
+int RunData::repeats() const {
+  int most = 1;
+  for (const auto& l : layers)
+    most = std::max(most, l.repeats);
+  return most;
+}
+
 std::string RunData::display_name() const {
   return run.name + " (#" + std::to_string(run.id) + ")";
 }

@@ -21,6 +21,11 @@ struct RunData {
 
   // The mean of a summary metric (core/run/metric_table.h), when the run has it.
   std::optional<double> metric(std::string_view name) const;
+  const MetricRow* metric_row(std::string_view name) const;  // nullptr when absent
+  // Whether the run kept its baseline's pairs in every layer (its times are the baseline's).
+  bool same_work() const;
+  // How often its layers were timed (1 for runs stored before repeats).
+  int repeats() const;
   // "name (#id)": how charts and tables name a run.
   std::string display_name() const;
 };

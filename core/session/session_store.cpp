@@ -25,7 +25,12 @@ constexpr const char* kRunColumns =
     "r.timing, r.collector, r.baseline_run, r.run_group, r.request_json, coalesce(r.policy_json, "
     "''), "
     "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
-    "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup')";
+    "(SELECT mean FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup'), "
+    "(SELECT low FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
+    "(SELECT high FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
+    "(SELECT low FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup'), "
+    "(SELECT high FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup'), "
+    "(SELECT min(l.same_work) FROM layer_stats l WHERE l.run = r.id)";
 
 std::optional<double> optional_double(const SqliteStatement& s, int column) {
   if (s.column_is_null(column)) return std::nullopt;
@@ -61,6 +66,13 @@ StoredRun read_run(const SqliteStatement& s) {
   r.policy_json = s.column_text(19);
   r.latency_ns = optional_double(s, 20);
   r.speedup = optional_double(s, 21);
+  const auto latency_low = optional_double(s, 22);
+  const auto latency_high = optional_double(s, 23);
+  if (latency_low && latency_high) r.latency_interval = Interval{*latency_low, *latency_high, 0.95};
+  const auto speedup_low = optional_double(s, 24);
+  const auto speedup_high = optional_double(s, 25);
+  if (speedup_low && speedup_high) r.speedup_interval = Interval{*speedup_low, *speedup_high, 0.95};
+  r.same_work = optional_int(s, 26).value_or(0) != 0;
   return r;
 }
 

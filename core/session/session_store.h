@@ -10,6 +10,7 @@
 
 #include "core/moe/policy_config.h"
 #include "core/run/run_rows.h"
+#include "core/run/statistics.h"
 #include "profiler/event.h"
 
 namespace moescope {
@@ -40,6 +41,10 @@ struct StoredRun {
   std::string policy_json;   // the run's own policy settings; empty for runs of schema 3 and older
   std::optional<double> latency_ns;  // mean layer latency, when complete
   std::optional<double> speedup;
+  // Their 95% intervals (runs stored before schema 5 have none).
+  std::optional<Interval> latency_interval;
+  std::optional<Interval> speedup_interval;
+  bool same_work = false;  // kept its baseline's pairs in every layer
 };
 
 // What a run is, known before it starts: written first, as `incomplete`.

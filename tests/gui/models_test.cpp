@@ -8,6 +8,7 @@
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
 #include "app/gui/number_list.h"
+#include "app/viewdata/metric_text.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
 #include "core/run/metric_table.h"
@@ -74,8 +75,29 @@ class ModelsTest : public QObject {
       QVERIFY2(stored.has_value(), metric.key.data());
       QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data(Qt::UserRole).toDouble(),
                *stored * metric.scale);
-      QCOMPARE(model.index(row, gui::MetricsTableModel::kMean).data().toString(),
-               gui::format_metric(*stored * metric.scale));
+      // The shown text: the number, and its spread when it has one.
+      const QString shown = model.index(row, gui::MetricsTableModel::kMean).data().toString();
+      QVERIFY2(shown.startsWith(gui::format_metric(*stored * metric.scale)), qPrintable(shown));
+      QCOMPARE(shown, QString::fromStdString(viewdata::format_stored(metric, run)));
+      const MetricRow* stored_row = run.metric_row(metric.key);
+      if (metric.key == "latency_ns") {
+        // A timed figure comes with half its 95% interval, scaled like the figure.
+        QVERIFY(stored_row->low && stored_row->high);
+        QVERIFY2(shown.contains(QString::fromStdString(viewdata::format_value(
+                     (*stored_row->high - *stored_row->low) / 2 * metric.scale))),
+                 qPrintable(shown));
+        QVERIFY(model.index(row, gui::MetricsTableModel::kSpread)
+                    .data()
+                    .toString()
+                    .contains("95% interval"));
+      }
+      if (metric.spread == Spread::kExact) {
+        QCOMPARE(shown, gui::format_metric(*stored * metric.scale));  // exact: no spread
+        QVERIFY(model.index(row, gui::MetricsTableModel::kSpread)
+                    .data()
+                    .toString()
+                    .startsWith("exact"));
+      }
     }
     model.set_run(nullptr);
     QCOMPARE(model.rowCount(), 0);

@@ -329,7 +329,7 @@ class ReportTest : public QObject {
     const RunsMetricTable table = runs_metric_table(all_);
     for (const auto& row : table.values) {
       for (const auto& value : row) {
-        if (value) QVERIFY(html.contains(QString::fromStdString(format_metric_value(*value))));
+        if (value) QVERIFY(html.contains(QString::fromStdString(viewdata::format_value(*value))));
       }
     }
     QVERIFY(html.contains("Layer latency (µs)"));
@@ -410,7 +410,7 @@ class ReportTest : public QObject {
       QVERIFY2(text.contains(squeeze(run.display_name())), run.display_name().c_str());
     for (const auto& metric : headline_metrics())
       QVERIFY2(text.contains(squeeze(metric_heading(metric))), std::string(metric.label).c_str());
-    QVERIFY(text.contains(squeeze(format_metric_value(*compare_[1].metric("drop_rate") * 100))));
+    QVERIFY(text.contains(squeeze(viewdata::format_value(*compare_[1].metric("drop_rate") * 100))));
 
     // The charts are in the PDF as images.
     const QString pdfimages = QStandardPaths::findExecutable("pdfimages");

@@ -17,6 +17,10 @@ std::vector<LayerTableModel::Row> average_layers(const std::vector<LayerStatRow>
     auto& sums = by_layer[s.layer];
     sums.row.layer = s.layer;
     sums.row.latency_us += static_cast<double>(s.latency_ns) / 1e3;
+    sums.row.latency_half_us += static_cast<double>(s.latency_high_ns - s.latency_low_ns) / 2e3;
+    if (s.lost_pairs) {
+      sums.row.lost_pairs_percent = sums.row.lost_pairs_percent.value_or(0) + *s.lost_pairs * 100;
+    }
     sums.row.straggler_margin_us += static_cast<double>(s.straggler_margin_ns) / 1e3;
     sums.row.imbalance_routed += s.imbalance_routed;
     sums.row.imbalance_kept += s.imbalance_kept;
@@ -30,6 +34,8 @@ std::vector<LayerTableModel::Row> average_layers(const std::vector<LayerStatRow>
     auto r = sums.row;
     const double n = sums.count;
     r.latency_us /= n;
+    r.latency_half_us /= n;
+    if (r.lost_pairs_percent) *r.lost_pairs_percent /= n;
     r.straggler_margin_us /= n;
     r.imbalance_routed /= n;
     r.imbalance_kept /= n;
@@ -96,6 +102,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
     case kDropRate:
       value = r.drop_rate_percent;
       break;
+    case kLostPairs:
+      if (!r.lost_pairs_percent) return role == Qt::DisplayRole ? QVariant("—") : QVariant();
+      value = *r.lost_pairs_percent;
+      break;
     case kOutputError:
       value = r.output_error;
       break;
@@ -107,6 +117,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   if (role != Qt::DisplayRole) return {};
   if (index.column() == kLayer || index.column() == kStragglerDevice)
     return static_cast<int>(value);
+  if (index.column() == kLatency && r.latency_half_us > 0)
+    return format_metric(value) + " ± " + format_metric(r.latency_half_us);
   return format_metric(value);
 }
 
@@ -127,6 +139,8 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
       return tr("Imbalance kept");
     case kDropRate:
       return tr("Drop rate (%)");
+    case kLostPairs:
+      return tr("Lost pairs (%)");
     case kOutputError:
       return tr("Output error");
     default:

@@ -1,6 +1,8 @@
 // Per-layer rows of one run (Overview), averaged over the steps.
 #pragma once
 
+#include <optional>
+
 #include <QAbstractTableModel>
 
 #include "app/viewdata/run_data.h"
@@ -19,6 +21,7 @@ class LayerTableModel : public QAbstractTableModel {
     kImbalanceRouted,
     kImbalanceKept,
     kDropRate,
+    kLostPairs,
     kOutputError,
     kColumnCount
   };
@@ -26,11 +29,13 @@ class LayerTableModel : public QAbstractTableModel {
   struct Row {
     int layer = 0;
     double latency_us = 0;
+    double latency_half_us = 0;  // half its interval over the repeats (mean over steps)
     double straggler_margin_us = 0;
     int straggler_device = 0;  // the most frequent straggler over the steps
     double imbalance_routed = 0;
     double imbalance_kept = 0;
     double drop_rate_percent = 0;
+    std::optional<double> lost_pairs_percent;  // unknown for runs stored before schema 5
     double output_error = 0;
   };
 

@@ -1,11 +1,12 @@
 #include "app/gui/models/metrics_table_model.h"
 
 #include "app/charts/compare_charts.h"
+#include "app/viewdata/metric_text.h"
 
 namespace moescope::gui {
 
 QString format_metric(double value) {
-  return QString::fromStdString(charts::format_metric_value(value));
+  return QString::fromStdString(viewdata::format_value(value));
 }
 
 MetricsTableModel::MetricsTableModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -18,13 +19,17 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
       Row row;
       row.label = QString::fromUtf8(m.label.data(), static_cast<int>(m.label.size()));
       row.unit = QString::fromUtf8(m.unit.data(), static_cast<int>(m.unit.size()));
-      row.tooltip = QString::fromUtf8(m.key.data(), static_cast<int>(m.key.size()));
-      for (const auto& stored : run->metrics) {
-        if (stored.name != m.key) continue;
-        row.mean = stored.mean * m.scale;
+      row.tooltip =
+          QString::fromUtf8(m.description.data(), static_cast<int>(m.description.size())) +
+          tr(" (stored as %1)")
+              .arg(QString::fromUtf8(m.key.data(), static_cast<int>(m.key.size())));
+      if (const MetricRow* stored = run->metric_row(m.key)) {
+        row.mean = stored->mean * m.scale;
         // Speedup is one number for the whole run; it has no per-layer maximum.
-        if (m.key != "speedup") row.max = stored.max * m.scale;
+        if (m.key != "speedup") row.max = stored->max * m.scale;
+        row.mean_text = QString::fromStdString(viewdata::format_stored(m, *run));
       }
+      row.spread = QString::fromStdString(viewdata::spread_text(m, *run));
       rows_.push_back(row);
     }
   }
@@ -42,7 +47,7 @@ int MetricsTableModel::columnCount(const QModelIndex& parent) const {
 QVariant MetricsTableModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid()) return {};
   const Row& row = rows_[static_cast<std::size_t>(index.row())];
-  if (role == Qt::ToolTipRole) return tr("Stored as %1").arg(row.tooltip);
+  if (role == Qt::ToolTipRole) return row.tooltip;
   if (role == Qt::TextAlignmentRole && (index.column() == kMean || index.column() == kMax))
     return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::UserRole) {
@@ -56,11 +61,13 @@ QVariant MetricsTableModel::data(const QModelIndex& index, int role) const {
     case kMetric:
       return row.label;
     case kMean:
-      return row.mean ? format_metric(*row.mean) : QStringLiteral("—");
+      return row.mean ? row.mean_text : QStringLiteral("—");
     case kMax:
       return row.max ? format_metric(*row.max) : QStringLiteral("—");
     case kUnit:
       return row.unit;
+    case kSpread:
+      return row.spread;
     default:
       return {};
   }
@@ -77,6 +84,8 @@ QVariant MetricsTableModel::headerData(int section, Qt::Orientation orientation,
       return tr("Max over layers");
     case kUnit:
       return tr("Unit");
+    case kSpread:
+      return tr("Spread");
     default:
       return {};
   }

@@ -13,7 +13,9 @@ class MetricsTableModel : public QAbstractTableModel {
  public:
   // kMax is the largest per-layer value: the worst layer for latency or drop rate, the best for
   // gate mass kept.
-  enum Column { kMetric, kMean, kMax, kUnit, kColumnCount };
+  // kMean shows the mean with its spread ("1134 ± 12"); kSpread says what the spread is, or why
+  // a figure has none.
+  enum Column { kMetric, kMean, kMax, kUnit, kSpread, kColumnCount };
 
   explicit MetricsTableModel(QObject* parent = nullptr);
   void set_run(const viewdata::RunData* run);  // nullptr clears
@@ -30,6 +32,8 @@ class MetricsTableModel : public QAbstractTableModel {
     QString unit;
     std::optional<double> mean;  // already scaled to `unit`
     std::optional<double> max;
+    QString mean_text;  // with its spread
+    QString spread;
     QString tooltip;
   };
   std::vector<Row> rows_;

@@ -95,6 +95,25 @@ int RunsModel::columnCount(const QModelIndex&) const {
   return kColumnCount;
 }
 
+// "1,134.2 ± 12.1" µs, as the Overview writes it.
+QString latency_text(const StoredRun& run) {
+  QString text = QLocale().toString(*run.latency_ns / 1e3, 'f', 1);
+  if (run.latency_interval) {
+    text += " ± " + QLocale().toString(run.latency_interval->half_width() / 1e3, 'f', 1);
+  }
+  return text;
+}
+
+// "1.31× ± 0.14", "1.02× n.s." (its interval holds 1), "1.00× same work".
+QString speedup_text(const StoredRun& run) {
+  QString text = QString::number(*run.speedup, 'f', 2) + "×";
+  if (!run.baseline_run) return text;
+  if (run.same_work) return text + RunsModel::tr(" same work");
+  if (!run.speedup_interval) return text;
+  if (run.speedup_interval->contains(1.0)) return text + RunsModel::tr(" n.s.");
+  return text + " ± " + QString::number(run.speedup_interval->half_width(), 'f', 2);
+}
+
 QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid()) return {};
   if (index.internalId() == kSessionId) {
@@ -128,10 +147,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     case kStatus:
       return QString::fromStdString(run.status);
     case kLatency:
-      return run.latency_ns ? QVariant(QLocale().toString(*run.latency_ns / 1e3, 'f', 1))
-                            : QVariant();
+      return run.latency_ns ? QVariant(latency_text(run)) : QVariant();
     case kSpeedup:
-      return run.speedup ? QVariant(QString::number(*run.speedup, 'f', 3) + "×") : QVariant();
+      return run.speedup ? QVariant(speedup_text(run)) : QVariant();
     case kDevices:
       return run.devices;
     case kCreated:

@@ -28,9 +28,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   metrics_plot_ = make_plot(this);
   layers_plot_ = make_plot(this);
   sweep_plot_ = make_plot(this);
-  sweep_drop_plot_ = make_plot(this);
+  sweep_lost_plot_ = make_plot(this);
   // Legend columns and metric labels follow the chart's width.
-  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_drop_plot_})
+  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
     plot->installEventFilter(this);
   values_ = new QTableWidget(this);
   values_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -47,7 +47,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   pages_->addTab(metrics_page, tr("Headline metrics"));
   pages_->addTab(layers_plot_, tr("Latency per layer"));
   pages_->addTab(sweep_plot_, tr("Sweep: speedup vs γ"));
-  pages_->addTab(sweep_drop_plot_, tr("Sweep: drop rate vs γ"));
+  pages_->addTab(sweep_lost_plot_, tr("Sweep: lost pairs vs γ"));
 
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(hint_);
@@ -85,7 +85,7 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   }
   if (sweep) {
     charts::plot_sweep(*sweep_plot_, charted, charts::SweepMetric::kSpeedup);
-    charts::plot_sweep(*sweep_drop_plot_, charted, charts::SweepMetric::kDropRate);
+    charts::plot_sweep(*sweep_lost_plot_, charted, charts::SweepMetric::kLostPairs);
   }
 
   const charts::RunsMetricTable table = charts::runs_metric_table(runs_);
@@ -103,15 +103,15 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   for (std::size_t r = 0; r < table.values.size(); ++r) {
     for (std::size_t m = 0; m < table.values[r].size(); ++m) {
       const auto& v = table.values[r][m];
-      auto* item = new QTableWidgetItem(v ? QString::fromStdString(charts::format_metric_value(*v))
-                                          : QStringLiteral("—"));
+      auto* item =
+          new QTableWidgetItem(v ? QString::fromStdString(table.texts[r][m]) : QStringLiteral("—"));
       item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       if (v) item->setData(Qt::UserRole, *v);
       values_->setItem(static_cast<int>(r), static_cast<int>(m), item);
     }
   }
   values_->resizeColumnsToContents();
-  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_drop_plot_}) {
+  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_}) {
     charts::fit_chart_to_width(*plot, plot->width());
     plot->replot();
   }
@@ -132,7 +132,7 @@ QCustomPlot* CompareView::current_plot() const {
     case 2:
       return sweep_plot_;
     case 3:
-      return sweep_drop_plot_;
+      return sweep_lost_plot_;
     default:
       return metrics_plot_;
   }

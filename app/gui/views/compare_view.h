@@ -32,7 +32,7 @@ class CompareView : public QWidget {
   QCustomPlot* metrics_plot() const { return metrics_plot_; }
   QCustomPlot* layers_plot() const { return layers_plot_; }
   QCustomPlot* sweep_plot() const { return sweep_plot_; }
-  QCustomPlot* sweep_drop_plot() const { return sweep_drop_plot_; }
+  QCustomPlot* sweep_lost_plot() const { return sweep_lost_plot_; }
   QTableWidget* values_table() const { return values_; }
 
  private:
@@ -42,7 +42,7 @@ class CompareView : public QWidget {
   QCustomPlot* metrics_plot_ = nullptr;
   QCustomPlot* layers_plot_ = nullptr;
   QCustomPlot* sweep_plot_ = nullptr;
-  QCustomPlot* sweep_drop_plot_ = nullptr;
+  QCustomPlot* sweep_lost_plot_ = nullptr;
   QTableWidget* values_ = nullptr;
 };
 
