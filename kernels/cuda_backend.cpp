@@ -61,6 +61,13 @@ class CudaBackend final : public Backend {
            ", " + timing_->describe() + ")";
   }
 
+  std::string machine() const override {
+    return device_.name + " (sm_" + std::to_string(device_.sm_major) +
+           std::to_string(device_.sm_minor) + "), " +
+           (options_.precision == Precision::kBf16 ? "bf16" : "fp32") + ", " +
+           (options_.mode == GemmMode::kGrouped ? "grouped GEMM" : "one GEMM pair per expert");
+  }
+
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }
 
   std::string collector() const override { return timing_->collector(); }

@@ -21,7 +21,25 @@ std::string_view phase_name(Phase phase) {
 }
 
 std::string_view timing_name(Timing timing) {
-  return timing == Timing::kMeasured ? "measured" : "composed";
+  switch (timing) {
+    case Timing::kMeasured:
+      return "measured";
+    case Timing::kComposed:
+      return "composed";
+    case Timing::kModeled:
+      return "modeled";
+  }
+  return "unknown";
+}
+
+bool parse_timing(std::string_view name, Timing& timing) {
+  for (Timing t : {Timing::kMeasured, Timing::kComposed, Timing::kModeled}) {
+    if (name == timing_name(t)) {
+      timing = t;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace moescope::profiler

@@ -13,11 +13,14 @@ inline constexpr int kPhaseCount = 6;
 
 std::string_view phase_name(Phase phase);
 
-// Where a timeline came from: measured on the devices it shows, or composed from durations
-// measured one expert at a time (virtual devices).
-enum class Timing : std::uint8_t { kMeasured, kComposed };
+// Where a timeline came from: measured on the devices it shows; composed from durations
+// measured one expert at a time (virtual devices); or modeled from the loads alone through a
+// cost model fitted to this machine (deterministic: the same routing, the same timeline).
+enum class Timing : std::uint8_t { kMeasured, kComposed, kModeled };
 
 std::string_view timing_name(Timing timing);
+// "measured", "composed" or "modeled"; false for anything else.
+bool parse_timing(std::string_view name, Timing& timing);
 
 struct Event {
   std::int64_t start_ns = 0;

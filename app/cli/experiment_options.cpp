@@ -17,7 +17,7 @@ const char* const kExperimentOptions[] = {
     "--spec",          "--preset",         "--scale",       "--tokens",    "--steps",  "--priority",
     "--reroute-scope", "--capacity-scope", "--renormalize", "--placement", "--layers", "--seed",
     "--skew",          "--logits",         "--backend",     "--policy",    "--gamma",  "--m",
-    "--devices",       "--compare",        "--policies",    "--repeats"};
+    "--devices",       "--compare",        "--policies",    "--repeats",   "--timing"};
 
 }  // namespace
 
@@ -52,6 +52,10 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   cmd.add_option("--backend", e.backend,
                  "auto (the GPU when one can be used, else the CPU), cpu, cuda, cuda-grouped; "
                  "CUDA options after a colon: cuda:fp32,gpu=1,events")
+      ->capture_default_str();
+  cmd.add_option("--timing", e.timing,
+                 "composed (from the durations measured), modeled (from the loads through this "
+                 "machine's cost model; calibrated first when needed)")
       ->capture_default_str();
   cmd.add_option("--request", o.request_file,
                  "run the experiment a JSON file describes (see --print-request)");

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/cli/calibrate_command.h"
 #include "app/cli/report_command.h"
 #include "app/cli/rerun_command.h"
 #include "app/cli/route_command.h"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   cli::add_run_command(app);
   cli::add_sweep_command(app);
   cli::add_rerun_command(app);
+  cli::add_calibrate_command(app);
   cli::add_session_commands(app);
   cli::add_route_command(app);
   cli::add_spec_commands(app);

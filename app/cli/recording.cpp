@@ -2,6 +2,7 @@
 
 #include "app/cli/terminal.h"
 #include "core/exec/backend_registry.h"
+#include "core/run/cost_model_file.h"
 
 namespace moescope::cli {
 
@@ -13,9 +14,11 @@ RecordedExperiment record_in_session(const Experiment& experiment, const std::st
   const auto backend = make_backend(resolved.backend);
   SessionStore store(session_path, SessionStore::Access::kWrite);
   ProgressLine progress(label + " " + resolved.model.spec->name);
+  CostModels cost_models(default_cost_model_path());
   return record_experiment(
       store, resolved, *backend,
-      [&](std::int64_t done, std::int64_t total) { progress.update(done, total); }, cancel);
+      [&](std::int64_t done, std::int64_t total) { progress.update(done, total); }, cancel,
+      &cost_models);
 }
 
 }  // namespace moescope::cli

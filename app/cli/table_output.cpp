@@ -43,6 +43,25 @@ void print_devices(std::ostream& out, const RunResult& result, const PolicyRun& 
   }
 }
 
+// Both timelines side by side, when the run has a cost model: what the loads predict against
+// what this machine measured.
+void print_model_gap(std::ostream& out, const RunResult& result) {
+  const RunSummary first = summarize(result.runs.front(), result.runs.front());
+  if (!first.has("modeled_latency_ns")) return;
+  const MetricInfo& composed = metric_info("composed_latency_ns");
+  const MetricInfo& modeled = metric_info("modeled_latency_ns");
+  out << "\nModeled against composed (mean layer latency; the gap is the model's error):\n";
+  out << pad("policy", 26) << pad("composed(us)", 18) << pad("modeled(us)", 13) << "gap\n";
+  for (const auto& run : result.runs) {
+    const RunSummary s = summarize(run, result.runs.front());
+    const Stat& c = s.stat("composed_latency_ns");
+    const double m = s.mean("modeled_latency_ns");
+    out << pad(s.label, 26) << pad(format_metric(composed, c.mean, c.interval), 18)
+        << pad(format_metric(modeled, m), 13)
+        << fmt("%+.1f%%", c.mean > 0 ? 100 * (m - c.mean) / c.mean : 0.0) << "\n";
+  }
+}
+
 }  // namespace
 
 void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer) {
@@ -89,10 +108,16 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
       out << pad(row[c], widths[c]);
     out << "\n";
   }
-  out << "latency: each layer's median over " << result.repeats
-      << " repeats (after a warm-up), mean over layers, ± half its 95% interval; n.s.: no "
-         "significant change (the speedup's 95% interval includes 1x); same work: the policy "
-         "kept the baseline's pairs\n";
+  if (result.timing == profiler::Timing::kModeled) {
+    out << "latency: modeled from the loads through this machine's cost model, exact (no "
+           "spread); same work: the policy kept the baseline's pairs\n";
+  } else {
+    out << "latency: each layer's median over " << result.repeats
+        << " repeats (after a warm-up), mean over layers, ± half its 95% interval; n.s.: no "
+           "significant change (the speedup's 95% interval includes 1x); same work: the policy "
+           "kept the baseline's pairs\n";
+  }
+  print_model_gap(out, result);
 
   const PolicyRun& shown = result.runs.back();
   if (per_layer) {

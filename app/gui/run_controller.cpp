@@ -4,6 +4,7 @@
 
 #include "core/base/error.h"
 #include "core/exec/backend_registry.h"
+#include "core/run/cost_model_file.h"
 #include "core/session/record_experiment.h"
 #include "core/session/session_store.h"
 
@@ -73,8 +74,9 @@ void RunController::work(const Experiment& experiment, const std::string& sessio
       last = now;
       emit progress(done, total);
     };
+    CostModels cost_models(default_cost_model_path());
     const RecordedExperiment recorded =
-        record_experiment(store, resolved, *backend, on_progress, &cancel_);
+        record_experiment(store, resolved, *backend, on_progress, &cancel_, &cost_models);
     for (const auto& batch : recorded.batches) {
       for (auto id : batch.run_ids)
         run_ids_.push_back(id);

@@ -164,12 +164,18 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   backend_->setToolTip(
       tr("Where the experts run: auto takes the GPU when one can be used, else the CPU; cuda "
          "times every expert's GEMMs, cuda-grouped runs one grouped GEMM for all"));
+  timing_ = combo({"composed", "modeled"},
+                  tr("composed: each layer's timeline from the durations measured. modeled: from "
+                     "the loads through this machine's cost model (calibrated first when there "
+                     "is none): deterministic, what the loads predict"),
+                  this);
   seed_ = spin(0, 1 << 30, 0, tr("Seeds the synthetic routing and weights"), this);
   auto* device_box = new QGroupBox(tr("Devices"), this);
   auto* device_form = new QFormLayout(device_box);
   device_form->addRow(tr("Devices"), devices_);
   device_form->addRow(tr("Placement"), placement_);
   device_form->addRow(tr("Backend"), backend_);
+  device_form->addRow(tr("Timing"), timing_);
   device_form->addRow(tr("Seed"), seed_);
 
   // Each field is named after the CLI option it stands for: the two front-ends fill the same
@@ -194,6 +200,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                                                            {devices_, "devices"},
                                                            {placement_, "placement"},
                                                            {backend_, "backend"},
+                                                           {timing_, "timing"},
                                                            {seed_, "seed"}};
   for (const auto& [widget, name] : option_names)
     widget->setObjectName(name);
@@ -284,6 +291,7 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   if (devices_->value() > 0) e.devices = {devices_->value()};
   e.placement = parse_number_list(placement_->text().toStdString(), "placement", "0,0,1,1");
   e.backend = backend_->currentText().toStdString();
+  e.timing = timing_->currentText().toStdString();
   return e;
 }
 
@@ -311,6 +319,7 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   devices_->setValue(e.devices.empty() ? 0 : e.devices.front());
   placement_->setText(text(format_number_list(e.placement)));
   backend_->setCurrentText(text(e.backend));
+  timing_->setCurrentText(text(e.timing));
 }
 
 void RunSetupPanel::save_settings() const {

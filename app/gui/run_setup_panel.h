@@ -74,6 +74,7 @@ class RunSetupPanel : public QWidget {
   QSpinBox* devices_ = nullptr;
   QLineEdit* placement_ = nullptr;
   QComboBox* backend_ = nullptr;
+  QComboBox* timing_ = nullptr;
   QSpinBox* seed_ = nullptr;
   QPushButton* run_button_ = nullptr;
   QPushButton* compare_button_ = nullptr;

@@ -35,6 +35,9 @@ class Backend {
   virtual std::string name() const = 0;
   // A line for reports: the device(s) and library, e.g. "CPU (OpenBLAS, 2 threads)".
   virtual std::string describe() const = 0;
+  // The hardware and kernels the times come from, stable across runs ("AMD EPYC, OpenBLAS
+  // Cooperlake kernels, 2 threads"): a cost model fitted on one machine serves only it.
+  virtual std::string machine() const = 0;
   virtual profiler::Timing timing() const = 0;
   // What measured the times: "cpu-timer", "cuda-events" or "cupti" (stored with every run).
   virtual std::string collector() const = 0;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/exec/cpu_info.h"
 #include "core/exec/parallel_for.h"
 #include "core/exec/skinny_matmul.h"
 #include "profiler/cpu_timer.h"
@@ -73,7 +74,13 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
 
   std::string describe() const override {
-    return "CPU (OpenBLAS, " + std::to_string(openblas_get_num_threads()) + " threads)";
+    return "CPU (OpenBLAS " + std::string(openblas_get_corename()) + " kernels, " +
+           std::to_string(openblas_get_num_threads()) + " threads)";
+  }
+
+  std::string machine() const override {
+    return cpu_model_name() + ", OpenBLAS " + openblas_get_corename() + " kernels, " +
+           std::to_string(openblas_get_num_threads()) + " threads";
   }
 
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }

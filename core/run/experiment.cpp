@@ -129,6 +129,15 @@ void validate(const Experiment& e) {
     }
   }
   if (!is_backend_name(e.backend)) make_backend(e.backend);  // throws, naming the known ones
+  profiler::Timing timing{};
+  if (!profiler::parse_timing(e.timing, timing)) {
+    throw Error("unknown timing '" + e.timing + "' (expected one of: composed, modeled, measured)");
+  }
+  if (timing == profiler::Timing::kMeasured) {
+    throw Error(
+        "timing 'measured' needs one process per device (ranks), not yet available; "
+        "use composed or modeled");
+  }
   if (!e.model.spec) return;
 
   const ModelSpec& spec = *e.model.spec;
@@ -213,6 +222,7 @@ RunOptions run_options(const Experiment& e, int devices) {
   o.placement = e.placement;
   o.seed = e.seed;
   o.repeats = e.repeats;
+  profiler::parse_timing(e.timing, o.timing);
   return o;
 }
 

@@ -67,6 +67,10 @@ struct Experiment {
   std::vector<int> devices;    // expert-parallel device counts; empty: min(8, E)
   std::vector<int> placement;  // the device of each expert; empty: balanced blocks
   std::string backend = "auto";
+  // composed: timelines from the durations measured; modeled: from the loads through this
+  // machine's cost model (calibrated first when there is none); measured: one process per
+  // device (not yet available).
+  std::string timing = "composed";
 
   bool operator==(const Experiment&) const = default;
 };

@@ -54,7 +54,8 @@ json experiment_to_json(const Experiment& e) {
             {"renormalize", g.renormalize}}},
           {"devices", e.devices},
           {"placement", e.placement},
-          {"backend", e.backend}};
+          {"backend", e.backend},
+          {"timing", e.timing}};
 }
 
 namespace {
@@ -187,7 +188,7 @@ Experiment read_current(const json& j, const std::string& where) {
   Experiment e;
   const Reader r(j, where, "");
   r.only({"model", "routing", "steps", "repeats", "seed", "policies", "devices", "placement",
-          "backend"});
+          "backend", "timing"});
   if (r.has("model")) {
     const Reader m = r.object("model");
     m.only({"preset", "spec_file", "scale", "layers", "spec"});
@@ -231,6 +232,7 @@ Experiment read_current(const json& j, const std::string& where) {
   e.devices = r.integers("devices", d.devices);
   e.placement = r.integers("placement", d.placement);
   e.backend = r.text("backend", d.backend);
+  e.timing = r.text("timing", d.timing);
   return e;
 }
 

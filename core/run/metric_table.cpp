@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 #include "core/base/error.h"
@@ -20,6 +21,19 @@ const std::vector<MetricInfo> kMetrics = {
      Aggregation::kMeanAndMax, Spread::kInterval, true,
      "From the start of dispatch to the end of the combine, waiting for the slowest device.",
      [](const LayerRecord& r) { return static_cast<double>(r.timeline.latency_ns); }},
+    {"composed_latency_ns", "Layer latency, composed", "composed(us)", "µs", 1e-3, 1,
+     Better::kLower, Aggregation::kMeanAndMax, Spread::kInterval, false,
+     "The layer latency composed from the durations measured (the median repeat), whatever "
+     "the run's timing.",
+     [](const LayerRecord& r) { return static_cast<double>(r.composed_latency_ns); }},
+    {"modeled_latency_ns", "Layer latency, modeled", "modeled(us)", "µs", 1e-3, 1, Better::kLower,
+     Aggregation::kMeanAndMax, Spread::kExact, false,
+     "The layer latency the cost model of this machine predicts from the loads alone "
+     "(present when the backend has been calibrated here).",
+     [](const LayerRecord& r) {
+       return r.modeled_latency_ns ? static_cast<double>(*r.modeled_latency_ns)
+                                   : std::numeric_limits<double>::quiet_NaN();
+     }},
     {"speedup", "Speedup vs baseline", "speedup", "×", 1, 2, Better::kHigher,
      Aggregation::kRatioOfMeanLatency, Spread::kInterval, true,
      "The baseline's mean layer latency over this run's, on the same routing.", nullptr},

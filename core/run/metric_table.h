@@ -40,9 +40,11 @@ struct MetricInfo {
   Better better = Better::kNeither;
   Aggregation aggregation = Aggregation::kMeanAndMax;
   Spread spread = Spread::kExact;
-  bool headline = false;                             // in the Overview, Compare and reports
-  std::string_view description;                      // one sentence for tooltips and the glossary
-  double (*of_layer)(const LayerRecord&) = nullptr;  // null for kRatioOfMeanLatency
+  bool headline = false;         // in the Overview, Compare and reports
+  std::string_view description;  // one sentence for tooltips and the glossary
+  // One layer's value; NaN when the run does not have the metric (a run without a cost model
+  // has no modeled latency). Null for kRatioOfMeanLatency.
+  double (*of_layer)(const LayerRecord&) = nullptr;
 };
 
 // In the order the views show them.

@@ -67,6 +67,7 @@ namespace {
 nlohmann::json summary_json(const RunSummary& s, bool same_work) {
   nlohmann::json j = nlohmann::json::object();
   for (const MetricInfo& m : metric_table()) {
+    if (!s.has(m.key)) continue;
     const Stat& stat = s.stat(m.key);
     if (m.aggregation == Aggregation::kRatioOfMeanLatency) {
       j[std::string(m.key)] = stat.mean;

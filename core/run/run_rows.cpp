@@ -18,8 +18,10 @@ LayerStatRow layer_row(const LayerRecord& r) {
   row.layer = r.layer;
   row.latency_ns = tl.latency_ns;
   row.latency_low_ns = row.latency_high_ns = tl.latency_ns;
+  row.composed_latency_ns = r.composed_latency_ns;
+  row.modeled_latency_ns = r.modeled_latency_ns;
   row.repeats = static_cast<int>(std::max<std::size_t>(r.repeat_latency_ns.size(), 1));
-  if (!r.repeat_latency_ns.empty()) {
+  if (!r.repeat_latency_ns.empty() && !r.modeled) {
     const Interval interval = median_interval(
         std::vector<double>(r.repeat_latency_ns.begin(), r.repeat_latency_ns.end()));
     row.latency_low_ns = static_cast<std::int64_t>(interval.low);
@@ -53,6 +55,7 @@ LayerStatRow layer_row(const LayerRecord& r) {
 RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
   const PolicyRun& run = result.runs.at(policy_index);
   RunRows rows;
+  rows.backend_detail = result.backend_detail;
   rows.layers.reserve(run.records.size());
   // Layers run one after another: each layer's timeline starts where the last ended.
   std::int64_t clock_ns = 0;
@@ -82,6 +85,7 @@ RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
   }
   const RunSummary summary = summarize(run, result.runs.front());
   for (const MetricInfo& m : metric_table()) {
+    if (!summary.has(m.key)) continue;
     const Stat& stat = summary.stat(m.key);
     MetricRow row{std::string(m.key), stat.mean, stat.max, std::nullopt, std::nullopt};
     if (stat.interval) row.low = stat.interval->low, row.high = stat.interval->high;

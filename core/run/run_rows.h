@@ -22,6 +22,10 @@ struct LayerStatRow {
   std::int64_t latency_low_ns = 0;
   std::int64_t latency_high_ns = 0;
   int repeats = 1;
+  // Both timelines' latencies, when the run has both: the composed (measured, median repeat)
+  // and the modeled (the cost model's); latency_ns is the one of the run's timing.
+  std::int64_t composed_latency_ns = 0;
+  std::optional<std::int64_t> modeled_latency_ns;
   std::int64_t dispatch_ns = 0;
   std::int64_t expert_phase_ns = 0;
   std::int64_t combine_ns = 0;
@@ -97,6 +101,7 @@ struct MetricRow {
 };
 
 struct RunRows {
+  std::string backend_detail;          // the backend's own line (CUPTI drops and all)
   std::vector<LayerStatRow> layers;    // step-major, then layer
   std::vector<RepeatRow> repeats;      // by step, layer, repeat
   std::vector<ExpertLoadRow> loads;    // by step, layer, expert

@@ -72,6 +72,16 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
   if (options.repeats < 1 || options.repeats > 1000) {
     throw Error("repeats must be from 1 to 1000, got " + std::to_string(options.repeats));
   }
+  if (options.timing == profiler::Timing::kMeasured) {
+    throw Error(
+        "measured timelines need one process per device (ranks), not yet available; "
+        "use --timing composed or modeled");
+  }
+  if (options.timing == profiler::Timing::kModeled && !options.cost_model) {
+    throw Error(
+        "a modeled timeline needs a cost model of this backend on this machine (see "
+        "`moescope-cli calibrate`)");
+  }
   if (options.steps < 1) {
     throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
   }
@@ -146,7 +156,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.routing = source.describe();
 
   result.backend = backend.name();
-  result.timing = backend.timing();
+  result.timing = options.timing;
+  result.machine = backend.machine();
   result.collector = backend.collector();
   const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
 
@@ -254,6 +265,19 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         std::vector<double> latencies(record.repeat_latency_ns.begin(),
                                       record.repeat_latency_ns.end());
         const std::size_t median = lower_median_index(latencies);
+        record.composed_latency_ns = w.timelines[median].latency_ns;
+        if (options.cost_model) {
+          LayerExecution predicted =
+              model_layer(*options.cost_model, w.plan, options.spec.shared_experts > 0);
+          LayerTimeline modeled = compose_layer_timeline(
+              predicted, result.placement, record.load.kept_device_load, tokens, step, layer);
+          record.modeled_latency_ns = modeled.latency_ns;
+          if (options.timing == profiler::Timing::kModeled) {
+            record.modeled = true;
+            w.timelines[median] = std::move(modeled);
+            w.repeats[median].expert_ns = std::move(predicted.expert_ns);
+          }
+        }
         record.timeline = std::move(w.timelines[median]);
         record.expert_ns = std::move(w.repeats[median].expert_ns);
         record.gpu_kernels = std::move(w.repeats[median].gpu_kernels);

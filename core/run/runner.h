@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "core/moe/load_metrics.h"
 #include "core/moe/placement.h"
 #include "core/moe/policy.h"
+#include "core/run/cost_model.h"
 #include "core/run/layer_timeline.h"
 
 namespace moescope {
@@ -34,6 +36,11 @@ struct RunOptions {
   // baseline's, not measured again. Tests of the statistics turn this off, to time the same
   // work twice and see that no difference is found.
   bool time_same_work = false;
+  // composed (each layer's timeline from the durations measured), or modeled (from the loads
+  // through `cost_model`, deterministic). measured needs one process per device: refused here.
+  profiler::Timing timing = profiler::Timing::kComposed;
+  // When given, every layer also gets its modeled latency, beside the composed one.
+  std::optional<CostModel> cost_model;
 };
 
 struct LayerRecord {
@@ -56,6 +63,11 @@ struct LayerRecord {
   // The policy kept exactly the baseline's pairs: the same work, so its times are the
   // baseline's (not timed again) and its speedup in this layer is exactly 1.
   bool same_work_as_baseline = false;
+  // The median repeat's composed latency, and the modeled one when the run has a cost model;
+  // `timeline` is the one of the run's timing.
+  std::int64_t composed_latency_ns = 0;
+  std::optional<std::int64_t> modeled_latency_ns;
+  bool modeled = false;  // the timeline (and expert_ns) come from the cost model
 };
 
 struct PolicyRun {
@@ -72,6 +84,7 @@ struct RunResult {
   std::string routing;         // the routing source's description
   std::string backend;         // its registry name
   std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"
+  std::string machine;         // the hardware and kernels the times come from
   profiler::Timing timing = profiler::Timing::kComposed;
   std::string collector = "cpu-timer";  // what measured the times
   bool weights_shared_across_layers = true;

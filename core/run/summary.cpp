@@ -1,6 +1,7 @@
 #include "core/run/summary.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -8,6 +9,10 @@
 #include "core/run/metric_table.h"
 
 namespace moescope {
+
+bool RunSummary::has(std::string_view key) const {
+  return stats.find(key) != stats.end();
+}
 
 const Stat& RunSummary::stat(std::string_view key) const {
   const auto it = stats.find(key);
@@ -75,10 +80,15 @@ RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline) {
   for (const MetricInfo& m : metric_table()) {
     switch (m.aggregation) {
       case Aggregation::kMeanAndMax: {
-        Stat stat = stat_of(run.records, m.of_layer);
-        if (m.key == "latency_ns" && timed) {
-          stat.interval = mean_of_medians_interval(samples, kBootstrapSeed);
+        if (std::any_of(run.records.begin(), run.records.end(),
+                        [&](const LayerRecord& r) { return std::isnan(m.of_layer(r)); })) {
+          break;  // a figure this run does not have
         }
+        Stat stat = stat_of(run.records, m.of_layer);
+        // The composed latency's spread comes from its repeats; a modeled one has none.
+        const bool composed = m.key == "composed_latency_ns" ||
+                              (m.key == "latency_ns" && !run.records.front().modeled);
+        if (composed && timed) stat.interval = mean_of_medians_interval(samples, kBootstrapSeed);
         s.stats[std::string(m.key)] = stat;
         break;
       }
@@ -92,7 +102,7 @@ RunSummary summarize(const PolicyRun& run, const PolicyRun& baseline) {
                             });
         if (same_work_as_baseline(run)) {
           stat.interval = Interval{1.0, 1.0, 1.0};  // the same work: exactly the baseline
-        } else if (paired) {
+        } else if (paired && !run.records.front().modeled) {
           stat.interval = ratio_of_means_interval(samples, kBootstrapSeed);
         }
         s.stats[std::string(m.key)] = stat;

@@ -27,6 +27,8 @@ struct RunSummary {
   std::string label;
   std::map<std::string, Stat, std::less<>> stats;  // by metric key; the speedup's mean = max
 
+  // Whether the run has the metric (a modeled latency needs a cost model).
+  bool has(std::string_view key) const;
   // Throws Error naming the key when the summary lacks it.
   const Stat& stat(std::string_view key) const;
   double mean(std::string_view key) const { return stat(key).mean; }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/error.h"
+#include "core/run/calibration.h"
 #include "core/run/experiment_json.h"
 #include "core/run/run_rows.h"
 
@@ -31,8 +33,9 @@ std::vector<RunHeader> batch_headers(const RunOptions& options, const Backend& b
     h.tokens = tokens;
     h.steps = options.steps;
     h.backend = backend.name();
-    h.timing = std::string(profiler::timing_name(backend.timing()));
+    h.timing = std::string(profiler::timing_name(options.timing));
     h.collector = backend.collector();
+    h.machine = backend.machine();
     h.request_json = request;
     headers.push_back(std::move(h));
   }
@@ -41,14 +44,45 @@ std::vector<RunHeader> batch_headers(const RunOptions& options, const Backend& b
 
 }  // namespace
 
+namespace {
+
+// The cost model of this backend and shape: the one kept, or (for a modeled run) one
+// calibrated now and kept.
+std::optional<CostModel> cost_model_for(const Experiment& e, Backend& backend, int tokens,
+                                        CostModels* models, const ProgressFn& progress,
+                                        const CancelFlag* cancel) {
+  const bool modeled = e.timing == profiler::timing_name(profiler::Timing::kModeled);
+  if (models == nullptr) {
+    if (modeled) throw Error("a modeled run needs a place for cost models; none was given");
+    return std::nullopt;
+  }
+  std::optional<CostModel> model;
+  try {
+    model = models->find(backend.machine(), backend.name(), *e.model.spec);
+  } catch (const Error&) {
+    if (modeled) throw;  // a damaged file must not stop a composed run
+  }
+  if (model || !modeled) return model;
+  CalibrationOptions options;
+  options.tokens = tokens;
+  CostModel fitted = calibrate(backend, *e.model.spec, options, progress, cancel);
+  fitted.fitted_at = utc_now_iso8601();
+  models->add(fitted);
+  return fitted;
+}
+
+}  // namespace
+
 RecordedExperiment record_experiment(SessionStore& store, const Experiment& experiment,
                                      Backend& backend, const ProgressFn& progress,
-                                     const CancelFlag* cancel) {
+                                     const CancelFlag* cancel, CostModels* cost_models) {
   RecordedExperiment out;
   out.session_path = store.path();
   out.experiment = resolve(experiment);
   validate(out.experiment);
   const auto source = make_routing_source(out.experiment);
+  const std::optional<CostModel> model =
+      cost_model_for(out.experiment, backend, source->tokens(), cost_models, progress, cancel);
 
   // Every batch is checked before the first run is stored: only a run that started can fail.
   std::vector<RunOptions> batches;
@@ -56,6 +90,7 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   std::size_t runs = 0;
   for (int devices : device_counts(out.experiment)) {
     batches.push_back(run_options(out.experiment, devices));
+    batches.back().cost_model = model;
     check_run_options(batches.back(), *source);
     total += progress_units(batches.back());
     runs += batches.back().policies.size() + 1;

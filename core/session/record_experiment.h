@@ -12,6 +12,7 @@
 
 #include "core/base/cancel.h"
 #include "core/exec/backend.h"
+#include "core/run/cost_model_file.h"
 #include "core/run/experiment.h"
 #include "core/run/runner.h"
 #include "core/session/session_store.h"
@@ -34,9 +35,13 @@ struct RecordedExperiment {
 
 // Resolves and checks the experiment before anything is stored: bad input stores nothing.
 // Throws what run_model throws; stored runs stay `incomplete` on Cancelled and become `failed`
-// on any other error. Progress counts (step, layer, run) units over the whole experiment.
+// on any other error. Progress counts (step, layer, run, repeat) units over the experiment.
+//
+// `cost_models`: where this machine's cost models are. A modeled experiment whose backend and
+// shape have none calibrates one first (and keeps it there); a composed one gets the modeled
+// latencies beside its own when there is a model. Null: no cost models (modeled is refused).
 RecordedExperiment record_experiment(SessionStore& store, const Experiment& experiment,
                                      Backend& backend, const ProgressFn& progress,
-                                     const CancelFlag* cancel);
+                                     const CancelFlag* cancel, CostModels* cost_models = nullptr);
 
 }  // namespace moescope

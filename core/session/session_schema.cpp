@@ -140,17 +140,24 @@ ALTER TABLE runs RENAME COLUMN spec_json TO request_json;
 ALTER TABLE runs ADD COLUMN policy_json TEXT;
 )sql";
 
-// Version 5: numbers with their spread. Every layer is timed several times: the latency is the
-// median repeat, with its interval and every repeat kept; summary metrics carry the 95%
-// interval of their mean; layers say whether a policy did the baseline's work, and how many
-// top-k pairs tokens lost. Runs of older sessions were timed once: their interval is that time.
+// Version 5: numbers with their spread, and where they were taken. Every layer is timed several
+// times: the latency is the median repeat, with its interval and every repeat kept; summary
+// metrics carry the 95% interval of their mean; layers say whether a policy did the baseline's
+// work, how many top-k pairs tokens lost, and their composed and modeled latencies; runs say on
+// which machine and with which kernels. Runs of older sessions were timed once and composed:
+// their interval is that time.
 constexpr const char* kMigrationToV5 = R"sql(
 ALTER TABLE layer_stats ADD COLUMN latency_low_ns INTEGER;
 ALTER TABLE layer_stats ADD COLUMN latency_high_ns INTEGER;
 ALTER TABLE layer_stats ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE layer_stats ADD COLUMN lost_pairs REAL;
 ALTER TABLE layer_stats ADD COLUMN same_work INTEGER NOT NULL DEFAULT 0;
-UPDATE layer_stats SET latency_low_ns = latency_ns, latency_high_ns = latency_ns;
+ALTER TABLE layer_stats ADD COLUMN composed_latency_ns INTEGER;
+ALTER TABLE layer_stats ADD COLUMN modeled_latency_ns INTEGER;
+UPDATE layer_stats SET latency_low_ns = latency_ns, latency_high_ns = latency_ns,
+  composed_latency_ns = latency_ns;
+ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN backend_detail TEXT NOT NULL DEFAULT '';
 ALTER TABLE run_metrics ADD COLUMN low REAL;
 ALTER TABLE run_metrics ADD COLUMN high REAL;
 CREATE TABLE layer_repeats (

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/data_dir.h"
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/run/run_json.h"
@@ -30,7 +31,8 @@ constexpr const char* kRunColumns =
     "(SELECT high FROM run_metrics m WHERE m.run = r.id AND m.name = 'latency_ns'), "
     "(SELECT low FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup'), "
     "(SELECT high FROM run_metrics m WHERE m.run = r.id AND m.name = 'speedup'), "
-    "(SELECT min(l.same_work) FROM layer_stats l WHERE l.run = r.id)";
+    "(SELECT min(l.same_work) FROM layer_stats l WHERE l.run = r.id), r.machine, "
+    "r.backend_detail";
 
 std::optional<double> optional_double(const SqliteStatement& s, int column) {
   if (s.column_is_null(column)) return std::nullopt;
@@ -73,6 +75,8 @@ StoredRun read_run(const SqliteStatement& s) {
   const auto speedup_high = optional_double(s, 25);
   if (speedup_low && speedup_high) r.speedup_interval = Interval{*speedup_low, *speedup_high, 0.95};
   r.same_work = optional_int(s, 26).value_or(0) != 0;
+  r.machine = s.column_text(27);
+  r.backend_detail = s.column_text(28);
   return r;
 }
 
@@ -94,19 +98,9 @@ std::string utc_now_iso8601() {
 }
 
 std::string default_session_path() {
-  std::filesystem::path dir;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
-    dir = xdg;
-  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
-    dir = std::filesystem::path(home) / ".local" / "share";
-  } else {
-    throw Error("no default session: neither XDG_DATA_HOME nor HOME is set; use --session FILE");
-  }
-  dir /= "moescope";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error("cannot create '" + dir.string() + "': " + ec.message());
-  return (dir / "default.moescope").string();
+  return (std::filesystem::path(user_data_dir("default session (use --session FILE)")) /
+          "default.moescope")
+      .string();
 }
 
 SessionStore::SessionStore(const std::string& path, Access access) {
@@ -177,8 +171,8 @@ std::int64_t SessionStore::begin_run(const RunHeader& h) {
   SqliteStatement s(*db_,
                     "INSERT INTO runs (name, created_at, status, tool_version, model, policy, "
                     "policy_kind, gamma, devices, tokens, steps, backend, timing, collector, "
-                    "baseline_run, run_group, request_json, policy_json) "
-                    "VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    "baseline_run, run_group, request_json, policy_json, machine) "
+                    "VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, h.name).bind(2, utc_now_iso8601()).bind(3, std::string_view(version()));
   s.bind(4, h.model).bind(5, policy_label(h.policy)).bind(6, policy_name(h.policy.kind));
   if (h.policy.kind == PolicyKind::kNone) {
@@ -198,7 +192,7 @@ std::int64_t SessionStore::begin_run(const RunHeader& h) {
   } else {
     s.bind_null(15);
   }
-  s.bind(16, h.request_json).bind(17, policy_config_to_json(h.policy).dump());
+  s.bind(16, h.request_json).bind(17, policy_config_to_json(h.policy).dump()).bind(18, h.machine);
   s.run();
   return db_->last_insert_rowid();
 }
@@ -351,8 +345,9 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
       "combine_ns, straggler_margin_ns, straggler_device, straggler_expert, imbalance_routed, "
       "imbalance_kept, balancedness_routed, balancedness_kept, drop_rate, tokens_fully_dropped, "
       "added_pairs, gate_mass_kept, output_error, gating_ns, policy_ns, capacity, latency_low_ns, "
-      "latency_high_ns, repeats, lost_pairs, same_work) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "latency_high_ns, repeats, lost_pairs, same_work, composed_latency_ns, modeled_latency_ns) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?)");
   for (const LayerStatRow& r : rows.layers) {
     layer.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.latency_ns);
     layer.bind(5, r.dispatch_ns).bind(6, r.expert_phase_ns).bind(7, r.combine_ns);
@@ -368,7 +363,12 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
     } else {
       layer.bind_null(26);
     }
-    layer.bind(27, r.same_work_as_baseline ? 1 : 0);
+    layer.bind(27, r.same_work_as_baseline ? 1 : 0).bind(28, r.composed_latency_ns);
+    if (r.modeled_latency_ns) {
+      layer.bind(29, *r.modeled_latency_ns);
+    } else {
+      layer.bind_null(29);
+    }
     layer.run();
   }
   SqliteStatement repeat(*db_, "INSERT INTO layer_repeats VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -402,8 +402,10 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
     }
     metric.run();
   }
-  SqliteStatement done(*db_, "UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ?");
-  done.bind(1, utc_now_iso8601()).bind(2, id).run();
+  SqliteStatement done(*db_,
+                       "UPDATE runs SET status = 'complete', finished_at = ?, backend_detail = ? "
+                       "WHERE id = ?");
+  done.bind(1, utc_now_iso8601()).bind(2, rows.backend_detail).bind(3, id).run();
   transaction.commit();
 }
 
@@ -447,7 +449,8 @@ std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
                     "imbalance_kept, balancedness_routed, balancedness_kept, drop_rate, "
                     "tokens_fully_dropped, added_pairs, gate_mass_kept, output_error, gating_ns, "
                     "policy_ns, capacity, latency_low_ns, latency_high_ns, repeats, lost_pairs, "
-                    "same_work FROM layer_stats WHERE run = ? ORDER BY step, layer");
+                    "same_work, composed_latency_ns, modeled_latency_ns FROM layer_stats "
+                    "WHERE run = ? ORDER BY step, layer");
   s.bind(1, id);
   std::vector<LayerStatRow> out;
   while (s.step()) {
@@ -478,6 +481,8 @@ std::vector<LayerStatRow> SessionStore::layer_stats(std::int64_t id) {
     r.repeats = static_cast<int>(s.column_int(23));
     r.lost_pairs = optional_double(s, 24);
     r.same_work_as_baseline = s.column_int(25) != 0;
+    r.composed_latency_ns = s.column_int(26);
+    r.modeled_latency_ns = optional_int(s, 27);
     out.push_back(std::move(r));
   }
   return out;

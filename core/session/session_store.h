@@ -44,7 +44,9 @@ struct StoredRun {
   // Their 95% intervals (runs stored before schema 5 have none).
   std::optional<Interval> latency_interval;
   std::optional<Interval> speedup_interval;
-  bool same_work = false;  // kept its baseline's pairs in every layer
+  bool same_work = false;      // kept its baseline's pairs in every layer
+  std::string machine;         // the hardware and kernels the times come from
+  std::string backend_detail;  // the backend's own line, written when the run completed
 };
 
 // What a run is, known before it starts: written first, as `incomplete`.
@@ -58,6 +60,7 @@ struct RunHeader {
   std::string backend;
   std::string timing;
   std::string collector = "cpu-timer";
+  std::string machine;
   std::optional<std::int64_t> baseline_run;
   std::optional<std::int64_t> group;
   std::string request_json;  // the experiment that made the run, to run it again

@@ -53,6 +53,9 @@ TEST(CliBadInput, RunOptions) {
                "scale must be a positive integer");
   expect_error(small_run({"--skew", "-1"}), "skew");
   expect_error(small_run({"--backend", "tpu"}), "unknown backend 'tpu'");
+  expect_error(small_run({"--timing", "measured"}), "one process per device");
+  expect_error(small_run({"--timing", "guessed"}), "unknown timing 'guessed'");
+  expect_error(small_run({"--repeats", "0"}), "repeats must be from 1 to 1000");
   expect_error(small_run({"--format", "xml"}), "--format");
   expect_error({"run", "--preset", "mixtral-8x7b", "--tokens", "1000000"}, "of memory");
   expect_error(small_run({"--devices", "0"}), "devices must be between 1 and");

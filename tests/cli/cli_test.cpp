@@ -376,6 +376,35 @@ TEST_F(CliSession, RerunReproducesAStoredRunIntoAnySession) {
     std::filesystem::remove(other + suffix);
 }
 
+// A modeled run: the cost model calibrated first (or by `calibrate`), then every run of the
+// comparison modeled from its loads, with the composed latency beside it.
+TEST_F(CliSession, CalibrateThenAModeledComparison) {
+  CliResult r = run_cli({"calibrate", "--preset", "olmoe-1b-7b", "--scale", "64", "--tokens", "128",
+                         "--backend", "cpu", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json model = json::parse(r.out);
+  EXPECT_EQ(model["backend"], "cpu");
+  EXPECT_GT(model["expert"]["slope_ns"].get<double>(), 0);
+  EXPECT_TRUE(std::filesystem::exists(model["file"].get<std::string>()));
+  r = run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "64", "--tokens", "128", "--layers",
+               "0,1", "--compare", "--timing", "modeled", "--backend", "cpu", "--format", "json",
+               "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["timing"], "modeled");
+  for (const auto& p : j["policies"]) {
+    EXPECT_TRUE(p["summary"].contains("modeled_latency_ns")) << p["label"];
+    EXPECT_TRUE(p["summary"].contains("composed_latency_ns"));
+    // The run's latency is the modeled one: exact, no interval.
+    EXPECT_EQ(p["summary"]["latency_ns"]["mean"], p["summary"]["modeled_latency_ns"]["mean"]);
+    EXPECT_FALSE(p["summary"]["latency_ns"].contains("low"));
+  }
+  r = run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "64", "--tokens", "128", "--layers",
+               "0", "--backend", "cpu", "--session", session_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Modeled against composed"), std::string::npos) << r.out;
+}
+
 TEST_F(CliSession, PrintRequestRunsNothing) {
   const CliResult r = run_cli({"sweep", "--preset", "olmoe-1b-7b", "--gamma", "1,2", "--devices",
                                "4,8", "--print-request", "--session", session_});

@@ -78,6 +78,8 @@ class FrontEndsTest : public QObject {
                                  "3",
                                  "--repeats",
                                  "7",
+                                 "--timing",
+                                 "modeled",
                                  "--layers",
                                  "1,4",
                                  "--policy",

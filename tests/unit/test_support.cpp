@@ -64,7 +64,8 @@ std::string error_of(const std::function<void()>& f) {
 std::vector<LayerStatRow> without_times(std::vector<LayerStatRow> rows) {
   for (auto& r : rows) {
     r.latency_ns = r.dispatch_ns = r.expert_phase_ns = r.combine_ns = 0;
-    r.latency_low_ns = r.latency_high_ns = 0;
+    r.latency_low_ns = r.latency_high_ns = r.composed_latency_ns = 0;
+    r.modeled_latency_ns.reset();
     r.repeats = 0;
     r.straggler_margin_ns = r.gating_ns = r.policy_ns = 0;
     r.straggler_device = 0;

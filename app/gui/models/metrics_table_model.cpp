@@ -15,7 +15,14 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
   beginResetModel();
   rows_.clear();
   if (run != nullptr) {
-    for (const auto& m : headline_metrics()) {
+    std::vector<MetricInfo> shown = headline_metrics();
+    // Both timelines side by side when the run has both: what the loads predict and what this
+    // machine measured.
+    if (run->metric_row("modeled_latency_ns") != nullptr) {
+      shown.push_back(metric_info("composed_latency_ns"));
+      shown.push_back(metric_info("modeled_latency_ns"));
+    }
+    for (const auto& m : shown) {
       Row row;
       row.label = QString::fromUtf8(m.label.data(), static_cast<int>(m.label.size()));
       row.unit = QString::fromUtf8(m.unit.data(), static_cast<int>(m.unit.size()));
@@ -31,6 +38,18 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
       }
       row.spread = QString::fromStdString(viewdata::spread_text(m, *run));
       rows_.push_back(row);
+    }
+    const MetricRow* composed = run->metric_row("composed_latency_ns");
+    const MetricRow* modeled = run->metric_row("modeled_latency_ns");
+    if (composed != nullptr && modeled != nullptr && composed->mean > 0) {
+      Row gap;
+      gap.label = tr("Model gap (modeled vs composed)");
+      gap.unit = "%";
+      gap.mean = 100 * (modeled->mean - composed->mean) / composed->mean;
+      gap.mean_text = QString::number(*gap.mean, 'f', 1);
+      gap.spread = tr("the cost model's error on this run");
+      gap.tooltip = tr("How far the latency the loads predict is from the one measured");
+      rows_.push_back(gap);
     }
   }
   endResetModel();
