@@ -1,12 +1,13 @@
-// Splits [0, count) into `threads` contiguous ranges and runs fn(begin, end) on each, the last
-// on the calling thread. For the element-wise loops around the BLAS calls (activation,
-// gather, combine), which would otherwise leave all but one core idle.
+// Splits [0, count) into up to `threads` contiguous ranges and runs fn(begin, end) on each, on
+// the process's worker pool (the calling thread takes one). For the element-wise loops around
+// the BLAS calls (activation, gather, combine) and the skinny products of small experts, which
+// would otherwise leave all but one core idle.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <thread>
-#include <vector>
+
+#include "core/exec/worker_pool.h"
 
 namespace moescope {
 
@@ -19,14 +20,7 @@ void parallel_for(std::int64_t count, int threads, std::int64_t min_per_thread, 
     fn(std::int64_t{0}, count);
     return;
   }
-  std::vector<std::thread> workers;
-  workers.reserve(static_cast<std::size_t>(n - 1));
-  for (int t = 0; t < n - 1; ++t) {
-    workers.emplace_back(fn, count * t / n, count * (t + 1) / n);
-  }
-  fn(count * (n - 1) / n, count);
-  for (auto& w : workers)
-    w.join();
+  WorkerPool::shared().run(n, [&](int t) { fn(count * t / n, count * (t + 1) / n); });
 }
 
 }  // namespace moescope

@@ -1,12 +1,13 @@
 #include "core/exec/skinny_matmul.h"
 
 #include <algorithm>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+#include "core/exec/parallel_for.h"
 
 namespace moescope {
 
@@ -112,16 +113,9 @@ void skinny_group(Kernel kernel, const float* x, std::size_t ldx, int rows, int 
     kernel(x, ldx, rows, k, w, 0, n, out, ldo);
     return;
   }
-  std::vector<std::thread> workers;
-  workers.reserve(static_cast<std::size_t>(threads - 1));
-  for (int t = 1; t < threads; ++t) {
-    const int j0 = static_cast<int>(static_cast<long long>(n) * t / threads);
-    const int j1 = static_cast<int>(static_cast<long long>(n) * (t + 1) / threads);
-    workers.emplace_back(kernel, x, ldx, rows, k, w, j0, j1, out, ldo);
-  }
-  kernel(x, ldx, rows, k, w, 0, static_cast<int>(static_cast<long long>(n) / threads), out, ldo);
-  for (auto& worker : workers)
-    worker.join();
+  parallel_for(n, threads, kMinColumnsPerThread, [&](std::int64_t j0, std::int64_t j1) {
+    kernel(x, ldx, rows, k, w, static_cast<int>(j0), static_cast<int>(j1), out, ldo);
+  });
 }
 
 }  // namespace

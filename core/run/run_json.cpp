@@ -109,15 +109,20 @@ nlohmann::json run_to_json(const RunResult& result) {
         run.records.empty() ? nlohmann::json() : nlohmann::json(run.records.front().capacity);
     p["layers"] = nlohmann::json::array();
     for (const auto& l : summarize_layers(run)) {
-      p["layers"].push_back({{"layer", l.layer},
-                             {"latency_ns", l.latency_ns},
-                             {"imbalance_routed", l.imbalance_routed},
-                             {"imbalance_kept", l.imbalance_kept},
-                             {"drop_rate", l.drop_rate},
-                             {"output_error", l.output_error},
-                             {"straggler_margin_ns", l.straggler_margin_ns},
-                             {"routed_load", l.routed_load},
-                             {"kept_load", l.kept_load}});
+      p["layers"].push_back(
+          {{"layer", l.layer},
+           {"latency_ns", l.latency_ns},
+           {"composed_latency_ns", l.composed_latency_ns},
+           {"modeled_latency_ns",
+            l.modeled_latency_ns ? nlohmann::json(*l.modeled_latency_ns) : nlohmann::json()},
+           {"lost_pairs", l.lost_pairs},
+           {"imbalance_routed", l.imbalance_routed},
+           {"imbalance_kept", l.imbalance_kept},
+           {"drop_rate", l.drop_rate},
+           {"output_error", l.output_error},
+           {"straggler_margin_ns", l.straggler_margin_ns},
+           {"routed_load", l.routed_load},
+           {"kept_load", l.kept_load}});
     }
     p["devices"] = nlohmann::json::array();
     for (const auto& d : summarize_devices(run, result.placement)) {

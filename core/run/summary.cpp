@@ -127,9 +127,15 @@ std::vector<LayerSummary> summarize_layers(const PolicyRun& run) {
     s.kept_load.assign(E, 0.0);
     for (const auto* r : records) {
       s.latency_ns += static_cast<double>(r->timeline.latency_ns) / n;
+      s.composed_latency_ns += static_cast<double>(r->composed_latency_ns) / n;
+      if (r->modeled_latency_ns) {
+        s.modeled_latency_ns =
+            s.modeled_latency_ns.value_or(0) + static_cast<double>(*r->modeled_latency_ns) / n;
+      }
       s.imbalance_routed += r->load.imbalance_routed / n;
       s.imbalance_kept += r->load.imbalance_kept / n;
       s.drop_rate += r->load.drop_rate / n;
+      s.lost_pairs += r->load.lost_pairs / n;
       s.output_error += r->output_error / n;
       s.straggler_margin_ns += static_cast<double>(r->timeline.straggler_margin_ns) / n;
       for (std::size_t e = 0; e < E; ++e) {

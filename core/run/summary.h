@@ -38,9 +38,12 @@ struct RunSummary {
 struct LayerSummary {
   int layer = 0;
   double latency_ns = 0;
+  double composed_latency_ns = 0;
+  std::optional<double> modeled_latency_ns;  // with a cost model
   double imbalance_routed = 0;
   double imbalance_kept = 0;
   double drop_rate = 0;
+  double lost_pairs = 0;
   double output_error = 0;
   double straggler_margin_ns = 0;
   std::vector<double> routed_load;  // [E]
