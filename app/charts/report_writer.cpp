@@ -174,9 +174,7 @@ Table layer_table(const viewdata::RunData& run) {
   for (const auto& [layer, s] : by_layer) {
     const double n = s.steps;
     t.rows.push_back(
-        {std::to_string(layer),
-         viewdata::format_value(s.latency / n / 1e3) +
-             (s.half > 0 ? " ± " + viewdata::format_value(s.half / n / 1e3) : ""),
+        {std::to_string(layer), viewdata::format_with_spread(s.latency / n / 1e3, s.half / n / 1e3),
          viewdata::format_value(s.margin / n / 1e3), viewdata::format_value(s.imbalance_routed / n),
          viewdata::format_value(s.imbalance_kept / n), viewdata::format_value(100 * s.drop / n),
          viewdata::format_value(s.error / n)});

@@ -1,5 +1,6 @@
 #include "app/viewdata/metric_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -13,6 +14,16 @@ std::string format_value(double value) {
   } else {
     std::snprintf(text, sizeof text, "%.4g", value);
   }
+  return text;
+}
+
+std::string format_with_spread(double value, double half_width) {
+  if (!std::isfinite(value) || !std::isfinite(half_width) || half_width <= 0)
+    return format_value(value);
+  // Decimals that keep two significant digits of the half-width; never more than six.
+  const int decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(half_width))), 0, 6);
+  char text[128];
+  std::snprintf(text, sizeof text, "%.*f ± %.*f", decimals, value, decimals, half_width);
   return text;
 }
 
@@ -34,7 +45,7 @@ std::string format_stored(const MetricInfo& metric, const RunData& run) {
     }
   }
   if (!row->low || !row->high) return value;
-  return value + " ± " + format_value((*row->high - *row->low) / 2 * metric.scale);
+  return format_with_spread(row->mean * metric.scale, (*row->high - *row->low) / 2 * metric.scale);
 }
 
 std::string spread_text(const MetricInfo& metric, const RunData& run) {
@@ -50,6 +61,25 @@ std::string spread_text(const MetricInfo& metric, const RunData& run) {
            " repeats";
   }
   return std::string(spread_note(metric.spread));
+}
+
+std::string spread_brief(const MetricInfo& metric, const RunData& run) {
+  const MetricRow* row = run.metric_row(metric.key);
+  if (metric.key == "speedup" && !run.run.baseline_run) return "the baseline";
+  if (metric.key == "speedup" && run.same_work()) return "same work";
+  switch (metric.spread) {
+    case Spread::kInterval:
+      if (row == nullptr || !row->low || !row->high) return "timed once";
+      return "95%: " + format_value(*row->low * metric.scale) + " – " +
+             format_value(*row->high * metric.scale);
+    case Spread::kExact:
+      return "exact";
+    case Spread::kMedianRepeat:
+      return "median repeat";
+    case Spread::kOnce:
+      return "timed once";
+  }
+  return "";
 }
 
 }  // namespace moescope::viewdata

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "app/gui/models/metrics_table_model.h"
+#include "app/viewdata/metric_text.h"
 
 namespace moescope::gui {
 
@@ -118,7 +119,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   if (index.column() == kLayer || index.column() == kStragglerDevice)
     return static_cast<int>(value);
   if (index.column() == kLatency && r.latency_half_us > 0)
-    return format_metric(value) + " ± " + format_metric(r.latency_half_us);
+    return QString::fromStdString(viewdata::format_with_spread(value, r.latency_half_us));
   return format_metric(value);
 }
 

@@ -36,7 +36,8 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
         if (m.key != "speedup") row.max = stored->max * m.scale;
         row.mean_text = QString::fromStdString(viewdata::format_stored(m, *run));
       }
-      row.spread = QString::fromStdString(viewdata::spread_text(m, *run));
+      row.spread = QString::fromStdString(viewdata::spread_brief(m, *run));
+      row.spread_tooltip = QString::fromStdString(viewdata::spread_text(m, *run));
       rows_.push_back(row);
     }
     const MetricRow* composed = run->metric_row("composed_latency_ns");
@@ -47,7 +48,8 @@ void MetricsTableModel::set_run(const viewdata::RunData* run) {
       gap.unit = "%";
       gap.mean = 100 * (modeled->mean - composed->mean) / composed->mean;
       gap.mean_text = QString::number(*gap.mean, 'f', 1);
-      gap.spread = tr("the cost model's error on this run");
+      gap.spread = tr("model error");
+      gap.spread_tooltip = tr("the cost model's error on this run");
       gap.tooltip = tr("How far the latency the loads predict is from the one measured");
       rows_.push_back(gap);
     }
@@ -66,7 +68,10 @@ int MetricsTableModel::columnCount(const QModelIndex& parent) const {
 QVariant MetricsTableModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid()) return {};
   const Row& row = rows_[static_cast<std::size_t>(index.row())];
-  if (role == Qt::ToolTipRole) return row.tooltip;
+  if (role == Qt::ToolTipRole) {
+    return index.column() == kSpread && !row.spread_tooltip.isEmpty() ? row.spread_tooltip
+                                                                      : row.tooltip;
+  }
   if (role == Qt::TextAlignmentRole && (index.column() == kMean || index.column() == kMax))
     return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::UserRole) {

@@ -32,8 +32,9 @@ class MetricsTableModel : public QAbstractTableModel {
     QString unit;
     std::optional<double> mean;  // already scaled to `unit`
     std::optional<double> max;
-    QString mean_text;  // with its spread
-    QString spread;
+    QString mean_text;       // with its spread
+    QString spread;          // a few words
+    QString spread_tooltip;  // the same in a sentence
     QString tooltip;
   };
   std::vector<Row> rows_;
