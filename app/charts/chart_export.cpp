@@ -1,14 +1,11 @@
 #include "app/charts/chart_export.h"
 
-#include <filesystem>
-#include <system_error>
-
 #include <qcustomplot.h>
-#include <QDir>
 #include <QFileInfo>
 
 #include "app/charts/compare_charts.h"
 #include "core/base/error.h"
+#include "core/base/file_output.h"
 
 namespace moescope::charts {
 
@@ -21,38 +18,9 @@ std::string quoted(const QString& path) {
 }  // namespace
 
 void write_atomically(const QString& path, const std::function<bool(const QString& temp)>& write) {
-  const QFileInfo info(path);
-  const QDir folder = info.absoluteDir();
-  if (!folder.exists()) {
-    throw Error("cannot write " + quoted(path) + ": the folder " +
-                quoted(QDir::toNativeSeparators(folder.path())) + " does not exist");
-  }
-  if (info.isDir()) throw Error("cannot write " + quoted(path) + ": it is a folder");
-  // Same folder as the target, so the rename below is atomic (no copy across file systems).
-  const QString temp = path + ".part";
-  const std::filesystem::path temp_path = temp.toStdString();
-  bool written = false;
-  try {
-    written = write(temp);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temp_path, ignored);
-    throw;
-  }
-  std::error_code ec;
-  if (!written) {
-    std::filesystem::remove(temp_path, ec);
-    const bool writable = QFileInfo(folder.path()).isWritable();
-    throw Error("cannot write " + quoted(path) +
-                (writable ? std::string(" (disk full?)")
-                          : ": the folder " + quoted(folder.path()) + " is not writable"));
-  }
-  std::filesystem::rename(temp_path, std::filesystem::path(path.toStdString()), ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(temp_path, ignored);
-    throw Error("cannot write " + quoted(path) + ": " + ec.message());
-  }
+  write_file_atomically(path.toStdString(), "the file", [&](const std::string& temp) {
+    return write(QString::fromStdString(temp));
+  });
 }
 
 void export_chart(QCustomPlot& plot, const QString& path, const ChartExportOptions& options) {

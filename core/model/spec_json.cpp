@@ -1,7 +1,5 @@
 #include "core/model/spec_json.h"
 
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -9,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/base/file_output.h"
 #include "core/model/json_file.h"
 
 namespace moescope {
@@ -100,11 +99,7 @@ ModelSpec load_spec_file(const std::string& path) {
 }
 
 void save_spec_file(const ModelSpec& spec, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write model spec '" + path + "'");
-  out << spec_to_json(spec).dump(2) << "\n";
-  out.flush();
-  if (!out) throw Error("writing model spec '" + path + "' failed (disk full?)");
+  write_file_atomically(path, spec_to_json(spec).dump(2) + "\n", "the model spec");
 }
 
 }  // namespace moescope

@@ -1,12 +1,12 @@
 #include "core/run/cost_model_file.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/base/data_dir.h"
 #include "core/base/error.h"
+#include "core/base/file_output.h"
 #include "core/model/json_file.h"
 
 namespace moescope {
@@ -104,23 +104,7 @@ void save_cost_model(const std::string& path, const CostModel& model) {
   json j = {{"models", json::array()}};
   for (const auto& m : models)
     j["models"].push_back(cost_model_to_json(m));
-  const std::string temp = path + ".part";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write the cost models '" + path + "'");
-    out << j.dump(2) << "\n";
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temp);
-      throw Error("writing the cost models '" + path + "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp);
-    throw Error("cannot write the cost models '" + path + "': " + ec.message());
-  }
+  write_file_atomically(path, j.dump(2) + "\n", "the cost models");
 }
 
 std::optional<CostModel> find_cost_model(const std::vector<CostModel>& models,

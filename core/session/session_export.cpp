@@ -1,14 +1,13 @@
 #include "core/session/session_export.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/base/file_output.h"
 
 namespace moescope {
 
@@ -243,23 +242,7 @@ void export_run(SessionStore& store, std::int64_t run, ExportFormat format,
       text = export_chrome_trace(store, run).dump() + "\n";
       break;
   }
-  const std::string temp = path + ".part";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write '" + path + "'");
-    out << text;
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temp);
-      throw Error("writing '" + path + "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp);
-    throw Error("cannot write '" + path + "': " + ec.message());
-  }
+  write_file_atomically(path, text, "the export");
 }
 
 }  // namespace moescope

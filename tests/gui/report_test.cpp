@@ -11,7 +11,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/resource.h>
+
 #include <cmath>
+#include <csignal>
 
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
@@ -65,6 +68,26 @@ std::string expect_error(const std::function<void()>& action) {
     return e.what();
   }
   return "(no error)";
+}
+
+// Runs `action` as if the disk were full: no file may grow (SIGXFSZ ignored, so a write fails
+// with EFBIG instead of ending the test).
+void with_a_full_disk(const std::function<void()>& action) {
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  rlimit none = old;
+  none.rlim_cur = 0;
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &none);
+  struct Restore {
+    rlimit limit;
+    void (*handler)(int);
+    ~Restore() {
+      setrlimit(RLIMIT_FSIZE, &limit);
+      std::signal(SIGXFSZ, handler);
+    }
+  } restore{old, old_handler};
+  action();
 }
 
 StoredRun stored(std::int64_t id, const std::string& policy, const std::string& kind,
@@ -308,12 +331,11 @@ class ReportTest : public QObject {
     QVERIFY2(message.find(missing.toStdString()) != std::string::npos, message.c_str());
     QVERIFY(message.find("does not exist") != std::string::npos);
 
-    // A write that fails half-way (here: the temporary file cannot be created).
-    QVERIFY(QDir().mkpath(existing + ".part"));
-    message = expect_error([&] { export_chart(plot, existing); });
+    // A write that fails half-way, as on a full disk.
+    message = expect_error([&] { with_a_full_disk([&] { export_chart(plot, existing); }); });
     QVERIFY2(message.find(existing.toStdString()) != std::string::npos, message.c_str());
     QCOMPARE(read_all(existing), QByteArray("old chart"));
-    QDir(existing + ".part").removeRecursively();
+    QCOMPARE(QDir(dir_.path()).entryList({"keep.png*"}), QStringList({"keep.png"}));
   }
 
   void htmlReportIsSelfContainedAndEscaped() {
@@ -442,11 +464,9 @@ class ReportTest : public QObject {
     message = expect_error([&] { write_report(all_, missing); });
     QVERIFY2(message.find(missing.toStdString()) != std::string::npos, message.c_str());
 
-    QVERIFY(QDir().mkpath(existing + ".part"));
-    message = expect_error([&] { write_report(all_, existing); });
+    message = expect_error([&] { with_a_full_disk([&] { write_report(all_, existing); }); });
     QVERIFY2(message.find(existing.toStdString()) != std::string::npos, message.c_str());
     QCOMPARE(read_all(existing), QByteArray("old report"));
-    QDir(existing + ".part").removeRecursively();
   }
 };
 
