@@ -9,6 +9,7 @@
 #include "app/cli/terminal.h"
 #include "core/base/error.h"
 #include "core/exec/backend_registry.h"
+#include "core/model/json_file.h"
 #include "core/run/calibration.h"
 #include "core/run/cost_model_file.h"
 #include "core/run/experiment.h"
@@ -49,7 +50,7 @@ void calibrate_command(const CalibrateArgs& args, const CancelFlag* cancel) {
   if (args.format == "json") {
     nlohmann::json j = cost_model_to_json(model);
     j["file"] = path;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
     return;
   }
   std::printf("Cost model of %s on %s\n", model.backend.c_str(), model.machine.c_str());

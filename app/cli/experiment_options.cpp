@@ -6,6 +6,7 @@
 
 #include "app/cli/session_option.h"
 #include "core/base/error.h"
+#include "core/model/json_file.h"
 #include "core/run/experiment_json.h"
 
 namespace moescope::cli {
@@ -95,7 +96,7 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
 
 bool print_request_if_asked(const ExperimentOptions& o, const Experiment& experiment) {
   if (!o.print_request) return false;
-  std::cout << experiment_to_json(experiment).dump(2) << "\n";
+  std::cout << json_text(experiment_to_json(experiment), 2) << "\n";
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/table_output.h"
+#include "core/model/json_file.h"
 #include "core/run/metric_table.h"
 #include "core/run/run_json.h"
 #include "core/run/summary.h"
@@ -20,7 +21,7 @@ void print_recorded(std::ostream& out, const RecordedExperiment& recorded,
       j["group"] = recorded.group ? nlohmann::json(*recorded.group) : nlohmann::json();
       for (std::size_t i = 0; i < batch.run_ids.size(); ++i)
         j["policies"][i]["run_id"] = batch.run_ids[i];
-      out << j.dump(2) << "\n";
+      out << json_text(j, 2) << "\n";
       continue;
     }
     print_run_tables(out, batch.result, per_layer);
@@ -63,12 +64,11 @@ void print_sweep(std::ostream& out, const RecordedExperiment& recorded, const st
     }
   }
   if (format == "json") {
-    out << nlohmann::json(
-               {{"session", recorded.session_path},
-                {"group", recorded.group ? nlohmann::json(*recorded.group) : nlohmann::json()},
-                {"points", points}})
-               .dump(2)
-        << "\n";
+    const nlohmann::json j = {
+        {"session", recorded.session_path},
+        {"group", recorded.group ? nlohmann::json(*recorded.group) : nlohmann::json()},
+        {"points", points}};
+    out << json_text(j, 2) << "\n";
     return;
   }
   char line[256];

@@ -8,6 +8,7 @@
 #include "core/base/error.h"
 #include "core/base/memory_check.h"
 #include "core/inputs/safetensors.h"
+#include "core/model/json_file.h"
 #include "core/moe/load_metrics.h"
 #include "core/moe/placement.h"
 #include "core/moe/policy.h"
@@ -131,7 +132,7 @@ void run_route(const RouteArgs& args) {
   out["balancedness_kept"] = m.balancedness_kept;
   out["routed_device_load"] = m.routed_device_load;
   out["kept_device_load"] = m.kept_device_load;
-  std::cout << out.dump() << "\n";
+  std::cout << json_text(out) << "\n";
 }
 
 }  // namespace

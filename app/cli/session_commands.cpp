@@ -9,6 +9,7 @@
 
 #include "app/cli/session_option.h"
 #include "core/base/error.h"
+#include "core/model/json_file.h"
 #include "core/session/session_export.h"
 #include "core/session/session_store.h"
 
@@ -54,7 +55,7 @@ void list_runs(const SessionArgs& args) {
                    {"latency_ns", r.latency_ns ? nlohmann::json(*r.latency_ns) : nlohmann::json()},
                    {"speedup", r.speedup ? nlohmann::json(*r.speedup) : nlohmann::json()}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
     return;
   }
   std::printf("%s: %zu runs\n", store.path().c_str(), runs.size());
@@ -96,7 +97,7 @@ void print_gpu_kernels(SessionStore& store, const StoredRun& r) {
 void show_run(const SessionArgs& args) {
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
   if (args.json) {
-    std::cout << export_json(store, args.run).dump(2) << "\n";
+    std::cout << json_text(export_json(store, args.run), 2) << "\n";
     return;
   }
   const StoredRun r = store.run(args.run);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/json_file.h"
 #include "core/model/presets.h"
 #include "core/model/spec_json.h"
 
@@ -45,7 +46,7 @@ void add_spec_commands(CLI::App& app) {
   spec->callback([args] {
     const ModelSpec s = scaled(preset(args->preset), args->scale);
     if (args->out.empty()) {
-      std::cout << spec_to_json(s).dump(2) << "\n";
+      std::cout << json_text(spec_to_json(s), 2) << "\n";
     } else {
       save_spec_file(s, args->out);
     }

@@ -46,9 +46,11 @@ void refuse_non_regular(const fs::path& target, std::string_view what, const std
   std::error_code ec;
   const fs::file_status status = fs::symlink_status(target, ec);
   if (!fs::exists(status) || fs::is_regular_file(status)) return;
-  std::string text = cannot_write(what, path) + ": ";
-  if (target != fs::path(path)) text += "the link leads to " + quoted(target.string()) + ", which ";
-  throw Error(text + "is " + kind_of(status.type()) + "; give the path of a regular file");
+  const std::string subject = target == fs::path(path)
+                                  ? std::string("it")
+                                  : "the link leads to " + quoted(target.string()) + ", which";
+  throw Error(cannot_write(what, path) + ": " + subject + " is " + kind_of(status.type()) +
+              "; give the path of a regular file");
 }
 
 // A new, empty file beside `target` that nobody else has opened; its descriptor.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/model/json_file.h"
 
 namespace moescope {
 
@@ -128,12 +129,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     }
     return true;
   };
-  json j;
-  try {
-    j = json::parse(header, on_key);
-  } catch (const json::parse_error&) {
-    throw Error(path + ": not a safetensors file (its header is not valid JSON)");
-  }
+  const json j = parse_json_text(header, path + ": the safetensors header", on_key);
   if (!duplicate.empty()) throw Error(path + ": tensor '" + duplicate + "' is listed twice");
   if (!j.is_object()) throw Error(path + ": not a safetensors file (header is not a JSON object)");
   data_start_ = 8 + header_size;
@@ -200,7 +196,7 @@ std::vector<float> SafetensorsFile::read_f32(const TensorInfo& tensor) const {
   const std::size_t count = bytes / element;
   std::vector<float> out(count);
   if (tensor.dtype == "F32") {
-    std::memcpy(out.data(), raw.data(), bytes);
+    if (bytes > 0) std::memcpy(out.data(), raw.data(), bytes);  // both may be null when empty
   } else {
     for (std::size_t i = 0; i < count; ++i) {
       std::uint16_t bits;

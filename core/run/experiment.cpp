@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/utf8.h"
 #include "core/exec/backend_registry.h"
 #include "core/inputs/replay_routing.h"
 #include "core/inputs/synthetic_routing.h"
@@ -79,6 +80,12 @@ Experiment resolve(Experiment experiment) {
 }
 
 void validate(const Experiment& e) {
+  // Requests are stored as JSON text, which must be UTF-8.
+  require_utf8(e.model.preset, "the preset's name");
+  require_utf8(e.model.spec_file, "the spec file's path");
+  require_utf8(e.routing.logits_file, "the logits file's path");
+  require_utf8(e.backend, "the backend's name");
+  require_utf8(e.timing, "the timing");
   if (e.steps < 1) throw Error("steps must be a positive integer, got " + std::to_string(e.steps));
   if (e.repeats < 1 || e.repeats > 1000) {
     throw Error("repeats must be from 1 to 1000, got " + std::to_string(e.repeats));

@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/base/file_output.h"
+#include "core/model/json_file.h"
 
 namespace moescope {
 
@@ -236,10 +237,10 @@ void export_run(SessionStore& store, std::int64_t run, ExportFormat format,
       text = export_csv(store, run);
       break;
     case ExportFormat::kJson:
-      text = export_json(store, run).dump(2) + "\n";
+      text = json_text(export_json(store, run), 2) + "\n";
       break;
     case ExportFormat::kChromeTrace:
-      text = export_chrome_trace(store, run).dump() + "\n";
+      text = json_text(export_chrome_trace(store, run)) + "\n";
       break;
   }
   write_file_atomically(path, text, "the export");

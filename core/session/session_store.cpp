@@ -11,6 +11,7 @@
 
 #include "core/base/data_dir.h"
 #include "core/base/error.h"
+#include "core/base/utf8.h"
 #include "core/base/version.h"
 #include "core/run/run_json.h"
 #include "core/session/session_schema.h"
@@ -168,6 +169,8 @@ std::int64_t SessionStore::schema_version() {
 }
 
 std::int64_t SessionStore::begin_run(const RunHeader& h) {
+  require_utf8(h.name, "the run's name");
+  require_utf8(h.model, "the run's model name");
   SqliteStatement s(*db_,
                     "INSERT INTO runs (name, created_at, status, tool_version, model, policy, "
                     "policy_kind, gamma, devices, tokens, steps, backend, timing, collector, "
@@ -221,6 +224,7 @@ void SessionStore::set_status(std::int64_t id, const std::string& status) {
 }
 
 void SessionStore::rename_run(std::int64_t id, const std::string& name) {
+  require_utf8(name, "the new name of run " + std::to_string(id));
   run(id);  // names the missing id
   SqliteStatement s(*db_, "UPDATE runs SET name = ? WHERE id = ?");
   s.bind(1, name).bind(2, id).run();

@@ -176,3 +176,29 @@ TEST_F(SafetensorsTest, DuplicateNamesOverlapsHolesAndBadMetadata) {
 
 }  // namespace
 }  // namespace moescope
+
+namespace moescope {
+namespace {
+
+class SafetensorsEdges : public SafetensorsTest {};
+
+// An F32 tensor with no elements reads as nothing (it once copied zero bytes from a null
+// pointer, which UBSan reports).
+TEST_F(SafetensorsEdges, ATensorWithNoElementsReadsEmpty) {
+  write_raw(R"({"empty":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]}})", 0);
+  SafetensorsFile f(path_);
+  ASSERT_EQ(f.tensors().size(), 1u);
+  EXPECT_TRUE(f.read_f32(f.tensors()[0]).empty());
+}
+
+// A number the header cannot hold names the file and the field, not the JSON library.
+TEST_F(SafetensorsEdges, AnOverflowingNumberNamesTheField) {
+  write_raw(R"({"t":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}})", 4);
+  const std::string message = open_error();
+  EXPECT_NE(message.find(path_), std::string::npos) << message;
+  EXPECT_NE(message.find("field 't.shape'"), std::string::npos) << message;
+  EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace moescope
