@@ -22,6 +22,13 @@ std::string_view timing_name(Timing timing);
 // "measured", "composed" or "modeled"; false for anything else.
 bool parse_timing(std::string_view name, Timing& timing);
 
+// Far beyond any real run (2^62 ns is 146 years), and it keeps every difference and every sum
+// of two times inside int64: times outside it are a damaged or crafted file.
+inline constexpr std::int64_t kMaxTimeNs = std::int64_t{1} << 62;
+inline bool times_in_range(std::int64_t start_ns, std::int64_t end_ns) {
+  return start_ns > -kMaxTimeNs && end_ns < kMaxTimeNs && start_ns <= end_ns;
+}
+
 struct Event {
   std::int64_t start_ns = 0;
   std::int64_t end_ns = 0;

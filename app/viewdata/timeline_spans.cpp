@@ -50,10 +50,8 @@ void check_event(const Event& e, std::size_t index) {
                 ", outside the range the timeline can show (0 to " + std::to_string(kMaxDevice) +
                 ")");
   }
-  // Far beyond any real run (2^62 ns is 146 years), and it keeps every difference of two
-  // times, and every conversion to pixels, inside int64.
-  constexpr std::int64_t kMaxTimeNs = std::int64_t{1} << 62;
-  if (e.start_ns < -kMaxTimeNs || e.end_ns > kMaxTimeNs) {
+  // This also keeps every conversion to pixels inside int64.
+  if (!profiler::times_in_range(e.start_ns, e.end_ns)) {
     throw Error("timeline: " + where + " has a time beyond ±2^62 ns (" +
                 std::to_string(e.start_ns) + " to " + std::to_string(e.end_ns) +
                 "); the trace is corrupt, re-record it");

@@ -180,8 +180,10 @@ void create_schema_v1(SqliteDb& db) {
   db.exec("PRAGMA user_version = 1");
 }
 
-void migrate_schema(SqliteDb& db, std::int64_t from_version) {
+void migrate_schema(SqliteDb& db) {
   SqliteTransaction transaction(db);
+  const std::int64_t from_version = db.query_int("PRAGMA user_version");
+  if (from_version >= kSessionSchemaVersion) return;  // another process was first
   if (from_version < 1) create_schema_v1(db);
   if (from_version < 2) db.exec(kMigrationToV2);
   if (from_version < 3) db.exec(kMigrationToV3);

@@ -14,8 +14,10 @@ constexpr std::int64_t kSessionSchemaVersion = 5;
 // Creates the schema of version 1, the first one shipped (also used by the migration test).
 void create_schema_v1(SqliteDb& db);
 
-// Brings a session of an older version up to kSessionSchemaVersion, one step at a time, in
-// one transaction.
-void migrate_schema(SqliteDb& db, std::int64_t from_version);
+// Brings a session of an older version (or a blank file) up to kSessionSchemaVersion, one step
+// at a time, in one write transaction. The version is read inside that transaction, so when
+// several processes open one old or new file at once, the first upgrades it and the others find
+// it done.
+void migrate_schema(SqliteDb& db);
 
 }  // namespace moescope

@@ -98,6 +98,33 @@ std::string utc_now_iso8601() {
   return text;
 }
 
+namespace {
+
+std::string folder_of(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+// A session opened to read wherever its file can be read. SQLite reads a WAL session with a
+// shared-memory index beside it, which it cannot create in a read-only folder or on a read-only
+// mount; there the file is read as immutable. That is safe because a writer would need to
+// create the same files: with none beside the session, none is at work.
+std::unique_ptr<SqliteDb> open_for_reading(const std::string& path) {
+  auto db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadOnly);
+  try {
+    db->query_int("PRAGMA application_id");  // the first read: it opens the WAL index
+    return db;
+  } catch (const Error&) {
+    const std::string folder = folder_of(path);
+    if (::access(folder.c_str(), W_OK) == 0) throw;  // not the folder: a real error
+  }
+  db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kImmutable);
+  db->query_int("PRAGMA application_id");  // its own error, if any
+  return db;
+}
+
+}  // namespace
+
 std::string default_session_path() {
   return (std::filesystem::path(user_data_dir("default session (use --session FILE)")) /
           "default.moescope")
@@ -114,8 +141,15 @@ SessionStore::SessionStore(const std::string& path, Access access) {
   if (access == Access::kWrite && exists && ::access(path.c_str(), W_OK) != 0) {
     throw Error(path + ": the session file is read-only; nothing was written");
   }
-  db_ = std::make_unique<SqliteDb>(
-      path, access == Access::kRead ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWriteCreate);
+  const std::string folder = folder_of(path);
+  if (access == Access::kWrite && ::access(folder.c_str(), W_OK) != 0) {
+    throw Error(path + ": the folder '" + folder +
+                "' is not writable, and a session writes its journal beside it; nothing was "
+                "written");
+  }
+  db_ = access == Access::kRead
+            ? open_for_reading(path)
+            : std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWriteCreate);
 
   // Look before touching anything: a foreign or newer file must stay exactly as it was.
   const std::int64_t application_id = db_->query_int("PRAGMA application_id");
@@ -141,13 +175,13 @@ SessionStore::SessionStore(const std::string& path, Access access) {
   if (version < kSessionSchemaVersion) {
     if (access == Access::kRead) {
       // Reopen for writing: an older session is upgraded in place, as any write would.
-      if (::access(path.c_str(), W_OK) != 0) {
+      if (::access(path.c_str(), W_OK) != 0 || ::access(folder.c_str(), W_OK) != 0) {
         throw Error(path + ": session schema " + std::to_string(version) +
-                    " needs an upgrade, but the file is read-only");
+                    " needs an upgrade, but the file or its folder is read-only");
       }
       db_ = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWrite);
     }
-    migrate_schema(*db_, version);
+    migrate_schema(*db_);
   }
   if (access == Access::kWrite) {
     db_->exec("PRAGMA journal_mode = WAL");
@@ -311,6 +345,16 @@ profiler::Phase stored_phase(std::int64_t value, const std::string& path, std::i
                 std::to_string(value));
   }
   return static_cast<profiler::Phase>(value);
+}
+
+// Start and end times as every writer stores them; anything else is refused before arithmetic on
+// it (durations, offsets) could overflow.
+void check_stored_times(std::int64_t start_ns, std::int64_t end_ns, const std::string& path,
+                        std::int64_t run, const char* what) {
+  if (profiler::times_in_range(start_ns, end_ns)) return;
+  throw Error(path + ": run " + std::to_string(run) + " has " + what + " from " +
+              std::to_string(start_ns) + " to " + std::to_string(end_ns) +
+              " ns, which no MoEScope writes: the session is corrupt");
 }
 
 // A layer's capacity as stored (a JSON array of integers), checked like every stored value.
@@ -533,6 +577,7 @@ std::vector<profiler::Event> SessionStore::spans(std::int64_t id) {
   while (ranges.step()) {
     s.bind(1, ranges.column_int(0)).bind(2, ranges.column_int(1));
     while (s.step()) {
+      check_stored_times(s.column_int(0), s.column_int(1), path(), id, "a span");
       out.push_back({s.column_int(0), s.column_int(1), static_cast<int>(s.column_int(2)),
                      static_cast<int>(s.column_int(3)), static_cast<int>(s.column_int(4)),
                      static_cast<int>(s.column_int(5)), static_cast<int>(s.column_int(6)),
@@ -560,6 +605,7 @@ std::vector<GpuKernelRow> SessionStore::gpu_kernels(std::int64_t id) {
     k.phase = stored_phase(s.column_int(5), path(), id, "a GPU kernel");
     k.start_ns = s.column_int(6);
     k.end_ns = s.column_int(7);
+    check_stored_times(k.start_ns, k.end_ns, path(), id, "a GPU kernel");
     k.name = s.column_text(8);
     out.push_back(std::move(k));
   }

@@ -2,15 +2,44 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <cstdio>
+
 #include "core/base/error.h"
 
 namespace moescope {
 
+namespace {
+
+// `path` as an SQLite URI ("file:/a%20b?immutable=1"): every byte but unreserved ones and '/'
+// percent-encoded, so that '?', '#' and '%' in a name stay part of it.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri += c;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", byte);
+      uri += hex;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
 SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
   int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
   switch (mode) {
     case Mode::kReadOnly:
       flags |= SQLITE_OPEN_READONLY;
+      break;
+    case Mode::kImmutable:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      name = immutable_uri(path);
       break;
     case Mode::kReadWrite:
       flags |= SQLITE_OPEN_READWRITE;
@@ -19,7 +48,7 @@ SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
       flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
       break;
   }
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -28,8 +57,9 @@ SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
-  // A reader waits for a writer's commit instead of failing at once.
-  sqlite3_busy_timeout(db_, 5000);
+  // Waits for another process's write instead of failing at once; a large run's rows take a
+  // few seconds to write, and two writers must both succeed.
+  sqlite3_busy_timeout(db_, 60000);
 }
 
 SqliteDb::~SqliteDb() {

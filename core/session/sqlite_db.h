@@ -47,7 +47,9 @@ class SqliteStatement {
 
 class SqliteDb {
  public:
-  enum class Mode { kReadOnly, kReadWrite, kReadWriteCreate };
+  // kImmutable: read-only, and SQLite told that nothing changes the file while it is open, so
+  // it creates nothing beside it (for read-only folders and mounts, where nothing can).
+  enum class Mode { kReadOnly, kImmutable, kReadWrite, kReadWriteCreate };
 
   // Opens in SQLite's defensive mode with the schema untrusted: a session file from someone
   // else cannot run code through triggers or views.

@@ -69,7 +69,8 @@ TEST(CliBadInput, RunOptions) {
                "devices must be between 1 and");
   expect_error({"run", "--preset", "x\ny"}, "unknown preset 'x\\x0ay'");
   expect_error({"frobnicate"}, "unknown command 'frobnicate'");
-  expect_error({"spec", "--preset", "olmoe-1b-7b", "--out", "/dev/full"}, "disk full");
+  expect_error({"spec", "--preset", "olmoe-1b-7b", "--out", "/dev/full"},
+               "it is a character device; give the path of a regular file");
   expect_error({}, "a command is required");
 }
 
