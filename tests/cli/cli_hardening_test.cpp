@@ -114,6 +114,12 @@ TEST_F(Hardening, WritersCreatingANewSessionAtOnceAllSucceed) {
     const std::string session = path("new" + std::to_string(round) + ".moescope");
     writers_all_succeed(session, 4, 0);
   }
+  // And the same writers on a session that exists, while another process reads it.
+  const std::string session = path("new0.moescope");
+  const std::string reader_err = session + ".reader";
+  const int reader = start_cli({"show", "1", "--json", "--session", session}, reader_err);
+  writers_all_succeed(session, 4, 16);
+  EXPECT_EQ(wait_cli(reader), 0) << read_file(reader_err);
 }
 
 TEST_F(Hardening, WritersUpgradingAnOldSessionAtOnceAllSucceedWhileOneReads) {
