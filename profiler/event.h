@@ -29,6 +29,14 @@ inline bool times_in_range(std::int64_t start_ns, std::int64_t end_ns) {
   return start_ns > -kMaxTimeNs && end_ns < kMaxTimeNs && start_ns <= end_ns;
 }
 
+// A sum of durations that stops at the int64 limit: crafted spans may overlap, and their
+// durations then add up past any real time.
+inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
 struct Event {
   std::int64_t start_ns = 0;
   std::int64_t end_ns = 0;

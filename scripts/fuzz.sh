@@ -37,8 +37,8 @@ for target in model_spec safetensors session; do
     continue
   fi
   # "#4036 DONE cov: 3592 ft: 13551 corp: 285/8805Kb ...": edges covered, features, corpus.
-  done_line=$(grep -E "DONE" "$log" | tail -n 1)
-  runs=$(grep -E "stat::number_of_executed_units" "$log" | awk '{print $2}')
-  echo "  $runs inputs; $(echo "$done_line" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9A-Za-z]+')"
+  done_line=$(grep -E "DONE" "$log" | tail -n 1 || true)
+  runs=$(grep -E "stat::number_of_executed_units" "$log" | awk '{print $2}' || true)
+  echo "  ${runs:-?} inputs; $(echo "$done_line" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9A-Za-z]+' || echo "no final statistics in $log")"
 done
 exit $status

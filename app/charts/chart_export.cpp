@@ -1,6 +1,7 @@
 #include "app/charts/chart_export.h"
 
 #include <qcustomplot.h>
+#include <QFile>
 #include <QFileInfo>
 
 #include "app/charts/compare_charts.h"
@@ -19,7 +20,7 @@ std::string quoted(const QString& path) {
 
 void write_atomically(const QString& path, const std::function<bool(const QString& temp)>& write) {
   write_file_atomically(path.toStdString(), "the file", [&](const std::string& temp) {
-    return write(QString::fromStdString(temp));
+    return write(QFile::decodeName(temp.c_str()));  // the bytes of the name, as the OS has them
   });
 }
 

@@ -84,7 +84,7 @@ void finish_lane(TimelineLane& lane) {
         i == 0 ? std::int64_t{0} : std::max<std::int64_t>(0, s[i].start_ns - lane.max_end[i - 1]);
     c.max_duration_ns = std::max(c.max_duration_ns, s[i].duration_ns());
     c.max_gap_ns = std::max(c.max_gap_ns, gap);
-    c.busy_ns += s[i].duration_ns();
+    c.busy_ns = profiler::saturating_add(c.busy_ns, s[i].duration_ns());
     c.max_end_ns = std::max(c.max_end_ns, s[i].end_ns);
   }
 }
@@ -406,7 +406,7 @@ void fold_spans(const TimelineLane& lane, std::int64_t t0_ns, std::int64_t t1_ns
         if (c.max_duration_ns < min_width && c.max_gap_ns < max_gap &&
             s[j + kFoldChunk - 1].start_ns < limit) {
           item.end_ns = std::max(item.end_ns, c.max_end_ns);
-          item.busy_ns += c.busy_ns;
+          item.busy_ns = profiler::saturating_add(item.busy_ns, c.busy_ns);
           item.count += static_cast<std::int32_t>(kFoldChunk);
           j += kFoldChunk;
           continue;
@@ -418,7 +418,7 @@ void fold_spans(const TimelineLane& lane, std::int64_t t0_ns, std::int64_t t1_ns
         break;
       }
       item.end_ns = std::max(item.end_ns, next.end_ns);
-      item.busy_ns += next.duration_ns();
+      item.busy_ns = profiler::saturating_add(item.busy_ns, next.duration_ns());
       ++item.count;
       ++j;
     }

@@ -44,6 +44,9 @@ nlohmann::json parse_json_text(
       keys.resize(level + 1);
     } else if (event == Event::object_end || event == Event::array_end) {
       keys.resize(std::min(keys.size(), level));
+      if (!keys.empty()) keys.back().clear();  // that field's value is read: past it now
+    } else if (event == Event::value && level >= 1 && keys.size() >= level) {
+      keys[level - 1].clear();
     }
     return callback ? callback(depth, event, parsed) : true;
   };

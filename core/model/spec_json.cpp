@@ -99,7 +99,7 @@ ModelSpec load_spec_file(const std::string& path) {
 }
 
 void save_spec_file(const ModelSpec& spec, const std::string& path) {
-  write_file_atomically(path, spec_to_json(spec).dump(2) + "\n", "the model spec");
+  write_file_atomically(path, json_text(spec_to_json(spec), 2) + "\n", "the model spec");
 }
 
 }  // namespace moescope

@@ -104,7 +104,7 @@ void save_cost_model(const std::string& path, const CostModel& model) {
   json j = {{"models", json::array()}};
   for (const auto& m : models)
     j["models"].push_back(cost_model_to_json(m));
-  write_file_atomically(path, j.dump(2) + "\n", "the cost models");
+  write_file_atomically(path, json_text(j, 2) + "\n", "the cost models");
 }
 
 std::optional<CostModel> find_cost_model(const std::vector<CostModel>& models,

@@ -1,6 +1,7 @@
 #include "core/session/session_export.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -242,6 +243,12 @@ void export_run(SessionStore& store, std::int64_t run, ExportFormat format,
     case ExportFormat::kChromeTrace:
       text = json_text(export_chrome_trace(store, run)) + "\n";
       break;
+  }
+  // Replacing the session being read with its own export would lose every run in it.
+  std::error_code ec;
+  if (std::filesystem::equivalent(output_target(path, "the export"), store.path(), ec)) {
+    throw Error("cannot write the export '" + path + "': it is the session being exported (" +
+                store.path() + ")");
   }
   write_file_atomically(path, text, "the export");
 }

@@ -1,7 +1,9 @@
 #include "core/session/session_schema.h"
 
+#include <cstdio>
 #include <string>
 
+#include "core/base/error.h"
 #include "core/session/sqlite_db.h"
 
 namespace moescope {
@@ -174,6 +176,27 @@ CREATE TABLE layer_repeats (
 
 }  // namespace
 
+SessionHeader read_session_header(SqliteDb& db) {
+  const std::int64_t application_id = db.query_int("PRAGMA application_id");
+  SessionHeader header;
+  header.version = db.query_int("PRAGMA user_version");
+  header.blank = application_id == 0 && header.version == 0 &&
+                 db.query_int("SELECT count(*) FROM sqlite_master") == 0;
+  if (!header.blank && application_id != kSessionApplicationId) {
+    char id[32];
+    std::snprintf(id, sizeof id, "0x%llx", static_cast<unsigned long long>(application_id));
+    throw Error(db.path() +
+                ": not a MoEScope session (an SQLite database of another application, id " + id +
+                ")");
+  }
+  if (header.version > kSessionSchemaVersion) {
+    throw Error(db.path() + ": written by a newer MoEScope (session schema " +
+                std::to_string(header.version) + "; this build reads up to " +
+                std::to_string(kSessionSchemaVersion) + "); upgrade MoEScope to open it");
+  }
+  return header;
+}
+
 void create_schema_v1(SqliteDb& db) {
   db.exec(kSchemaV1);
   db.exec("PRAGMA application_id = " + std::to_string(kSessionApplicationId));
@@ -182,8 +205,8 @@ void create_schema_v1(SqliteDb& db) {
 
 void migrate_schema(SqliteDb& db) {
   SqliteTransaction transaction(db);
-  const std::int64_t from_version = db.query_int("PRAGMA user_version");
-  if (from_version >= kSessionSchemaVersion) return;  // another process was first
+  const std::int64_t from_version = read_session_header(db).version;
+  if (from_version == kSessionSchemaVersion) return;  // another process was first
   if (from_version < 1) create_schema_v1(db);
   if (from_version < 2) db.exec(kMigrationToV2);
   if (from_version < 3) db.exec(kMigrationToV3);

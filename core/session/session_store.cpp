@@ -81,12 +81,6 @@ StoredRun read_run(const SqliteStatement& s) {
   return r;
 }
 
-std::string hex(std::int64_t v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
-  return text;
-}
-
 }  // namespace
 
 std::string utc_now_iso8601() {
@@ -100,15 +94,25 @@ std::string utc_now_iso8601() {
 
 namespace {
 
+// The folder SQLite writes its journal and index files in: the one of the file a link leads to.
 std::string folder_of(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  std::filesystem::path file = std::filesystem::weakly_canonical(path, ec);
+  if (ec) file = path;
+  const std::filesystem::path parent = file.parent_path();
   return parent.empty() ? std::string(".") : parent.string();
+}
+
+bool has_content(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0 && !ec;
 }
 
 // A session opened to read wherever its file can be read. SQLite reads a WAL session with a
 // shared-memory index beside it, which it cannot create in a read-only folder or on a read-only
-// mount; there the file is read as immutable. That is safe because a writer would need to
-// create the same files: with none beside the session, none is at work.
+// mount; there the file is read as immutable, which reads the main file alone. That is only
+// right when no journal beside it holds writes the main file lacks (a writer at work, or one
+// killed before its checkpoint): then the session is refused, not shown stale.
 std::unique_ptr<SqliteDb> open_for_reading(const std::string& path) {
   auto db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadOnly);
   try {
@@ -117,6 +121,14 @@ std::unique_ptr<SqliteDb> open_for_reading(const std::string& path) {
   } catch (const Error&) {
     const std::string folder = folder_of(path);
     if (::access(folder.c_str(), W_OK) == 0) throw;  // not the folder: a real error
+  }
+  for (const char* journal : {"-wal", "-journal"}) {
+    if (has_content(path + journal)) {
+      throw Error(path + ": its journal '" + path + journal +
+                  "' holds writes not yet in the session, and they cannot be read from here "
+                  "(the folder is read-only to you); open it where the folder is writable, or "
+                  "after its writer has finished");
+    }
   }
   db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kImmutable);
   db->query_int("PRAGMA application_id");  // its own error, if any
@@ -152,19 +164,7 @@ SessionStore::SessionStore(const std::string& path, Access access) {
             : std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWriteCreate);
 
   // Look before touching anything: a foreign or newer file must stay exactly as it was.
-  const std::int64_t application_id = db_->query_int("PRAGMA application_id");
-  const std::int64_t version = db_->query_int("PRAGMA user_version");
-  const std::int64_t objects = db_->query_int("SELECT count(*) FROM sqlite_master");
-  const bool blank = application_id == 0 && version == 0 && objects == 0;
-  if (!blank && application_id != kSessionApplicationId) {
-    throw Error(path + ": not a MoEScope session (an SQLite database of another application, id " +
-                hex(application_id) + ")");
-  }
-  if (version > kSessionSchemaVersion) {
-    throw Error(path + ": written by a newer MoEScope (session schema " + std::to_string(version) +
-                "; this build reads up to " + std::to_string(kSessionSchemaVersion) +
-                "); upgrade MoEScope to open it");
-  }
+  const auto [version, blank] = read_session_header(*db_);
   if (blank && access == Access::kRead) {
     throw Error(path + ": the session is empty (no run was ever stored in it)");
   }

@@ -2,8 +2,8 @@
 
 #include <sqlite3.h>
 
-#include <cctype>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/base/error.h"
 
@@ -11,13 +11,20 @@ namespace moescope {
 
 namespace {
 
-// `path` as an SQLite URI ("file:/a%20b?immutable=1"): every byte but unreserved ones and '/'
-// percent-encoded, so that '?', '#' and '%' in a name stay part of it.
+// `path` as an SQLite URI ("file:///a%20b?immutable=1"): absolute, with an empty authority (so
+// "//host/x" stays a path), and every byte but unreserved ASCII and '/' percent-encoded, so
+// that '?', '#' and '%' in a name stay part of it.
 std::string immutable_uri(const std::string& path) {
-  std::string uri = "file:";
-  for (const char c : path) {
+  std::error_code ec;
+  std::string absolute = std::filesystem::absolute(path, ec).string();
+  if (ec) absolute = path;
+  std::string uri = "file://";
+  for (const char c : absolute) {
     const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+    const bool plain = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
+                       (byte >= '0' && byte <= '9') || c == '/' || c == '-' || c == '_' ||
+                       c == '.' || c == '~';
+    if (plain) {
       uri += c;
     } else {
       char hex[4];

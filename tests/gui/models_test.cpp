@@ -4,13 +4,14 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
+
 #include "app/gui/models/layer_table_model.h"
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
 #include "app/gui/number_list.h"
 #include "app/viewdata/metric_text.h"
 #include "app/viewdata/run_data.h"
-#include "cmath"
 #include "core/base/error.h"
 #include "core/run/metric_table.h"
 #include "core/session/session_store.h"

@@ -48,6 +48,9 @@ TEST(JsonText, ParseErrorsNameTheWhereAndTheField) {
   EXPECT_EQ(m, "f.json: not valid JSON at field 'a.b' (number overflow parsing '1e999')");
   m = error_of([] { (void)parse_json_text(R"({"a": {"b": 1}, "c": [1, {"d": nul}]})", "f"); });
   EXPECT_EQ(m.rfind("f: not valid JSON at field 'c.d' (", 0), 0u) << m;
+  // Past a field whose value is read, no field is named.
+  m = error_of([] { (void)parse_json_text(R"({"a": {"x": 1}, })", "f"); });
+  EXPECT_EQ(m.rfind("f: not valid JSON (", 0), 0u) << m;
   m = error_of([] { (void)parse_json_text("[1, 2", "f"); });
   EXPECT_EQ(m.rfind("f: not valid JSON (", 0), 0u) << m;
   EXPECT_EQ(m.find("json.exception"), std::string::npos) << m;
@@ -121,6 +124,18 @@ TEST_F(FileOutput, RefusesWhatIsNotARegularFileAndWritesThroughLinks) {
             std::string::npos);
 }
 
+TEST_F(FileOutput, AReadOnlyFileIsNotReplaced) {
+  if (geteuid() == 0) GTEST_SKIP() << "root may write any file";
+  const std::string p = path("kept.txt");
+  std::ofstream(p) << "old";
+  fs::permissions(p, fs::perms::owner_read);
+  EXPECT_NE(error_of([&] {
+              write_file_atomically(p, "new", "the test file");
+            }).find("the file is read-only"),
+            std::string::npos);
+  EXPECT_EQ(read(p), "old");
+}
+
 TEST_F(FileOutput, AWriterThatFailsOrThrowsLeavesTheOldFileAndNoTemporary) {
   const std::string p = path("chart.png");
   std::ofstream(p) << "old";
@@ -130,6 +145,9 @@ TEST_F(FileOutput, AWriterThatFailsOrThrowsLeavesTheOldFileAndNoTemporary) {
             std::string::npos);
   EXPECT_THROW(write_file_atomically(p, "the chart",
                                      [](const std::string&) -> bool { throw Error("boom"); }),
+               Error);
+  // A writer that says it wrote but left the file empty wrote nothing.
+  EXPECT_THROW(write_file_atomically(p, "the chart", [](const std::string&) { return true; }),
                Error);
   EXPECT_EQ(read(p), "old");
   EXPECT_EQ(files(), 1u);
