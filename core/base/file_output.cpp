@@ -57,8 +57,8 @@ int create_temp(const fs::path& target, std::string& temp, std::string_view what
   const std::string name = target.filename().string();
   const std::string stem = name.size() > 200 ? std::string(".moescope-output") : name;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp = (folder_of(target) / (stem + ".part-" + std::to_string(::getpid()) + "-" +
-                                 std::to_string(counter++)))
+    temp = (folder_of(target) /
+            (stem + ".part-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
                .string();
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) return fd;
