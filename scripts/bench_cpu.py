@@ -13,14 +13,21 @@ the same process, minutes apart, move much less. Three targets are checked:
            estimated as the policy's kept-pair FLOPs over the layer's GFLOP/s at T = 2048.
 
 With --torch, also runs tests/bench/torch_moe_peer.py (the same layer written the Hugging Face
-way in PyTorch) and prints our-layer-time / torch-time at each T. Standard library only.
+way in PyTorch) and prints our-layer-time / torch-time at each T.
+
+With --against-kernels NAME, runs only the layer and the dense sgemm, alternately with the kernels
+MoEScope chooses and with OpenBLAS's NAME kernels (MOESCOPE_BLAS_KERNELS=NAME; Prescott is the
+generic fallback Debian 12's OpenBLAS picks on CPUs newer than itself), and prints the ratios
+round by round. Standard library only.
 
   scripts/bench_cpu.py [build/bench/tests/bench/moe_bench] [--torch] [--repetitions N]
+  scripts/bench_cpu.py [moe_bench] --against-kernels Prescott [--rounds N]
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -36,11 +43,12 @@ ROUTING_TARGET = 0.05  # router + policy / expert compute at T = 16384, below
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def run_benchmarks(binary, repetitions, extra):
+def run_benchmarks(binary, repetitions, extra,
+                   pattern="^BM_(MoeLayer|DenseGemm|Memcpy|MemoryRead|RouterPolicy)/", env=None):
     command = [
         binary,
         "--benchmark_format=json",
-        "--benchmark_filter=^BM_(MoeLayer|DenseGemm|Memcpy|MemoryRead|RouterPolicy)/",
+        "--benchmark_filter=" + pattern,
     ]
     if repetitions > 1:
         command += [
@@ -49,7 +57,7 @@ def run_benchmarks(binary, repetitions, extra):
         ]
     command += extra
     print("running: " + " ".join(command), file=sys.stderr, flush=True)
-    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env)
     return json.loads(result.stdout)
 
 
@@ -87,6 +95,42 @@ def run_torch(python, tokens):
     return {r["tokens"]: r for r in rows}
 
 
+def compare_kernels(binary, other, rounds, extra):
+    """Layer and sgemm times with MoEScope's kernels and with `other`, alternating, per round."""
+    pattern = "^BM_(MoeLayer|DenseGemm)/"
+    times = {"chosen": {}, "other": {}}
+    names = {}
+    for round_index in range(rounds):
+        for which in ("chosen", "other"):
+            env = dict(os.environ)
+            env.pop("MOESCOPE_BLAS_KERNELS", None)
+            if which == "other":
+                env["MOESCOPE_BLAS_KERNELS"] = other
+            report = run_benchmarks(binary, 1, extra, pattern, env)
+            ctx = report.get("context", {})
+            names[which] = (f"{ctx.get('openblas_core', '?')} "
+                            f"({ctx.get('openblas_core_reason', '?')})")
+            for name, b in index_results(report).items():
+                times[which].setdefault(name, []).append(b["seconds"])
+    print(f"moe_bench: {rounds} rounds, each running both kernel sets one after the other")
+    print(f"  A: {names['chosen']}")
+    print(f"  B: {names['other']}")
+    print()
+    print(f"  {'benchmark':<32} {'A ms (median)':>14} {'B ms (median)':>14} "
+          f"{'B / A median':>12} {'B / A range':>15}")
+    for name in sorted(times["chosen"], key=lambda n: (n.split("/")[0], int(n.split(":")[1].split("/")[0]))):
+        a = times["chosen"][name]
+        b = times["other"].get(name)
+        if not b:
+            continue
+        ratios = sorted(y / x for x, y in zip(a, b))
+        low, high = ratios[0], ratios[-1]
+        verdict_text = "no difference" if low <= 1.0 <= high else ("A faster" if low > 1 else "B faster")
+        print(f"  {name:<32} {statistics.median(a) * 1e3:>14.1f} {statistics.median(b) * 1e3:>14.1f} "
+              f"{statistics.median(ratios):>12.2f} {low:>7.2f}-{high:<7.2f} {verdict_text}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY, help="the moe_bench binary")
@@ -99,14 +143,21 @@ def main():
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--benchmark-arg", action="append", default=[],
                         help="extra argument for moe_bench, e.g. --benchmark_min_time=1")
+    parser.add_argument("--against-kernels", metavar="NAME",
+                        help="compare MoEScope's kernel choice with OpenBLAS's NAME kernels")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the --against-kernels comparison (default 3)")
     args = parser.parse_args()
+
+    if args.against_kernels:
+        return compare_kernels(args.binary, args.against_kernels, args.rounds, args.benchmark_arg)
 
     report = run_benchmarks(args.binary, args.repetitions, args.benchmark_arg)
     runs = index_results(report)
     ctx = report.get("context", {})
     print(f"moe_bench on {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
-          f"OpenBLAS {ctx.get('openblas_core', '?')} with {ctx.get('openblas_threads', '?')} "
-          f"threads, median of {args.repetitions} repetition(s), wall-clock times")
+          f"OpenBLAS {ctx.get('openblas_core', '?')} ({ctx.get('openblas_core_reason', '?')}) with "
+          f"{ctx.get('openblas_threads', '?')} threads, median of {args.repetitions} repetition(s), wall-clock times")
     misses = []
 
     # Memory bandwidth.

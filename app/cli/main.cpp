@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli/calibrate_command.h"
+#include "app/cli/info_command.h"
 #include "app/cli/report_command.h"
 #include "app/cli/rerun_command.h"
 #include "app/cli/route_command.h"
@@ -18,6 +19,7 @@
 #include "app/cli/spec_commands.h"
 #include "app/cli/sweep_command.h"
 #include "app/cli/terminal.h"
+#include "core/base/blas.h"
 #include "core/base/error.h"
 #include "core/base/version.h"
 #if defined(MOESCOPE_HAVE_CUDA)
@@ -61,7 +63,10 @@ int main(int argc, char** argv) {
   cli::add_route_command(app);
   cli::add_spec_commands(app);
   cli::add_report_command(app);
+  cli::add_info_command(app);
   try {
+    // Before any other thread exists: loading the BLAS sets its kernels through the environment.
+    blas::kernels();
     if (argc < 2) throw Error("a command is required (see --help)");
     const std::string command = argv[1];
     const auto commands = app.get_subcommands([](const CLI::App*) { return true; });

@@ -108,6 +108,8 @@ void show_run(const SessionArgs& args) {
               r.policy.c_str(), r.devices, r.tokens, r.steps);
   std::printf("  backend %s, timeline %s, timed by %s, MoEScope %s\n", r.backend.c_str(),
               r.timing.c_str(), r.collector.c_str(), r.tool_version.c_str());
+  // On which machine, with which kernels, the times were taken.
+  if (!r.machine.empty()) std::printf("  on %s\n", r.machine.c_str());
   if (r.baseline_run)
     std::printf("  baseline: run %lld\n", static_cast<long long>(*r.baseline_run));
   const auto metrics = store.metrics(args.run);

@@ -10,6 +10,8 @@
 #include "app/gui/main_window.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/screenshots.h"
+#include "core/base/blas.h"
+#include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/session/session_store.h"
 #if defined(MOESCOPE_HAVE_CUDA)
@@ -21,6 +23,12 @@ int main(int argc, char** argv) {
 #if defined(MOESCOPE_HAVE_CUDA)
   moescope::kernels::register_cuda_backends();
 #endif
+  // Before any other thread exists: loading the BLAS sets its kernels through the environment. A
+  // failure here comes back, with its message, when a CPU run starts.
+  try {
+    moescope::blas::kernels();
+  } catch (const moescope::Error&) {
+  }
   QApplication app(argc, argv);
   Q_INIT_RESOURCE(moescope);  // the resources live in the moescope_gui static library
   QApplication::setOrganizationName("MoEScope");

@@ -1,11 +1,10 @@
 #include "core/exec/cpu_backend.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/base/blas.h"
 #include "core/exec/cpu_info.h"
 #include "core/exec/parallel_for.h"
 #include "core/exec/skinny_matmul.h"
@@ -21,7 +20,7 @@ constexpr std::int64_t kRowBlock = 512;
 
 // act = silu(gate) * up, in place in the gate half of each [2F] row.
 void silu_times_up(float* scratch, std::size_t rows, std::size_t F) {
-  parallel_for(static_cast<std::int64_t>(rows), openblas_get_num_threads(), 16,
+  parallel_for(static_cast<std::int64_t>(rows), blas::threads(), 16,
                [=](std::int64_t begin, std::int64_t end) {
                  for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end);
                       ++r) {
@@ -42,7 +41,7 @@ void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const f
   thread_local std::vector<float> scratch;
   if (rows <= kSkinnyMaxRows) {
     // Few tokens: the expert is bound by reading its weights, which sgemm would first pack.
-    const int threads = openblas_get_num_threads();
+    const int threads = blas::threads();
     const auto n = static_cast<int>(rows);
     scratch.resize(static_cast<std::size_t>(rows) * 2 * F);
     skinny_matmul(x, static_cast<std::size_t>(hidden), n, hidden, gate_up, 2 * ffn, scratch.data(),
@@ -58,12 +57,11 @@ void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const f
     const float* xb = x + static_cast<std::size_t>(first) * static_cast<std::size_t>(hidden);
     float* yb = y + static_cast<std::size_t>(first) * static_cast<std::size_t>(hidden);
     // [n, 2F] = x[n, H] . gate_up[2F, H]^T: the gate in columns 0..F-1, up in F..2F-1.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, 2 * ffn, hidden, 1.0f, xb, hidden,
-                gate_up, hidden, 0.0f, scratch.data(), 2 * ffn);
+    blas::multiply_transposed(n, 2 * ffn, hidden, xb, hidden, gate_up, hidden, 0.0f, scratch.data(),
+                              2 * ffn);
     silu_times_up(scratch.data(), static_cast<std::size_t>(n), F);
     // y[n, H] = act[n, F] . down[H, F]^T, reading act in place with a stride of 2F.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hidden, ffn, 1.0f, scratch.data(),
-                2 * ffn, down, ffn, 0.0f, yb, hidden);
+    blas::multiply_transposed(n, hidden, ffn, scratch.data(), 2 * ffn, down, ffn, 0.0f, yb, hidden);
   }
 }
 
@@ -74,13 +72,13 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
 
   std::string describe() const override {
-    return "CPU (OpenBLAS " + std::string(openblas_get_corename()) + " kernels, " +
-           std::to_string(openblas_get_num_threads()) + " threads)";
+    // "CPU (OpenBLAS Cooperlake kernels, 2 threads; chosen from the CPU's features)"
+    return "CPU (OpenBLAS " + blas::kernels_brief() + "; " + blas::kernels().reason + ")";
   }
 
   std::string machine() const override {
-    return cpu_model_name() + ", OpenBLAS " + openblas_get_corename() + " kernels, " +
-           std::to_string(openblas_get_num_threads()) + " threads";
+    // The same words as before the kernels were chosen by features: cost models match on them.
+    return cpu_model_name() + ", OpenBLAS " + blas::kernels_brief();
   }
 
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }
@@ -97,7 +95,7 @@ class CpuBackend final : public Backend {
 
     profiler::CpuTimer dispatch;
     permuted_in_.resize(rows * H);
-    const int threads = openblas_get_num_threads();
+    const int threads = blas::threads();
     parallel_for(
         static_cast<std::int64_t>(rows), threads, 64, [&](std::int64_t begin, std::int64_t end) {
           for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {

@@ -1,10 +1,10 @@
 // Synthetic routing: z = x . W_r^T + skew * b_layer, where x has unit variance, the router
 // weights W_r have variance 1/H (so x . w_e has unit variance, like a trained router's logits)
 // and b_layer is one standard-normal popularity bias per expert and layer.
-#include <cblas.h>
 
 #include <sstream>
 
+#include "core/base/blas.h"
 #include "core/base/error.h"
 #include "core/base/random.h"
 #include "core/inputs/synthetic_routing.h"
@@ -45,8 +45,9 @@ class SyntheticRouting final : public RoutingSource {
       std::copy(bias.begin(), bias.end(),
                 in.logits.begin() + static_cast<std::ptrdiff_t>(t * bias.size()));
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, E, H, 1.0f, in.hidden_states.data(), H,
-                router.data(), H, 1.0f, in.logits.data(), E);
+    // logits = bias + hidden . router^T
+    blas::multiply_transposed(T, E, H, in.hidden_states.data(), H, router.data(), H, 1.0f,
+                              in.logits.data(), E);
     return in;
   }
 

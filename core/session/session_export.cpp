@@ -68,7 +68,9 @@ json export_json(SessionStore& store, std::int64_t run) {
             {"steps", r.steps},
             {"backend", r.backend},
             {"timing", r.timing},
-            {"collector", r.collector}};
+            {"collector", r.collector},
+            {"machine", r.machine},
+            {"backend_detail", r.backend_detail}};
   j["gamma"] = r.gamma ? json(*r.gamma) : json();
   j["baseline_run"] = r.baseline_run ? json(*r.baseline_run) : json();
   j["request"] = json_or_null(r.request_json);

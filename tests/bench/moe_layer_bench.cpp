@@ -8,7 +8,6 @@
 // Every benchmark uses the wall clock (UseRealTime), since OpenBLAS computes on its own
 // threads, whose CPU time the main thread's clock does not see.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <cstdint>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/blas.h"
 #include "core/base/random.h"
 #include "core/exec/backend.h"
 #include "core/exec/cpu_backend.h"
@@ -137,8 +137,7 @@ void BM_DenseGemm(benchmark::State& state) {
   fill_uniform(a.data(), a.size(), 1.0f, rng);
   fill_uniform(b.data(), b.size(), 1.0f, rng);
   const auto gemm = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k, b.data(), k,
-                0.0f, c.data(), n);
+    blas::multiply_transposed(m, n, k, a.data(), k, b.data(), k, 0.0f, c.data(), n);
   };
   gemm();  // untimed: OpenBLAS starts its threads and allocates its buffers
   for (auto _ : state) {
@@ -265,9 +264,11 @@ BENCHMARK_CAPTURE(BM_RouterPolicy, reroute, PolicyKind::kReroute)
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
-  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
-  benchmark::AddCustomContext("openblas_config", openblas_get_config());
+  const auto& kernels = moescope::blas::kernels();
+  benchmark::AddCustomContext("openblas_threads", std::to_string(kernels.threads));
+  benchmark::AddCustomContext("openblas_core", kernels.name);
+  benchmark::AddCustomContext("openblas_core_reason", kernels.reason);
+  benchmark::AddCustomContext("openblas_config", kernels.library);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
