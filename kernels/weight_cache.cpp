@@ -13,21 +13,6 @@ namespace {
 
 // Weights go up in slices of this many floats, so the fp32 staging stays small.
 constexpr std::size_t kUploadSlice = std::size_t{64} << 20;
-
-// A cheap identity of a weight set: its shapes, sizes and a sample of its values, so that the
-// GPU copy is reused across the layers of a run and never mistaken for another set's.
-std::vector<float> weight_fingerprint(const ExpertWeights& w) {
-  std::vector<float> f = {static_cast<float>(w.hidden),     static_cast<float>(w.ffn),
-                          static_cast<float>(w.experts),    static_cast<float>(w.shared_experts),
-                          static_cast<float>(w.shared_ffn), w.shared_gate_sigmoid ? 1.0f : 0.0f};
-  for (const auto* v : {&w.gate_up, &w.down, &w.shared_gate_up, &w.shared_down, &w.shared_gate}) {
-    f.push_back(static_cast<float>(v->size()));
-    for (std::size_t i = 0; i < v->size(); i += std::max<std::size_t>(1, v->size() / 16))
-      f.push_back((*v)[i]);
-  }
-  return f;
-}
-
 }  // namespace
 
 void WeightCache::upload(const ExpertWeights& w, cudaStream_t stream) {

@@ -35,7 +35,7 @@ if compgen -G ".gpu_deps/*.deb" >/dev/null; then
 fi
 
 missing=()
-for header in sqlite3.h cblas.h nlohmann/json.hpp CLI/CLI.hpp gtest/gtest.h \
+for header in sqlite3.h cblas.h oneapi/dnnl/dnnl.hpp nlohmann/json.hpp CLI/CLI.hpp gtest/gtest.h \
               benchmark/benchmark.h; do
   echo "#include <$header>" | c++ -std=c++20 ${include_flags[@]+"${include_flags[@]}"} -x c++ \
     -fsyntax-only - \

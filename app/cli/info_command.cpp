@@ -10,6 +10,7 @@
 #include "core/base/version.h"
 #include "core/exec/backend_registry.h"
 #include "core/exec/cpu_info.h"
+#include "core/exec/onednn_matmul.h"
 #include "core/model/json_file.h"
 #if defined(MOESCOPE_HAVE_CUDA)
 #include "kernels/cuda_device.h"
@@ -32,7 +33,7 @@ std::string gpus() {
 void add_info_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
-      "info", "Print the machine timings are taken on: CPU, BLAS kernels, backends, GPUs");
+      "info", "Print the machine timings are taken on: CPU, kernels, backends, GPUs");
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([json] {
     const CpuFeatures features = detect_cpu_features();
@@ -50,6 +51,12 @@ void add_info_command(CLI::App& app) {
                             {"reason", k.reason},
                             {"config", k.library},
                             {"threads", k.threads}}},
+                          {"experts",
+                           {{"library", "oneDNN " + onednn_version()},
+                            {"isa", onednn_isa()},
+                            {"fp32", OnednnMatmul::kernels(CpuPrecision::kFp32)},
+                            {"bf16", OnednnMatmul::kernels(CpuPrecision::kBf16)},
+                            {"threads", onednn_threads()}}},
                           {"backends", backend_names()},
                           {"gpus", gpus()}};
       std::cout << json_text(j, 2) << "\n";
@@ -58,6 +65,10 @@ void add_info_command(CLI::App& app) {
     std::cout << "moescope-cli " << version() << "\n"
               << "CPU:      " << cpu_model_name() << "\n"
               << "features: " << describe(features) << "\n"
+              << "experts:  oneDNN " << onednn_version() << ", " << onednn_isa() << ": fp32 "
+              << OnednnMatmul::kernels(CpuPrecision::kFp32) << ", bf16 "
+              << OnednnMatmul::kernels(CpuPrecision::kBf16) << ", " << onednn_threads()
+              << " threads\n"
               << "BLAS:     OpenBLAS " << blas::kernels_brief()
               << (is_generic_openblas_kernels(k.name) ? " (generic SSE code: slow)" : "") << "\n"
               << "          " << k.reason << "\n"

@@ -15,10 +15,8 @@ constexpr const char* kAutoOrder[] = {"cuda-grouped", "cuda"};
 struct Registry {
   std::mutex mutex;
   std::map<std::string, BackendFactory> factories{
-      {"cpu", [](const std::string& options) {
-         if (!options.empty()) throw Error("backend 'cpu' takes no options, got '" + options + "'");
-         return make_cpu_backend();
-       }}};
+      {"cpu",
+       [](const std::string& options) { return make_cpu_backend(parse_cpu_options(options)); }}};
 };
 
 Registry& registry() {

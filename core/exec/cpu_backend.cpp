@@ -2,83 +2,61 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
-#include "core/base/blas.h"
+#include "core/base/cpu_features.h"
+#include "core/base/error.h"
+#include "core/exec/bf16.h"
 #include "core/exec/cpu_info.h"
+#include "core/exec/onednn_matmul.h"
 #include "core/exec/parallel_for.h"
 #include "core/exec/skinny_matmul.h"
+#include "core/exec/swiglu_ffn.h"
 #include "profiler/cpu_timer.h"
 
 namespace moescope {
 
 namespace {
 
-// Large enough that the products stay compute-bound, small enough that the [rows, 2F]
-// scratch of a Mixtral-sized expert stays around 60 MB.
-constexpr std::int64_t kRowBlock = 512;
-
-// act = silu(gate) * up, in place in the gate half of each [2F] row.
-void silu_times_up(float* scratch, std::size_t rows, std::size_t F) {
-  parallel_for(static_cast<std::int64_t>(rows), blas::threads(), 16,
-               [=](std::int64_t begin, std::int64_t end) {
-                 for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end);
-                      ++r) {
-                   float* row = scratch + r * 2 * F;
-                   for (std::size_t f = 0; f < F; ++f) {
-                     const float g = row[f];
-                     row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
-                   }
-                 }
-               });
-}
-
-}  // namespace
-
-void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const float* down, int ffn,
-                int hidden, float* y) {
-  const auto F = static_cast<std::size_t>(ffn);
-  thread_local std::vector<float> scratch;
-  if (rows <= kSkinnyMaxRows) {
-    // Few tokens: the expert is bound by reading its weights, which sgemm would first pack.
-    const int threads = blas::threads();
-    const auto n = static_cast<int>(rows);
-    scratch.resize(static_cast<std::size_t>(rows) * 2 * F);
-    skinny_matmul(x, static_cast<std::size_t>(hidden), n, hidden, gate_up, 2 * ffn, scratch.data(),
-                  2 * F, threads);
-    silu_times_up(scratch.data(), static_cast<std::size_t>(rows), F);
-    skinny_matmul(scratch.data(), 2 * F, n, ffn, down, hidden, y, static_cast<std::size_t>(hidden),
-                  threads);
-    return;
+// The weights in bf16, converted once per weight set: one set serves every layer of a run.
+class Bf16Weights {
+ public:
+  void convert(const ExpertWeights& w, int threads) {
+    std::vector<float> fingerprint = weight_fingerprint(w);
+    if (fingerprint == fingerprint_) return;
+    fingerprint_.clear();
+    for (auto [from, to] :
+         {std::pair{&w.gate_up, &gate_up}, std::pair{&w.down, &down},
+          std::pair{&w.shared_gate_up, &shared_gate_up}, std::pair{&w.shared_down, &shared_down}}) {
+      to->resize(from->size());
+      convert_to_bf16(from->data(), from->size(), to->data(), threads);
+    }
+    fingerprint_ = std::move(fingerprint);
   }
-  scratch.resize(static_cast<std::size_t>(std::min(rows, kRowBlock)) * 2 * F);
-  for (std::int64_t first = 0; first < rows; first += kRowBlock) {
-    const auto n = static_cast<int>(std::min(kRowBlock, rows - first));
-    const float* xb = x + static_cast<std::size_t>(first) * static_cast<std::size_t>(hidden);
-    float* yb = y + static_cast<std::size_t>(first) * static_cast<std::size_t>(hidden);
-    // [n, 2F] = x[n, H] . gate_up[2F, H]^T: the gate in columns 0..F-1, up in F..2F-1.
-    blas::multiply_transposed(n, 2 * ffn, hidden, xb, hidden, gate_up, hidden, 0.0f, scratch.data(),
-                              2 * ffn);
-    silu_times_up(scratch.data(), static_cast<std::size_t>(n), F);
-    // y[n, H] = act[n, F] . down[H, F]^T, reading act in place with a stride of 2F.
-    blas::multiply_transposed(n, hidden, ffn, scratch.data(), 2 * ffn, down, ffn, 0.0f, yb, hidden);
-  }
-}
 
-namespace {
+  std::vector<std::uint16_t> gate_up, down, shared_gate_up, shared_down;
+
+ private:
+  std::vector<float> fingerprint_;
+};
 
 class CpuBackend final : public Backend {
  public:
+  explicit CpuBackend(CpuPrecision precision) : precision_(precision) {}
+
   std::string name() const override { return "cpu"; }
 
   std::string describe() const override {
-    // "CPU (OpenBLAS Cooperlake kernels, 2 threads; chosen from the CPU's features)"
-    return "CPU (OpenBLAS " + blas::kernels_brief() + "; " + blas::kernels().reason + ")";
+    // "CPU (oneDNN brg:avx512_core_bf16, bf16, 2 threads)"
+    return "CPU (oneDNN " + OnednnMatmul::kernels(precision_) + ", " + precision_name(precision_) +
+           ", " + std::to_string(onednn_threads()) + " threads)";
   }
 
   std::string machine() const override {
-    // The same words as before the kernels were chosen by features: cost models match on them.
-    return cpu_model_name() + ", OpenBLAS " + blas::kernels_brief();
+    return cpu_model_name() + ", oneDNN " + onednn_isa() + " kernels, " +
+           precision_name(precision_) + ", " + std::to_string(onednn_threads()) + " threads";
   }
 
   profiler::Timing timing() const override { return profiler::Timing::kComposed; }
@@ -90,38 +68,60 @@ class CpuBackend final : public Backend {
     const auto H = static_cast<std::size_t>(w.hidden);
     const auto T = static_cast<std::size_t>(plan.tokens);
     const std::size_t rows = plan.row_token.size();
+    const bool bf16 = precision_ == CpuPrecision::kBf16;
+    const int threads = onednn_threads();
     LayerExecution out;
     out.expert_ns.assign(static_cast<std::size_t>(w.experts), 0);
+    // Converting the weights is loading them, not computing the layer: outside every timer.
+    if (bf16) weights_.convert(w, threads);
 
+    // Each expert's rows together, already in the precision the experts compute in.
     profiler::CpuTimer dispatch;
-    permuted_in_.resize(rows * H);
-    const int threads = blas::threads();
+    permuted_in_.resize(rows * H * (bf16 ? 2 : 4) / sizeof(float) + 1);
+    auto* in_f32 = permuted_in_.data();
+    auto* in_bf16 = reinterpret_cast<std::uint16_t*>(permuted_in_.data());
     parallel_for(
         static_cast<std::int64_t>(rows), threads, 64, [&](std::int64_t begin, std::int64_t end) {
           for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {
-            std::memcpy(&permuted_in_[r * H], x + static_cast<std::size_t>(plan.row_token[r]) * H,
-                        H * sizeof(float));
+            const float* src = x + static_cast<std::size_t>(plan.row_token[r]) * H;
+            if (bf16) {
+              for (std::size_t h = 0; h < H; ++h)
+                in_bf16[r * H + h] = to_bf16(src[h]);
+            } else {
+              std::memcpy(&in_f32[r * H], src, H * sizeof(float));
+            }
           }
         });
     out.dispatch_ns = dispatch.elapsed_ns();
 
     permuted_out_.resize(rows * H);
+    const auto F = static_cast<std::size_t>(w.ffn);
+    // Few rows per expert: the whole layer on the skinny kernels (swiglu_ffn.h says why).
+    int touched = 0;
+    for (int e = 0; e < w.experts; ++e)
+      touched += plan.rows_of(e) > 0 ? 1 : 0;
+    const bool skinny = rows <= static_cast<std::size_t>(touched) * kSkinnyMaxRows;
     for (int e = 0; e < w.experts; ++e) {
       const std::int64_t n = plan.rows_of(e);
       if (n == 0) continue;
       throw_if_cancelled(cancel);
       const auto first = static_cast<std::size_t>(plan.offsets[static_cast<std::size_t>(e)]) * H;
+      const auto ue = static_cast<std::size_t>(e);
+      const void* input = bf16 ? static_cast<const void*>(in_bf16 + first) : in_f32 + first;
+      const void* gate_up =
+          bf16 ? static_cast<const void*>(&weights_.gate_up[ue * 2 * F * H]) : w.expert_gate_up(e);
+      const void* down =
+          bf16 ? static_cast<const void*>(&weights_.down[ue * H * F]) : w.expert_down(e);
       profiler::CpuTimer timer;
-      swiglu_ffn(&permuted_in_[first], n, w.expert_gate_up(e), w.expert_down(e), w.ffn, w.hidden,
-                 &permuted_out_[first]);
-      out.expert_ns[static_cast<std::size_t>(e)] = timer.elapsed_ns();
+      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first], skinny);
+      out.expert_ns[ue] = timer.elapsed_ns();
     }
 
     out.output.assign(T * H, 0.0f);
     if (w.shared_experts > 0) {
       throw_if_cancelled(cancel);
       profiler::CpuTimer timer;
-      run_shared_experts(x, w, T, out.output.data());
+      run_shared_experts(x, w, T, out.output.data(), threads);
       out.shared_ns = timer.elapsed_ns();
     }
 
@@ -148,13 +148,25 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  void run_shared_experts(const float* x, const ExpertWeights& w, std::size_t tokens, float* y) {
+  void run_shared_experts(const float* x, const ExpertWeights& w, std::size_t tokens, float* y,
+                          int threads) {
     const auto H = static_cast<std::size_t>(w.hidden);
     const auto Fs = static_cast<std::size_t>(w.shared_ffn);
+    const bool bf16 = precision_ == CpuPrecision::kBf16;
+    if (bf16) {
+      shared_in_.resize(tokens * H);
+      convert_to_bf16(x, tokens * H, shared_in_.data(), threads);
+    }
     shared_out_.resize(tokens * H);
     for (std::size_t s = 0; s < static_cast<std::size_t>(w.shared_experts); ++s) {
-      swiglu_ffn(x, static_cast<std::int64_t>(tokens), &w.shared_gate_up[s * 2 * Fs * H],
-                 &w.shared_down[s * H * Fs], w.shared_ffn, w.hidden, shared_out_.data());
+      const void* input = bf16 ? static_cast<const void*>(shared_in_.data()) : x;
+      const void* gate_up = bf16
+                                ? static_cast<const void*>(&weights_.shared_gate_up[s * 2 * Fs * H])
+                                : &w.shared_gate_up[s * 2 * Fs * H];
+      const void* down = bf16 ? static_cast<const void*>(&weights_.shared_down[s * H * Fs])
+                              : &w.shared_down[s * H * Fs];
+      ffn_.run(precision_, input, static_cast<std::int64_t>(tokens), gate_up, down, w.shared_ffn,
+               w.hidden, shared_out_.data());
       for (std::size_t t = 0; t < tokens; ++t) {
         float scale = 1.0f;
         if (w.shared_gate_sigmoid) {
@@ -169,16 +181,33 @@ class CpuBackend final : public Backend {
     }
   }
 
+  CpuPrecision precision_;
+  SwigluFfn ffn_;
+  Bf16Weights weights_;
   // Reused across layers so a run allocates its buffers once.
-  std::vector<float> permuted_in_;
+  std::vector<float> permuted_in_;  // fp32, or bf16 packed two to a float
   std::vector<float> permuted_out_;
+  std::vector<std::uint16_t> shared_in_;
   std::vector<float> shared_out_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend() {
-  return std::make_unique<CpuBackend>();
+std::unique_ptr<Backend> make_cpu_backend(CpuPrecision precision) {
+  return std::make_unique<CpuBackend>(precision);
+}
+
+CpuPrecision parse_cpu_options(const std::string& options) {
+  if (options.empty() || options == "fp32") return CpuPrecision::kFp32;
+  if (options != "bf16") {
+    throw Error("unknown CPU backend option '" + options + "' (expected fp32 or bf16)");
+  }
+  const CpuFeatures features = detect_cpu_features();
+  if (!features.avx512_bf16) {
+    throw Error("backend cpu:bf16 needs a CPU with AVX-512 BF16 instructions; this one has " +
+                describe(features) + " (use --backend cpu for fp32)");
+  }
+  return CpuPrecision::kBf16;
 }
 
 }  // namespace moescope

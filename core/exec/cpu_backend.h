@@ -1,17 +1,19 @@
-// The CPU backend: fp32 SwiGLU experts through the BLAS, each expert timed on its own.
+// The CPU backend: SwiGLU experts through oneDNN's matrix products, in fp32 or bf16, each
+// expert timed on its own.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "core/exec/backend.h"
+#include "core/exec/cpu_precision.h"
 
 namespace moescope {
 
-std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<Backend> make_cpu_backend(CpuPrecision precision = CpuPrecision::kFp32);
 
-// y[rows, H] = W_down . (silu(W_gate . x) * (W_up . x)) for `rows` rows of x[rows, H], in
-// blocks of rows so the scratch stays small. `gate_up` is [2F, H], `down` is [H, F].
-void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const float* down, int ffn,
-                int hidden, float* y);
+// The options after "cpu:": "fp32" or "bf16". Throws Error naming an option it does not know,
+// and for bf16 on a CPU without BF16 instructions.
+CpuPrecision parse_cpu_options(const std::string& options);
 
 }  // namespace moescope

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace moescope {
 
@@ -18,5 +19,10 @@ constexpr int kSkinnyMaxRows = 16;
 // `threads` workers share the n output columns.
 void skinny_matmul(const float* x, std::size_t ldx, int rows, int k, const float* w, int n,
                    float* out, std::size_t ldo, int threads);
+
+// The same with x and w in bf16 (16-bit patterns) and fp32 sums: the AVX-512 BF16 dot product
+// where the CPU has it, a plain loop elsewhere.
+void skinny_matmul_bf16(const std::uint16_t* x, std::size_t ldx, int rows, int k,
+                        const std::uint16_t* w, int n, float* out, std::size_t ldo, int threads);
 
 }  // namespace moescope

@@ -1,10 +1,23 @@
 #include "core/model/expert_weights.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/base/random.h"
 
 namespace moescope {
+
+std::vector<float> weight_fingerprint(const ExpertWeights& w) {
+  std::vector<float> f = {static_cast<float>(w.hidden),     static_cast<float>(w.ffn),
+                          static_cast<float>(w.experts),    static_cast<float>(w.shared_experts),
+                          static_cast<float>(w.shared_ffn), w.shared_gate_sigmoid ? 1.0f : 0.0f};
+  for (const auto* v : {&w.gate_up, &w.down, &w.shared_gate_up, &w.shared_down, &w.shared_gate}) {
+    f.push_back(static_cast<float>(v->size()));
+    for (std::size_t i = 0; i < v->size(); i += std::max<std::size_t>(1, v->size() / 16))
+      f.push_back((*v)[i]);
+  }
+  return f;
+}
 
 std::uint64_t expert_weight_bytes(const ModelSpec& spec) {
   const auto H = static_cast<std::uint64_t>(spec.hidden);

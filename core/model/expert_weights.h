@@ -36,6 +36,11 @@ struct ExpertWeights {
   }
 };
 
+// A cheap identity of a weight set: its shapes, sizes and a sample of its values, so that a
+// converted or uploaded copy is reused across the layers of a run and never mistaken for
+// another set's.
+std::vector<float> weight_fingerprint(const ExpertWeights& w);
+
 // Bytes the weights of one layer of this spec take, before allocating them.
 std::uint64_t expert_weight_bytes(const ModelSpec& spec);
 

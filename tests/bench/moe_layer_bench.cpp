@@ -17,9 +17,12 @@
 #include <vector>
 
 #include "core/base/blas.h"
+#include "core/base/cpu_features.h"
 #include "core/base/random.h"
 #include "core/exec/backend.h"
+#include "core/exec/bf16.h"
 #include "core/exec/cpu_backend.h"
+#include "core/exec/onednn_matmul.h"
 #include "core/inputs/routing_source.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/expert_weights.h"
@@ -76,10 +79,11 @@ LayerCase make_layer_case(const ModelSpec& spec, int tokens) {
 }
 
 void run_layer_benchmark(benchmark::State& state, const ModelSpec& spec,
-                         const ExpertWeights& weights) {
+                         const ExpertWeights& weights,
+                         CpuPrecision precision = CpuPrecision::kFp32) {
   const auto tokens = static_cast<int>(state.range(0));
   const LayerCase c = make_layer_case(spec, tokens);
-  auto backend = make_cpu_backend();
+  auto backend = make_cpu_backend(precision);
   // One untimed run, so the backend's buffers are allocated and touched before timing.
   LayerExecution warm_up =
       backend->run_layer(c.input.hidden_states.data(), weights, c.outcome, c.plan, nullptr);
@@ -98,8 +102,10 @@ void run_layer_benchmark(benchmark::State& state, const ModelSpec& spec,
   state.counters["rows"] = rows;
   state.counters["tokens"] = tokens;
   state.counters["experts_touched"] = c.experts_touched;
-  state.counters["touched_weight_bytes"] =
-      static_cast<double>(c.experts_touched) * static_cast<double>(weights.bytes_per_expert());
+  const double bytes_per_weight = precision == CpuPrecision::kFp32 ? 4.0 : 2.0;
+  state.counters["touched_weight_bytes"] = static_cast<double>(c.experts_touched) *
+                                           static_cast<double>(weights.bytes_per_expert()) *
+                                           bytes_per_weight / 4.0;
 }
 
 // a. The CPU MoE layer at the OLMoE shape: H 2048, F 1024, E 64, top-8, no shared experts.
@@ -107,6 +113,23 @@ void BM_MoeLayer(benchmark::State& state) {
   run_layer_benchmark(state, olmoe(), olmoe_weights());
 }
 BENCHMARK(BM_MoeLayer)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The same layer with bf16 weights and activations (fp32 accumulation), where the CPU has BF16
+// instructions.
+void BM_MoeLayerBf16(benchmark::State& state) {
+  if (!detect_cpu_features().avx512_bf16) {
+    state.SkipWithError("this CPU has no AVX-512 BF16 instructions");
+    return;
+  }
+  run_layer_benchmark(state, olmoe(), olmoe_weights(), CpuPrecision::kBf16);
+}
+BENCHMARK(BM_MoeLayerBf16)
     ->ArgName("T")
     ->Arg(16)
     ->Arg(256)
@@ -122,9 +145,12 @@ void BM_MoeLayerTiny(benchmark::State& state) {
 }
 BENCHMARK(BM_MoeLayerTiny)->ArgName("T")->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// b. The compute ceiling: one sgemm of the layer's FLOPs with the layer's shapes and layout,
-// x[M, H] . W[3F, H]^T with M = T * k, so 2 * M * H * 3F = T * k * 6 * H * F.
-void BM_DenseGemm(benchmark::State& state) {
+// b. The compute ceiling: one product of the layer's FLOPs with the layer's shapes and layout,
+// x[M, H] . W[3F, H]^T with M = T * k, so 2 * M * H * 3F = T * k * 6 * H * F: through oneDNN,
+// the library the experts use, in their precision, and through OpenBLAS for comparison.
+enum class DenseLibrary { kOnednnFp32, kOnednnBf16, kOpenBlas };
+
+void run_dense_benchmark(benchmark::State& state, DenseLibrary library) {
   const ModelSpec spec = olmoe();
   const auto tokens = static_cast<int>(state.range(0));
   const int m = tokens * spec.top_k;
@@ -136,10 +162,24 @@ void BM_DenseGemm(benchmark::State& state) {
   std::vector<float> c(static_cast<std::size_t>(m) * static_cast<std::size_t>(n), 0.0f);
   fill_uniform(a.data(), a.size(), 1.0f, rng);
   fill_uniform(b.data(), b.size(), 1.0f, rng);
+  std::vector<std::uint16_t> a16(a.size()), b16(b.size());
+  convert_to_bf16(a.data(), a.size(), a16.data(), 1);
+  convert_to_bf16(b.data(), b.size(), b16.data(), 1);
+  OnednnMatmul matmul;
   const auto gemm = [&] {
-    blas::multiply_transposed(m, n, k, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+    switch (library) {
+      case DenseLibrary::kOnednnFp32:
+        matmul.multiply(CpuPrecision::kFp32, m, n, k, a.data(), k, b.data(), c.data(), n);
+        break;
+      case DenseLibrary::kOnednnBf16:
+        matmul.multiply(CpuPrecision::kBf16, m, n, k, a16.data(), k, b16.data(), c.data(), n);
+        break;
+      case DenseLibrary::kOpenBlas:
+        blas::multiply_transposed(m, n, k, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+        break;
+    }
   };
-  gemm();  // untimed: OpenBLAS starts its threads and allocates its buffers
+  gemm();  // untimed: the library starts its threads, allocates its buffers, generates its code
   for (auto _ : state) {
     gemm();
     benchmark::DoNotOptimize(c);
@@ -151,7 +191,35 @@ void BM_DenseGemm(benchmark::State& state) {
   state.counters["flops"] = flops;
   state.counters["tokens"] = tokens;
 }
+
+void BM_DenseGemm(benchmark::State& state) {
+  run_dense_benchmark(state, DenseLibrary::kOnednnFp32);
+}
+void BM_DenseGemmBf16(benchmark::State& state) {
+  if (!detect_cpu_features().avx512_bf16) {
+    state.SkipWithError("this CPU has no AVX-512 BF16 instructions");
+    return;
+  }
+  run_dense_benchmark(state, DenseLibrary::kOnednnBf16);
+}
+void BM_DenseSgemmOpenBlas(benchmark::State& state) {
+  run_dense_benchmark(state, DenseLibrary::kOpenBlas);
+}
 BENCHMARK(BM_DenseGemm)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DenseGemmBf16)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DenseSgemmOpenBlas)
     ->ArgName("T")
     ->Arg(16)
     ->Arg(256)
@@ -265,6 +333,11 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const auto& kernels = moescope::blas::kernels();
+  benchmark::AddCustomContext("onednn_fp32",
+                              moescope::OnednnMatmul::kernels(moescope::CpuPrecision::kFp32));
+  benchmark::AddCustomContext("onednn_bf16",
+                              moescope::OnednnMatmul::kernels(moescope::CpuPrecision::kBf16));
+  benchmark::AddCustomContext("onednn_threads", std::to_string(moescope::onednn_threads()));
   benchmark::AddCustomContext("openblas_threads", std::to_string(kernels.threads));
   benchmark::AddCustomContext("openblas_core", kernels.name);
   benchmark::AddCustomContext("openblas_core_reason", kernels.reason);

@@ -3,7 +3,7 @@
 
 A peer for the CPU backend's BM_MoeLayer (tests/bench/moe_layer_bench.cpp): the forward of
 transformers' OlmoeSparseMoeBlock (router softmax, top-k, a loop over the experts with
-torch.where and index_add_), fp32, H 2048, F 1024, E 64, top-8, no shared experts.
+torch.where and index_add_), fp32 or bf16 (--dtype), H 2048, F 1024, E 64, top-8, no shared experts.
 
 The one departure from the Hugging Face block: a fixed per-expert popularity bias,
 skew * N(0, 1), is added to the router logits, so that the expert loads follow the same
@@ -91,8 +91,8 @@ class OlmoeSparseMoeBlock(nn.Module):
         return final_hidden_states, router_logits, selected_experts
 
 
-def measure(block, tokens, min_time, min_iterations, generator):
-    x = torch.randn(1, tokens, HIDDEN, generator=generator)
+def measure(block, tokens, min_time, min_iterations, generator, dtype):
+    x = torch.randn(1, tokens, HIDDEN, generator=generator).to(dtype)
     _, _, selected = block(x)  # warm-up: first-touch of buffers, MKL/oneDNN initialisation
     times = []
     start = time.perf_counter()
@@ -104,6 +104,7 @@ def measure(block, tokens, min_time, min_iterations, generator):
     flops = tokens * TOP_K * 6.0 * HIDDEN * FFN
     return {
         "impl": "torch-hf-olmoe",
+        "dtype": str(dtype).replace("torch.", ""),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "tokens": tokens,
@@ -122,14 +123,18 @@ def main():
     parser.add_argument("--min-iterations", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skew", type=float, default=0.6)
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
+                        help="weights and activations (bf16: as checkpoints are stored)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     generator = torch.Generator().manual_seed(args.seed)
     with torch.inference_mode():
-        block = OlmoeSparseMoeBlock(HIDDEN, FFN, EXPERTS, TOP_K, args.skew, generator).eval()
+        dtype = torch.float32 if args.dtype == "fp32" else torch.bfloat16
+        block = OlmoeSparseMoeBlock(HIDDEN, FFN, EXPERTS, TOP_K, args.skew, generator)
+        block = block.to(dtype).eval()
         for tokens in (int(t) for t in args.tokens.split(",")):
-            result = measure(block, tokens, args.min_time, args.min_iterations, generator)
+            result = measure(block, tokens, args.min_time, args.min_iterations, generator, dtype)
             print(json.dumps(result), flush=True)
     return 0
 

@@ -50,12 +50,14 @@ TEST(Info, ARunSaysWhichKernelsItUsed) {
                                "--layers", "1", "--backend", "cpu", "--session", session});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json info = info_with("");
-  const std::string kernels = "OpenBLAS " + info["blas"]["kernels"].get<std::string>() + " kernels";
+  const std::string kernels = "oneDNN " + info["experts"]["fp32"].get<std::string>() + ", fp32, ";
   EXPECT_NE(r.out.find("backend: CPU (" + kernels), std::string::npos) << r.out;
   // The session keeps it with the run: on which machine, with which kernels.
   const CliResult shown = run_cli({"show", "1", "--session", session});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  EXPECT_NE(shown.out.find(kernels), std::string::npos) << shown.out;
+  const std::string machine = info["cpu"]["model"].get<std::string>() + ", oneDNN " +
+                              info["experts"]["isa"].get<std::string>() + " kernels, fp32";
+  EXPECT_NE(shown.out.find("on " + machine), std::string::npos) << shown.out;
 }
 
 }  // namespace

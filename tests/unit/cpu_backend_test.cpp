@@ -5,8 +5,12 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/base/cpu_features.h"
+#include "core/base/error.h"
 #include "core/base/random.h"
+#include "core/exec/bf16.h"
 #include "core/exec/skinny_matmul.h"
+#include "core/exec/swiglu_ffn.h"
 #include "core/inputs/routing_source.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
@@ -86,8 +90,8 @@ void PrintTo(const LayerCase& c, std::ostream* os) {
 
 class CpuBackendMatchesReference : public ::testing::TestWithParam<LayerCase> {};
 
-TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
-  const LayerCase c = GetParam();
+// The layer in `precision` against the double-precision reference, within relative L2 `tolerance`.
+void check_layer(const LayerCase& c, CpuPrecision precision, double tolerance) {
   const ModelSpec spec = scaled(preset(c.preset), c.scale);
   auto source = make_synthetic_routing(spec, {c.tokens, 3, 1.0});
   const LayerInput in = source->layer(0, 0);
@@ -100,7 +104,7 @@ TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
       apply_policy(r, cfg, balanced_placement(spec.experts, std::min(4, spec.experts)));
   const ExpertWeights w = make_synthetic_weights(spec, 11);
   const DispatchPlan plan = make_dispatch_plan(outcome, spec.experts, c.tokens);
-  auto backend = make_cpu_backend();
+  auto backend = make_cpu_backend(precision);
   const LayerExecution run = backend->run_layer(in.hidden_states.data(), w, outcome, plan, nullptr);
   const auto ref = reference_layer(in.hidden_states, w, outcome, c.tokens);
   double diff = 0, norm = 0;
@@ -109,7 +113,7 @@ TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
     norm += ref[i] * ref[i];
   }
   ASSERT_GT(norm, 0.0);
-  EXPECT_LT(std::sqrt(diff / norm), 1e-5);
+  EXPECT_LT(std::sqrt(diff / norm), tolerance);
   // Same input, same bits: the combine has a fixed order.
   const LayerExecution again =
       backend->run_layer(in.hidden_states.data(), w, outcome, plan, nullptr);
@@ -121,6 +125,20 @@ TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
       EXPECT_GT(run.expert_ns[static_cast<std::size_t>(e)], 0);
     }
   }
+}
+
+TEST_P(CpuBackendMatchesReference, OnSyntheticInputs) {
+  check_layer(GetParam(), CpuPrecision::kFp32, 1e-5);
+}
+
+// bf16 weights and activations keep 8 bits of mantissa: about 4e-3 relative per value; the GPU
+// tests allow 1e-2 for the same precision.
+TEST_P(CpuBackendMatchesReference, OnSyntheticInputsInBf16) {
+  if (!detect_cpu_features().avx512_bf16) {
+    GTEST_SKIP() << "this CPU has no AVX-512 BF16 instructions (" << describe(detect_cpu_features())
+                 << ")";
+  }
+  check_layer(GetParam(), CpuPrecision::kBf16, 1e-2);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -138,6 +156,94 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(CpuBackend, Bf16WeightsFollowTheWeightSet) {
+  if (!detect_cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  // One backend, two weight sets in turn: the converted copy must follow the set it is given.
+  const ModelSpec spec = scaled(preset("olmoe-1b-7b"), 32);
+  auto source = make_synthetic_routing(spec, {64, 0, 1.0});
+  const LayerInput in = source->layer(0, 0);
+  const RouterOutput r = route(in.logits.data(), 64, spec.experts, spec.top_k, false);
+  const PolicyOutcome o = apply_policy(r, PolicyConfig{}, balanced_placement(spec.experts, 1));
+  const DispatchPlan plan = make_dispatch_plan(o, spec.experts, 64);
+  auto backend = make_cpu_backend(CpuPrecision::kBf16);
+  for (std::uint64_t seed : {1u, 2u, 1u}) {
+    const ExpertWeights w = make_synthetic_weights(spec, seed);
+    const LayerExecution run = backend->run_layer(in.hidden_states.data(), w, o, plan, nullptr);
+    const auto fresh = make_cpu_backend(CpuPrecision::kBf16)
+                           ->run_layer(in.hidden_states.data(), w, o, plan, nullptr);
+    EXPECT_EQ(run.output, fresh.output) << "weights of seed " << seed;
+  }
+}
+
+TEST(CpuBackend, OptionsNameThePrecision) {
+  EXPECT_EQ(parse_cpu_options(""), CpuPrecision::kFp32);
+  EXPECT_EQ(parse_cpu_options("fp32"), CpuPrecision::kFp32);
+  try {
+    parse_cpu_options("fp16");
+    FAIL() << "fp16 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown CPU backend option 'fp16'"), std::string::npos)
+        << e.what();
+  }
+  if (detect_cpu_features().avx512_bf16) {
+    EXPECT_EQ(parse_cpu_options("bf16"), CpuPrecision::kBf16);
+    EXPECT_NE(make_cpu_backend(CpuPrecision::kBf16)->machine().find("bf16"), std::string::npos);
+  } else {
+    EXPECT_THROW(parse_cpu_options("bf16"), Error);
+  }
+}
+
+// The bf16 skinny product against a double loop over the same bf16 values: row groups of 8 and
+// a remainder, and a depth with a remainder after the 32 values one instruction takes.
+TEST(SkinnyMatmulBf16, MatchesAPlainLoopOnTheSameBf16Values) {
+  const int k = 77, n = 300;
+  Rng rng({9});
+  std::vector<std::uint16_t> w(static_cast<std::size_t>(n * k));
+  for (auto& v : w)
+    v = to_bf16(static_cast<float>(rng.normal()));
+  for (const int rows : {1, 3, 8, 11, 16}) {
+    const std::size_t ldx = k + 5, ldo = n + 3;
+    std::vector<std::uint16_t> x(static_cast<std::size_t>(rows) * ldx);
+    for (auto& v : x)
+      v = to_bf16(static_cast<float>(rng.normal()));
+    std::vector<float> out(static_cast<std::size_t>(rows) * ldo, -1.0f);
+    skinny_matmul_bf16(x.data(), ldx, rows, k, w.data(), n, out.data(), ldo, 2);
+    for (int r = 0; r < rows; ++r) {
+      for (int j = 0; j < n; ++j) {
+        double expected = 0;
+        for (int h = 0; h < k; ++h) {
+          expected += static_cast<double>(from_bf16(x[static_cast<std::size_t>(r) * ldx + h])) *
+                      from_bf16(w[static_cast<std::size_t>(j) * k + h]);
+        }
+        ASSERT_NEAR(out[static_cast<std::size_t>(r) * ldo + j], expected, 1e-3)
+            << "rows " << rows << " row " << r << " column " << j;
+      }
+      for (std::size_t j = n; j < ldo; ++j)
+        ASSERT_EQ(out[static_cast<std::size_t>(r) * ldo + j], -1.0f);
+    }
+  }
+}
+
+TEST(Bf16, RoundsToNearestEvenAndKeepsSpecialValues) {
+  EXPECT_EQ(to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(from_bf16(to_bf16(1.0f)), 1.0f);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even pattern, 1.
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 1.0f / 256)), 1.0f);
+  // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: the even one is 1 + 2^-6.
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 3.0f / 256)), 1.0f + 1.0f / 64);
+  EXPECT_EQ(from_bf16(to_bf16(-2.5f)), -2.5f);
+  EXPECT_TRUE(std::isnan(from_bf16(to_bf16(std::nanf("")))));
+  EXPECT_EQ(from_bf16(to_bf16(INFINITY)), INFINITY);
+  EXPECT_EQ(from_bf16(to_bf16(-INFINITY)), -INFINITY);
+  // The largest float rounds up to infinity, as it must in 8 bits of mantissa.
+  EXPECT_EQ(from_bf16(to_bf16(3.4028235e38f)), INFINITY);
+  std::vector<float> in = {0.1f, -7.0f, 65504.0f};
+  std::vector<std::uint16_t> out(in.size());
+  convert_to_bf16(in.data(), in.size(), out.data(), 2);
+  for (std::size_t i = 0; i < in.size(); ++i)
+    EXPECT_EQ(out[i], to_bf16(in[i]));
+}
 
 TEST(CpuBackend, CancelStopsBetweenExperts) {
   const ModelSpec spec = scaled(preset("olmoe-1b-7b"), 64);

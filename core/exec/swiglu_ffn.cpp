@@ -1,0 +1,107 @@
+#include "core/exec/swiglu_ffn.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/exec/bf16.h"
+#include "core/exec/onednn_matmul.h"
+#include "core/exec/parallel_for.h"
+#include "core/exec/skinny_matmul.h"
+
+namespace moescope {
+
+namespace {
+
+// Large enough that the products stay compute-bound, small enough that the scratch of a
+// Mixtral-sized expert stays around 60 MB.
+constexpr std::int64_t kRowBlock = 512;
+
+std::size_t element_bytes(CpuPrecision p) {
+  return p == CpuPrecision::kFp32 ? 4 : 2;
+}
+
+const char* offset(const void* base, std::size_t elements, CpuPrecision p) {
+  return static_cast<const char*>(base) + elements * element_bytes(p);
+}
+
+// act = silu(gate) * up, in place in the gate half of each [2F] row.
+void silu_times_up(float* scratch, std::size_t rows, std::size_t F, int threads) {
+  parallel_for(
+      static_cast<std::int64_t>(rows), threads, 16, [=](std::int64_t begin, std::int64_t end) {
+        for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {
+          float* row = scratch + r * 2 * F;
+          for (std::size_t f = 0; f < F; ++f) {
+            const float g = row[f];
+            row[f] = g / (1.0f + std::exp(-g)) * row[F + f];
+          }
+        }
+      });
+}
+
+}  // namespace
+
+void SwigluFfn::run_skinny(CpuPrecision precision, const void* x, std::int64_t rows,
+                           const void* gate_up, const void* down, int ffn, int hidden, float* y) {
+  const auto F = static_cast<std::size_t>(ffn);
+  const auto H = static_cast<std::size_t>(hidden);
+  const auto n = static_cast<int>(rows);
+  const auto r = static_cast<std::size_t>(rows);
+  const int threads = onednn_threads();
+  gate_.resize(r * 2 * F);
+  if (precision == CpuPrecision::kFp32) {
+    skinny_matmul(static_cast<const float*>(x), H, n, hidden, static_cast<const float*>(gate_up),
+                  2 * ffn, gate_.data(), 2 * F, threads);
+    silu_times_up(gate_.data(), r, F, threads);
+    skinny_matmul(gate_.data(), 2 * F, n, ffn, static_cast<const float*>(down), hidden, y, H,
+                  threads);
+    return;
+  }
+  skinny_matmul_bf16(static_cast<const std::uint16_t*>(x), H, n, hidden,
+                     static_cast<const std::uint16_t*>(gate_up), 2 * ffn, gate_.data(), 2 * F,
+                     threads);
+  silu_times_up(gate_.data(), r, F, threads);
+  activation_.resize(r * F);
+  auto* act = reinterpret_cast<std::uint16_t*>(activation_.data());
+  for (std::size_t i = 0; i < r; ++i) {
+    for (std::size_t f = 0; f < F; ++f)
+      act[i * F + f] = to_bf16(gate_[i * 2 * F + f]);
+  }
+  skinny_matmul_bf16(act, F, n, ffn, static_cast<const std::uint16_t*>(down), hidden, y, H,
+                     threads);
+}
+
+void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
+                    const void* down, int ffn, int hidden, float* y, bool skinny) {
+  if (skinny && rows <= kSkinnyMaxRows) {
+    // A few rows are bound by reading the weights; the skinny kernels read them once.
+    run_skinny(precision, x, rows, gate_up, down, ffn, hidden, y);
+    return;
+  }
+  const auto F = static_cast<std::size_t>(ffn);
+  const auto H = static_cast<std::size_t>(hidden);
+  const auto block = static_cast<std::size_t>(std::min(rows, kRowBlock));
+  gate_.resize(block * F);
+  activation_.resize(block * F);  // bf16 uses its first half
+  const void* gate_weights = gate_up;
+  const void* up_weights = offset(gate_up, F * H, precision);
+  const bool bf16 = precision == CpuPrecision::kBf16;
+  for (std::int64_t first = 0; first < rows; first += kRowBlock) {
+    const std::int64_t n = std::min(kRowBlock, rows - first);
+    const void* xb = offset(x, static_cast<std::size_t>(first) * H, precision);
+    float* yb = y + static_cast<std::size_t>(first) * H;
+    matmul_.multiply(precision, n, ffn, hidden, xb, hidden, gate_weights, gate_.data(), ffn, false,
+                     AfterProduct::kSilu);
+    // In the precision of the down projection, which reads it next.
+    matmul_.multiply(precision, n, ffn, hidden, xb, hidden, up_weights, activation_.data(), ffn,
+                     bf16, AfterProduct::kMultiplyBy, gate_.data());
+    matmul_.multiply(precision, n, hidden, ffn, activation_.data(), ffn, down, yb, hidden);
+  }
+}
+
+void swiglu_ffn(const float* x, std::int64_t rows, const float* gate_up, const float* down, int ffn,
+                int hidden, float* y) {
+  thread_local SwigluFfn ffn_of_thread;
+  ffn_of_thread.run(CpuPrecision::kFp32, x, rows, gate_up, down, ffn, hidden, y);
+}
+
+}  // namespace moescope
