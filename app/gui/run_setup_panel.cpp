@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/gui/number_list.h"
+#include "core/base/cpu_features.h"
 #include "core/base/error.h"
 #include "core/exec/backend.h"
 #include "core/exec/backend_registry.h"
@@ -159,11 +160,18 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
       tr("The device of each expert, comma separated; empty for balanced "
          "blocks"));
   backend_ = new QComboBox(this);
-  for (const auto& name : backend_names())
+  for (const auto& name : backend_names()) {
     backend_->addItem(QString::fromStdString(name));
+    // bf16 on the CPU only where the CPU has the instructions for it.
+    if (name == "cpu" && detect_cpu_features().avx512_bf16) backend_->addItem("cpu:bf16");
+  }
+  // Editable: options follow a colon, as on the command line ("cuda:fp32,gpu=1").
+  backend_->setEditable(true);
   backend_->setToolTip(
       tr("Where the experts run: auto takes the GPU when one can be used, else the CPU; cuda "
-         "times every expert's GEMMs, cuda-grouped runs one grouped GEMM for all"));
+         "times every expert's GEMMs, cuda-grouped runs one grouped GEMM for all. Options "
+         "follow a colon: cpu:bf16 (bf16 weights on CPUs with AVX-512 BF16), cuda:fp32, "
+         "cuda:gpu=1"));
   timing_ = combo({"composed", "modeled"},
                   tr("composed: each layer's timeline from the durations measured. modeled: from "
                      "the loads through this machine's cost model (calibrated first when there "

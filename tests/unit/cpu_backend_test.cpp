@@ -9,6 +9,7 @@
 #include "core/base/error.h"
 #include "core/base/random.h"
 #include "core/exec/bf16.h"
+#include "core/exec/onednn_matmul.h"
 #include "core/exec/skinny_matmul.h"
 #include "core/exec/swiglu_ffn.h"
 #include "core/inputs/routing_source.h"
@@ -173,6 +174,24 @@ TEST(CpuBackend, Bf16WeightsFollowTheWeightSet) {
     const auto fresh = make_cpu_backend(CpuPrecision::kBf16)
                            ->run_layer(in.hidden_states.data(), w, o, plan, nullptr);
     EXPECT_EQ(run.output, fresh.output) << "weights of seed " << seed;
+  }
+}
+
+// oneDNN chooses its kernels from the CPU's instruction sets: never its reference C++ code, nor
+// the SSE level, on a CPU with AVX2.
+TEST(OnednnMatmul, UsesTheCpusVectorInstructions) {
+  const CpuFeatures f = detect_cpu_features();
+  if (!f.avx2 || !f.fma) GTEST_SKIP() << "this CPU has no AVX2 and FMA: " << describe(f);
+  const std::string isa = onednn_isa();
+  EXPECT_TRUE(isa.rfind("avx2", 0) == 0 || isa.rfind("avx512", 0) == 0) << isa;
+  const std::string fp32 = OnednnMatmul::kernels(CpuPrecision::kFp32);
+  EXPECT_EQ(fp32.find("ref"), std::string::npos) << fp32;
+  EXPECT_NE(fp32.find("avx"), std::string::npos) << fp32;
+  if (f.avx512_bf16) {
+    const std::string bf16 = OnednnMatmul::kernels(CpuPrecision::kBf16);
+    EXPECT_TRUE(bf16.find("avx512_core_bf16") != std::string::npos ||
+                bf16.find("amx") != std::string::npos)
+        << bf16;
   }
 }
 
