@@ -42,6 +42,14 @@ class Bf16Weights {
   std::vector<float> fingerprint_;
 };
 
+// Few rows per expert on average: the whole layer on the skinny kernels (swiglu_ffn.h says why).
+bool uses_skinny_kernels(const DispatchPlan& plan, int experts) {
+  std::int64_t touched = 0;
+  for (int e = 0; e < experts; ++e)
+    touched += plan.rows_of(e) > 0 ? 1 : 0;
+  return static_cast<std::int64_t>(plan.row_token.size()) <= touched * kSkinnyMaxRows;
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(CpuPrecision precision) : precision_(precision) {}
@@ -72,8 +80,15 @@ class CpuBackend final : public Backend {
     const int threads = onednn_threads();
     LayerExecution out;
     out.expert_ns.assign(static_cast<std::size_t>(w.experts), 0);
-    // Converting the weights is loading them, not computing the layer: outside every timer.
+    // Converting the weights is loading them, and generating the products' code is preparing
+    // them, not computing the layer: both outside every timer.
     if (bf16) weights_.convert(w, threads);
+    const bool skinny = uses_skinny_kernels(plan, w.experts);
+    ffn_.forget_if_full();
+    for (int e = 0; e < w.experts; ++e)
+      ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, skinny);
+    for (int s = 0; s < w.shared_experts; ++s)
+      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden);
 
     // Each expert's rows together, already in the precision the experts compute in.
     profiler::CpuTimer dispatch;
@@ -96,11 +111,6 @@ class CpuBackend final : public Backend {
 
     permuted_out_.resize(rows * H);
     const auto F = static_cast<std::size_t>(w.ffn);
-    // Few rows per expert: the whole layer on the skinny kernels (swiglu_ffn.h says why).
-    int touched = 0;
-    for (int e = 0; e < w.experts; ++e)
-      touched += plan.rows_of(e) > 0 ? 1 : 0;
-    const bool skinny = rows <= static_cast<std::size_t>(touched) * kSkinnyMaxRows;
     for (int e = 0; e < w.experts; ++e) {
       const std::int64_t n = plan.rows_of(e);
       if (n == 0) continue;

@@ -16,14 +16,14 @@ memory::data_type data_type(CpuPrecision p) {
   return p == CpuPrecision::kFp32 ? memory::data_type::f32 : memory::data_type::bf16;
 }
 
-// Primitives of shapes no longer seen are dropped past this many, so a long run with many row
-// counts keeps a bounded cache (oneDNN keeps its own cache of the generated code besides).
-constexpr std::size_t kMaxProducts = 4096;
-
 }  // namespace
 
 const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  static const dnnl::engine engine = [] {
+    // oneDNN keeps generated code for its own reuse too; no more than MoEScope keeps.
+    dnnl::set_primitive_cache_capacity(static_cast<int>(OnednnMatmul::kMaxProducts / 2));
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return engine;
 }
 
@@ -65,60 +65,67 @@ std::string onednn_version() {
 
 OnednnMatmul::OnednnMatmul() : stream_(cpu_engine()) {}
 
-dnnl::matmul& OnednnMatmul::product(const Key& key, memory::desc& x_md, memory::desc& w_md,
-                                    memory::desc& out_md, memory::desc& other_md) {
-  const auto [precision, m, n, k, x_ld, out_ld, out_bf16, after] = key;
-  const auto type = data_type(static_cast<CpuPrecision>(precision));
-  x_md = memory::desc({m, k}, type, {x_ld, 1});
-  // w is [n, k] row-major: the [k, n] matrix the product wants, with strides (1, k).
-  w_md = memory::desc({k, n}, type, {1, k});
-  out_md = memory::desc({m, n}, out_bf16 ? memory::data_type::bf16 : memory::data_type::f32,
-                        {out_ld, 1});
-  other_md = memory::desc({m, n}, memory::data_type::f32, {n, 1});
-  if (auto it = products_.find(key); it != products_.end()) return it->second;
+namespace {
 
+struct Descriptors {
+  memory::desc x, w, out, other;
+};
+
+Descriptors descriptors(const ProductShape& s) {
+  const auto type = data_type(s.precision);
+  return {memory::desc({s.m, s.k}, type, {s.x_ld, 1}),
+          // w is [n, k] row-major: the [k, n] matrix the product wants, with strides (1, k).
+          memory::desc({s.k, s.n}, type, {1, s.k}),
+          memory::desc({s.m, s.n}, s.out_bf16 ? memory::data_type::bf16 : memory::data_type::f32,
+                       {s.out_ld, 1}),
+          memory::desc({s.m, s.n}, memory::data_type::f32, {s.n, 1})};
+}
+
+}  // namespace
+
+void OnednnMatmul::prepare(const ProductShape& shape) {
+  if (products_.contains(shape)) return;
+  const Descriptors d = descriptors(shape);
   dnnl::post_ops ops;
-  if (static_cast<AfterProduct>(after) == AfterProduct::kSilu) {
+  if (shape.after == AfterProduct::kSilu) {
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);  // x * sigmoid(1 * x)
-  } else if (static_cast<AfterProduct>(after) == AfterProduct::kMultiplyBy) {
-    ops.append_binary(dnnl::algorithm::binary_mul, other_md);
+  } else if (shape.after == AfterProduct::kMultiplyBy) {
+    ops.append_binary(dnnl::algorithm::binary_mul, d.other);
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   try {
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x_md, w_md, out_md), attr,
-                                          cpu_engine());
-    if (products_.size() >= kMaxProducts) products_.clear();
-    return products_.emplace(key, dnnl::matmul(pd)).first->second;
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.x, d.w, d.out), attr, cpu_engine());
+    products_.emplace(shape, dnnl::matmul(pd));
   } catch (const dnnl::error& e) {
-    throw Error("oneDNN has no " + precision_name(static_cast<CpuPrecision>(precision)) +
-                " matrix product for this CPU (" + onednn_isa() + ", " + std::to_string(m) + "x" +
-                std::to_string(k) + " by " + std::to_string(k) + "x" + std::to_string(n) +
-                "): " + e.what());
+    throw Error("oneDNN has no " + precision_name(shape.precision) +
+                " matrix product for this CPU (" + onednn_isa() + ", " + std::to_string(shape.m) +
+                "x" + std::to_string(shape.k) + " by " + std::to_string(shape.k) + "x" +
+                std::to_string(shape.n) + "): " + e.what());
   }
 }
 
-void OnednnMatmul::multiply(CpuPrecision precision, std::int64_t m, std::int64_t n, std::int64_t k,
-                            const void* x, std::int64_t x_ld, const void* w, void* out,
-                            std::int64_t out_ld, bool out_bf16, AfterProduct after,
+void OnednnMatmul::forget_if_full() {
+  if (products_.size() > kMaxProducts / 2) products_.clear();
+}
+
+void OnednnMatmul::multiply(const ProductShape& shape, const void* x, const void* w, void* out,
                             const float* other) {
-  if (m <= 0) return;
-  const Key key{static_cast<int>(precision), m, n, k, x_ld, out_ld, out_bf16,
-                static_cast<int>(after)};
-  memory::desc x_md, w_md, out_md, other_md;
-  dnnl::matmul& p = product(key, x_md, w_md, out_md, other_md);
+  if (shape.m <= 0) return;
+  if (products_.size() >= kMaxProducts) products_.clear();
+  prepare(shape);
+  const Descriptors d = descriptors(shape);
   const auto& engine = cpu_engine();
   // oneDNN takes non-const handles; it only reads sources.
-  memory x_mem(x_md, engine, const_cast<void*>(x));
-  memory w_mem(w_md, engine, const_cast<void*>(w));
-  memory out_mem(out_md, engine, out);
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, out_mem}};
-  if (after == AfterProduct::kMultiplyBy) {
+      {DNNL_ARG_SRC, memory(d.x, engine, const_cast<void*>(x))},
+      {DNNL_ARG_WEIGHTS, memory(d.w, engine, const_cast<void*>(w))},
+      {DNNL_ARG_DST, memory(d.out, engine, out)}};
+  if (shape.after == AfterProduct::kMultiplyBy) {
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                 memory(other_md, engine, const_cast<float*>(other)));
+                 memory(d.other, engine, const_cast<float*>(other)));
   }
-  p.execute(stream_, args);
+  products_.at(shape).execute(stream_, args);
   stream_.wait();
 }
 

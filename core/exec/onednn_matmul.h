@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <tuple>
 
 #include "core/exec/cpu_precision.h"
 
@@ -22,29 +21,43 @@ enum class AfterProduct {
   kMultiplyBy,  // out = (x . w^T) * other, element by element; `other` is fp32 [m, n]
 };
 
+// One product's shape: out[m, n] = x[m, k] . w[n, k]^T, then `after`. x and w are in
+// `precision` (bf16 as its 16-bit patterns), x's rows x_ld elements apart, w dense; out is fp32
+// unless out_bf16, its rows out_ld apart.
+struct ProductShape {
+  CpuPrecision precision = CpuPrecision::kFp32;
+  std::int64_t m = 0, n = 0, k = 0;
+  std::int64_t x_ld = 0, out_ld = 0;
+  bool out_bf16 = false;
+  AfterProduct after = AfterProduct::kNothing;
+
+  auto operator<=>(const ProductShape&) const = default;
+};
+
 class OnednnMatmul {
  public:
   OnednnMatmul();
 
-  // out[m, n] = x[m, k] . w[n, k]^T, then `after`. x and w are in `precision` (bf16 as its 16-bit
-  // patterns), x's rows x_ld elements apart, w dense; out is fp32 unless out_bf16, rows out_ld
-  // apart. Products of each shape are prepared once and reused.
-  void multiply(CpuPrecision precision, std::int64_t m, std::int64_t n, std::int64_t k,
-                const void* x, std::int64_t x_ld, const void* w, void* out, std::int64_t out_ld,
-                bool out_bf16 = false, AfterProduct after = AfterProduct::kNothing,
+  // Generates the code of a product of this shape, unless it is there (about 0.1 ms): callers do
+  // it before they start their clocks, so that timings hold computing only. Each shape holds
+  // about 100 KB; past kMaxProducts shapes, forget_if_full() drops them.
+  void prepare(const ProductShape& shape);
+  // Computes the product (prepared first when it is not); `other` is the fp32 [m, n] operand of
+  // AfterProduct::kMultiplyBy.
+  void multiply(const ProductShape& shape, const void* x, const void* w, void* out,
                 const float* other = nullptr);
+  // Drops every prepared product when more than half of kMaxProducts are held: between layers,
+  // so that one layer's shapes (at most a few hundred) all stay while it runs.
+  void forget_if_full();
+
+  static constexpr std::size_t kMaxProducts = 1024;
 
   // oneDNN's name for the kernels of a product in this precision: "brg:avx512_core_bf16".
   static std::string kernels(CpuPrecision precision);
 
  private:
-  using Key = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                         bool, int>;
-  dnnl::matmul& product(const Key& key, dnnl::memory::desc& x_md, dnnl::memory::desc& w_md,
-                        dnnl::memory::desc& out_md, dnnl::memory::desc& other_md);
-
   dnnl::stream stream_;
-  std::map<Key, dnnl::matmul> products_;
+  std::map<ProductShape, dnnl::matmul> products_;
 };
 
 // The CPU engine every product runs on.

@@ -70,9 +70,55 @@ void SwigluFfn::run_skinny(CpuPrecision precision, const void* x, std::int64_t r
                      threads);
 }
 
+namespace {
+
+// The three products of a block of n rows: silu(x . W_gate^T), (x . W_up^T) * that, and the down
+// projection of the result.
+struct BlockProducts {
+  ProductShape gate, up, down;
+};
+
+BlockProducts block_products(CpuPrecision precision, std::int64_t n, int ffn, int hidden) {
+  BlockProducts p;
+  p.gate = {precision, n, ffn, hidden, hidden, ffn, false, AfterProduct::kSilu};
+  // In the precision of the down projection, which reads it next.
+  p.up = {precision,
+          n,
+          ffn,
+          hidden,
+          hidden,
+          ffn,
+          precision == CpuPrecision::kBf16,
+          AfterProduct::kMultiplyBy};
+  p.down = {precision, n, hidden, ffn, ffn, hidden, false, AfterProduct::kNothing};
+  return p;
+}
+
+bool takes_skinny(std::int64_t rows, bool skinny) {
+  return skinny && rows <= kSkinnyMaxRows;
+}
+
+}  // namespace
+
+void SwigluFfn::prepare(CpuPrecision precision, std::int64_t rows, int ffn, int hidden,
+                        bool skinny) {
+  if (rows <= 0 || takes_skinny(rows, skinny)) return;
+  for (const std::int64_t n : {std::min(rows, kRowBlock), rows % kRowBlock}) {
+    if (n == 0) continue;
+    const BlockProducts p = block_products(precision, n, ffn, hidden);
+    matmul_.prepare(p.gate);
+    matmul_.prepare(p.up);
+    matmul_.prepare(p.down);
+  }
+}
+
+void SwigluFfn::forget_if_full() {
+  matmul_.forget_if_full();
+}
+
 void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
                     const void* down, int ffn, int hidden, float* y, bool skinny) {
-  if (skinny && rows <= kSkinnyMaxRows) {
+  if (takes_skinny(rows, skinny)) {
     // A few rows are bound by reading the weights; the skinny kernels read them once.
     run_skinny(precision, x, rows, gate_up, down, ffn, hidden, y);
     return;
@@ -82,19 +128,15 @@ void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, co
   const auto block = static_cast<std::size_t>(std::min(rows, kRowBlock));
   gate_.resize(block * F);
   activation_.resize(block * F);  // bf16 uses its first half
-  const void* gate_weights = gate_up;
   const void* up_weights = offset(gate_up, F * H, precision);
-  const bool bf16 = precision == CpuPrecision::kBf16;
   for (std::int64_t first = 0; first < rows; first += kRowBlock) {
     const std::int64_t n = std::min(kRowBlock, rows - first);
     const void* xb = offset(x, static_cast<std::size_t>(first) * H, precision);
     float* yb = y + static_cast<std::size_t>(first) * H;
-    matmul_.multiply(precision, n, ffn, hidden, xb, hidden, gate_weights, gate_.data(), ffn, false,
-                     AfterProduct::kSilu);
-    // In the precision of the down projection, which reads it next.
-    matmul_.multiply(precision, n, ffn, hidden, xb, hidden, up_weights, activation_.data(), ffn,
-                     bf16, AfterProduct::kMultiplyBy, gate_.data());
-    matmul_.multiply(precision, n, hidden, ffn, activation_.data(), ffn, down, yb, hidden);
+    const BlockProducts p = block_products(precision, n, ffn, hidden);
+    matmul_.multiply(p.gate, xb, gate_up, gate_.data());
+    matmul_.multiply(p.up, xb, up_weights, activation_.data(), gate_.data());
+    matmul_.multiply(p.down, activation_.data(), down, yb);
   }
 }
 

@@ -21,6 +21,12 @@ class SwigluFfn {
   void run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
            const void* down, int ffn, int hidden, float* y, bool skinny = true);
 
+  // Generates the code of the products `run` will compute for `rows` rows, so that the clock
+  // around `run` times computing only.
+  void prepare(CpuPrecision precision, std::int64_t rows, int ffn, int hidden, bool skinny = true);
+  // Between layers: keeps the generated code within bounds (OnednnMatmul::forget_if_full).
+  void forget_if_full();
+
  private:
   void run_skinny(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
                   const void* down, int ffn, int hidden, float* y);

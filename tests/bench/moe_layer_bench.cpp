@@ -169,10 +169,10 @@ void run_dense_benchmark(benchmark::State& state, DenseLibrary library) {
   const auto gemm = [&] {
     switch (library) {
       case DenseLibrary::kOnednnFp32:
-        matmul.multiply(CpuPrecision::kFp32, m, n, k, a.data(), k, b.data(), c.data(), n);
+        matmul.multiply({CpuPrecision::kFp32, m, n, k, k, n}, a.data(), b.data(), c.data());
         break;
       case DenseLibrary::kOnednnBf16:
-        matmul.multiply(CpuPrecision::kBf16, m, n, k, a16.data(), k, b16.data(), c.data(), n);
+        matmul.multiply({CpuPrecision::kBf16, m, n, k, k, n}, a16.data(), b16.data(), c.data());
         break;
       case DenseLibrary::kOpenBlas:
         blas::multiply_transposed(m, n, k, a.data(), k, b.data(), k, 0.0f, c.data(), n);
