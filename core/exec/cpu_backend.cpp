@@ -84,7 +84,7 @@ class CpuBackend final : public Backend {
     // them, not computing the layer: both outside every timer.
     if (bf16) weights_.convert(w, threads);
     const bool skinny = uses_skinny_kernels(plan, w.experts);
-    ffn_.forget_if_full();
+    ffn_.make_room(w.experts + w.shared_experts);
     for (int e = 0; e < w.experts; ++e)
       ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, skinny);
     for (int s = 0; s < w.shared_experts; ++s)

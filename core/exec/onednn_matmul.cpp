@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <unordered_map>
+#include <vector>
 
 #include "core/base/error.h"
 
@@ -20,8 +22,8 @@ memory::data_type data_type(CpuPrecision p) {
 
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine engine = [] {
-    // oneDNN keeps generated code for its own reuse too; no more than MoEScope keeps.
-    dnnl::set_primitive_cache_capacity(static_cast<int>(OnednnMatmul::kMaxProducts / 2));
+    // OnednnMatmul keeps the products it uses; oneDNN's own cache would hold a second set.
+    dnnl::set_primitive_cache_capacity(0);
     return dnnl::engine(dnnl::engine::kind::cpu, 0);
   }();
   return engine;
@@ -84,7 +86,11 @@ Descriptors descriptors(const ProductShape& s) {
 }  // namespace
 
 void OnednnMatmul::prepare(const ProductShape& shape) {
-  if (products_.contains(shape)) return;
+  if (auto it = products_.find(shape); it != products_.end()) {
+    it->second.last_use = ++uses_;
+    return;
+  }
+  if (products_.size() >= kMaxProducts) make_room(kMaxProducts / 4);
   const Descriptors d = descriptors(shape);
   dnnl::post_ops ops;
   if (shape.after == AfterProduct::kSilu) {
@@ -96,7 +102,7 @@ void OnednnMatmul::prepare(const ProductShape& shape) {
   attr.set_post_ops(ops);
   try {
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.x, d.w, d.out), attr, cpu_engine());
-    products_.emplace(shape, dnnl::matmul(pd));
+    products_.emplace(shape, Prepared{dnnl::matmul(pd), ++uses_});
   } catch (const dnnl::error& e) {
     throw Error("oneDNN has no " + precision_name(shape.precision) +
                 " matrix product for this CPU (" + onednn_isa() + ", " + std::to_string(shape.m) +
@@ -105,14 +111,23 @@ void OnednnMatmul::prepare(const ProductShape& shape) {
   }
 }
 
-void OnednnMatmul::forget_if_full() {
-  if (products_.size() > kMaxProducts / 2) products_.clear();
+void OnednnMatmul::make_room(std::size_t shapes) {
+  shapes = std::min(shapes, kMaxProducts);
+  if (products_.size() + shapes <= kMaxProducts) return;
+  std::vector<std::uint64_t> uses;
+  uses.reserve(products_.size());
+  for (const auto& [shape, prepared] : products_)
+    uses.push_back(prepared.last_use);
+  // Keep the most recently used kMaxProducts - shapes.
+  const std::size_t drop = products_.size() + shapes - kMaxProducts;
+  std::nth_element(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(drop - 1), uses.end());
+  const std::uint64_t oldest_kept = uses[drop - 1];
+  std::erase_if(products_, [&](const auto& entry) { return entry.second.last_use <= oldest_kept; });
 }
 
 void OnednnMatmul::multiply(const ProductShape& shape, const void* x, const void* w, void* out,
                             const float* other) {
   if (shape.m <= 0) return;
-  if (products_.size() >= kMaxProducts) products_.clear();
   prepare(shape);
   const Descriptors d = descriptors(shape);
   const auto& engine = cpu_engine();
@@ -125,7 +140,7 @@ void OnednnMatmul::multiply(const ProductShape& shape, const void* x, const void
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                  memory(d.other, engine, const_cast<float*>(other)));
   }
-  products_.at(shape).execute(stream_, args);
+  products_.at(shape).product.execute(stream_, args);
   stream_.wait();
 }
 

@@ -40,24 +40,32 @@ class OnednnMatmul {
 
   // Generates the code of a product of this shape, unless it is there (about 0.1 ms): callers do
   // it before they start their clocks, so that timings hold computing only. Each shape holds
-  // about 100 KB; past kMaxProducts shapes, forget_if_full() drops them.
+  // 50-100 KB; past kMaxProducts shapes, the least recently used quarter is dropped.
   void prepare(const ProductShape& shape);
   // Computes the product (prepared first when it is not); `other` is the fp32 [m, n] operand of
   // AfterProduct::kMultiplyBy.
   void multiply(const ProductShape& shape, const void* x, const void* w, void* out,
                 const float* other = nullptr);
-  // Drops every prepared product when more than half of kMaxProducts are held: between layers,
-  // so that one layer's shapes (at most a few hundred) all stay while it runs.
-  void forget_if_full();
+  // Makes room for `shapes` more products, dropping the least recently used: before a layer's
+  // products are prepared, so that none of them is dropped while the layer runs.
+  void make_room(std::size_t shapes);
 
   static constexpr std::size_t kMaxProducts = 1024;
+
+  std::size_t prepared() const { return products_.size(); }
+  bool is_prepared(const ProductShape& shape) const { return products_.contains(shape); }
 
   // oneDNN's name for the kernels of a product in this precision: "brg:avx512_core_bf16".
   static std::string kernels(CpuPrecision precision);
 
  private:
   dnnl::stream stream_;
-  std::map<ProductShape, dnnl::matmul> products_;
+  struct Prepared {
+    dnnl::matmul product;
+    std::uint64_t last_use = 0;
+  };
+  std::map<ProductShape, Prepared> products_;
+  std::uint64_t uses_ = 0;
 };
 
 // The CPU engine every product runs on.

@@ -112,8 +112,9 @@ void SwigluFfn::prepare(CpuPrecision precision, std::int64_t rows, int ffn, int 
   }
 }
 
-void SwigluFfn::forget_if_full() {
-  matmul_.forget_if_full();
+void SwigluFfn::make_room(int experts) {
+  // Three products per block, and at most two block sizes per expert.
+  matmul_.make_room(static_cast<std::size_t>(experts) * 6);
 }
 
 void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,

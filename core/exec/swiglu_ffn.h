@@ -24,8 +24,8 @@ class SwigluFfn {
   // Generates the code of the products `run` will compute for `rows` rows, so that the clock
   // around `run` times computing only.
   void prepare(CpuPrecision precision, std::int64_t rows, int ffn, int hidden, bool skinny = true);
-  // Between layers: keeps the generated code within bounds (OnednnMatmul::forget_if_full).
-  void forget_if_full();
+  // Before a layer's prepare calls: room for `experts` experts' products (OnednnMatmul::make_room).
+  void make_room(int experts);
 
  private:
   void run_skinny(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,

@@ -195,6 +195,32 @@ TEST(OnednnMatmul, UsesTheCpusVectorInstructions) {
   }
 }
 
+// Generated code is kept for the shapes used last, within kMaxProducts.
+TEST(OnednnMatmul, KeepsTheShapesUsedLast) {
+  OnednnMatmul matmul;
+  const auto shape = [](std::int64_t m) {
+    return ProductShape{CpuPrecision::kFp32, m, 8, 8, 8, 8};
+  };
+  const auto max = static_cast<std::int64_t>(OnednnMatmul::kMaxProducts);
+  for (std::int64_t m = 1; m <= max; ++m)
+    matmul.prepare(shape(m));
+  EXPECT_EQ(matmul.prepared(), OnednnMatmul::kMaxProducts);
+  matmul.prepare(shape(1));  // used again: now the most recent
+  matmul.prepare(shape(max + 1));
+  EXPECT_EQ(matmul.prepared(), OnednnMatmul::kMaxProducts - OnednnMatmul::kMaxProducts / 4 + 1);
+  EXPECT_TRUE(matmul.is_prepared(shape(1)));
+  EXPECT_FALSE(matmul.is_prepared(shape(2)));
+  EXPECT_TRUE(matmul.is_prepared(shape(max)));
+  // Room for a layer that fits drops nothing; a product still computes after the drops.
+  const std::size_t before = matmul.prepared();
+  matmul.make_room(10);
+  EXPECT_EQ(matmul.prepared(), before);
+  std::vector<float> x(8 * 8, 1.0f), w(8 * 8, 0.5f), out(8 * 8, 0.0f);
+  matmul.multiply(shape(8), x.data(), w.data(), out.data());
+  for (const float v : out)
+    EXPECT_FLOAT_EQ(v, 4.0f);
+}
+
 TEST(CpuBackend, OptionsNameThePrecision) {
   EXPECT_EQ(parse_cpu_options(""), CpuPrecision::kFp32);
   EXPECT_EQ(parse_cpu_options("fp32"), CpuPrecision::kFp32);
