@@ -42,12 +42,21 @@ class Bf16Weights {
   std::vector<float> fingerprint_;
 };
 
-// Few rows per expert on average: the whole layer on the skinny kernels (swiglu_ffn.h says why).
-bool uses_skinny_kernels(const DispatchPlan& plan, int experts) {
+// The kernels of a layer's experts (swiglu_ffn.h says why one choice for the whole layer).
+FfnKernels expert_kernels(CpuPrecision precision, const DispatchPlan& plan,
+                          const ExpertWeights& w) {
   std::int64_t touched = 0;
-  for (int e = 0; e < experts; ++e)
+  for (int e = 0; e < w.experts; ++e)
     touched += plan.rows_of(e) > 0 ? 1 : 0;
-  return static_cast<std::int64_t>(plan.row_token.size()) <= touched * kSkinnyMaxRows;
+  return choose_ffn_kernels(precision, static_cast<std::int64_t>(plan.row_token.size()), touched,
+                            w.bytes_per_expert());
+}
+
+FfnKernels shared_expert_kernels(CpuPrecision precision, const DispatchPlan& plan,
+                                 const ExpertWeights& w) {
+  const std::uint64_t bytes =
+      3ull * static_cast<std::uint64_t>(w.hidden) * static_cast<std::uint64_t>(w.shared_ffn) * 4ull;
+  return choose_ffn_kernels(precision, plan.tokens, 1, bytes);
 }
 
 class CpuBackend final : public Backend {
@@ -83,12 +92,13 @@ class CpuBackend final : public Backend {
     // Converting the weights is loading them, and generating the products' code is preparing
     // them, not computing the layer: both outside every timer.
     if (bf16) weights_.convert(w, threads);
-    const bool skinny = uses_skinny_kernels(plan, w.experts);
+    const FfnKernels kernels = expert_kernels(precision_, plan, w);
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, plan, w);
     ffn_.make_room(w.experts + w.shared_experts);
     for (int e = 0; e < w.experts; ++e)
-      ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, skinny);
+      ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, kernels);
     for (int s = 0; s < w.shared_experts; ++s)
-      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden);
+      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
 
     // Each expert's rows together, already in the precision the experts compute in.
     profiler::CpuTimer dispatch;
@@ -123,7 +133,8 @@ class CpuBackend final : public Backend {
       const void* down =
           bf16 ? static_cast<const void*>(&weights_.down[ue * H * F]) : w.expert_down(e);
       profiler::CpuTimer timer;
-      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first], skinny);
+      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first],
+               kernels);
       out.expert_ns[ue] = timer.elapsed_ns();
     }
 
@@ -131,7 +142,7 @@ class CpuBackend final : public Backend {
     if (w.shared_experts > 0) {
       throw_if_cancelled(cancel);
       profiler::CpuTimer timer;
-      run_shared_experts(x, w, T, out.output.data(), threads);
+      run_shared_experts(x, w, T, out.output.data(), threads, shared_kernels);
       out.shared_ns = timer.elapsed_ns();
     }
 
@@ -159,7 +170,7 @@ class CpuBackend final : public Backend {
 
  private:
   void run_shared_experts(const float* x, const ExpertWeights& w, std::size_t tokens, float* y,
-                          int threads) {
+                          int threads, FfnKernels kernels) {
     const auto H = static_cast<std::size_t>(w.hidden);
     const auto Fs = static_cast<std::size_t>(w.shared_ffn);
     const bool bf16 = precision_ == CpuPrecision::kBf16;
@@ -176,7 +187,7 @@ class CpuBackend final : public Backend {
       const void* down = bf16 ? static_cast<const void*>(&weights_.shared_down[s * H * Fs])
                               : &w.shared_down[s * H * Fs];
       ffn_.run(precision_, input, static_cast<std::int64_t>(tokens), gate_up, down, w.shared_ffn,
-               w.hidden, shared_out_.data());
+               w.hidden, shared_out_.data(), kernels);
       for (std::size_t t = 0; t < tokens; ++t) {
         float scale = 1.0f;
         if (w.shared_gate_sigmoid) {

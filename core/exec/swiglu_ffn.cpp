@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/base/blas.h"
 #include "core/exec/bf16.h"
 #include "core/exec/onednn_matmul.h"
 #include "core/exec/parallel_for.h"
@@ -40,6 +41,34 @@ void silu_times_up(float* scratch, std::size_t rows, std::size_t F, int threads)
 }
 
 }  // namespace
+
+FfnKernels choose_ffn_kernels(CpuPrecision precision, std::int64_t rows, std::int64_t experts,
+                              std::uint64_t weight_bytes) {
+  if (rows <= experts * kSkinnyMaxRows) return FfnKernels::kSkinnyFewRows;
+  if (precision == CpuPrecision::kFp32 && weight_bytes <= kSmallExpertBytes) {
+    return FfnKernels::kBlas;
+  }
+  return FfnKernels::kOnednn;
+}
+
+void SwigluFfn::run_blas(const float* x, std::int64_t rows, const float* gate_up, const float* down,
+                         int ffn, int hidden, float* y) {
+  const auto F = static_cast<std::size_t>(ffn);
+  const auto H = static_cast<std::size_t>(hidden);
+  const auto block = static_cast<std::size_t>(std::min(rows, kRowBlock));
+  gate_.resize(block * 2 * F);
+  for (std::int64_t first = 0; first < rows; first += kRowBlock) {
+    const auto n = static_cast<int>(std::min(kRowBlock, rows - first));
+    const float* xb = x + static_cast<std::size_t>(first) * H;
+    float* yb = y + static_cast<std::size_t>(first) * H;
+    // [n, 2F] = x . gate_up^T: the gate in columns 0..F-1, up in F..2F-1.
+    blas::multiply_transposed(n, 2 * ffn, hidden, xb, hidden, gate_up, hidden, 0.0f, gate_.data(),
+                              2 * ffn);
+    silu_times_up(gate_.data(), static_cast<std::size_t>(n), F, blas::threads());
+    // y = act . down^T, reading act in place with a stride of 2F.
+    blas::multiply_transposed(n, hidden, ffn, gate_.data(), 2 * ffn, down, ffn, 0.0f, yb, hidden);
+  }
+}
 
 void SwigluFfn::run_skinny(CpuPrecision precision, const void* x, std::int64_t rows,
                            const void* gate_up, const void* down, int ffn, int hidden, float* y) {
@@ -95,15 +124,15 @@ BlockProducts block_products(CpuPrecision precision, std::int64_t n, int ffn, in
   return p;
 }
 
-bool takes_skinny(std::int64_t rows, bool skinny) {
-  return skinny && rows <= kSkinnyMaxRows;
+bool takes_skinny(std::int64_t rows, FfnKernels kernels) {
+  return kernels == FfnKernels::kSkinnyFewRows && rows <= kSkinnyMaxRows;
 }
 
 }  // namespace
 
 void SwigluFfn::prepare(CpuPrecision precision, std::int64_t rows, int ffn, int hidden,
-                        bool skinny) {
-  if (rows <= 0 || takes_skinny(rows, skinny)) return;
+                        FfnKernels kernels) {
+  if (rows <= 0 || kernels == FfnKernels::kBlas || takes_skinny(rows, kernels)) return;
   for (const std::int64_t n : {std::min(rows, kRowBlock), rows % kRowBlock}) {
     if (n == 0) continue;
     const BlockProducts p = block_products(precision, n, ffn, hidden);
@@ -119,9 +148,14 @@ void SwigluFfn::make_room(int experts) {
 }
 
 void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
-                    const void* down, int ffn, int hidden, float* y, bool skinny) {
-  if (takes_skinny(rows, skinny)) {
-    // A few rows are bound by reading the weights; the skinny kernels read them once.
+                    const void* down, int ffn, int hidden, float* y, FfnKernels kernels) {
+  if (kernels == FfnKernels::kBlas && precision == CpuPrecision::kFp32) {
+    run_blas(static_cast<const float*>(x), rows, static_cast<const float*>(gate_up),
+             static_cast<const float*>(down), ffn, hidden, y);
+    return;
+  }
+  if (takes_skinny(rows, kernels)) {
+    // A few rows are bound by reading the weights, which the skinny kernels read once.
     run_skinny(precision, x, rows, gate_up, down, ffn, hidden, y);
     return;
   }

@@ -221,6 +221,49 @@ TEST(OnednnMatmul, KeepsTheShapesUsedLast) {
     EXPECT_FLOAT_EQ(v, 4.0f);
 }
 
+TEST(FfnKernels, ChosenByRowsPerExpertThenWeightSize) {
+  const std::uint64_t big = 25u << 20, small = kSmallExpertBytes;
+  // 16 rows or fewer per expert on average: the skinny kernels for the small experts.
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kFp32, 128, 44, big), FfnKernels::kSkinnyFewRows);
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kBf16, 16 * 64, 64, big), FfnKernels::kSkinnyFewRows);
+  // More: oneDNN, except fp32 weights small enough to stay in cache.
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kFp32, 16 * 64 + 1, 64, big), FfnKernels::kOnednn);
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kFp32, 2048, 64, small), FfnKernels::kBlas);
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kFp32, 2048, 64, small + 1), FfnKernels::kOnednn);
+  EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kBf16, 2048, 64, small), FfnKernels::kOnednn);
+}
+
+// Every path computes the same expert: oneDNN, the skinny kernels, OpenBLAS.
+TEST(SwigluFfn, EveryPathMatchesTheReference) {
+  const int H = 96, F = 80;
+  Rng rng({13});
+  std::vector<float> gate_up(static_cast<std::size_t>(2 * F * H)),
+      down(static_cast<std::size_t>(H * F));
+  fill_uniform(gate_up.data(), gate_up.size(), 0.2f, rng);
+  fill_uniform(down.data(), down.size(), 0.1f, rng);
+  for (const int rows : {5, 40, 300}) {
+    std::vector<float> x(static_cast<std::size_t>(rows * H));
+    fill_uniform(x.data(), x.size(), 1.0f, rng);
+    for (const FfnKernels kernels :
+         {FfnKernels::kOnednn, FfnKernels::kSkinnyFewRows, FfnKernels::kBlas}) {
+      SwigluFfn ffn;
+      std::vector<float> y(static_cast<std::size_t>(rows * H));
+      ffn.prepare(CpuPrecision::kFp32, rows, F, H, kernels);
+      ffn.run(CpuPrecision::kFp32, x.data(), rows, gate_up.data(), down.data(), F, H, y.data(),
+              kernels);
+      for (int r = 0; r < rows; ++r) {
+        const auto ref =
+            reference_ffn(&x[static_cast<std::size_t>(r * H)], gate_up.data(), down.data(), F, H);
+        for (int h = 0; h < H; ++h) {
+          ASSERT_NEAR(y[static_cast<std::size_t>(r * H + h)], ref[static_cast<std::size_t>(h)],
+                      1e-4)
+              << "kernels " << static_cast<int>(kernels) << " rows " << rows << " row " << r;
+        }
+      }
+    }
+  }
+}
+
 TEST(CpuBackend, OptionsNameThePrecision) {
   EXPECT_EQ(parse_cpu_options(""), CpuPrecision::kFp32);
   EXPECT_EQ(parse_cpu_options("fp32"), CpuPrecision::kFp32);
