@@ -2,7 +2,7 @@
 # Fetches, here, the Debian packages the headless build needs, into .gpu_deps/ (ignored by git),
 # for a GPU machine that has CUDA, CMake and a compiler but no package registry. There,
 # scripts/gpu_check.sh unpacks them into /tmp/moescope-deps and builds against them. About
-# 24 MB: SQLite, OpenBLAS, oneDNN, nlohmann-json, CLI11, GoogleTest, Google Benchmark and
+# 21 MB: SQLite, OpenBLAS, oneDNN, nlohmann-json, CLI11, GoogleTest, Google Benchmark and
 # pkgconf.
 set -euo pipefail
 cd "$(dirname "$0")/.."

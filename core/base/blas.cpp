@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 
 #include "core/base/cpu_features.h"
@@ -20,6 +21,7 @@ struct OpenBlas {
   decltype(&openblas_get_num_threads) get_num_threads = nullptr;
   decltype(&openblas_get_corename) get_corename = nullptr;
   decltype(&openblas_get_config) get_config = nullptr;
+  decltype(&openblas_set_num_threads) set_num_threads = nullptr;
 };
 
 // Where to look: the soname through the loader's path, then the folder the build found it in.
@@ -95,6 +97,8 @@ Loaded load() {
   out.api.get_corename =
       symbol<decltype(&openblas_get_corename)>(library, "openblas_get_corename", path);
   out.api.get_config = symbol<decltype(&openblas_get_config)>(library, "openblas_get_config", path);
+  out.api.set_num_threads =
+      symbol<decltype(&openblas_set_num_threads)>(library, "openblas_set_num_threads", path);
 
   out.kernels.name = out.api.get_corename();
   out.kernels.library = out.api.get_config();
@@ -130,6 +134,17 @@ void multiply_transposed(int m, int n, int k, const float* a, int lda, const flo
                          float beta, float* c, int ldc) {
   loaded().api.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, beta,
                      c, ldc);
+}
+
+void multiply_transposed_on_this_thread(int m, int n, int k, const float* a, int lda,
+                                        const float* b, int ldb, float beta, float* c, int ldc) {
+  const OpenBlas& api = loaded().api;
+  // OpenBLAS's thread count is global: products that change it take turns.
+  static std::mutex turns;
+  const std::lock_guard lock(turns);
+  api.set_num_threads(1);
+  api.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  api.set_num_threads(loaded().kernels.threads);
 }
 
 int threads() {

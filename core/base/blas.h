@@ -29,6 +29,11 @@ std::string kernels_brief();
 void multiply_transposed(int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                          float beta, float* c, int ldc);
 
+// The same on the calling thread alone: for products beside timed work on other libraries'
+// threads, which OpenBLAS's threads, spinning for a while after each product, would slow.
+void multiply_transposed_on_this_thread(int m, int n, int k, const float* a, int lda,
+                                        const float* b, int ldb, float beta, float* c, int ldc);
+
 // Threads a product uses; the CPU backend's own loops use as many.
 int threads();
 

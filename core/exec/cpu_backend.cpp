@@ -86,14 +86,19 @@ class CpuBackend final : public Backend {
     const auto T = static_cast<std::size_t>(plan.tokens);
     const std::size_t rows = plan.row_token.size();
     const bool bf16 = precision_ == CpuPrecision::kBf16;
-    const int threads = onednn_threads();
+    const FfnKernels kernels = expert_kernels(precision_, plan, w);
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, plan, w);
+    // Where oneDNN computes the experts, the loops around them stay on this thread: its OpenMP
+    // threads keep spinning for a while after each product, and worker threads woken beside
+    // them on the same cores made layer times jump (up to 100 ms, a scheduler slice).
+    const bool onednn_layer = kernels == FfnKernels::kOnednn &&
+                              (w.shared_experts == 0 || shared_kernels == FfnKernels::kOnednn);
+    const int threads = onednn_layer ? 1 : onednn_threads();
     LayerExecution out;
     out.expert_ns.assign(static_cast<std::size_t>(w.experts), 0);
     // Converting the weights is loading them, and generating the products' code is preparing
     // them, not computing the layer: both outside every timer.
-    if (bf16) weights_.convert(w, threads);
-    const FfnKernels kernels = expert_kernels(precision_, plan, w);
-    const FfnKernels shared_kernels = shared_expert_kernels(precision_, plan, w);
+    if (bf16) weights_.convert(w, onednn_threads());
     ffn_.make_room(w.experts + w.shared_experts);
     for (int e = 0; e < w.experts; ++e)
       ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, kernels);

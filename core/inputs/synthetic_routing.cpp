@@ -45,9 +45,9 @@ class SyntheticRouting final : public RoutingSource {
       std::copy(bias.begin(), bias.end(),
                 in.logits.begin() + static_cast<std::ptrdiff_t>(t * bias.size()));
     }
-    // logits = bias + hidden . router^T
-    blas::multiply_transposed(T, E, H, in.hidden_states.data(), H, router.data(), H, 1.0f,
-                              in.logits.data(), E);
+    // logits = bias + hidden . router^T, on this thread: the layer's timed products follow.
+    blas::multiply_transposed_on_this_thread(T, E, H, in.hidden_states.data(), H, router.data(), H,
+                                             1.0f, in.logits.data(), E);
     return in;
   }
 
