@@ -1,5 +1,4 @@
-// The CPU backend: SwiGLU experts through oneDNN's matrix products, in fp32 or bf16, each
-// expert timed on its own.
+// The CPU backend: SwiGLU experts (swiglu_ffn.h) in fp32 or bf16, each expert timed on its own.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
 // One SwiGLU expert on the CPU: y = W_down . (silu(W_gate . x) * (W_up . x)), in fp32 or bf16
-// (fp32 accumulation either way), the activation fused into the products by oneDNN.
+// (fp32 accumulation either way): through oneDNN, with the activation fused into its products,
+// or for few rows or small weights through the skinny kernels or OpenBLAS (FfnKernels).
 #pragma once
 
 #include <cstdint>
