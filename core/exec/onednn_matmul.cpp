@@ -67,48 +67,44 @@ std::string onednn_version() {
 
 OnednnMatmul::OnednnMatmul() : stream_(cpu_engine()) {}
 
-namespace {
-
-struct Descriptors {
-  memory::desc x, w, out, other;
-};
-
-Descriptors descriptors(const ProductShape& s) {
-  const auto type = data_type(s.precision);
-  return {memory::desc({s.m, s.k}, type, {s.x_ld, 1}),
-          // w is [n, k] row-major: the [k, n] matrix the product wants, with strides (1, k).
-          memory::desc({s.k, s.n}, type, {1, s.k}),
-          memory::desc({s.m, s.n}, s.out_bf16 ? memory::data_type::bf16 : memory::data_type::f32,
-                       {s.out_ld, 1}),
-          memory::desc({s.m, s.n}, memory::data_type::f32, {s.n, 1})};
+void OnednnMatmul::prepare(const ProductShape& shape) {
+  prepared(shape);
 }
 
-}  // namespace
-
-void OnednnMatmul::prepare(const ProductShape& shape) {
+OnednnMatmul::Prepared& OnednnMatmul::prepared(const ProductShape& shape) {
   if (auto it = products_.find(shape); it != products_.end()) {
     it->second.last_use = ++uses_;
-    return;
+    return it->second;
   }
   if (products_.size() >= kMaxProducts) make_room(kMaxProducts / 4);
-  const Descriptors d = descriptors(shape);
+  const auto type = data_type(shape.precision);
+  Prepared p;
+  p.x = memory::desc({shape.m, shape.k}, type, {shape.x_ld, 1});
+  // w is [n, k] row-major: the [k, n] matrix the product wants, with strides (1, k).
+  p.w = memory::desc({shape.k, shape.n}, type, {1, shape.k});
+  p.out = memory::desc({shape.m, shape.n},
+                       shape.out_bf16 ? memory::data_type::bf16 : memory::data_type::f32,
+                       {shape.out_ld, 1});
+  p.other = memory::desc({shape.m, shape.n}, memory::data_type::f32, {shape.n, 1});
   dnnl::post_ops ops;
   if (shape.after == AfterProduct::kSilu) {
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);  // x * sigmoid(1 * x)
   } else if (shape.after == AfterProduct::kMultiplyBy) {
-    ops.append_binary(dnnl::algorithm::binary_mul, d.other);
+    ops.append_binary(dnnl::algorithm::binary_mul, p.other);
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   try {
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.x, d.w, d.out), attr, cpu_engine());
-    products_.emplace(shape, Prepared{dnnl::matmul(pd), ++uses_});
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.x, p.w, p.out), attr, cpu_engine());
+    p.product = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
     throw Error("oneDNN has no " + precision_name(shape.precision) +
                 " matrix product for this CPU (" + onednn_isa() + ", " + std::to_string(shape.m) +
                 "x" + std::to_string(shape.k) + " by " + std::to_string(shape.k) + "x" +
                 std::to_string(shape.n) + "): " + e.what());
   }
+  p.last_use = ++uses_;
+  return products_.emplace(shape, std::move(p)).first->second;
 }
 
 void OnednnMatmul::make_room(std::size_t shapes) {
@@ -128,8 +124,7 @@ void OnednnMatmul::make_room(std::size_t shapes) {
 void OnednnMatmul::multiply(const ProductShape& shape, const void* x, const void* w, void* out,
                             const float* other) {
   if (shape.m <= 0) return;
-  prepare(shape);
-  const Descriptors d = descriptors(shape);
+  Prepared& d = prepared(shape);
   const auto& engine = cpu_engine();
   // oneDNN takes non-const handles; it only reads sources.
   std::unordered_map<int, memory> args = {
@@ -140,7 +135,7 @@ void OnednnMatmul::multiply(const ProductShape& shape, const void* x, const void
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                  memory(d.other, engine, const_cast<float*>(other)));
   }
-  products_.at(shape).product.execute(stream_, args);
+  d.product.execute(stream_, args);
   stream_.wait();
 }
 

@@ -62,8 +62,11 @@ class OnednnMatmul {
   dnnl::stream stream_;
   struct Prepared {
     dnnl::matmul product;
+    dnnl::memory::desc x, w, out, other;  // the operands' layouts, made once with the product
     std::uint64_t last_use = 0;
   };
+  // The shape's product, generated when it is not there, marked as used now.
+  Prepared& prepared(const ProductShape& shape);
   std::map<ProductShape, Prepared> products_;
   std::uint64_t uses_ = 0;
 };

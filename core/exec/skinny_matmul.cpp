@@ -1,6 +1,7 @@
 #include "core/exec/skinny_matmul.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -32,6 +33,30 @@ void kernel_generic(const float* x, std::size_t ldx, int rows, int k, const floa
 }
 
 #if defined(__x86_64__)
+
+// fn(std::integral_constant<int, R>{}) with R = rows, 1 to kSkinnyGroupRows: the kernels take the
+// row count as a template parameter so that their accumulators live in registers.
+template <typename Fn>
+void with_row_count(int rows, Fn fn) {
+  switch (rows) {
+    case 1:
+      return fn(std::integral_constant<int, 1>{});
+    case 2:
+      return fn(std::integral_constant<int, 2>{});
+    case 3:
+      return fn(std::integral_constant<int, 3>{});
+    case 4:
+      return fn(std::integral_constant<int, 4>{});
+    case 5:
+      return fn(std::integral_constant<int, 5>{});
+    case 6:
+      return fn(std::integral_constant<int, 6>{});
+    case 7:
+      return fn(std::integral_constant<int, 7>{});
+    default:
+      return fn(std::integral_constant<int, kSkinnyGroupRows>{});
+  }
+}
 
 __attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -71,24 +96,8 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const float* x, std::size_t
 
 void kernel_avx2_dispatch(const float* x, std::size_t ldx, int rows, int k, const float* w, int j0,
                           int j1, float* out, std::size_t ldo) {
-  switch (rows) {
-    case 1:
-      return kernel_avx2<1>(x, ldx, k, w, j0, j1, out, ldo);
-    case 2:
-      return kernel_avx2<2>(x, ldx, k, w, j0, j1, out, ldo);
-    case 3:
-      return kernel_avx2<3>(x, ldx, k, w, j0, j1, out, ldo);
-    case 4:
-      return kernel_avx2<4>(x, ldx, k, w, j0, j1, out, ldo);
-    case 5:
-      return kernel_avx2<5>(x, ldx, k, w, j0, j1, out, ldo);
-    case 6:
-      return kernel_avx2<6>(x, ldx, k, w, j0, j1, out, ldo);
-    case 7:
-      return kernel_avx2<7>(x, ldx, k, w, j0, j1, out, ldo);
-    default:
-      return kernel_avx2<8>(x, ldx, k, w, j0, j1, out, ldo);
-  }
+  with_row_count(rows,
+                 [&](auto r) { kernel_avx2<decltype(r)::value>(x, ldx, k, w, j0, j1, out, ldo); });
 }
 
 #endif
@@ -159,24 +168,9 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void bf16_kernel_avx512(
 void bf16_kernel_avx512_dispatch(const std::uint16_t* x, std::size_t ldx, int rows, int k,
                                  const std::uint16_t* w, int j0, int j1, float* out,
                                  std::size_t ldo) {
-  switch (rows) {
-    case 1:
-      return bf16_kernel_avx512<1>(x, ldx, k, w, j0, j1, out, ldo);
-    case 2:
-      return bf16_kernel_avx512<2>(x, ldx, k, w, j0, j1, out, ldo);
-    case 3:
-      return bf16_kernel_avx512<3>(x, ldx, k, w, j0, j1, out, ldo);
-    case 4:
-      return bf16_kernel_avx512<4>(x, ldx, k, w, j0, j1, out, ldo);
-    case 5:
-      return bf16_kernel_avx512<5>(x, ldx, k, w, j0, j1, out, ldo);
-    case 6:
-      return bf16_kernel_avx512<6>(x, ldx, k, w, j0, j1, out, ldo);
-    case 7:
-      return bf16_kernel_avx512<7>(x, ldx, k, w, j0, j1, out, ldo);
-    default:
-      return bf16_kernel_avx512<8>(x, ldx, k, w, j0, j1, out, ldo);
-  }
+  with_row_count(rows, [&](auto r) {
+    bf16_kernel_avx512<decltype(r)::value>(x, ldx, k, w, j0, j1, out, ldo);
+  });
 }
 
 #endif
