@@ -177,11 +177,17 @@ CREATE TABLE layer_repeats (
 }  // namespace
 
 SessionHeader read_session_header(SqliteDb& db) {
-  const std::int64_t application_id = db.query_int("PRAGMA application_id");
+  // One statement, so one snapshot: read one by one, another writer's creating transaction could
+  // commit between them (an id of 0 beside its tables looked like another application's file).
+  SqliteStatement header_row(db,
+                             "SELECT (SELECT application_id FROM pragma_application_id), "
+                             "(SELECT user_version FROM pragma_user_version), "
+                             "(SELECT count(*) FROM sqlite_master)");
+  header_row.step();
+  const std::int64_t application_id = header_row.column_int(0);
   SessionHeader header;
-  header.version = db.query_int("PRAGMA user_version");
-  header.blank = application_id == 0 && header.version == 0 &&
-                 db.query_int("SELECT count(*) FROM sqlite_master") == 0;
+  header.version = header_row.column_int(1);
+  header.blank = application_id == 0 && header.version == 0 && header_row.column_int(2) == 0;
   if (!header.blank && application_id != kSessionApplicationId) {
     char id[32];
     std::snprintf(id, sizeof id, "0x%llx", static_cast<unsigned long long>(application_id));

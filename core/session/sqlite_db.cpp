@@ -94,10 +94,14 @@ std::int64_t SqliteDb::last_insert_rowid() const {
 }
 
 SqliteStatement::SqliteStatement(SqliteDb& db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
-      SQLITE_OK) {
-    db.fail("cannot read the session");
+  const int rc =
+      sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc == SQLITE_OK) return;
+  // A statement that reads the schema meets a file of another format already here.
+  if ((rc & 0xFF) == SQLITE_NOTADB) {
+    throw Error(db.path() + ": not a MoEScope session (not an SQLite database)");
   }
+  db.fail("cannot read the session");
 }
 
 SqliteStatement::~SqliteStatement() {
