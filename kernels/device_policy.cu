@@ -18,13 +18,25 @@ bool gamma_valid(const PolicyConfig& config) {
 
 std::vector<std::int64_t> capacities(const RouterOutput& router, const PolicyConfig& config,
                                      const Placement& placement) {
-  return capacity_per_source(router.tokens, router.top_k, router.experts, placement.devices,
-                             gamma_valid(config) ? config.gamma : 1.0, config.capacity_scope);
+  return scope_capacities(router.tokens, router.top_k, router.experts, placement.devices,
+                          gamma_valid(config) ? config.gamma : 1.0, config.capacity_scope);
+}
+
+// The pipeline wants one capacity per competition group (pipeline::GroupIndex's numbering).
+std::vector<std::int64_t> capacity_per_group(const std::vector<std::int64_t>& per_scope,
+                                             CapacityScope scope, int experts) {
+  if (scope == CapacityScope::kDevice) return per_scope;
+  std::vector<std::int64_t> out;
+  for (std::int64_t c : per_scope)
+    out.insert(out.end(), static_cast<std::size_t>(experts), c);
+  return out;
 }
 
 template <template <typename...> class Vec>
 pipeline::PolicyInput<Vec> make_input(const RouterOutput& router, const Placement& placement,
-                                      const std::vector<std::int64_t>& capacity) {
+                                      const PolicyConfig& config,
+                                      const std::vector<std::int64_t>& per_scope) {
+  const auto capacity = capacity_per_group(per_scope, config.capacity_scope, router.experts);
   pipeline::PolicyInput<Vec> in;
   in.tokens = router.tokens;
   in.experts = router.experts;
@@ -56,7 +68,7 @@ PolicyOutcome apply_policy_pipeline_on_host(const RouterOutput& router, const Po
                                             const Placement& placement) {
   check_policy_input(router, config, placement);
   const auto capacity = capacities(router, config, placement);
-  const auto in = make_input<thrust::host_vector>(router, placement, capacity);
+  const auto in = make_input<thrust::host_vector>(router, placement, config, capacity);
   return to_outcome(pipeline::run_policy(thrust::host, in, config), config, capacity);
 }
 
@@ -65,7 +77,7 @@ PolicyOutcome apply_policy_on_gpu(const RouterOutput& router, const PolicyConfig
   check_policy_input(router, config, placement);
   const auto capacity = capacities(router, config, placement);
   try {
-    const auto in = make_input<thrust::device_vector>(router, placement, capacity);
+    const auto in = make_input<thrust::device_vector>(router, placement, config, capacity);
     return to_outcome(pipeline::run_policy(thrust::cuda::par.on(stream), in, config), config,
                       capacity);
   } catch (const thrust::system_error& e) {

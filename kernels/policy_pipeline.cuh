@@ -3,9 +3,10 @@
 // policy: thrust::host, so that CI checks it against core's apply_policy on a machine without a
 // GPU, or thrust::cuda::par on the GPU. The per-pair rules are core/routing_math.h's.
 //
-// Every group (an expert, or a source device and an expert) keeps its `capacity` best
-// candidates. "Best" is a strict total order, so sorting by (group, priority, token) and keeping
-// the first `capacity` of each group gives exactly the set core's nth_element picks.
+// Every group (an expert, a source device and an expert, or a destination device) keeps its
+// `capacity` best candidates. "Best" is a strict total order, so sorting by (group, priority,
+// token, expert) and keeping the first `capacity` of each group gives exactly the set core's
+// nth_element picks.
 #pragma once
 
 #include <thrust/binary_search.h>
@@ -44,7 +45,7 @@ struct PolicyInput {
   Vec<int> topk_experts;       // [T, k]
   Vec<float> topk_sum;         // [T]
   Vec<int> device_of_expert;   // [E]
-  Vec<std::int64_t> capacity;  // one per source (one value under global scope)
+  Vec<std::int64_t> capacity;  // one per competition group (see GroupIndex)
 };
 
 struct KeptPairs {
@@ -112,20 +113,47 @@ struct MakeCandidates {
   }
 };
 
+// The competition group of pair (t, e): the expert (global scope), source * E + expert (source
+// scope) or the expert's device (device scope).
+struct GroupIndex {
+  const int* device_of_expert;
+  int experts, devices;
+  Index tokens;
+  CapacityScope scope;
+
+  MOESCOPE_HD Index operator()(Index t, int e) const {
+    if (scope == CapacityScope::kDevice) return device_of_expert[e];
+    if (scope == CapacityScope::kGlobal) return e;
+    return static_cast<Index>(routing::source_of_token(t, devices, tokens)) * experts + e;
+  }
+  MOESCOPE_HD Index groups() const {
+    if (scope == CapacityScope::kDevice) return devices;
+    return static_cast<Index>(scope == CapacityScope::kSource ? devices : 1) * experts;
+  }
+};
+
 // The competition group of a candidate; invalid candidates go to `groups` (after all others).
 struct GroupOf {
   const int* cand_expert;
-  int width, experts, devices;
-  Index tokens;
-  bool per_source;
+  int width;
+  GroupIndex index;
   Index groups;
 
   MOESCOPE_HD Index operator()(Index i) const {
     const int e = cand_expert[i];
-    if (e < 0) return groups;
-    const Index t = i / width;
-    const int source = per_source ? routing::source_of_token(t, devices, tokens) : 0;
-    return static_cast<Index>(source) * experts + e;
+    return e < 0 ? groups : index(i / width, e);
+  }
+};
+
+// Token-major, then expert order: under device scope a token's candidates can share a group,
+// and ties between them go to the lower expert.
+struct TokenExpertKey {
+  const int* cand_expert;
+  int width, experts;
+  MOESCOPE_HD std::uint64_t operator()(Index i) const {
+    const int e = cand_expert[i];
+    return static_cast<std::uint64_t>(i / width) * static_cast<std::uint64_t>(experts + 1) +
+           static_cast<std::uint64_t>(e < 0 ? experts : e);
   }
 };
 
@@ -155,15 +183,14 @@ struct RandomKey {
 struct KeepFirst {
   const Index* order;
   const Index* sorted_group;
-  const Index* group_start;  // sorted rank of each group's first candidate
-  const std::int64_t* capacity;
+  const Index* group_start;      // sorted rank of each group's first candidate
+  const std::int64_t* capacity;  // per group
   Index groups;
-  int experts;
   char* keep;
   MOESCOPE_HD void operator()(Index r) const {
     const Index g = sorted_group[r];
     if (g >= groups) return;
-    keep[order[r]] = (r - group_start[g]) < capacity[g / experts] ? 1 : 0;
+    keep[order[r]] = (r - group_start[g]) < capacity[g] ? 1 : 0;
   }
 };
 
@@ -191,39 +218,34 @@ struct OfferDropped {
   const int* cand_expert;
   const float* probs;
   const int* device_of_expert;
-  const std::int64_t* capacity;
   std::int64_t* spare;  // per group
   std::uint64_t* kept_bits;
-  int width, experts, words, devices;
-  Index tokens;
-  bool per_source, local_scope;
+  int width, experts, words;
+  GroupIndex group;  // over host memory
+  bool local_scope;
   Index* added_token;
   int* added_expert;
   Index* added_count;
 
   MOESCOPE_HD void operator()(int) const {
     std::int64_t total_spare = 0;
-    const Index sources = per_source ? devices : 1;
-    for (Index g = 0; g < sources * experts; ++g)
+    for (Index g = 0; g < group.groups(); ++g)
       total_spare += spare[g] > 0 ? spare[g] : 0;
     Index added = 0;
     for (Index d = 0; d < dropped_count && total_spare > 0; ++d) {
       const Index c = dropped[d];
       const Index t = c / width;
       const int home = device_of_expert[cand_expert[c]];
-      const Index base =
-          per_source ? static_cast<Index>(routing::source_of_token(t, devices, tokens)) * experts
-                     : 0;
       const float* p = probs + t * experts;
       int best = -1;
       for (int e = 0; e < experts; ++e) {
         if (kept_bits[t * words + e / 64] & (1ull << (e % 64))) continue;
-        if (spare[base + e] <= 0) continue;
+        if (spare[group(t, e)] <= 0) continue;
         if (local_scope && device_of_expert[e] != home) continue;
         if (best < 0 || routing::expert_outranks(p[e], e, p[best], best)) best = e;
       }
       if (best < 0) continue;
-      --spare[base + best];
+      --spare[group(t, best)];
       --total_spare;
       kept_bits[t * words + best / 64] |= 1ull << (best % 64);
       added_token[added] = t;
@@ -235,12 +257,11 @@ struct OfferDropped {
 };
 
 struct SpareOf {
-  const Index* group_start;  // [groups + 1]
-  const std::int64_t* capacity;
-  int experts;
+  const Index* group_start;      // [groups + 1]
+  const std::int64_t* capacity;  // per group
   MOESCOPE_HD std::int64_t operator()(Index g) const {
     const std::int64_t size = group_start[g + 1] - group_start[g];
-    const std::int64_t cap = capacity[g / experts];
+    const std::int64_t cap = capacity[g];
     return cap > size ? cap - size : 0;
   }
 };
@@ -345,8 +366,8 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
   const int extra = config.kind == PolicyKind::kExpanded ? (config.m < E ? config.m : E) : 0;
   const int width = in.top_k + extra;
   const Index n = T * width;
-  const bool per_source = config.capacity_scope == CapacityScope::kSource;
-  const Index groups = static_cast<Index>(per_source ? in.devices : 1) * E;
+  const GroupIndex group_index{raw(in.device_of_expert), E, in.devices, T, config.capacity_scope};
+  const Index groups = group_index.groups();
   const counting_iterator<Index> first(0);
 
   Vec<int> cand_expert(n);
@@ -364,20 +385,26 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
   } else {
     Vec<Index> group(n);
     thrust::transform(exec, first, first + n, group.begin(),
-                      GroupOf{raw(cand_expert), width, E, in.devices, T, per_source, groups});
+                      GroupOf{raw(cand_expert), width, group_index, groups});
     Vec<Index> order(n);
     thrust::sequence(exec, order.begin(), order.end());
+    if (config.capacity_scope == CapacityScope::kDevice) {
+      Vec<std::uint64_t> key(n);
+      thrust::transform(exec, first, first + n, key.begin(),
+                        TokenExpertKey{raw(cand_expert), width, E});
+      thrust::stable_sort_by_key(exec, key.begin(), key.end(), order.begin());
+    }
     const bool random =
         config.kind == PolicyKind::kDrop && config.priority == DropPriority::kRandom;
     const bool position =
         config.kind == PolicyKind::kDrop && config.priority == DropPriority::kPosition;
     Vec<Index> sorted_group(n);
     if (random || position) {
-      // Stable sorts from token order: by priority, then by group, leaves (group, priority,
-      // token).
+      // Stable sorts from (token, expert) order: by priority, then by group, leaves (group,
+      // priority, token, expert).
       if (random) {
         Vec<std::uint64_t> key(n);
-        thrust::transform(exec, first, first + n, key.begin(),
+        thrust::transform(exec, order.begin(), order.end(), key.begin(),
                           RandomKey{raw(cand_expert), width, config.seed});
         thrust::stable_sort_by_key(exec, key.begin(), key.end(), order.begin());
       }
@@ -385,7 +412,7 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
       thrust::stable_sort_by_key(exec, sorted_group.begin(), sorted_group.end(), order.begin());
     } else {
       Vec<std::uint64_t> key(n);
-      thrust::transform(exec, first, first + n, key.begin(),
+      thrust::transform(exec, order.begin(), order.end(), key.begin(),
                         ScoreKey{raw(group), raw(cand_expert), raw(in.probs), width, E});
       thrust::stable_sort_by_key(exec, key.begin(), key.end(), order.begin());
       thrust::gather(exec, order.begin(), order.end(), group.begin(), sorted_group.begin());
@@ -394,7 +421,7 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
                         group_start.begin());
     thrust::for_each(exec, first, first + n,
                      KeepFirst{raw(order), raw(sorted_group), raw(group_start), raw(in.capacity),
-                               groups, E, raw(keep)});
+                               groups, raw(keep)});
   }
 
   // Reroute: offer each dropped pair the best expert with spare capacity.
@@ -408,7 +435,7 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
                      MarkKept{raw(cand_expert), raw(keep), width, words, raw(kept_bits)});
     Vec<std::int64_t> spare(groups);
     thrust::transform(exec, first, first + groups, spare.begin(),
-                      SpareOf{raw(group_start), raw(in.capacity), E});
+                      SpareOf{raw(group_start), raw(in.capacity)});
     Vec<Index> dropped(n);
     const auto dropped_end = thrust::copy_if(exec, first, first + n, dropped.begin(),
                                              IsDropped{raw(cand_expert), raw(keep)});
@@ -424,26 +451,24 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
     thrust::host_vector<int> h_cand_expert(cand_expert);
     thrust::host_vector<float> h_probs(in.probs);
     thrust::host_vector<int> h_device_of_expert(in.device_of_expert);
-    thrust::host_vector<std::int64_t> h_capacity(in.capacity);
     thrust::host_vector<std::int64_t> h_spare(spare);
     thrust::host_vector<std::uint64_t> h_kept_bits(kept_bits);
     thrust::host_vector<Index> h_added_token(dropped_count > 0 ? dropped_count : 1);
     thrust::host_vector<int> h_added_expert(dropped_count > 0 ? dropped_count : 1);
     Index count = 0;
+    GroupIndex host_group_index = group_index;
+    host_group_index.device_of_expert = raw(h_device_of_expert);
     OfferDropped{raw(h_dropped),
                  dropped_count,
                  raw(h_cand_expert),
                  raw(h_probs),
                  raw(h_device_of_expert),
-                 raw(h_capacity),
                  raw(h_spare),
                  raw(h_kept_bits),
                  width,
                  E,
                  words,
-                 in.devices,
-                 T,
-                 per_source,
+                 host_group_index,
                  config.reroute_scope == RerouteScope::kLocal,
                  raw(h_added_token),
                  raw(h_added_expert),

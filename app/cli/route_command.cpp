@@ -109,7 +109,7 @@ void run_route(const RouteArgs& args) {
   out["policy"] = policy_label(config);
   if (outcome.capacity.empty()) {
     out["capacity"] = nullptr;
-  } else if (config.capacity_scope == CapacityScope::kSource) {
+  } else if (config.capacity_scope != CapacityScope::kGlobal) {
     out["capacity"] = outcome.capacity;
   } else {
     out["capacity"] = outcome.capacity.front();
@@ -155,7 +155,8 @@ void add_route_command(CLI::App& app) {
   cmd->add_option("--m", args->m, "expanded: local experts added per token")->capture_default_str();
   cmd->add_option("--reroute-scope", args->reroute_scope, "reroute: any|local")
       ->capture_default_str();
-  cmd->add_option("--capacity-scope", args->capacity_scope, "global|source")->capture_default_str();
+  cmd->add_option("--capacity-scope", args->capacity_scope, "global|source|device")
+      ->capture_default_str();
   cmd->add_flag("--norm-topk", args->norm_topk, "divide top-k weights by their sum");
   cmd->add_flag("--renormalize", args->renormalize, "kept weights of a token sum to 1");
   cmd->add_option("--format", args->format, "output format (json)")

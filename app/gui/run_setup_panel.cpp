@@ -131,8 +131,10 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   gamma_->setToolTip(tr("Capacity factor γ: each expert takes at most ⌈γ·T·k/E⌉ tokens"));
   m_ = spin(0, 64, first.policies.ms.front(),
             tr("Expanded drop: extra candidate experts per token"), this);
-  capacity_scope_ = combo({"global", "source"},
-                          tr("global: one capacity per expert; source: per sending device"), this);
+  capacity_scope_ = combo({"global", "source", "device"},
+                          tr("global: one capacity per expert; source: per sending device and "
+                             "expert; device: one capacity ⌈γ·T·k/D⌉ per receiving device"),
+                          this);
   priority_ =
       combo({"score", "position", "random"}, tr("Which tokens an over-full expert keeps"), this);
   reroute_scope_ =

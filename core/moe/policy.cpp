@@ -10,9 +10,17 @@
 
 namespace moescope {
 
-std::vector<std::int64_t> capacity_per_source(std::int64_t tokens, int top_k, int experts,
-                                              int devices, double gamma, CapacityScope scope) {
-  if (scope == CapacityScope::kGlobal) return {routing::capacity(gamma, tokens, top_k, experts)};
+std::vector<std::int64_t> scope_capacities(std::int64_t tokens, int top_k, int experts, int devices,
+                                           double gamma, CapacityScope scope) {
+  switch (scope) {
+    case CapacityScope::kGlobal:
+      return {routing::capacity(gamma, tokens, top_k, experts)};
+    case CapacityScope::kDevice:
+      return std::vector<std::int64_t>(static_cast<std::size_t>(devices),
+                                       routing::capacity(gamma, tokens, top_k, devices));
+    case CapacityScope::kSource:
+      break;
+  }
   std::vector<std::int64_t> tokens_of(static_cast<std::size_t>(devices), 0);
   for (std::int64_t t = 0; t < tokens; ++t)
     ++tokens_of[static_cast<std::size_t>(routing::source_of_token(t, devices, tokens))];
@@ -32,37 +40,49 @@ struct Candidate {
   int slot;  // top-k slot, or -1 for an expanded (non top-k) candidate
 };
 
-// Capacity per competition group: the expert (global scope) or (source device, expert).
+// Capacity per competition group: the expert (global scope), the (source device, expert)
+// (source scope) or the destination device (device scope).
 class CapacityTable {
  public:
-  CapacityTable(const RouterOutput& router, const PolicyConfig& config, int devices)
+  CapacityTable(const RouterOutput& router, const PolicyConfig& config, const Placement& placement)
       : scope_(config.capacity_scope),
         experts_(router.experts),
-        devices_(devices),
-        tokens_(router.tokens) {
-    per_source_ =
-        capacity_per_source(tokens_, router.top_k, experts_, devices_, config.gamma, scope_);
+        tokens_(router.tokens),
+        placement_(placement) {
+    per_scope_ =
+        scope_capacities(tokens_, router.top_k, experts_, placement.devices, config.gamma, scope_);
   }
 
-  std::size_t groups() const { return per_source_.size() * static_cast<std::size_t>(experts_); }
+  std::size_t groups() const {
+    return scope_ == CapacityScope::kDevice
+               ? per_scope_.size()
+               : per_scope_.size() * static_cast<std::size_t>(experts_);
+  }
   std::size_t group(std::int64_t token, int expert) const {
-    const std::size_t source =
-        scope_ == CapacityScope::kGlobal
-            ? 0
-            : static_cast<std::size_t>(routing::source_of_token(token, devices_, tokens_));
+    switch (scope_) {
+      case CapacityScope::kGlobal:
+        return static_cast<std::size_t>(expert);
+      case CapacityScope::kDevice:
+        return static_cast<std::size_t>(placement_.device(expert));
+      case CapacityScope::kSource:
+        break;
+    }
+    const auto source =
+        static_cast<std::size_t>(routing::source_of_token(token, placement_.devices, tokens_));
     return source * static_cast<std::size_t>(experts_) + static_cast<std::size_t>(expert);
   }
   std::int64_t capacity_of_group(std::size_t g) const {
-    return per_source_[g / static_cast<std::size_t>(experts_)];
+    return scope_ == CapacityScope::kDevice ? per_scope_[g]
+                                            : per_scope_[g / static_cast<std::size_t>(experts_)];
   }
-  const std::vector<std::int64_t>& per_source() const { return per_source_; }
+  const std::vector<std::int64_t>& per_scope() const { return per_scope_; }
 
  private:
   CapacityScope scope_;
   int experts_;
-  int devices_;
   std::int64_t tokens_;
-  std::vector<std::int64_t> per_source_;
+  const Placement& placement_;
+  std::vector<std::int64_t> per_scope_;
 };
 
 // Keeps, in every group, the `capacity` candidates that `outranks` puts first. Groups within
@@ -87,8 +107,8 @@ std::vector<char> keep_within_capacity(const std::vector<Candidate>& candidates,
     const auto size = static_cast<std::int64_t>(last - first);
     const std::int64_t capacity = table.capacity_of_group(g);
     if (size <= capacity) continue;
-    // The order is a strict total order (tokens are unique within a group), so the kept set
-    // does not depend on how nth_element breaks up the work.
+    // The order is a strict total order (ties go to the lower token, then the lower expert), so
+    // the kept set does not depend on how nth_element breaks up the work.
     const auto boundary = first + static_cast<std::ptrdiff_t>(capacity);
     std::nth_element(first, boundary, last, [&](std::size_t a, std::size_t b) {
       return outranks(candidates[a], candidates[b]);
@@ -100,7 +120,7 @@ std::vector<char> keep_within_capacity(const std::vector<Candidate>& candidates,
 }
 
 bool by_score(const Candidate& a, const Candidate& b) {
-  return routing::score_outranks(a.prob, a.token, b.prob, b.token);
+  return routing::pair_outranks(a.prob, a.token, a.expert, b.prob, b.token, b.expert);
 }
 
 std::vector<Candidate> topk_candidates(const RouterOutput& router) {
@@ -122,13 +142,14 @@ std::vector<char> drop_keep(const std::vector<Candidate>& candidates, const Capa
       return keep_within_capacity(candidates, table, by_score);
     case DropPriority::kPosition:
       return keep_within_capacity(candidates, table, [](const Candidate& a, const Candidate& b) {
-        return a.token < b.token;
+        return a.token < b.token || (a.token == b.token && a.expert < b.expert);
       });
     case DropPriority::kRandom:
       return keep_within_capacity(candidates, table, [&](const Candidate& a, const Candidate& b) {
         const auto ra = routing::random_priority(config.seed, a.token, a.expert);
         const auto rb = routing::random_priority(config.seed, b.token, b.expert);
-        return ra > rb || (ra == rb && a.token < b.token);
+        return ra > rb ||
+               (ra == rb && (a.token < b.token || (a.token == b.token && a.expert < b.expert)));
       });
   }
   return {};
@@ -232,7 +253,7 @@ PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& confi
   const bool gamma_valid = std::isfinite(config.gamma) && config.gamma > 0;
   PolicyConfig effective = config;
   if (!gamma_valid) effective.gamma = 1.0;
-  const CapacityTable table(router, effective, placement.devices);
+  const CapacityTable table(router, effective, placement);
   std::vector<Candidate> candidates;
   std::vector<char> keep;
   std::vector<Candidate> added;
@@ -257,7 +278,7 @@ PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& confi
   }
 
   PolicyOutcome out;
-  if (gamma_valid) out.capacity = table.per_source();
+  if (gamma_valid) out.capacity = table.per_scope();
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     if (!keep[i]) continue;
     const auto& c = candidates[i];

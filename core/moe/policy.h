@@ -20,14 +20,17 @@ struct KeptPair {
 };
 
 struct PolicyOutcome {
-  std::vector<KeptPair> kept;          // sorted by token, then expert
-  std::vector<std::int64_t> capacity;  // one value (global scope) or one per source device
+  std::vector<KeptPair> kept;  // sorted by token, then expert
+  // One value (global scope), C_s per source device (source scope) or C_d per destination
+  // device (device scope); empty for `none` with an invalid gamma.
+  std::vector<std::int64_t> capacity;
 };
 
-// The capacity of each competition group's source: one value under global scope, C_s for each
-// source device under source scope (shared/ALGORITHMS.md, Capacity). `gamma` must be valid.
-std::vector<std::int64_t> capacity_per_source(std::int64_t tokens, int top_k, int experts,
-                                              int devices, double gamma, CapacityScope scope);
+// The capacities a scope implies (shared/ALGORITHMS.md, Capacity): C for every expert under
+// global scope, C_s for each source device under source scope, C_d = ceil(gamma * T * k / D)
+// for each destination device under device scope. `gamma` must be valid.
+std::vector<std::int64_t> scope_capacities(std::int64_t tokens, int top_k, int experts, int devices,
+                                           double gamma, CapacityScope scope);
 
 // Throws Error on a bad config (validate) or a placement of another number of experts.
 void check_policy_input(const RouterOutput& router, const PolicyConfig& config,

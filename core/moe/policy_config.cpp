@@ -43,7 +43,8 @@ constexpr NamedValue<DropPriority> kPriorities[] = {{"score", DropPriority::kSco
 constexpr NamedValue<RerouteScope> kRerouteScopes[] = {{"any", RerouteScope::kAny},
                                                        {"local", RerouteScope::kLocal}};
 constexpr NamedValue<CapacityScope> kCapacityScopes[] = {{"global", CapacityScope::kGlobal},
-                                                         {"source", CapacityScope::kSource}};
+                                                         {"source", CapacityScope::kSource},
+                                                         {"device", CapacityScope::kDevice}};
 
 }  // namespace
 
@@ -84,6 +85,7 @@ std::string policy_label(const PolicyConfig& config) {
     out << ",local";
   }
   if (config.capacity_scope == CapacityScope::kSource) out << ",per-source";
+  if (config.capacity_scope == CapacityScope::kDevice) out << ",per-device";
   if (config.renormalize) out << ",renorm";
   out << ")";
   return out.str();

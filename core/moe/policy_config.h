@@ -10,7 +10,10 @@ namespace moescope {
 enum class PolicyKind { kNone, kDrop, kExpanded, kReroute };
 enum class DropPriority { kScore, kPosition, kRandom };
 enum class RerouteScope { kAny, kLocal };
-enum class CapacityScope { kGlobal, kSource };
+// Which pairs share one capacity (shared/ALGORITHMS.md, Capacity): all pairs of an expert
+// (global), those of an expert from one source device (source), or all pairs whose expert is on
+// one destination device (device).
+enum class CapacityScope { kGlobal, kSource, kDevice };
 
 struct PolicyConfig {
   PolicyKind kind = PolicyKind::kNone;

@@ -64,6 +64,14 @@ MOESCOPE_HD inline bool score_outranks(float pa, std::int64_t ta, float pb, std:
   return pa > pb || (pa == pb && ta < tb);
 }
 
+// Does pair (ta, ea) with score pa rank before (tb, eb) with pb in one capacity group? Higher
+// score first, then the lower token, then (device scope, where a token can have two pairs in
+// one group) the lower expert.
+MOESCOPE_HD inline bool pair_outranks(float pa, std::int64_t ta, int ea, float pb, std::int64_t tb,
+                                      int eb) {
+  return pa > pb || (pa == pb && (ta < tb || (ta == tb && ea < eb)));
+}
+
 // The k best experts of one token by probability, written in slot order (descending
 // probability, ties to the lower index). Scans the experts in ascending order, so an expert
 // displaces a held one only when strictly more probable.

@@ -36,6 +36,19 @@ TEST(PolicyPipelineOnHost, KeepsExactlyWhatCoreKeeps) {
   }
 }
 
+TEST(PolicyPipelineOnHost, KeepsWhatCoreKeepsWithTiesAndAnUnbalancedPlacement) {
+  // Equal scores everywhere: every choice comes down to the tie rules (device scope: token, then
+  // expert). The placement puts three experts on device 0 and one on device 1.
+  const int tokens = 9, experts = 4, top_k = 2;
+  const std::vector<float> probs(static_cast<std::size_t>(tokens * experts), 0.25f);
+  const RouterOutput router = test::router_from_probs(tokens, experts, top_k, probs);
+  const Placement placement = explicit_placement({0, 0, 0, 1}, 2);
+  for (const PolicyConfig& c : test::all_policy_configs()) {
+    test::expect_same_outcome(apply_policy_pipeline_on_host(router, c, placement),
+                              apply_policy(router, c, placement), policy_label(c));
+  }
+}
+
 TEST(PolicyPipelineOnHost, FollowsTheWorkedExample) {
   // shared/ALGORITHMS.md: T = 8, E = 4, k = 1, gamma = 1.
   const RouterOutput r = test::router_from_probs(

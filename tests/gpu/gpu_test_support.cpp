@@ -59,7 +59,8 @@ void expect_same_outcome(const PolicyOutcome& got, const PolicyOutcome& want,
 std::vector<PolicyConfig> all_policy_configs() {
   std::vector<PolicyConfig> out;
   for (double gamma : {0.5, 1.0, 1.5}) {
-    for (CapacityScope scope : {CapacityScope::kGlobal, CapacityScope::kSource}) {
+    for (CapacityScope scope :
+         {CapacityScope::kGlobal, CapacityScope::kSource, CapacityScope::kDevice}) {
       for (bool renormalize : {false, true}) {
         PolicyConfig c;
         c.gamma = gamma;

@@ -47,7 +47,7 @@ std::vector<PolicyConfig> all_configs(const Case& c) {
   std::vector<PolicyConfig> out;
   for (auto kind :
        {PolicyKind::kNone, PolicyKind::kDrop, PolicyKind::kExpanded, PolicyKind::kReroute}) {
-    for (auto scope : {CapacityScope::kGlobal, CapacityScope::kSource}) {
+    for (auto scope : {CapacityScope::kGlobal, CapacityScope::kSource, CapacityScope::kDevice}) {
       PolicyConfig cfg;
       cfg.kind = kind;
       cfg.gamma = c.gamma;
@@ -72,16 +72,25 @@ TEST(PolicyProperties, CapacityIsNeverExceeded) {
     for (const auto& cfg : all_configs(c)) {
       if (cfg.kind == PolicyKind::kNone) continue;
       const PolicyOutcome o = apply_policy(c.router, cfg, p);
-      std::map<std::pair<int, int>, std::int64_t> load;  // (source or 0, expert)
+      // (capacity index, expert), the expert being -1 under device scope
+      std::map<std::pair<int, int>, std::int64_t> load;
       for (const auto& pair : o.kept) {
-        const int src = cfg.capacity_scope == CapacityScope::kSource
-                            ? routing::source_of_token(pair.token, c.devices, c.tokens)
-                            : 0;
-        ++load[{src, pair.expert}];
+        switch (cfg.capacity_scope) {
+          case CapacityScope::kGlobal:
+            ++load[{0, pair.expert}];
+            break;
+          case CapacityScope::kSource:
+            ++load[{routing::source_of_token(pair.token, c.devices, c.tokens), pair.expert}];
+            break;
+          case CapacityScope::kDevice:
+            ++load[{p.device(pair.expert), -1}];
+            break;
+        }
       }
       for (const auto& [key, n] : load) {
         ASSERT_LE(n, o.capacity[static_cast<std::size_t>(key.first)])
-            << "case " << i << " " << policy_label(cfg) << " expert " << key.second;
+            << "case " << i << " " << policy_label(cfg) << " group " << key.first << "/"
+            << key.second;
       }
     }
   }
@@ -105,6 +114,32 @@ TEST(PolicyProperties, DropKeepsASubsetOfTheTopkAndFillsEveryOverloadedExpert) {
     for (int e = 0; e < c.experts; ++e) {
       const auto ue = static_cast<std::size_t>(e);
       ASSERT_EQ(m.kept_load[ue], std::min(m.routed_load[ue], o.capacity[0])) << "case " << i;
+    }
+  }
+}
+
+TEST(PolicyProperties, DeviceScopeDropKeepsASubsetOfTheTopkAndFillsEveryFullDevice) {
+  for (int i = 0; i < kCases; ++i) {
+    const Case c = random_case(static_cast<std::uint64_t>(i));
+    const Placement p = balanced_placement(c.experts, c.devices);
+    PolicyConfig cfg;
+    cfg.kind = PolicyKind::kDrop;
+    cfg.gamma = c.gamma;
+    cfg.priority = static_cast<DropPriority>(i % 3);
+    cfg.seed = static_cast<std::uint64_t>(i);
+    cfg.capacity_scope = CapacityScope::kDevice;
+    const PolicyOutcome o = apply_policy(c.router, cfg, p);
+    ASSERT_EQ(o.capacity.size(), static_cast<std::size_t>(c.devices));
+    const auto all = pair_set(apply_policy(c.router, PolicyConfig{}, p));
+    for (const auto& pair : o.kept) {
+      ASSERT_TRUE(all.contains({pair.token, pair.expert})) << "case " << i;
+      ASSERT_TRUE(pair.in_topk);
+    }
+    const auto m = compute_load_metrics(c.router, o, p);
+    for (int d = 0; d < c.devices; ++d) {
+      const auto ud = static_cast<std::size_t>(d);
+      ASSERT_EQ(m.kept_device_load[ud], std::min(m.routed_device_load[ud], o.capacity[ud]))
+          << "case " << i << " device " << d;
     }
   }
 }

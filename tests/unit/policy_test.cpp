@@ -117,6 +117,51 @@ TEST(Drop, SourceScopeBoundsEachSourceDevice) {
   EXPECT_EQ(pairs_of(o), (std::vector<Kept>{{0, 0}, {2, 0}}));
 }
 
+TEST(Drop, DeviceScopeBoundsEachReceivingDevice) {
+  // Experts 0-1 on device 0, 2-3 on device 1; k = 1, gamma = 1: C = 1 per expert, C_d = 2.
+  const RouterOutput r =
+      router_from_probs(4, 4, 1, top1_probs({0, 0, 1, 2}, {.9f, .8f, .7f, .6f}, 4));
+  const Placement p = balanced_placement(4, 2);
+  EXPECT_EQ(pairs_of(apply_policy(r, config(PolicyKind::kDrop), p)),
+            (std::vector<Kept>{{0, 0}, {2, 1}, {3, 2}}));
+  PolicyConfig device = config(PolicyKind::kDrop);
+  device.capacity_scope = CapacityScope::kDevice;
+  const PolicyOutcome o = apply_policy(r, device, p);
+  EXPECT_EQ(o.capacity, (std::vector<std::int64_t>{2, 2}));
+  // Device 0 receives .9, .8 (expert 0) and .7 (expert 1): it keeps the two best, so expert 0
+  // goes over its own C while the device stays within C_d.
+  EXPECT_EQ(pairs_of(o), (std::vector<Kept>{{0, 0}, {1, 0}, {3, 2}}));
+  EXPECT_EQ(policy_label(device), "drop(gamma=1,per-device)");
+}
+
+TEST(Drop, DeviceScopeBreaksTiesByTokenThenExpert) {
+  // Two tokens, both choosing both experts with equal scores, one device: C_d = 2 of 4 pairs.
+  const RouterOutput r = router_from_probs(2, 2, 2, {.5f, .5f, .5f, .5f});
+  PolicyConfig device = config(PolicyKind::kDrop, 0.5);
+  device.capacity_scope = CapacityScope::kDevice;
+  for (DropPriority priority : {DropPriority::kScore, DropPriority::kPosition}) {
+    device.priority = priority;
+    EXPECT_EQ(pairs_of(apply_policy(r, device, balanced_placement(2, 1))),
+              (std::vector<Kept>{{0, 0}, {0, 1}}));
+  }
+}
+
+TEST(Reroute, DeviceScopeMovesDroppedPairsToDevicesWithRoom) {
+  // All four tokens choose expert 0 (device 0 of experts 0-1); C_d = 2 on each device.
+  const RouterOutput r = router_from_probs(4, 4, 1,
+                                           {.7f, .2f, .06f, .04f,  //
+                                            .6f, .3f, .05f, .05f,  //
+                                            .5f, .1f, .3f, .1f,    //
+                                            .4f, .1f, .1f, .4f});
+  const Placement p = balanced_placement(4, 2);
+  PolicyConfig c = config(PolicyKind::kReroute);
+  c.capacity_scope = CapacityScope::kDevice;
+  EXPECT_EQ(pairs_of(apply_policy(r, c, p)), (std::vector<Kept>{{0, 0}, {1, 0}, {2, 2}, {3, 3}}));
+  // Local reroute looks on the full device only: nothing moves.
+  c.reroute_scope = RerouteScope::kLocal;
+  EXPECT_EQ(pairs_of(apply_policy(r, c, p)), (std::vector<Kept>{{0, 0}, {1, 0}}));
+}
+
 // Four tokens, four experts on two devices (0-1 and 2-3), k = 1, gamma = 1: C = 1.
 RouterOutput expanded_example() {
   return router_from_probs(4, 4, 1,
