@@ -1,0 +1,312 @@
+#include "core/moe/replica_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/base/error.h"
+#include "core/moe/routing_math.h"
+
+namespace moescope {
+
+namespace {
+
+template <typename Enum>
+struct NamedValue {
+  const char* name;
+  Enum value;
+};
+
+constexpr NamedValue<EplbAlgorithm> kAlgorithms[] = {{"auto", EplbAlgorithm::kAutomatic},
+                                                     {"hierarchical", EplbAlgorithm::kHierarchical},
+                                                     {"global", EplbAlgorithm::kGlobal}};
+constexpr NamedValue<ReplicaChoice> kChoices[] = {{"round_robin", ReplicaChoice::kRoundRobin},
+                                                  {"local_first", ReplicaChoice::kLocalFirst}};
+
+template <typename Enum, std::size_t N>
+std::string name_of(Enum value, const NamedValue<Enum> (&table)[N]) {
+  for (const auto& entry : table) {
+    if (entry.value == value) return entry.name;
+  }
+  return "?";
+}
+
+template <typename Enum, std::size_t N>
+Enum parse_named(const std::string& name, const NamedValue<Enum> (&table)[N], const char* what) {
+  std::string accepted;
+  for (const auto& entry : table) {
+    if (name == entry.name) return entry.value;
+    accepted += (accepted.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  throw Error(std::string("unknown ") + what + " '" + name + "' (use one of: " + accepted + ")");
+}
+
+// Where balanced packing put each item.
+struct Packing {
+  std::vector<int> pack;  // [n]
+  std::vector<int> rank;  // [n] position within the pack, in the order items went in
+};
+
+// EPLB's balanced packing: n items into `packs` packs of exactly n / packs items each. Items go
+// heaviest first (a stable sort: ties to the lower index), each into the lightest pack that
+// still has room (ties to the lower pack). With `labels`, a pack that already holds an item of
+// the same label is passed over while another pack with room does not (the spread rule).
+Packing balanced_packing(const std::vector<double>& weight, int packs,
+                         const std::vector<int>* labels) {
+  const auto n = weight.size();
+  const auto per_pack = static_cast<int>(n / static_cast<std::size_t>(packs));
+  Packing out{std::vector<int>(n), std::vector<int>(n)};
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  std::vector<double> pack_weight(static_cast<std::size_t>(packs), 0.0);
+  std::vector<int> pack_items(static_cast<std::size_t>(packs), 0);
+  std::vector<std::vector<int>> pack_labels(static_cast<std::size_t>(packs));
+  for (std::size_t item : order) {
+    const auto shares_label = [&](int p) {
+      if (labels == nullptr) return false;
+      const auto& held = pack_labels[static_cast<std::size_t>(p)];
+      return std::find(held.begin(), held.end(), (*labels)[item]) != held.end();
+    };
+    int best = -1;
+    bool best_shares = true;
+    for (int p = 0; p < packs; ++p) {
+      const auto up = static_cast<std::size_t>(p);
+      if (pack_items[up] >= per_pack) continue;
+      const bool shares = shares_label(p);
+      // A pack without the label beats one with it; then the lighter pack, then the lower one.
+      if (best < 0 || (best_shares && !shares) ||
+          (shares == best_shares &&
+           pack_weight[up] < pack_weight[static_cast<std::size_t>(best)])) {
+        best = p;
+        best_shares = shares;
+      }
+    }
+    const auto ub = static_cast<std::size_t>(best);
+    out.pack[item] = best;
+    out.rank[item] = pack_items[ub]++;
+    pack_weight[ub] += weight[item];
+    if (labels != nullptr) pack_labels[ub].push_back((*labels)[item]);
+  }
+  return out;
+}
+
+struct Replication {
+  std::vector<int> slot_item;  // [slots] the item of each slot
+  std::vector<int> slot_rank;  // [slots]
+  std::vector<int> count;      // [items]
+};
+
+// EPLB's replication: every slot beyond the first `n` goes to the item with the highest
+// weight / count (ties to the lower index).
+Replication replicate(const std::vector<double>& weight, int slots) {
+  const int n = static_cast<int>(weight.size());
+  Replication out;
+  out.count.assign(weight.size(), 1);
+  for (int i = 0; i < n; ++i) {
+    out.slot_item.push_back(i);
+    out.slot_rank.push_back(0);
+  }
+  for (int s = n; s < slots; ++s) {
+    int best = 0;
+    for (int i = 1; i < n; ++i) {
+      const auto ui = static_cast<std::size_t>(i);
+      const auto ub = static_cast<std::size_t>(best);
+      if (weight[ui] / out.count[ui] > weight[ub] / out.count[ub]) best = i;
+    }
+    out.slot_item.push_back(best);
+    out.slot_rank.push_back(out.count[static_cast<std::size_t>(best)]++);
+  }
+  return out;
+}
+
+bool hierarchical(int experts, const EplbOptions& o) {
+  switch (o.algorithm) {
+    case EplbAlgorithm::kHierarchical:
+      return true;
+    case EplbAlgorithm::kGlobal:
+      return false;
+    case EplbAlgorithm::kAutomatic:
+      break;
+  }
+  return o.groups > 1 && o.groups % o.nodes == 0 && experts % o.groups == 0;
+}
+
+}  // namespace
+
+std::string eplb_algorithm_name(EplbAlgorithm algorithm) {
+  return name_of(algorithm, kAlgorithms);
+}
+EplbAlgorithm parse_eplb_algorithm(const std::string& name) {
+  return parse_named(name, kAlgorithms, "placement algorithm");
+}
+std::string replica_choice_name(ReplicaChoice choice) {
+  return name_of(choice, kChoices);
+}
+ReplicaChoice parse_replica_choice(const std::string& name) {
+  return parse_named(name, kChoices, "replica choice");
+}
+
+std::vector<int> ReplicaPlan::slots_of(int expert) const {
+  std::vector<int> out(static_cast<std::size_t>(replica_count[static_cast<std::size_t>(expert)]));
+  for (int s = 0; s < slots(); ++s) {
+    const auto us = static_cast<std::size_t>(s);
+    if (slot_expert[us] == expert) out[static_cast<std::size_t>(slot_rank[us])] = s;
+  }
+  return out;
+}
+
+void validate_eplb_options(int experts, const EplbOptions& o) {
+  const auto n = [](auto v) { return std::to_string(v); };
+  if (experts < 1) throw Error("a replica plan needs at least one expert, got " + n(experts));
+  if (o.redundant_slots < 0) {
+    throw Error("replicas must be >= 0, got " + n(o.redundant_slots));
+  }
+  if (o.devices < 1) throw Error("a replica plan needs at least one device, got " + n(o.devices));
+  if (o.nodes < 1 || o.devices % o.nodes != 0) {
+    throw Error(n(o.devices) + " devices do not split evenly over " + n(o.nodes) + " nodes");
+  }
+  const int slots = experts + o.redundant_slots;
+  if (slots % o.devices != 0) {
+    throw Error(n(experts) + " experts + " + n(o.redundant_slots) + " replicas = " + n(slots) +
+                " slots do not split evenly over " + n(o.devices) +
+                " devices: choose replicas so that (E + R) % D == 0");
+  }
+  if (slots / o.devices > experts) {
+    throw Error(n(slots / o.devices) + " slots per device but only " + n(experts) +
+                " experts: a device would hold two replicas of one expert; use at most " +
+                n(experts * o.devices - experts) + " replicas");
+  }
+  if (o.groups < 1 || experts % o.groups != 0) {
+    throw Error(n(experts) + " experts do not split evenly into " + n(o.groups) + " groups");
+  }
+  if (o.algorithm == EplbAlgorithm::kHierarchical && o.groups % o.nodes != 0) {
+    throw Error("the hierarchical placement needs the expert groups (" + n(o.groups) +
+                ") to split evenly over the nodes (" + n(o.nodes) + "); use the global one");
+  }
+}
+
+ReplicaPlan plan_replicas(const std::vector<double>& expert_load, const EplbOptions& options) {
+  const int E = static_cast<int>(expert_load.size());
+  validate_eplb_options(E, options);
+  for (std::size_t e = 0; e < expert_load.size(); ++e) {
+    if (!std::isfinite(expert_load[e]) || expert_load[e] < 0) {
+      throw Error("the load of expert " + std::to_string(e) +
+                  " is not a finite number >= 0: " + std::to_string(expert_load[e]));
+    }
+  }
+  const bool by_groups = hierarchical(E, options);
+  const int groups = by_groups ? options.groups : 1;
+  const int nodes = by_groups ? options.nodes : 1;
+  const int P = E + options.redundant_slots;
+  const int D = options.devices;
+  const int group_size = E / groups;
+  const int groups_per_node = groups / nodes;
+  const int experts_per_node = E / nodes;
+  const int slots_per_node = P / nodes;
+  const int devices_per_node = D / nodes;
+  const int slots_per_device = P / D;
+
+  // Step 1: groups to nodes by balanced packing; experts renumbered node by node ("mlog").
+  std::vector<double> group_load(static_cast<std::size_t>(groups), 0.0);
+  for (int e = 0; e < E; ++e)
+    group_load[static_cast<std::size_t>(e / group_size)] +=
+        expert_load[static_cast<std::size_t>(e)];
+  const Packing group_packing = balanced_packing(group_load, nodes, nullptr);
+  std::vector<int> mlog_to_log(static_cast<std::size_t>(E));
+  for (int e = 0; e < E; ++e) {
+    const auto g = static_cast<std::size_t>(e / group_size);
+    const int mlog =
+        (group_packing.pack[g] * groups_per_node + group_packing.rank[g]) * group_size +
+        e % group_size;
+    mlog_to_log[static_cast<std::size_t>(mlog)] = e;
+  }
+
+  ReplicaPlan plan;
+  plan.experts = E;
+  plan.devices = D;
+  plan.slot_expert.assign(static_cast<std::size_t>(P), -1);
+  plan.slot_rank.assign(static_cast<std::size_t>(P), 0);
+  plan.replica_count.assign(static_cast<std::size_t>(E), 0);
+  for (int node = 0; node < nodes; ++node) {
+    // Step 2: replicas within the node.
+    std::vector<double> load(static_cast<std::size_t>(experts_per_node));
+    for (int j = 0; j < experts_per_node; ++j) {
+      load[static_cast<std::size_t>(j)] = expert_load[static_cast<std::size_t>(
+          mlog_to_log[static_cast<std::size_t>(node * experts_per_node + j)])];
+    }
+    const Replication rep = replicate(load, slots_per_node);
+    // Step 3: the node's slots to its devices by balanced packing of the per-replica load.
+    std::vector<double> slot_load(static_cast<std::size_t>(slots_per_node));
+    std::vector<int> slot_label(static_cast<std::size_t>(slots_per_node));
+    for (int s = 0; s < slots_per_node; ++s) {
+      const auto item = static_cast<std::size_t>(rep.slot_item[static_cast<std::size_t>(s)]);
+      slot_load[static_cast<std::size_t>(s)] = load[item] / rep.count[item];
+      slot_label[static_cast<std::size_t>(s)] = static_cast<int>(item);
+    }
+    const Packing device_packing =
+        balanced_packing(slot_load, devices_per_node, options.spread ? &slot_label : nullptr);
+    for (int s = 0; s < slots_per_node; ++s) {
+      const auto us = static_cast<std::size_t>(s);
+      const int slot = node * slots_per_node + device_packing.pack[us] * slots_per_device +
+                       device_packing.rank[us];
+      const int expert =
+          mlog_to_log[static_cast<std::size_t>(node * experts_per_node + rep.slot_item[us])];
+      plan.slot_expert[static_cast<std::size_t>(slot)] = expert;
+      plan.slot_rank[static_cast<std::size_t>(slot)] = rep.slot_rank[us];
+    }
+    for (int j = 0; j < experts_per_node; ++j) {
+      plan.replica_count[static_cast<std::size_t>(
+          mlog_to_log[static_cast<std::size_t>(node * experts_per_node + j)])] =
+          rep.count[static_cast<std::size_t>(j)];
+    }
+  }
+  return plan;
+}
+
+std::vector<int> assign_replicas(const PolicyOutcome& outcome, const ReplicaPlan& plan,
+                                 std::int64_t tokens, ReplicaChoice choice) {
+  std::vector<std::vector<int>> slots(static_cast<std::size_t>(plan.experts));
+  for (int e = 0; e < plan.experts; ++e)
+    slots[static_cast<std::size_t>(e)] = plan.slots_of(e);
+  std::vector<int> out(outcome.kept.size());
+  for (std::size_t i = 0; i < outcome.kept.size(); ++i) {
+    const auto& pair = outcome.kept[i];
+    if (pair.expert < 0 || pair.expert >= plan.experts) {
+      throw Error("a kept pair names expert " + std::to_string(pair.expert) +
+                  " but the replica plan has " + std::to_string(plan.experts) + " experts");
+    }
+    const auto& replicas = slots[static_cast<std::size_t>(pair.expert)];
+    int chosen = -1;
+    if (choice == ReplicaChoice::kLocalFirst) {
+      const int source = routing::source_of_token(pair.token, plan.devices, tokens);
+      for (int s : replicas) {
+        if (plan.device_of_slot(s) == source) {
+          chosen = s;
+          break;
+        }
+      }
+    }
+    if (chosen < 0) chosen = replicas[i % replicas.size()];
+    out[i] = chosen;
+  }
+  return out;
+}
+
+std::vector<std::int64_t> slot_load(const std::vector<int>& pair_slot, int slots) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(slots), 0);
+  for (int s : pair_slot)
+    ++out[static_cast<std::size_t>(s)];
+  return out;
+}
+
+std::vector<std::int64_t> device_load_of_slots(const std::vector<std::int64_t>& slot_load,
+                                               const ReplicaPlan& plan) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(plan.devices), 0);
+  for (int s = 0; s < plan.slots(); ++s)
+    out[static_cast<std::size_t>(plan.device_of_slot(s))] += slot_load[static_cast<std::size_t>(s)];
+  return out;
+}
+
+}  // namespace moescope

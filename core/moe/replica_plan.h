@@ -1,0 +1,69 @@
+// Replicated experts (shared/ALGORITHMS.md, Replicated experts): DeepSeek's EPLB placement of
+// E logical experts on P = E + R physical slots over D devices, and the choice of a replica for
+// every kept pair.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/moe/policy.h"
+
+namespace moescope {
+
+// `hierarchical` packs expert groups to nodes first (needs groups % nodes == 0); `global` treats
+// all experts as one group on one node; `automatic` picks hierarchical when it applies.
+enum class EplbAlgorithm { kAutomatic, kHierarchical, kGlobal };
+enum class ReplicaChoice { kRoundRobin, kLocalFirst };
+
+std::string eplb_algorithm_name(EplbAlgorithm algorithm);
+EplbAlgorithm parse_eplb_algorithm(const std::string& name);
+std::string replica_choice_name(ReplicaChoice choice);
+ReplicaChoice parse_replica_choice(const std::string& name);
+
+struct EplbOptions {
+  int redundant_slots = 0;  // R
+  int devices = 1;          // D
+  int nodes = 1;            // devices per node = D / nodes
+  int groups = 1;           // the model's expert groups (n_group), 1 when it has none
+  EplbAlgorithm algorithm = EplbAlgorithm::kAutomatic;
+  // Two replicas of one expert never share a device when another device with room exists.
+  bool spread = true;
+};
+
+// One layer's placement. Slot s lives on device s / slots_per_device().
+struct ReplicaPlan {
+  int experts = 0;
+  int devices = 1;
+  std::vector<int> slot_expert;    // [P] the logical expert of each physical slot
+  std::vector<int> slot_rank;      // [P] which replica of its expert the slot is (0, 1, ...)
+  std::vector<int> replica_count;  // [E]
+
+  int slots() const { return static_cast<int>(slot_expert.size()); }
+  int slots_per_device() const { return slots() / devices; }
+  int device_of_slot(int slot) const { return slot / slots_per_device(); }
+  // The slots of one expert by replica rank.
+  std::vector<int> slots_of(int expert) const;
+};
+
+// Throws Error naming the mismatch when the options cannot place `experts` experts: slots that
+// do not split evenly over the devices, devices that do not split over the nodes, a hierarchical
+// plan whose groups do not split over the nodes or experts over the groups.
+void validate_eplb_options(int experts, const EplbOptions& options);
+
+// The plan of one layer from its expert loads (a calibration window's token counts; finite and
+// >= 0, one per expert). Deterministic: every sort is stable, ties go to the lower index.
+ReplicaPlan plan_replicas(const std::vector<double>& expert_load, const EplbOptions& options);
+
+// The physical slot of every kept pair, in outcome order: round_robin takes the pair's index in
+// outcome (token-major) order modulo its expert's replica count, local_first a replica on the
+// token's source device when the expert has one, else round robin.
+std::vector<int> assign_replicas(const PolicyOutcome& outcome, const ReplicaPlan& plan,
+                                 std::int64_t tokens, ReplicaChoice choice);
+
+// Pairs per physical slot, and per device (the slots' devices).
+std::vector<std::int64_t> slot_load(const std::vector<int>& pair_slot, int slots);
+std::vector<std::int64_t> device_load_of_slots(const std::vector<std::int64_t>& slot_load,
+                                               const ReplicaPlan& plan);
+
+}  // namespace moescope
