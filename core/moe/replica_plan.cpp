@@ -62,12 +62,16 @@ Packing balanced_packing(const std::vector<double>& weight, int packs,
                    [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
   std::vector<double> pack_weight(static_cast<std::size_t>(packs), 0.0);
   std::vector<int> pack_items(static_cast<std::size_t>(packs), 0);
-  std::vector<std::vector<int>> pack_labels(static_cast<std::size_t>(packs));
+  // holds[p * label_count + l]: pack p holds an item labelled l.
+  const std::size_t label_count =
+      labels == nullptr
+          ? 0
+          : static_cast<std::size_t>(*std::max_element(labels->begin(), labels->end())) + 1;
+  std::vector<char> holds(static_cast<std::size_t>(packs) * label_count, 0);
   for (std::size_t item : order) {
     const auto shares_label = [&](int p) {
-      if (labels == nullptr) return false;
-      const auto& held = pack_labels[static_cast<std::size_t>(p)];
-      return std::find(held.begin(), held.end(), (*labels)[item]) != held.end();
+      return labels != nullptr && holds[static_cast<std::size_t>(p) * label_count +
+                                        static_cast<std::size_t>((*labels)[item])];
     };
     int best = -1;
     bool best_shares = true;
@@ -87,7 +91,7 @@ Packing balanced_packing(const std::vector<double>& weight, int packs,
     out.pack[item] = best;
     out.rank[item] = pack_items[ub]++;
     pack_weight[ub] += weight[item];
-    if (labels != nullptr) pack_labels[ub].push_back((*labels)[item]);
+    if (labels != nullptr) holds[ub * label_count + static_cast<std::size_t>((*labels)[item])] = 1;
   }
   return out;
 }
@@ -108,15 +112,13 @@ Replication replicate(const std::vector<double>& weight, int slots) {
     out.slot_item.push_back(i);
     out.slot_rank.push_back(0);
   }
+  std::vector<double> per_replica(weight);  // weight / count, updated as counts grow
   for (int s = n; s < slots; ++s) {
-    int best = 0;
-    for (int i = 1; i < n; ++i) {
-      const auto ui = static_cast<std::size_t>(i);
-      const auto ub = static_cast<std::size_t>(best);
-      if (weight[ui] / out.count[ui] > weight[ub] / out.count[ub]) best = i;
-    }
-    out.slot_item.push_back(best);
-    out.slot_rank.push_back(out.count[static_cast<std::size_t>(best)]++);
+    const auto best = static_cast<std::size_t>(
+        std::max_element(per_replica.begin(), per_replica.end()) - per_replica.begin());
+    out.slot_item.push_back(static_cast<int>(best));
+    out.slot_rank.push_back(out.count[best]++);
+    per_replica[best] = weight[best] / out.count[best];
   }
   return out;
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Runs the replica benchmarks and checks their two targets from the numbers of one run.
+
+  plan     the EPLB plans of 61 MoE layers of 256 experts take under 10 ms (each algorithm,
+           32 redundant slots on 32 devices and 64 on 64), median and range over repetitions;
+  assign   route() + drop + assign_replicas() over route() + drop, per layer (T = 4096, E = 256,
+           k = 8, D = 64): under 1.05. Both sides run interleaved in one process; the ratio of
+           medians is printed with the range of the per-repetition ratios, and a range that
+           contains 1.0 is reported as no difference.
+
+  scripts/bench_replicas.py [build/bench/tests/bench/replica_bench] [--repetitions N]
+Standard library only.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_BINARY = os.path.join(REPO, "build", "bench", "tests", "bench", "replica_bench")
+PLAN_TARGET_MS = 10.0
+ASSIGN_TARGET = 1.05
+TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY)
+    parser.add_argument("--repetitions", type=int, default=10)
+    args = parser.parse_args()
+    if not os.path.exists(args.binary):
+        sys.exit(f"{args.binary} not found: build the bench preset first "
+                 "(cmake --preset bench && cmake --build build/bench)")
+    out = subprocess.run(
+        [args.binary, "--benchmark_format=json", f"--benchmark_repetitions={args.repetitions}",
+         "--benchmark_enable_random_interleaving=true"],
+        check=True, capture_output=True, text=True).stdout
+    report = json.loads(out)
+    times = {}
+    for b in report["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
+        seconds = b["real_time"] * TIME_UNITS[b["time_unit"]]
+        times.setdefault(b["run_name"], []).append(seconds)
+    ctx = report["context"]
+    print(f"replica benchmarks on {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
+          f"{args.repetitions} repetitions (interleaved), wall-clock times")
+    ok = True
+    print("\nplans of 61 layers x 256 experts (target < 10 ms):")
+    for name, values in sorted(times.items()):
+        if not name.startswith("BM_PlanReplicas/"):
+            continue
+        ms = [v * 1e3 for v in values]
+        median = statistics.median(ms)
+        passed = median < PLAN_TARGET_MS
+        ok = ok and passed
+        print(f"  {name:36s} median {median:6.2f} ms  range {min(ms):.2f}-{max(ms):.2f} ms  "
+              f"{'ok' if passed else 'OVER TARGET'}")
+    base = times.get("BM_Drop", [])
+    print("\nreplica choice over the drop policy alone, per layer (target < 1.05):")
+    for choice in ("round_robin", "local_first"):
+        with_assign = times.get(f"BM_DropAndAssign/{choice}", [])
+        if not base or not with_assign:
+            continue
+        ratios = [a / b for a, b in zip(with_assign, base)]
+        ratio = statistics.median(with_assign) / statistics.median(base)
+        low, high = min(ratios), max(ratios)
+        verdict = "no difference" if low <= 1.0 <= high else f"{ratio:.3f}x"
+        passed = ratio < ASSIGN_TARGET
+        ok = ok and passed
+        print(f"  {choice:12s} ratio of medians {ratio:.3f} (per-repetition range {low:.3f}-"
+              f"{high:.3f}: {verdict})  {'ok' if passed else 'OVER TARGET'}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
