@@ -8,7 +8,7 @@
            medians is printed with the range of the per-repetition ratios, and a range that
            contains 1.0 is reported as no difference.
 
-  scripts/bench_replicas.py [build/bench/tests/bench/replica_bench] [--repetitions N]
+  scripts/bench_replicas.py [build/release/tests/bench/replica_bench] [--repetitions N]
 Standard library only.
 """
 
@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_BINARY = os.path.join(REPO, "build", "bench", "tests", "bench", "replica_bench")
+DEFAULT_BINARY = os.path.join(REPO, "build", "release", "tests", "bench", "replica_bench")
 PLAN_TARGET_MS = 10.0
 ASSIGN_TARGET = 1.05
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -33,7 +33,7 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} not found: build the bench preset first "
-                 "(cmake --preset bench && cmake --build build/bench)")
+                 "(cmake --preset release && cmake --build build/release)")
     out = subprocess.run(
         [args.binary, "--benchmark_format=json", f"--benchmark_repetitions={args.repetitions}",
          "--benchmark_enable_random_interleaving=true"],

@@ -15,10 +15,11 @@ namespace {
 
 // The options that describe the experiment: --request replaces all of them.
 const char* const kExperimentOptions[] = {
-    "--spec",          "--preset",         "--scale",       "--tokens",    "--steps",  "--priority",
-    "--reroute-scope", "--capacity-scope", "--renormalize", "--placement", "--layers", "--seed",
-    "--skew",          "--logits",         "--backend",     "--policy",    "--gamma",  "--m",
-    "--devices",       "--compare",        "--policies",    "--repeats",   "--timing"};
+    "--spec",     "--preset",        "--scale",          "--tokens",      "--steps",
+    "--priority", "--reroute-scope", "--capacity-scope", "--renormalize", "--placement",
+    "--layers",   "--seed",          "--skew",           "--drift",       "--logits",
+    "--backend",  "--policy",        "--gamma",          "--m",           "--devices",
+    "--compare",  "--policies",      "--repeats",        "--timing"};
 
 }  // namespace
 
@@ -49,6 +50,9 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd.add_option("--skew", e.routing.skew, "synthetic expert-popularity skew (README table)")
+      ->capture_default_str();
+  cmd.add_option("--drift", e.routing.drift,
+                 "synthetic routing: the hot experts move this many experts per step")
       ->capture_default_str();
   cmd.add_option("--logits", e.routing.logits_file, "replay router logits from a safetensors file");
   cmd.add_option("--backend", e.backend,

@@ -11,6 +11,7 @@
 
 #include "app/cli/calibrate_command.h"
 #include "app/cli/info_command.h"
+#include "app/cli/plan_command.h"
 #include "app/cli/report_command.h"
 #include "app/cli/rerun_command.h"
 #include "app/cli/route_command.h"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   cli::add_run_command(app);
   cli::add_sweep_command(app);
   cli::add_rerun_command(app);
+  cli::add_plan_command(app);
   cli::add_calibrate_command(app);
   cli::add_session_commands(app);
   cli::add_route_command(app);

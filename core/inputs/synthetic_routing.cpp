@@ -2,6 +2,8 @@
 // weights W_r have variance 1/H (so x . w_e has unit variance, like a trained router's logits)
 // and b_layer is one standard-normal popularity bias per expert and layer.
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "core/base/blas.h"
@@ -22,7 +24,9 @@ class SyntheticRouting final : public RoutingSource {
 
   std::string describe() const override {
     std::ostringstream out;
-    out << "synthetic(seed=" << config_.seed << ", skew=" << config_.skew << ")";
+    out << "synthetic(seed=" << config_.seed << ", skew=" << config_.skew;
+    if (config_.drift > 0) out << ", drift=" << config_.drift;
+    out << ")";
     return out.str();
   }
 
@@ -40,6 +44,10 @@ class SyntheticRouting final : public RoutingSource {
     std::vector<float> bias(static_cast<std::size_t>(E));
     for (auto& b : bias)
       b = static_cast<float>(config_.skew * rng.normal());
+    if (config_.drift > 0) {
+      const auto shift = static_cast<std::int64_t>(std::floor(step * config_.drift)) % E;
+      std::rotate(bias.begin(), bias.end() - shift, bias.end());
+    }
     in.logits.resize(static_cast<std::size_t>(T) * static_cast<std::size_t>(E));
     for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t) {
       std::copy(bias.begin(), bias.end(),
@@ -67,6 +75,11 @@ std::unique_ptr<RoutingSource> make_synthetic_routing(const ModelSpec& spec,
     std::ostringstream v;
     v << config.skew;
     throw Error("skew must be a number from 0 to 1e6, got " + v.str());
+  }
+  if (!std::isfinite(config.drift) || config.drift < 0 || config.drift > 1e6) {
+    std::ostringstream v;
+    v << config.drift;
+    throw Error("drift must be a number from 0 to 1e6 (experts per step), got " + v.str());
   }
   return std::make_unique<SyntheticRouting>(spec, config);
 }

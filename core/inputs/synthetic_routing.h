@@ -17,9 +17,12 @@ struct SyntheticRoutingConfig {
   // values make a few experts hot. README.md tabulates skew against max/mean load; 0.5 to 0.75
   // reproduces the drop rates the paper measured on OLMoE at gamma 1 (28 to 40%).
   double skew = 0.6;
+  // Routing that shifts over time: at step s the popularity bias of expert e is the one of
+  // expert (e - floor(s * drift)) mod E, so the hot experts move `drift` experts per step.
+  double drift = 0.0;
 };
 
-// Throws Error for no tokens or a skew outside 0..1e6.
+// Throws Error for no tokens, a skew outside 0..1e6 or a drift outside 0..1e6.
 std::unique_ptr<RoutingSource> make_synthetic_routing(const ModelSpec& spec,
                                                       const SyntheticRoutingConfig& config);
 

@@ -104,6 +104,10 @@ void validate(const Experiment& e) {
     if (!std::isfinite(e.routing.skew) || e.routing.skew < 0 || e.routing.skew > 1e6) {
       throw Error("skew must be a number from 0 to 1e6, got " + number(e.routing.skew));
     }
+    if (!std::isfinite(e.routing.drift) || e.routing.drift < 0 || e.routing.drift > 1e6) {
+      throw Error("drift must be a number from 0 to 1e6 (experts per step), got " +
+                  number(e.routing.drift));
+    }
   }
   const PolicyGrid& g = e.policies;
   require_unique(g.kinds, "policies", kind_text);
@@ -245,7 +249,8 @@ std::unique_ptr<RoutingSource> make_routing_source(const Experiment& e) {
     }
     return source;
   }
-  return make_synthetic_routing(*e.model.spec, {e.routing.tokens, e.seed, e.routing.skew});
+  return make_synthetic_routing(*e.model.spec,
+                                {e.routing.tokens, e.seed, e.routing.skew, e.routing.drift});
 }
 
 }  // namespace moescope

@@ -36,6 +36,7 @@ struct RoutingChoice {
   // Tokens per step. A replay has its own: 0 takes them, any other value must equal them.
   int tokens = 1024;
   double skew = 0.6;  // synthetic routing's expert-popularity skew (README table)
+  double drift = 0.0;  // experts the synthetic popularity moves per step
 
   bool replay() const { return !logits_file.empty(); }
   bool operator==(const RoutingChoice&) const = default;

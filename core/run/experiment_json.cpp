@@ -36,11 +36,12 @@ json experiment_to_json(const Experiment& e) {
   model["layers"] = e.model.layers;
   if (e.model.spec) model["spec"] = spec_to_json(*e.model.spec);
   const PolicyGrid& g = e.policies;
+  json routing = {{"logits_file", e.routing.logits_file},
+                  {"tokens", e.routing.tokens},
+                  {"skew", e.routing.skew}};
+  if (e.routing.drift > 0) routing["drift"] = e.routing.drift;  // older readers know no drift
   return {{"model", model},
-          {"routing",
-           {{"logits_file", e.routing.logits_file},
-            {"tokens", e.routing.tokens},
-            {"skew", e.routing.skew}}},
+          {"routing", routing},
           {"steps", e.steps},
           {"repeats", e.repeats},
           {"seed", e.seed},
@@ -200,10 +201,11 @@ Experiment read_current(const json& j, const std::string& where) {
   }
   if (r.has("routing")) {
     const Reader ro = r.object("routing");
-    ro.only({"logits_file", "tokens", "skew"});
+    ro.only({"logits_file", "tokens", "skew", "drift"});
     e.routing.logits_file = ro.text("logits_file", d.routing.logits_file);
     e.routing.tokens = ro.integer("tokens", d.routing.tokens);
     e.routing.skew = ro.number("skew", d.routing.skew);
+    e.routing.drift = ro.number("drift", d.routing.drift);
   }
   e.steps = r.integer("steps", d.steps);
   e.repeats = r.integer("repeats", d.repeats);
@@ -256,6 +258,9 @@ Experiment read_legacy(const json& j, const std::string& where) {
     const auto skew = routing.find("skew=");
     if (skew != std::string::npos)
       e.routing.skew = std::strtod(routing.c_str() + skew + 5, nullptr);
+    const auto drift = routing.find("drift=");
+    if (drift != std::string::npos)
+      e.routing.drift = std::strtod(routing.c_str() + drift + 6, nullptr);
   } else {
     r.fail("routing", "is not a routing this version knows: '" + routing + "'");
   }
