@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/base/error.h"
 #include "core/exec/backend_registry.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_device.h"
@@ -108,6 +109,11 @@ class CudaBackend final : public Backend {
  private:
   LayerExecution execute_layer(const float* x, const ExpertWeights& w, const PolicyOutcome& outcome,
                                const DispatchPlan& plan, const CancelFlag* cancel) {
+    if (!plan.group_expert.empty() || plan.experts != w.experts) {
+      throw Error(
+          "replicated experts run on the CPU backend for now (--backend cpu); the CUDA "
+          "backend computes one group of rows per expert");
+    }
     select_device();
     if (layer_in_flight_) discard_unfinished_layer();
     layer_in_flight_ = true;

@@ -14,12 +14,37 @@ namespace moescope::cli {
 namespace {
 
 // The options that describe the experiment: --request replaces all of them.
-const char* const kExperimentOptions[] = {
-    "--spec",     "--preset",        "--scale",          "--tokens",      "--steps",
-    "--priority", "--reroute-scope", "--capacity-scope", "--renormalize", "--placement",
-    "--layers",   "--seed",          "--skew",           "--drift",       "--logits",
-    "--backend",  "--policy",        "--gamma",          "--m",           "--devices",
-    "--compare",  "--policies",      "--repeats",        "--timing"};
+const char* const kExperimentOptions[] = {"--spec",
+                                          "--preset",
+                                          "--scale",
+                                          "--tokens",
+                                          "--steps",
+                                          "--priority",
+                                          "--reroute-scope",
+                                          "--capacity-scope",
+                                          "--renormalize",
+                                          "--placement",
+                                          "--layers",
+                                          "--seed",
+                                          "--skew",
+                                          "--drift",
+                                          "--logits",
+                                          "--backend",
+                                          "--policy",
+                                          "--gamma",
+                                          "--m",
+                                          "--devices",
+                                          "--compare",
+                                          "--policies",
+                                          "--repeats",
+                                          "--timing",
+                                          "--replicas",
+                                          "--replica-choice",
+                                          "--eplb-algorithm",
+                                          "--nodes",
+                                          "--expert-groups",
+                                          "--no-spread",
+                                          "--calibration-steps"};
 
 }  // namespace
 
@@ -53,6 +78,24 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
       ->capture_default_str();
   cmd.add_option("--drift", e.routing.drift,
                  "synthetic routing: the hot experts move this many experts per step")
+      ->capture_default_str();
+  cmd.add_option("--replicas", e.replication.replicas,
+                 "redundant expert slots R (DeepSeek's EPLB): also run `replicate` and drop on "
+                 "replicas; (E + R) % devices == 0")
+      ->capture_default_str();
+  cmd.add_option("--replica-choice", o.replica_choice,
+                 "which replica a pair goes to: round_robin|local_first")
+      ->capture_default_str();
+  cmd.add_option("--eplb-algorithm", o.eplb_algorithm, "auto|hierarchical|global")
+      ->capture_default_str();
+  cmd.add_option("--nodes", e.replication.nodes, "nodes the devices are split over (EPLB)")
+      ->capture_default_str();
+  cmd.add_option("--expert-groups", e.replication.groups, "the model's expert groups (EPLB)")
+      ->capture_default_str();
+  cmd.add_flag("--no-spread", o.no_spread,
+               "allow two replicas of one expert on one device (as the original EPLB does)");
+  cmd.add_option("--calibration-steps", e.replication.calibration_steps,
+                 "the first steps whose routed loads make the replica plans")
       ->capture_default_str();
   cmd.add_option("--logits", e.routing.logits_file, "replay router logits from a safetensors file");
   cmd.add_option("--backend", e.backend,
@@ -96,6 +139,9 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
   e.policies.priority = parse_priority(o.priority);
   e.policies.reroute_scope = parse_reroute_scope(o.reroute_scope);
   e.policies.capacity_scope = parse_capacity_scope(o.capacity_scope);
+  e.replication.choice = parse_replica_choice(o.replica_choice);
+  e.replication.algorithm = parse_eplb_algorithm(o.eplb_algorithm);
+  e.replication.spread = !o.no_spread;
   return e;
 }
 

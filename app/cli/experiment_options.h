@@ -21,6 +21,9 @@ struct ExperimentOptions {
   std::string priority = priority_name(Experiment{}.policies.priority);
   std::string reroute_scope = reroute_scope_name(Experiment{}.policies.reroute_scope);
   std::string capacity_scope = capacity_scope_name(Experiment{}.policies.capacity_scope);
+  std::string replica_choice = replica_choice_name(Experiment{}.replication.choice);
+  std::string eplb_algorithm = eplb_algorithm_name(Experiment{}.replication.algorithm);
+  bool no_spread = false;
 };
 
 void add_experiment_options(CLI::App& cmd, ExperimentOptions& options);

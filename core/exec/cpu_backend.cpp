@@ -45,9 +45,14 @@ class Bf16Weights {
 // The kernels of a layer's experts (swiglu_ffn.h says why one choice for the whole layer).
 FfnKernels expert_kernels(CpuPrecision precision, const DispatchPlan& plan,
                           const ExpertWeights& w) {
+  // Distinct experts' weights with rows: replicas of one expert read the same weights, and a
+  // replicated layer must choose the kernels its unreplicated layer chooses (the same bits).
+  std::vector<char> used(static_cast<std::size_t>(w.experts), 0);
   std::int64_t touched = 0;
-  for (int e = 0; e < w.experts; ++e)
-    touched += plan.rows_of(e) > 0 ? 1 : 0;
+  for (int g = 0; g < plan.experts; ++g) {
+    auto& u = used[static_cast<std::size_t>(plan.weights_of(g))];
+    if (plan.rows_of(g) > 0 && !u) touched += (u = 1);
+  }
   return choose_ffn_kernels(precision, static_cast<std::int64_t>(plan.row_token.size()), touched,
                             w.bytes_per_expert());
 }
@@ -95,13 +100,13 @@ class CpuBackend final : public Backend {
                               (w.shared_experts == 0 || shared_kernels == FfnKernels::kOnednn);
     const int threads = onednn_layer ? 1 : onednn_threads();
     LayerExecution out;
-    out.expert_ns.assign(static_cast<std::size_t>(w.experts), 0);
+    out.expert_ns.assign(static_cast<std::size_t>(plan.experts), 0);  // per group (slot)
     // Converting the weights is loading them, and generating the products' code is preparing
     // them, not computing the layer: both outside every timer.
     if (bf16) weights_.convert(w, onednn_threads());
-    ffn_.make_room(w.experts + w.shared_experts);
-    for (int e = 0; e < w.experts; ++e)
-      ffn_.prepare(precision_, plan.rows_of(e), w.ffn, w.hidden, kernels);
+    ffn_.make_room(plan.experts + w.shared_experts);
+    for (int g = 0; g < plan.experts; ++g)
+      ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels);
     for (int s = 0; s < w.shared_experts; ++s)
       ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
 
@@ -126,11 +131,12 @@ class CpuBackend final : public Backend {
 
     permuted_out_.resize(rows * H);
     const auto F = static_cast<std::size_t>(w.ffn);
-    for (int e = 0; e < w.experts; ++e) {
-      const std::int64_t n = plan.rows_of(e);
+    for (int g = 0; g < plan.experts; ++g) {
+      const std::int64_t n = plan.rows_of(g);
       if (n == 0) continue;
       throw_if_cancelled(cancel);
-      const auto first = static_cast<std::size_t>(plan.offsets[static_cast<std::size_t>(e)]) * H;
+      const auto first = static_cast<std::size_t>(plan.offsets[static_cast<std::size_t>(g)]) * H;
+      const int e = plan.weights_of(g);
       const auto ue = static_cast<std::size_t>(e);
       const void* input = bf16 ? static_cast<const void*>(in_bf16 + first) : in_f32 + first;
       const void* gate_up =
@@ -140,7 +146,7 @@ class CpuBackend final : public Backend {
       profiler::CpuTimer timer;
       ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first],
                kernels);
-      out.expert_ns[ue] = timer.elapsed_ns();
+      out.expert_ns[static_cast<std::size_t>(g)] = timer.elapsed_ns();
     }
 
     out.output.assign(T * H, 0.0f);

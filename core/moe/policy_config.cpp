@@ -74,7 +74,7 @@ CapacityScope parse_capacity_scope(const std::string& name) {
 }
 
 std::string policy_label(const PolicyConfig& config) {
-  if (config.kind == PolicyKind::kNone) return "none";
+  if (config.kind == PolicyKind::kNone) return config.replicated ? "replicate" : "none";
   std::ostringstream out;
   out << policy_name(config.kind) << "(gamma=" << config.gamma;
   if (config.kind == PolicyKind::kDrop && config.priority != DropPriority::kScore) {
@@ -88,6 +88,7 @@ std::string policy_label(const PolicyConfig& config) {
   if (config.capacity_scope == CapacityScope::kDevice) out << ",per-device";
   if (config.renormalize) out << ",renorm";
   out << ")";
+  if (config.replicated) out << "+replicas";
   return out.str();
 }
 

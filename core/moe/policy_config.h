@@ -24,6 +24,9 @@ struct PolicyConfig {
   RerouteScope reroute_scope = RerouteScope::kAny;
   CapacityScope capacity_scope = CapacityScope::kGlobal;
   bool renormalize = false;
+  // The kept pairs go to replicas of their experts (the run's replica plan) instead of to the
+  // one copy of each: `replicate` for `none`, "+replicas" after the others' labels.
+  bool replicated = false;
 };
 
 // Names as the CLI and the JSON output spell them; the parsers throw Error listing the

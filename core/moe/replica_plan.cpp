@@ -150,9 +150,20 @@ ReplicaChoice parse_replica_choice(const std::string& name) {
   return parse_named(name, kChoices, "replica choice");
 }
 
+EplbOptions eplb_options(const ReplicationOptions& r, int devices) {
+  EplbOptions o;
+  o.redundant_slots = r.replicas;
+  o.devices = devices;
+  o.nodes = r.nodes;
+  o.groups = r.groups;
+  o.algorithm = r.algorithm;
+  o.spread = r.spread;
+  return o;
+}
+
 std::vector<int> ReplicaPlan::slots_of(int expert) const {
   std::vector<int> out(static_cast<std::size_t>(replica_count[static_cast<std::size_t>(expert)]));
-  for (int s = 0; s < slots(); ++s) {
+  for (int s = 0; s < slot_count(); ++s) {
     const auto us = static_cast<std::size_t>(s);
     if (slot_expert[us] == expert) out[static_cast<std::size_t>(slot_rank[us])] = s;
   }
@@ -306,7 +317,7 @@ std::vector<std::int64_t> slot_load(const std::vector<int>& pair_slot, int slots
 std::vector<std::int64_t> device_load_of_slots(const std::vector<std::int64_t>& slot_load,
                                                const ReplicaPlan& plan) {
   std::vector<std::int64_t> out(static_cast<std::size_t>(plan.devices), 0);
-  for (int s = 0; s < plan.slots(); ++s)
+  for (int s = 0; s < plan.slot_count(); ++s)
     out[static_cast<std::size_t>(plan.device_of_slot(s))] += slot_load[static_cast<std::size_t>(s)];
   return out;
 }

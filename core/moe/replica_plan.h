@@ -39,12 +39,29 @@ struct ReplicaPlan {
   std::vector<int> slot_rank;      // [P] which replica of its expert the slot is (0, 1, ...)
   std::vector<int> replica_count;  // [E]
 
-  int slots() const { return static_cast<int>(slot_expert.size()); }
-  int slots_per_device() const { return slots() / devices; }
+  int slot_count() const { return static_cast<int>(slot_expert.size()); }
+  int slots_per_device() const { return slot_count() / devices; }
   int device_of_slot(int slot) const { return slot / slots_per_device(); }
   // The slots of one expert by replica rank.
   std::vector<int> slots_of(int expert) const;
 };
+
+// Replicated experts in a run: the plan's shape, the calibration window that makes it and how
+// pairs choose replicas. A run with replicas > 0 runs `replicate` (every pair kept, on the
+// replicas) and each drop point on the replicas beside its other policies.
+struct ReplicationOptions {
+  int replicas = 0;  // R redundant slots; 0: none
+  ReplicaChoice choice = ReplicaChoice::kRoundRobin;
+  EplbAlgorithm algorithm = EplbAlgorithm::kAutomatic;
+  int nodes = 1;
+  int groups = 1;
+  bool spread = true;
+  int calibration_steps = 1;  // the first steps' routed loads make each layer's plan
+
+  bool operator==(const ReplicationOptions&) const = default;
+};
+
+EplbOptions eplb_options(const ReplicationOptions& replication, int devices);
 
 // Throws Error naming the mismatch when the options cannot place `experts` experts: slots that
 // do not split evenly over the devices, devices that do not split over the nodes, a hierarchical

@@ -149,6 +149,12 @@ void validate(const Experiment& e) {
         "timing 'measured' needs one process per device (ranks), not yet available; "
         "use composed or modeled");
   }
+  const ReplicationOptions& rep = e.replication;
+  if (rep.replicas < 0) throw Error("replicas must be >= 0, got " + std::to_string(rep.replicas));
+  if (rep.replicas > 0 && (rep.calibration_steps < 1 || rep.calibration_steps > e.steps)) {
+    throw Error("calibration steps must be 1 to the run's " + std::to_string(e.steps) +
+                " steps, got " + std::to_string(rep.calibration_steps));
+  }
   if (!e.model.spec) return;
 
   const ModelSpec& spec = *e.model.spec;
@@ -162,6 +168,7 @@ void validate(const Experiment& e) {
       throw Error("devices must be between 1 and the number of experts (" +
                   std::to_string(spec.experts) + "), got " + std::to_string(d));
     }
+    if (rep.replicas > 0) validate_eplb_options(spec.experts, eplb_options(rep, d));
     for (std::size_t i = 0; i < e.placement.size(); ++i) {
       if (e.placement[i] >= d) {
         throw Error("placement: expert " + std::to_string(i) + " is on device " +
@@ -180,6 +187,13 @@ std::vector<int> device_counts(const Experiment& e) {
 std::vector<PolicyConfig> grid_policies(const Experiment& e) {
   const PolicyGrid& g = e.policies;
   std::vector<PolicyConfig> out;
+  if (e.replication.replicas > 0) {
+    PolicyConfig replicate;  // every pair kept, on the replicas
+    replicate.replicated = true;
+    replicate.capacity_scope = g.capacity_scope;
+    if (!g.gammas.empty()) replicate.gamma = g.gammas.front();
+    out.push_back(replicate);
+  }
   for (PolicyKind kind : g.kinds) {
     if (kind == PolicyKind::kNone) continue;
     for (double gamma : g.gammas) {
@@ -193,6 +207,10 @@ std::vector<PolicyConfig> grid_policies(const Experiment& e) {
       c.renormalize = g.renormalize;
       if (kind != PolicyKind::kExpanded) {
         out.push_back(c);
+        if (kind == PolicyKind::kDrop && e.replication.replicas > 0) {
+          c.replicated = true;  // drop + replicas: capacity on logical experts, then replicas
+          out.push_back(c);
+        }
         continue;
       }
       for (int m : g.ms) {
@@ -206,6 +224,7 @@ std::vector<PolicyConfig> grid_policies(const Experiment& e) {
 
 Experiment narrowed_to(Experiment e, const PolicyConfig& policy, int devices) {
   e.devices = {devices};
+  if (!policy.replicated) e.replication = {};
   if (policy.kind == PolicyKind::kNone) {
     // The baseline alone; the grid's first gamma still names the capacity it reports.
     e.policies.kinds.clear();
@@ -233,6 +252,7 @@ RunOptions run_options(const Experiment& e, int devices) {
   o.placement = e.placement;
   o.seed = e.seed;
   o.repeats = e.repeats;
+  o.replication = e.replication;
   profiler::parse_timing(e.timing, o.timing);
   return o;
 }

@@ -35,7 +35,7 @@ struct RoutingChoice {
   std::string logits_file;  // router logits to replay (safetensors); empty: synthetic routing
   // Tokens per step. A replay has its own: 0 takes them, any other value must equal them.
   int tokens = 1024;
-  double skew = 0.6;  // synthetic routing's expert-popularity skew (README table)
+  double skew = 0.6;   // synthetic routing's expert-popularity skew (README table)
   double drift = 0.0;  // experts the synthetic popularity moves per step
 
   bool replay() const { return !logits_file.empty(); }
@@ -72,6 +72,8 @@ struct Experiment {
   // machine's cost model (calibrated first when there is none); measured: one process per
   // device (not yet available).
   std::string timing = "composed";
+  // With replicas > 0 the grid also runs `replicate` and every drop point on replicated experts.
+  ReplicationOptions replication;
 
   bool operator==(const Experiment&) const = default;
 };

@@ -40,23 +40,34 @@ json experiment_to_json(const Experiment& e) {
                   {"tokens", e.routing.tokens},
                   {"skew", e.routing.skew}};
   if (e.routing.drift > 0) routing["drift"] = e.routing.drift;  // older readers know no drift
-  return {{"model", model},
-          {"routing", routing},
-          {"steps", e.steps},
-          {"repeats", e.repeats},
-          {"seed", e.seed},
-          {"policies",
-           {{"kinds", kinds_json(g.kinds)},
-            {"gamma", g.gammas},
-            {"m", g.ms},
-            {"priority", priority_name(g.priority)},
-            {"reroute_scope", reroute_scope_name(g.reroute_scope)},
-            {"capacity_scope", capacity_scope_name(g.capacity_scope)},
-            {"renormalize", g.renormalize}}},
-          {"devices", e.devices},
-          {"placement", e.placement},
-          {"backend", e.backend},
-          {"timing", e.timing}};
+  json out = {{"model", model},
+              {"routing", routing},
+              {"steps", e.steps},
+              {"repeats", e.repeats},
+              {"seed", e.seed},
+              {"policies",
+               {{"kinds", kinds_json(g.kinds)},
+                {"gamma", g.gammas},
+                {"m", g.ms},
+                {"priority", priority_name(g.priority)},
+                {"reroute_scope", reroute_scope_name(g.reroute_scope)},
+                {"capacity_scope", capacity_scope_name(g.capacity_scope)},
+                {"renormalize", g.renormalize}}},
+              {"devices", e.devices},
+              {"placement", e.placement},
+              {"backend", e.backend},
+              {"timing", e.timing}};
+  if (e.replication.replicas > 0) {  // older readers know no replication
+    const ReplicationOptions& o = e.replication;
+    out["replication"] = {{"replicas", o.replicas},
+                          {"choice", replica_choice_name(o.choice)},
+                          {"algorithm", eplb_algorithm_name(o.algorithm)},
+                          {"nodes", o.nodes},
+                          {"groups", o.groups},
+                          {"spread", o.spread},
+                          {"calibration_steps", o.calibration_steps}};
+  }
+  return out;
 }
 
 namespace {
@@ -189,7 +200,7 @@ Experiment read_current(const json& j, const std::string& where) {
   Experiment e;
   const Reader r(j, where, "");
   r.only({"model", "routing", "steps", "repeats", "seed", "policies", "devices", "placement",
-          "backend", "timing"});
+          "backend", "timing", "replication"});
   if (r.has("model")) {
     const Reader m = r.object("model");
     m.only({"preset", "spec_file", "scale", "layers", "spec"});
@@ -235,6 +246,20 @@ Experiment read_current(const json& j, const std::string& where) {
   e.placement = r.integers("placement", d.placement);
   e.backend = r.text("backend", d.backend);
   e.timing = r.text("timing", d.timing);
+  if (r.has("replication")) {
+    const Reader p = r.object("replication");
+    p.only({"replicas", "choice", "algorithm", "nodes", "groups", "spread", "calibration_steps"});
+    ReplicationOptions& o = e.replication;
+    o.replicas = p.integer("replicas", 0);
+    const std::string choice = p.text("choice", replica_choice_name(o.choice));
+    o.choice = p.named("choice", [&] { return parse_replica_choice(choice); });
+    const std::string algorithm = p.text("algorithm", eplb_algorithm_name(o.algorithm));
+    o.algorithm = p.named("algorithm", [&] { return parse_eplb_algorithm(algorithm); });
+    o.nodes = p.integer("nodes", o.nodes);
+    o.groups = p.integer("groups", o.groups);
+    o.spread = p.flag("spread", o.spread);
+    o.calibration_steps = p.integer("calibration_steps", o.calibration_steps);
+  }
   return e;
 }
 

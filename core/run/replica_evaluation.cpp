@@ -156,8 +156,8 @@ std::vector<std::int64_t> device_load_with_plan(const std::vector<std::int64_t>&
     throw Error("loads of " + std::to_string(expert_load.size()) + " experts for a plan of " +
                 std::to_string(plan.experts));
   }
-  std::vector<std::int64_t> slots(static_cast<std::size_t>(plan.slots()));
-  for (int s = 0; s < plan.slots(); ++s) {
+  std::vector<std::int64_t> slots(static_cast<std::size_t>(plan.slot_count()));
+  for (int s = 0; s < plan.slot_count(); ++s) {
     const auto us = static_cast<std::size_t>(s);
     const auto e = static_cast<std::size_t>(plan.slot_expert[us]);
     const std::int64_t count = plan.replica_count[e];

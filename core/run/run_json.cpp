@@ -21,6 +21,7 @@ nlohmann::json stat_json(const Stat& s) {
 
 nlohmann::json policy_config_to_json(const PolicyConfig& c) {
   nlohmann::json j = {{"policy", policy_name(c.kind)}};
+  if (c.replicated) j["replicated"] = true;
   if (c.kind == PolicyKind::kNone) return j;
   j["gamma"] = c.gamma;
   j["capacity_scope"] = capacity_scope_name(c.capacity_scope);
@@ -46,6 +47,7 @@ PolicyConfig policy_config_from_json(const nlohmann::json& j, const std::string&
     if (j.contains("capacity_scope"))
       c.capacity_scope = parse_capacity_scope(j.at("capacity_scope").get<std::string>());
     if (j.contains("renormalize")) c.renormalize = j.at("renormalize").get<bool>();
+    if (j.contains("replicated")) c.replicated = j.at("replicated").get<bool>();
     if (j.contains("priority")) c.priority = parse_priority(j.at("priority").get<std::string>());
     if (j.contains("seed")) c.seed = j.at("seed").get<std::uint64_t>();
     if (j.contains("m")) c.m = j.at("m").get<int>();

@@ -62,10 +62,21 @@ RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
   for (const auto& r : run.records) {
     rows.layers.push_back(layer_row(r));
     const auto& m = r.load;
+    // A replicated expert is listed on the device of its first slot.
+    std::vector<int> device_of_expert = result.placement.device_of_expert;
+    const auto slots = static_cast<int>(r.slot_expert.size());
+    const int slots_per_device = slots / std::max(1, result.placement.devices);
+    for (int s = slots - 1; s >= 0; --s) {
+      const auto us = static_cast<std::size_t>(s);
+      device_of_expert[static_cast<std::size_t>(r.slot_expert[us])] = s / slots_per_device;
+      rows.replica_slots.push_back({r.step, r.layer, s, r.slot_expert[us], s / slots_per_device,
+                                    r.slot_rows[us], r.slot_ns[us]});
+    }
+    std::reverse(rows.replica_slots.end() - slots, rows.replica_slots.end());
     for (std::size_t e = 0; e < m.routed_load.size(); ++e) {
-      rows.loads.push_back({r.step, r.layer, static_cast<int>(e),
-                            result.placement.device(static_cast<int>(e)), m.routed_load[e],
-                            m.kept_load[e], m.dropped_load[e], m.added_load[e], r.expert_ns[e]});
+      rows.loads.push_back({r.step, r.layer, static_cast<int>(e), device_of_expert[e],
+                            m.routed_load[e], m.kept_load[e], m.dropped_load[e], m.added_load[e],
+                            r.expert_ns[e]});
     }
     for (profiler::Event e : r.timeline.events) {
       e.start_ns += clock_ns;

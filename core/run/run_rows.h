@@ -100,11 +100,25 @@ struct MetricRow {
   std::optional<double> high;
 };
 
+// One physical slot of a replicated run in one step and layer.
+struct ReplicaSlotRow {
+  int step = 0;
+  int layer = 0;
+  int slot = 0;
+  int expert = 0;  // the logical expert it holds a copy of
+  int device = 0;
+  std::int64_t rows = 0;
+  std::int64_t compute_ns = 0;
+
+  bool operator==(const ReplicaSlotRow&) const = default;
+};
+
 struct RunRows {
-  std::string backend_detail;          // the backend's own line (CUPTI drops and all)
-  std::vector<LayerStatRow> layers;    // step-major, then layer
-  std::vector<RepeatRow> repeats;      // by step, layer, repeat
-  std::vector<ExpertLoadRow> loads;    // by step, layer, expert
+  std::string backend_detail;                 // the backend's own line (CUPTI drops and all)
+  std::vector<LayerStatRow> layers;           // step-major, then layer
+  std::vector<RepeatRow> repeats;             // by step, layer, repeat
+  std::vector<ExpertLoadRow> loads;           // by step, layer, expert
+  std::vector<ReplicaSlotRow> replica_slots;  // by step, layer, slot; replicated runs only
   std::vector<profiler::Event> spans;  // the timeline: each layer starts where the last ended
   std::vector<GpuKernelRow> gpu_kernels;
   std::vector<MetricRow> metrics;  // every metric of metric_table()

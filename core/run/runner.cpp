@@ -89,6 +89,15 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
     validate(policy);
   if (source.tokens() < 1) throw Error("a run needs at least one token");
   make_placement(options);
+  if (std::any_of(options.policies.begin(), options.policies.end(),
+                  [](const PolicyConfig& p) { return p.replicated; })) {
+    validate_eplb_options(options.spec.experts, eplb_options(options.replication, options.devices));
+    const int w = options.replication.calibration_steps;
+    if (w < 1 || w > options.steps) {
+      throw Error("the replica plan's calibration window must be 1 to " +
+                  std::to_string(options.steps) + " steps (the run's), got " + std::to_string(w));
+    }
+  }
   require_memory(estimate_run_memory(options, source.tokens()), "this run",
                  "use fewer --tokens or a larger --scale");
 }
@@ -114,8 +123,10 @@ std::int64_t sum(const std::vector<std::int64_t>& v) {
 
 // One policy of one layer while its repeats run.
 struct LayerWork {
-  PolicyOutcome outcome;
-  DispatchPlan plan;
+  PolicyOutcome outcome;         // on logical experts
+  DispatchPlan plan;             // per expert, or per physical slot when replicated
+  Placement placement;           // of the plan's groups: the run's, or the replica plan's slots
+  std::vector<int> slot_expert;  // replicated: the logical expert of each slot
   LayerRecord record;
   std::vector<LayerExecution> repeats;  // timings only; the output is kept once
   std::vector<LayerTimeline> timelines;
@@ -139,6 +150,74 @@ void warm_up(const RunOptions& options, RoutingSource& source, Backend& backend,
     const DispatchPlan plan = make_dispatch_plan(outcome, options.spec.experts, source.tokens());
     backend.run_layer(input.hidden_states.data(), weights, outcome, plan, cancel);
   }
+}
+
+// Each layer's replica plan from the routed loads (top-k pairs per expert) of the first
+// calibration steps, as serving engines plan from a window of recent steps.
+std::vector<ReplicaPlan> calibrate_replica_plans(const RunOptions& options, RoutingSource& source) {
+  const ModelSpec& spec = options.spec;
+  const std::vector<int> layers = spec.run_layers();
+  std::vector<std::vector<double>> load(
+      layers.size(), std::vector<double>(static_cast<std::size_t>(spec.experts)));
+  for (int step = 0; step < options.replication.calibration_steps; ++step) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const LayerInput input = source.layer(step, layers[l]);
+      const RouterOutput router = route(input.logits.data(), source.tokens(), spec.experts,
+                                        spec.top_k, spec.norm_topk_prob, layers[l]);
+      for (std::int64_t t = 0; t < router.tokens; ++t) {
+        for (int j = 0; j < router.top_k; ++j)
+          load[l][static_cast<std::size_t>(router.topk_expert(t, j))] += 1.0;
+      }
+    }
+  }
+  std::vector<ReplicaPlan> plans;
+  const EplbOptions eplb = eplb_options(options.replication, options.devices);
+  for (const auto& layer_load : load)
+    plans.push_back(plan_replicas(layer_load, eplb));
+  return plans;
+}
+
+Placement slot_placement(const ReplicaPlan& plan) {
+  Placement p;
+  p.devices = plan.devices;
+  for (int s = 0; s < plan.slot_count(); ++s)
+    p.device_of_expert.push_back(plan.device_of_slot(s));
+  return p;
+}
+
+// A replicated layer's timeline names logical experts: a slot's span is its expert's.
+void name_logical_experts(LayerTimeline& timeline, const std::vector<int>& slot_expert) {
+  if (slot_expert.empty()) return;
+  for (auto& event : timeline.events) {
+    if (event.expert >= 0) event.expert = slot_expert[static_cast<std::size_t>(event.expert)];
+  }
+  if (timeline.straggler_expert >= 0) {
+    timeline.straggler_expert = slot_expert[static_cast<std::size_t>(timeline.straggler_expert)];
+  }
+}
+
+// A replicated policy's work: its kept pairs (on logical experts) go to replicas, one group of
+// rows per physical slot computed with its expert's weights, and the device loads become the
+// slots' devices'. `all_pairs` (the baseline's outcome, every top-k pair) gives the routed ones.
+void place_on_replicas(LayerWork& w, const ReplicaPlan& plan, const PolicyOutcome& all_pairs,
+                       ReplicaChoice choice, std::int64_t tokens) {
+  const std::vector<int> slots = assign_replicas(w.outcome, plan, tokens, choice);
+  PolicyOutcome physical = w.outcome;
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    physical.kept[i].expert = slots[i];
+  w.plan = make_dispatch_plan(physical, plan.slot_count(), tokens);
+  w.plan.group_expert = plan.slot_expert;
+  w.placement = slot_placement(plan);
+  w.slot_expert = plan.slot_expert;
+  LayerRecord& record = w.record;
+  record.slot_expert = plan.slot_expert;
+  record.slot_rows = slot_load(slots, plan.slot_count());
+  LoadMetrics& load = record.load;
+  load.kept_device_load = device_load_of_slots(record.slot_rows, plan);
+  load.routed_device_load = device_load_of_slots(
+      slot_load(assign_replicas(all_pairs, plan, tokens, choice), plan.slot_count()), plan);
+  load.balancedness_routed = balancedness(load.routed_device_load);
+  load.balancedness_kept = balancedness(load.kept_device_load);
 }
 
 }  // namespace
@@ -165,8 +244,11 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   baseline.kind = PolicyKind::kNone;
   result.runs.push_back({baseline, {}});
   for (const auto& policy : options.policies) {
-    if (policy.kind != PolicyKind::kNone) result.runs.push_back({policy, {}});
+    if (policy.kind != PolicyKind::kNone || policy.replicated) result.runs.push_back({policy, {}});
   }
+  const bool any_replicated = std::any_of(result.runs.begin(), result.runs.end(),
+                                          [](const PolicyRun& r) { return r.config.replicated; });
+  if (any_replicated) result.replica_plans = calibrate_replica_plans(options, source);
 
   const int repeats = options.repeats;
   warm_up(options, source, backend, result.runs, result.placement, weights, cancel);
@@ -191,6 +273,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
       gating_range.reset();
 
+      const std::size_t layer_index =
+          static_cast<std::size_t>(std::find(layers.begin(), layers.end(), layer) - layers.begin());
       std::vector<LayerWork> work(n_runs);
       for (std::size_t p = 0; p < n_runs; ++p) {
         profiler::CpuTimer policy_timer;
@@ -206,8 +290,14 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         record.capacity = work[p].outcome.capacity;
         record.load = compute_load_metrics(router, work[p].outcome, result.placement);
         work[p].plan = make_dispatch_plan(work[p].outcome, options.spec.experts, tokens);
-        record.same_work_as_baseline =
-            p > 0 && !options.time_same_work && same_pairs(work[p].outcome, work[0].outcome);
+        work[p].placement = result.placement;
+        if (result.runs[p].config.replicated) {
+          place_on_replicas(work[p], result.replica_plans[layer_index], work[0].outcome,
+                            options.replication.choice, tokens);
+        }
+        record.same_work_as_baseline = p > 0 && !options.time_same_work &&
+                                       !result.runs[p].config.replicated &&
+                                       same_pairs(work[p].outcome, work[0].outcome);
       }
 
       // Every repeat runs every policy, starting one further each time, so that no policy is
@@ -231,7 +321,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
               backend.run_layer(input.hidden_states.data(), weights, w.outcome, w.plan, cancel);
           if (r > 0) execution.output = {};  // the first repeat's output is the one compared
           w.timelines.push_back(compose_layer_timeline(
-              execution, result.placement, w.record.load.kept_device_load, tokens, step, layer));
+              execution, w.placement, w.record.load.kept_device_load, tokens, step, layer));
+          name_logical_experts(w.timelines.back(), w.slot_expert);
           w.repeats.push_back(std::move(execution));
           if (progress) progress(++done, total);
         }
@@ -270,7 +361,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
           LayerExecution predicted =
               model_layer(*options.cost_model, w.plan, options.spec.shared_experts > 0);
           LayerTimeline modeled = compose_layer_timeline(
-              predicted, result.placement, record.load.kept_device_load, tokens, step, layer);
+              predicted, w.placement, record.load.kept_device_load, tokens, step, layer);
+          name_logical_experts(modeled, w.slot_expert);
           record.modeled_latency_ns = modeled.latency_ns;
           if (options.timing == profiler::Timing::kModeled) {
             record.modeled = true;
@@ -280,6 +372,13 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         }
         record.timeline = std::move(w.timelines[median]);
         record.expert_ns = std::move(w.repeats[median].expert_ns);
+        if (!w.slot_expert.empty()) {
+          // Per slot as measured; per logical expert (the sum of its replicas) for the heatmap.
+          record.slot_ns = std::move(record.expert_ns);
+          record.expert_ns.assign(static_cast<std::size_t>(options.spec.experts), 0);
+          for (std::size_t s = 0; s < w.slot_expert.size(); ++s)
+            record.expert_ns[static_cast<std::size_t>(w.slot_expert[s])] += record.slot_ns[s];
+        }
         record.gpu_kernels = std::move(w.repeats[median].gpu_kernels);
         record.gpu_kernel_names = std::move(w.repeats[median].gpu_kernel_names);
         result.runs[p].records.push_back(std::move(record));

@@ -14,6 +14,7 @@
 #include "core/moe/load_metrics.h"
 #include "core/moe/placement.h"
 #include "core/moe/policy.h"
+#include "core/moe/replica_plan.h"
 #include "core/run/cost_model.h"
 #include "core/run/layer_timeline.h"
 
@@ -41,6 +42,9 @@ struct RunOptions {
   profiler::Timing timing = profiler::Timing::kComposed;
   // When given, every layer also gets its modeled latency, beside the composed one.
   std::optional<CostModel> cost_model;
+  // The replica plans of the policies marked `replicated`: made per layer from the routed loads
+  // of the first `calibration_steps` steps (shared/ALGORITHMS.md, Replicated experts).
+  ReplicationOptions replication;
 };
 
 struct LayerRecord {
@@ -68,6 +72,11 @@ struct LayerRecord {
   std::int64_t composed_latency_ns = 0;
   std::optional<std::int64_t> modeled_latency_ns;
   bool modeled = false;  // the timeline (and expert_ns) come from the cost model
+  // Replicated runs: the layer's plan and what each physical slot did (expert_ns and the loads
+  // stay per logical expert; device loads and the timeline are the slots').
+  std::vector<int> slot_expert;         // [P] the logical expert of each slot
+  std::vector<std::int64_t> slot_rows;  // [P] kept pairs each slot computed
+  std::vector<std::int64_t> slot_ns;    // [P] each slot's measured (or modeled) time
 };
 
 struct PolicyRun {
@@ -89,6 +98,8 @@ struct RunResult {
   std::string collector = "cpu-timer";  // what measured the times
   bool weights_shared_across_layers = true;
   std::vector<PolicyRun> runs;  // runs[0] is the baseline
+  // One per run layer when a policy ran on replicas: the plan every replicated run used.
+  std::vector<ReplicaPlan> replica_plans;
 };
 
 class Backend;

@@ -174,6 +174,22 @@ CREATE TABLE layer_repeats (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 6: replicated experts. A replicated run keeps, per step and layer, each physical
+// slot's logical expert, device, rows and time (expert_load stays per logical expert).
+constexpr const char* kMigrationToV6 = R"sql(
+CREATE TABLE replica_slots (
+  run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  compute_ns INTEGER NOT NULL,
+  PRIMARY KEY (run, step, layer, slot)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 SessionHeader read_session_header(SqliteDb& db) {
@@ -218,6 +234,7 @@ void migrate_schema(SqliteDb& db) {
   if (from_version < 3) db.exec(kMigrationToV3);
   if (from_version < 4) db.exec(kMigrationToV4);
   if (from_version < 5) db.exec(kMigrationToV5);
+  if (from_version < 6) db.exec(kMigrationToV6);
   db.exec("PRAGMA user_version = " + std::to_string(kSessionSchemaVersion));
   transaction.commit();
 }

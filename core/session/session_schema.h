@@ -9,7 +9,7 @@ namespace moescope {
 class SqliteDb;
 
 constexpr std::int64_t kSessionApplicationId = 0x4D6F4553;  // "MoES"
-constexpr std::int64_t kSessionSchemaVersion = 5;
+constexpr std::int64_t kSessionSchemaVersion = 6;
 
 // What a session file says it is. Throws Error naming the file when it is another
 // application's SQLite database or was written by a newer MoEScope.

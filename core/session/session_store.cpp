@@ -430,6 +430,11 @@ void SessionStore::finish_run(std::int64_t id, const RunRows& rows) {
     load.bind(6, e.routed).bind(7, e.kept).bind(8, e.dropped).bind(9, e.added);
     load.bind(10, e.compute_ns).run();
   }
+  SqliteStatement slot(*db_, "INSERT INTO replica_slots VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const ReplicaSlotRow& r : rows.replica_slots) {
+    slot.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.slot).bind(5, r.expert);
+    slot.bind(6, r.device).bind(7, r.rows).bind(8, r.compute_ns).run();
+  }
   SqliteStatement kernel(*db_, "INSERT INTO gpu_kernels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const GpuKernelRow& k : rows.gpu_kernels) {
     kernel.bind(1, id).bind(2, k.step).bind(3, k.layer).bind(4, k.device).bind(5, k.stream);
@@ -562,6 +567,20 @@ std::vector<ExpertLoadRow> SessionStore::expert_loads(std::int64_t id) {
                    static_cast<int>(s.column_int(2)), static_cast<int>(s.column_int(3)),
                    s.column_int(4), s.column_int(5), s.column_int(6), s.column_int(7),
                    s.column_int(8)});
+  }
+  return out;
+}
+
+std::vector<ReplicaSlotRow> SessionStore::replica_slots(std::int64_t id) {
+  SqliteStatement s(*db_,
+                    "SELECT step, layer, slot, expert, device, rows, compute_ns FROM replica_slots "
+                    "WHERE run = ? ORDER BY step, layer, slot");
+  s.bind(1, id);
+  std::vector<ReplicaSlotRow> out;
+  while (s.step()) {
+    out.push_back({static_cast<int>(s.column_int(0)), static_cast<int>(s.column_int(1)),
+                   static_cast<int>(s.column_int(2)), static_cast<int>(s.column_int(3)),
+                   static_cast<int>(s.column_int(4)), s.column_int(5), s.column_int(6)});
   }
   return out;
 }

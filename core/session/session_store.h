@@ -108,6 +108,8 @@ class SessionStore {
   // Every repeat of every layer (runs of schema 4 and older have none).
   std::vector<RepeatRow> repeats(std::int64_t id);
   std::vector<ExpertLoadRow> expert_loads(std::int64_t id);
+  // Each physical slot of a replicated run (empty for the others and older sessions).
+  std::vector<ReplicaSlotRow> replica_slots(std::int64_t id);
   // The run's timeline (composed or measured spans), in the order they were written.
   std::vector<profiler::Event> spans(std::int64_t id);
   // In (step, layer, start) order; empty unless CUPTI timed the run.

@@ -132,8 +132,8 @@ TEST(ReplicaChoice, RoundRobinAndLocalFirst) {
             (std::vector<int>{0, 4, 0, 1}));
   const auto local = assign_replicas(outcome, plan, 4, ReplicaChoice::kLocalFirst);
   EXPECT_EQ(local, (std::vector<int>{0, 0, 4, 3}));
-  EXPECT_EQ(slot_load(local, plan.slots()), (std::vector<std::int64_t>{2, 0, 0, 1, 1, 0}));
-  EXPECT_EQ(device_load_of_slots(slot_load(local, plan.slots()), plan),
+  EXPECT_EQ(slot_load(local, plan.slot_count()), (std::vector<std::int64_t>{2, 0, 0, 1, 1, 0}));
+  EXPECT_EQ(device_load_of_slots(slot_load(local, plan.slot_count()), plan),
             (std::vector<std::int64_t>{2, 2}));
 }
 
@@ -152,7 +152,7 @@ TEST(ReplicaPlan, PropertiesOnRandomLoads) {
     o.redundant_slots = slots - experts;
     o.devices = devices;
     const ReplicaPlan plan = plan_replicas(load, o);
-    ASSERT_EQ(plan.slots(), slots);
+    ASSERT_EQ(plan.slot_count(), slots);
     int total = 0;
     for (int e = 0; e < experts; ++e) {
       const int count = plan.replica_count[static_cast<std::size_t>(e)];
