@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -33,6 +34,7 @@ struct PlanArgs {
   bool no_spread = false;
   int window = 0;
   bool kept = false;
+  bool used = false;
   std::string out;
   std::string format = "table";
 };
@@ -92,13 +94,76 @@ std::string slots_by_device(const ReplicaPlan& plan) {
   return out.str();
 }
 
+// The plans a replicated run used, as stored with it (the slots of its first step).
+std::vector<ReplicaPlan> stored_plans(SessionStore& store, const StoredRun& run) {
+  const auto slots = store.replica_slots(run.id);
+  if (slots.empty()) {
+    throw Error("run " + std::to_string(run.id) + " (" + run.policy +
+                ") did not run on replicated experts: plan it from its loads without --used");
+  }
+  std::map<int, ReplicaPlan> by_layer;
+  int experts = 0;
+  for (const auto& s : slots)
+    experts = std::max(experts, s.expert + 1);
+  for (const auto& s : slots) {
+    if (s.step != slots.front().step) continue;
+    ReplicaPlan& plan = by_layer[s.layer];
+    plan.devices = run.devices;
+    plan.experts = experts;
+    plan.replica_count.resize(static_cast<std::size_t>(experts), 0);
+    plan.slot_expert.push_back(s.expert);
+    plan.slot_rank.push_back(plan.replica_count[static_cast<std::size_t>(s.expert)]++);
+  }
+  std::vector<ReplicaPlan> out;
+  for (auto& [layer, plan] : by_layer)
+    out.push_back(std::move(plan));
+  return out;
+}
+
+void print_used_plans(const PlanArgs& a) {
+  SessionStore store(session_path(a.session), SessionStore::Access::kRead);
+  const StoredRun run = store.run(a.run);
+  const std::vector<ReplicaPlan> plans = stored_plans(store, run);
+  const ExpertLoadTable table = load_table_from_rows(store.expert_loads(a.run), !a.kept);
+  if (!a.out.empty()) {
+    write_file_atomically(a.out, json_text(sglang_expert_location(plans)) + "\n",
+                          "the expert placement");
+  }
+  std::cout << "The replica plans run " << a.run << " (" << run.policy
+            << ") used: " << plans.front().slot_count() << " slots on " << run.devices
+            << " devices\n\n";
+  std::cout << "layer  replicated experts (expert x copies)    slots by device\n";
+  for (std::size_t l = 0; l < plans.size(); ++l) {
+    char head[64];
+    std::snprintf(head, sizeof head, "%-6d %-39s ", table.layers[l],
+                  replicated_experts(plans[l]).c_str());
+    std::cout << head << slots_by_device(plans[l]) << "\n";
+  }
+  std::cout << "\nbalancedness of the " << (a.kept ? "kept" : "routed")
+            << " loads, each expert's tokens split evenly over its replicas\n"
+            << summary_header() << "\n";
+  for (int step = 0; step < table.steps(); ++step) {
+    std::vector<std::vector<std::int64_t>> with;
+    for (std::size_t l = 0; l < plans.size(); ++l)
+      with.push_back(
+          device_load_with_plan(table.load[static_cast<std::size_t>(step)][l], plans[l]));
+    std::cout << summary_row("step " + std::to_string(step), summarize_balancedness(with)) << "\n";
+  }
+  if (!a.out.empty()) std::cout << "wrote " << a.out << "\n";
+}
+
 void run_plan(const PlanArgs& a) {
+  if (a.used) {
+    if (a.run == 0) throw Error("--used needs the RUN whose plans to show");
+    print_used_plans(a);
+    return;
+  }
   if (a.run == 0 && a.loads.empty()) {
     throw Error(
         "plan needs a stored RUN to plan from, or --loads FILE (or both: plan from the "
         "file, evaluate on the run)");
   }
-  if (a.replicas < 0) throw Error("--replicas R is required (redundant slots, >= 0)");
+  if (a.replicas < 0) throw Error("--replicas R is required (redundant slots, >= 0), or --used");
   std::optional<ExpertLoadTable> from_run;
   std::optional<ModelSpec> spec;
   std::string source;
@@ -135,10 +200,7 @@ void run_plan(const PlanArgs& a) {
                                                    from_file && from_run ? &*from_run : nullptr);
   const int E = calibration.experts;
   const int P = E + a.replicas;
-  const bool by_groups =
-      options.algorithm == EplbAlgorithm::kHierarchical ||
-      (options.algorithm == EplbAlgorithm::kAutomatic && a.groups > 1 && a.groups % a.nodes == 0);
-  const std::string algorithm = by_groups ? "hierarchical" : "global";
+  const std::string algorithm = eplb_algorithm_name(resolved_algorithm(E, options));
   std::optional<std::uint64_t> replica_bytes;
   if (spec && spec->experts == E) {
     replica_bytes = static_cast<std::uint64_t>(a.replicas) * calibration.layers.size() * 3ull *
@@ -225,8 +287,9 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--loads", args->loads,
                   "JSON load counts to plan from: {\"logical_count\": [[...]]} (SGLang) or a "
                   "[layer][expert] array");
-  cmd->add_option("--replicas", args->replicas, "redundant slots R; (E + R) % devices == 0")
-      ->required();
+  cmd->add_option("--replicas", args->replicas, "redundant slots R; (E + R) % devices == 0");
+  cmd->add_flag("--used", args->used,
+                "show (and --out) the plans a replicated RUN used instead of making new ones");
   cmd->add_option("--devices", args->devices, "devices (default: the run's)");
   cmd->add_option("--nodes", args->nodes, "nodes the devices are split over")
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -94,6 +95,29 @@ void print_gpu_kernels(SessionStore& store, const StoredRun& r) {
   }
 }
 
+// A replicated run: each layer's plan (its step 0; the plan holds for every step).
+void print_replica_plans(SessionStore& store, const StoredRun& run) {
+  const auto slots = store.replica_slots(run.id);
+  if (slots.empty()) return;
+  std::map<int, std::vector<int>> plan;  // layer -> the expert of each slot
+  for (const auto& s : slots) {
+    if (s.step == slots.front().step) plan[s.layer].push_back(s.expert);
+  }
+  const std::size_t per_layer = plan.begin()->second.size();
+  std::printf(
+      "  replicated experts: %zu slots on %d devices per layer (`moescope-cli plan %lld "
+      "--used --out FILE` writes them for SGLang)\n",
+      per_layer, run.devices, static_cast<long long>(run.id));
+  for (const auto& [layer, experts] : plan) {
+    std::printf("    layer %d:", layer);
+    const std::size_t per_device =
+        experts.size() / static_cast<std::size_t>(std::max(1, run.devices));
+    for (std::size_t s = 0; s < experts.size(); ++s)
+      std::printf("%s%d", s % per_device == 0 ? (s == 0 ? " " : " | ") : " ", experts[s]);
+    std::printf("\n");
+  }
+}
+
 void show_run(const SessionArgs& args) {
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
   if (args.json) {
@@ -112,6 +136,7 @@ void show_run(const SessionArgs& args) {
   if (!r.machine.empty()) std::printf("  on %s\n", r.machine.c_str());
   if (r.baseline_run)
     std::printf("  baseline: run %lld\n", static_cast<long long>(*r.baseline_run));
+  print_replica_plans(store, r);
   const auto metrics = store.metrics(args.run);
   if (metrics.empty()) {
     std::printf("  no metrics (the run is %s)\n", r.status.c_str());

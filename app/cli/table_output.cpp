@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/base/memory_check.h"
 #include "core/run/metric_table.h"
+#include "core/run/replica_evaluation.h"
 #include "core/run/summary.h"
 
 namespace moescope::cli {
@@ -62,6 +64,47 @@ void print_model_gap(std::ostream& out, const RunResult& result) {
   }
 }
 
+// The replica plans' shape and what copies of the weights would take on real devices.
+void print_replication(std::ostream& out, const RunResult& result) {
+  if (result.replica_plans.empty()) return;
+  const ReplicationOptions& r = result.replication;
+  const ReplicaPlan& first = result.replica_plans.front();
+  const std::uint64_t bytes = static_cast<std::uint64_t>(r.replicas) * result.replica_plans.size() *
+                              3ull * static_cast<std::uint64_t>(result.spec.hidden) *
+                              static_cast<std::uint64_t>(result.spec.expert_ffn) * 4ull;
+  out << "replicas: " << r.replicas << " redundant slots, " << first.slot_count() << " on "
+      << first.devices << " devices (EPLB "
+      << eplb_algorithm_name(resolved_algorithm(first.experts, eplb_options(r, first.devices)))
+      << (r.spread ? ", spread" : "") << ", " << replica_choice_name(r.choice)
+      << "), plans from the routed loads of step" << (r.calibration_steps > 1 ? "s 0-" : " ")
+      << r.calibration_steps - 1 << "; the copies take " << format_bytes(bytes)
+      << " of fp32 weights (computed here from the one copy)\n";
+}
+
+// With replicas and several steps: how each step's devices were balanced, so that a plan going
+// stale shows.
+void print_balance_by_step(std::ostream& out, const RunResult& result) {
+  if (result.replica_plans.empty() || result.steps < 2) return;
+  constexpr int kMaxSteps = 12;
+  const int shown = std::min(result.steps, kMaxSteps);
+  out << "\nDevice balance by step (mean/max kept pairs per device, mean over layers; 1 is "
+         "perfect):\n";
+  std::size_t width = 7;
+  for (const auto& run : result.runs)
+    width = std::max(width, policy_label(run.config).size() + 1);
+  out << pad("policy", width);
+  for (int s = 0; s < shown; ++s)
+    out << pad("step " + std::to_string(s), 8);
+  out << (result.steps > shown ? "..." : "") << "\n";
+  for (const auto& run : result.runs) {
+    out << pad(policy_label(run.config), width);
+    const auto steps = balancedness_by_step(run);
+    for (int s = 0; s < shown && s < static_cast<int>(steps.size()); ++s)
+      out << pad(fmt("%.3f", steps[static_cast<std::size_t>(s)].mean), 8);
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer) {
@@ -72,7 +115,9 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
   out << "), " << s.run_layers().size() << " layers x " << result.steps << " steps, "
       << result.tokens << " tokens, " << result.placement.devices << " devices\n";
   out << "routing: " << result.routing << "; backend: " << result.backend_detail
-      << "; timeline: " << profiler::timing_name(result.timing) << "\n\n";
+      << "; timeline: " << profiler::timing_name(result.timing) << "\n";
+  print_replication(out, result);
+  out << "\n";
 
   // The policy table's columns, headed and scaled as the metric table says.
   const char* const kColumns[] = {
@@ -131,6 +176,7 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
           << fmt("%.1f", l.straggler_margin_ns / 1e3) << "\n";
     }
   }
+  print_balance_by_step(out, result);
   if (result.runs.size() > 1) print_devices(out, result, result.runs.front());
   print_devices(out, result, shown);
 }

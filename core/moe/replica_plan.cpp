@@ -161,6 +161,10 @@ EplbOptions eplb_options(const ReplicationOptions& r, int devices) {
   return o;
 }
 
+EplbAlgorithm resolved_algorithm(int experts, const EplbOptions& options) {
+  return hierarchical(experts, options) ? EplbAlgorithm::kHierarchical : EplbAlgorithm::kGlobal;
+}
+
 std::vector<int> ReplicaPlan::slots_of(int expert) const {
   std::vector<int> out(static_cast<std::size_t>(replica_count[static_cast<std::size_t>(expert)]));
   for (int s = 0; s < slot_count(); ++s) {

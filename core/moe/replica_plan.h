@@ -63,6 +63,9 @@ struct ReplicationOptions {
 
 EplbOptions eplb_options(const ReplicationOptions& replication, int devices);
 
+// The algorithm `automatic` stands for with these options (hierarchical or global).
+EplbAlgorithm resolved_algorithm(int experts, const EplbOptions& options);
+
 // Throws Error naming the mismatch when the options cannot place `experts` experts: slots that
 // do not split evenly over the devices, devices that do not split over the nodes, a hierarchical
 // plan whose groups do not split over the nodes or experts over the groups.

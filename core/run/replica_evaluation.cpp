@@ -150,6 +150,16 @@ BalancednessSummary summarize_balancedness(
   return s;
 }
 
+std::vector<BalancednessSummary> balancedness_by_step(const PolicyRun& run) {
+  std::map<int, std::vector<std::vector<std::int64_t>>> by_step;
+  for (const auto& r : run.records)
+    by_step[r.step].push_back(r.load.kept_device_load);
+  std::vector<BalancednessSummary> out;
+  for (const auto& [step, loads] : by_step)
+    out.push_back(summarize_balancedness(loads));
+  return out;
+}
+
 std::vector<std::int64_t> device_load_with_plan(const std::vector<std::int64_t>& expert_load,
                                                 const ReplicaPlan& plan) {
   if (static_cast<int>(expert_load.size()) != plan.experts) {

@@ -12,6 +12,7 @@
 
 #include "core/moe/replica_plan.h"
 #include "core/run/run_rows.h"
+#include "core/run/runner.h"
 
 namespace moescope {
 
@@ -39,6 +40,10 @@ struct BalancednessSummary {
 };
 BalancednessSummary summarize_balancedness(
     const std::vector<std::vector<std::int64_t>>& device_loads);
+
+// Each step's balancedness over its layers, from the kept device loads of a run's records (the
+// slots' devices for a replicated run).
+std::vector<BalancednessSummary> balancedness_by_step(const PolicyRun& run);
 
 // A plan's device loads for given expert loads, each expert's tokens split as evenly as
 // possible over its replicas (replica rank r gets one more while r < load % count): what round

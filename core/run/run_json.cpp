@@ -5,6 +5,7 @@
 #include "core/base/error.h"
 #include "core/model/spec_json.h"
 #include "core/run/metric_table.h"
+#include "core/run/replica_evaluation.h"
 #include "core/run/summary.h"
 
 namespace moescope {
@@ -125,6 +126,22 @@ nlohmann::json run_to_json(const RunResult& result) {
            {"straggler_margin_ns", l.straggler_margin_ns},
            {"routed_load", l.routed_load},
            {"kept_load", l.kept_load}});
+    }
+    p["balancedness_by_step"] = nlohmann::json::array();
+    for (const auto& b : balancedness_by_step(run)) {
+      p["balancedness_by_step"].push_back({{"min", b.min},
+                                           {"p50", b.p50},
+                                           {"p90", b.p90},
+                                           {"mean", b.mean},
+                                           {"vllm", b.aggregate}});
+    }
+    if (!run.records.empty() && !run.records.front().slot_expert.empty()) {
+      p["replica_plans"] = nlohmann::json::array();
+      for (std::size_t l = 0; l < result.replica_plans.size(); ++l) {
+        p["replica_plans"].push_back({{"layer", result.spec.run_layers()[l]},
+                                      {"slot_expert", result.replica_plans[l].slot_expert},
+                                      {"replica_count", result.replica_plans[l].replica_count}});
+      }
     }
     p["devices"] = nlohmann::json::array();
     for (const auto& d : summarize_devices(run, result.placement)) {

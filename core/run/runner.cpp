@@ -248,7 +248,10 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   }
   const bool any_replicated = std::any_of(result.runs.begin(), result.runs.end(),
                                           [](const PolicyRun& r) { return r.config.replicated; });
-  if (any_replicated) result.replica_plans = calibrate_replica_plans(options, source);
+  if (any_replicated) {
+    result.replica_plans = calibrate_replica_plans(options, source);
+    result.replication = options.replication;
+  }
 
   const int repeats = options.repeats;
   warm_up(options, source, backend, result.runs, result.placement, weights, cancel);

@@ -100,6 +100,7 @@ struct RunResult {
   std::vector<PolicyRun> runs;  // runs[0] is the baseline
   // One per run layer when a policy ran on replicas: the plan every replicated run used.
   std::vector<ReplicaPlan> replica_plans;
+  ReplicationOptions replication;  // how they were made
 };
 
 class Backend;

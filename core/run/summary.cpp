@@ -151,23 +151,42 @@ std::vector<LayerSummary> summarize_layers(const PolicyRun& run) {
 std::vector<DeviceSummary> summarize_devices(const PolicyRun& run, const Placement& placement) {
   std::vector<DeviceSummary> out(static_cast<std::size_t>(placement.devices));
   const double n = static_cast<double>(std::max<std::size_t>(run.records.size(), 1));
+  // Per device, expert -> its share (on replicas, the expert's slots on that device; the slots
+  // of a layer's plan differ from layer to layer).
+  std::vector<std::map<int, DeviceSummary::ExpertShare>> shares(out.size());
   for (int d = 0; d < placement.devices; ++d) {
-    auto& dev = out[static_cast<std::size_t>(d)];
-    dev.device = d;
-    for (int e : placement.experts_on(d))
-      dev.experts.push_back({e, 0.0, 0.0});
+    out[static_cast<std::size_t>(d)].device = d;
+    if (run.records.empty() || run.records.front().slot_expert.empty()) {
+      for (int e : placement.experts_on(d))
+        shares[static_cast<std::size_t>(d)][e] = {e, 0.0, 0.0};
+    }
   }
   for (const auto& r : run.records) {
     out[static_cast<std::size_t>(r.timeline.straggler_device)].straggler_share += 1.0 / n;
     for (auto& dev : out) {
       dev.busy_ns +=
           static_cast<double>(r.timeline.device_busy_ns[static_cast<std::size_t>(dev.device)]) / n;
-      for (auto& share : dev.experts) {
-        share.rows +=
-            static_cast<double>(r.load.kept_load[static_cast<std::size_t>(share.expert)]) / n;
-        share.ns += static_cast<double>(r.expert_ns[static_cast<std::size_t>(share.expert)]) / n;
-      }
     }
+    if (r.slot_expert.empty()) {
+      for (auto& device_shares : shares) {
+        for (auto& [e, share] : device_shares) {
+          share.rows += static_cast<double>(r.load.kept_load[static_cast<std::size_t>(e)]) / n;
+          share.ns += static_cast<double>(r.expert_ns[static_cast<std::size_t>(e)]) / n;
+        }
+      }
+      continue;
+    }
+    const std::size_t per_device = r.slot_expert.size() / out.size();
+    for (std::size_t s = 0; s < r.slot_expert.size(); ++s) {
+      auto& share = shares[s / per_device][r.slot_expert[s]];
+      share.expert = r.slot_expert[s];
+      share.rows += static_cast<double>(r.slot_rows[s]) / n;
+      share.ns += static_cast<double>(r.slot_ns[s]) / n;
+    }
+  }
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    for (const auto& [e, share] : shares[d])
+      out[d].experts.push_back(share);
   }
   return out;
 }

@@ -120,6 +120,20 @@ json export_json(SessionStore& store, std::int64_t run) {
                                 {"added", e.added},
                                 {"compute_ns", e.compute_ns}});
   }
+  const auto slots = store.replica_slots(run);
+  if (!slots.empty()) {  // a run on replicated experts: each physical slot
+    j["replica_slots"] = json::array();
+    for (const auto& slot : slots) {
+      j["replica_slots"].push_back({{"step", slot.step},
+                                    {"layer", slot.layer},
+                                    {"slot", slot.slot},
+                                    {"expert", slot.expert},
+                                    {"device", slot.device},
+                                    {"rows", slot.rows},
+                                    {"compute_ns", slot.compute_ns}});
+    }
+  }
+
   j["gpu_kernels"] = json::array();
   for (const auto& k : store.gpu_kernels(run)) {
     j["gpu_kernels"].push_back({{"step", k.step},
