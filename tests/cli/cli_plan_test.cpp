@@ -79,6 +79,55 @@ TEST(Plan, FromEngineCountsEvaluatedOnARun) {
   EXPECT_EQ(j["balancedness"]["later_steps"].size(), 4u);  // every step of the run
 }
 
+TEST(Plan, ARunOnReplicasStoresItsPlansAndShowsThem) {
+  const std::string session = temp_path(".moescope");
+  const CliResult r = run_cli({"run",         "--preset",  "mixtral-8x7b",
+                               "--scale",     "32",        "--tokens",
+                               "256",         "--steps",   "3",
+                               "--layers",    "0,1",       "--repeats",
+                               "1",           "--devices", "4",
+                               "--replicas",  "4",         "--replica-choice",
+                               "local_first", "--backend", "cpu",
+                               "--session",   session});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("replicas: 4 redundant slots, 12 on 4 devices (EPLB global, spread, "
+                       "local_first), plans from the routed loads of step 0"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("Device balance by step"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("run 1 (none), 2 (replicate), 3 (drop(gamma=1)), 4 "
+                       "(drop(gamma=1)+replicas)"),
+            std::string::npos)
+      << r.out;
+  const CliResult shown = run_cli({"show", "2", "--session", session});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("replicated experts: 12 slots on 4 devices per layer"),
+            std::string::npos)
+      << shown.out;
+  const std::string out = temp_path(".json");
+  const CliResult used = run_cli({"plan", "2", "--used", "--session", session, "--out", out});
+  ASSERT_EQ(used.exit_code, 0) << used.err;
+  const json file = json::parse(read_file(out));
+  ASSERT_EQ(file["physical_to_logical_map"].size(), 2u);
+  EXPECT_EQ(file["physical_to_logical_map"][0].size(), 12u);
+  // The export holds every slot of every step and layer.
+  const CliResult exported =
+      run_cli({"export", "4", "--session", session, "--format", "json", "--out", out});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(json::parse(read_file(out))["replica_slots"].size(), 3u * 2u * 12u);
+  // The baseline ran on no replicas.
+  const CliResult none = run_cli({"plan", "1", "--used", "--session", session});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.err.find("did not run on replicated experts"), std::string::npos) << none.err;
+  // Replicas that do not fit are refused before anything runs.
+  const CliResult bad =
+      run_cli({"run", "--preset", "mixtral-8x7b", "--scale", "32", "--tokens", "64", "--devices",
+               "4", "--replicas", "3", "--backend", "cpu", "--session", session});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("11 slots do not split evenly over 4 devices"), std::string::npos)
+      << bad.err;
+}
+
 TEST(Plan, RefusesWhatCannotBePlacedNamingTheMismatch) {
   const std::string session = drifting_run();
   const auto error_of = [&](const std::vector<std::string>& args) {

@@ -105,10 +105,19 @@ TEST(ExperimentJson, RoundTripsEveryField) {
   e.policies.ms = {0, 2};
   e.policies.priority = DropPriority::kPosition;
   e.policies.reroute_scope = RerouteScope::kLocal;
-  e.policies.capacity_scope = CapacityScope::kSource;
+  e.policies.capacity_scope = CapacityScope::kDevice;
   e.policies.renormalize = true;
   e.devices = {4, 8};
   e.backend = "cpu";
+  e.routing.drift = 0.5;
+  e.steps = 3;
+  e.replication.replicas = 8;
+  e.replication.choice = ReplicaChoice::kLocalFirst;
+  e.replication.algorithm = EplbAlgorithm::kHierarchical;
+  e.replication.nodes = 2;
+  e.replication.groups = 8;
+  e.replication.spread = false;
+  e.replication.calibration_steps = 2;
   EXPECT_EQ(experiment_from_json(experiment_to_json(e), "test"), e);
   const Experiment resolved = resolve(e);
   EXPECT_EQ(experiment_from_json(experiment_to_json(resolved), "test"), resolved);
@@ -117,6 +126,33 @@ TEST(ExperimentJson, RoundTripsEveryField) {
   const auto j = experiment_to_json(e);
   EXPECT_FALSE(j["model"].contains("preset"));
   EXPECT_EQ(experiment_from_json(j, "test").model.spec_file, "my.json");
+}
+
+TEST(Experiment, ReplicasAddReplicateAndDropOnReplicasToTheGrid) {
+  Experiment e = demo_experiment();
+  e.policies.kinds = {PolicyKind::kDrop, PolicyKind::kReroute};
+  e.policies.gammas = {1.0, 2.0};
+  e.replication.replicas = 8;
+  std::vector<std::string> labels;
+  for (const auto& p : grid_policies(e))
+    labels.push_back(policy_label(p));
+  EXPECT_EQ(labels, (std::vector<std::string>{
+                        "replicate", "drop(gamma=1)", "drop(gamma=1)+replicas", "drop(gamma=2)",
+                        "drop(gamma=2)+replicas", "reroute(gamma=1)", "reroute(gamma=2)"}));
+  // Replicas that do not split over the devices, and a window beyond the steps, are refused.
+  e = resolve(e);
+  e.devices = {8};
+  e.replication.replicas = 3;
+  EXPECT_THROW(validate(e), Error);
+  e.replication.replicas = 8;
+  e.replication.calibration_steps = e.steps + 1;
+  EXPECT_THROW(validate(e), Error);
+  // A stored replicated run is rerun with its replication; an unreplicated one without.
+  PolicyConfig drop;
+  drop.kind = PolicyKind::kDrop;
+  EXPECT_EQ(narrowed_to(e, drop, 8).replication.replicas, 0);
+  drop.replicated = true;
+  EXPECT_EQ(narrowed_to(e, drop, 8).replication.replicas, 8);
 }
 
 TEST(ExperimentJson, MissingFieldsTakeTheDefaults) {
