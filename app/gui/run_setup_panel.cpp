@@ -180,6 +180,15 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                      "is none): deterministic, what the loads predict"),
                   this);
   seed_ = spin(0, 1 << 30, 0, tr("Seeds the synthetic routing and weights"), this);
+  replicas_ = spin(0, 4096, 0,
+                   tr("Redundant expert slots R (DeepSeek's EPLB): the run adds replicate and drop "
+                      "on replicas; E + R must split evenly over the devices"),
+                   this);
+  replicas_->setSpecialValueText(tr("none"));
+  replica_choice_ = combo({"round_robin", "local_first"},
+                          tr("Which replica a pair goes to: round robin (vLLM) or one on the "
+                             "token's own device first (SGLang)"),
+                          this);
   auto* device_box = new QGroupBox(tr("Devices"), this);
   auto* device_form = new QFormLayout(device_box);
   device_form->addRow(tr("Devices"), devices_);
@@ -187,6 +196,8 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   device_form->addRow(tr("Backend"), backend_);
   device_form->addRow(tr("Timing"), timing_);
   device_form->addRow(tr("Seed"), seed_);
+  device_form->addRow(tr("Replicas"), replicas_);
+  device_form->addRow(tr("Replica choice"), replica_choice_);
 
   // Each field is named after the CLI option it stands for: the two front-ends fill the same
   // Experiment, and a test drives both with the same settings.
@@ -211,7 +222,9 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                                                            {placement_, "placement"},
                                                            {backend_, "backend"},
                                                            {timing_, "timing"},
-                                                           {seed_, "seed"}};
+                                                           {seed_, "seed"},
+                                                           {replicas_, "replicas"},
+                                                           {replica_choice_, "replica-choice"}};
   for (const auto& [widget, name] : option_names)
     widget->setObjectName(name);
 
@@ -253,6 +266,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   auto update = [this] { update_enabled(); };
   connect(routing_, &QComboBox::currentIndexChanged, this, update);
   connect(policy_, &QComboBox::currentIndexChanged, this, update);
+  connect(replicas_, &QSpinBox::valueChanged, this, update);
   update_enabled();
 }
 
@@ -266,6 +280,7 @@ void RunSetupPanel::update_enabled() {
   m_->setEnabled(!busy_ && p == "expanded");
   priority_->setEnabled(!busy_ && p == "drop");
   reroute_scope_->setEnabled(!busy_ && p == "reroute");
+  replica_choice_->setEnabled(!busy_ && replicas_->value() > 0);
   run_button_->setEnabled(!busy_);
   compare_button_->setEnabled(!busy_);
   cancel_button_->setEnabled(busy_);
@@ -302,6 +317,8 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   e.placement = parse_number_list(placement_->text().toStdString(), "placement", "0,0,1,1");
   e.backend = backend_->currentText().toStdString();
   e.timing = timing_->currentText().toStdString();
+  e.replication.replicas = replicas_->value();
+  e.replication.choice = parse_replica_choice(replica_choice_->currentText().toStdString());
   return e;
 }
 
@@ -330,6 +347,8 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   placement_->setText(text(format_number_list(e.placement)));
   backend_->setCurrentText(text(e.backend));
   timing_->setCurrentText(text(e.timing));
+  replicas_->setValue(e.replication.replicas);
+  replica_choice_->setCurrentText(text(replica_choice_name(e.replication.choice)));
 }
 
 void RunSetupPanel::save_settings() const {

@@ -68,6 +68,8 @@ class RunSetupPanel : public QWidget {
   QDoubleSpinBox* gamma_ = nullptr;
   QSpinBox* m_ = nullptr;
   QComboBox* capacity_scope_ = nullptr;
+  QSpinBox* replicas_ = nullptr;
+  QComboBox* replica_choice_ = nullptr;
   QComboBox* priority_ = nullptr;
   QComboBox* reroute_scope_ = nullptr;
   QCheckBox* renormalize_ = nullptr;

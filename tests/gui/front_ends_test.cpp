@@ -91,7 +91,7 @@ class FrontEndsTest : public QObject {
                                  "--m",
                                  "2",
                                  "--capacity-scope",
-                                 "source",
+                                 "device",
                                  "--priority",
                                  "position",
                                  "--reroute-scope",
@@ -106,7 +106,11 @@ class FrontEndsTest : public QObject {
                                  "--skew",
                                  "1.25",
                                  "--backend",
-                                 "cpu"};
+                                 "cpu",
+                                 "--replicas",
+                                 "4",
+                                 "--replica-choice",
+                                 "local_first"};
     const auto cli = cli_request(options);
     QVERIFY(!cli.is_null());
     QCOMPARE(QString::fromStdString(panel_request(options, false).dump(2)),
