@@ -8,6 +8,8 @@
 #include "core/base/error.h"
 #include "core/model/json_file.h"
 #include "core/run/experiment_json.h"
+#include "core/run/replica_evaluation.h"
+#include "core/session/session_store.h"
 
 namespace moescope::cli {
 
@@ -44,7 +46,9 @@ const char* const kExperimentOptions[] = {"--spec",
                                           "--nodes",
                                           "--expert-groups",
                                           "--no-spread",
-                                          "--calibration-steps"};
+                                          "--calibration-steps",
+                                          "--plan-from",
+                                          "--plan-loads"};
 
 }  // namespace
 
@@ -97,6 +101,11 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   cmd.add_option("--calibration-steps", e.replication.calibration_steps,
                  "the first steps whose routed loads make the replica plans")
       ->capture_default_str();
+  cmd.add_option("--plan-from", o.plan_from_run,
+                 "make the replica plans from a stored run's routed loads (same session)");
+  cmd.add_option("--plan-loads", o.plan_loads,
+                 "make the replica plans from load counts: SGLang's {\"logical_count\": "
+                 "[[...]]} or a [layer][expert] array");
   cmd.add_option("--logits", e.routing.logits_file, "replay router logits from a safetensors file");
   cmd.add_option("--backend", e.backend,
                  "auto (the GPU when one can be used, else the CPU), cpu, cuda, cuda-grouped; "
@@ -142,6 +151,36 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
   e.replication.choice = parse_replica_choice(o.replica_choice);
   e.replication.algorithm = parse_eplb_algorithm(o.eplb_algorithm);
   e.replication.spread = !o.no_spread;
+  if (o.plan_from_run != 0 && !o.plan_loads.empty()) {
+    throw Error("--plan-from and --plan-loads both make the replica plans: choose one");
+  }
+  if ((o.plan_from_run != 0 || !o.plan_loads.empty()) && e.replication.replicas == 0) {
+    throw Error("--plan-from and --plan-loads make replica plans: give --replicas R too");
+  }
+  if (o.plan_from_run != 0) {
+    const std::string path = session_path(o.session);
+    SessionStore store(path, SessionStore::Access::kRead);
+    store.run(o.plan_from_run);  // an id that is not there is named
+    const ExpertLoadTable table = load_table_from_rows(store.expert_loads(o.plan_from_run), true);
+    auto& loads = e.replication.calibration_loads;
+    loads.assign(static_cast<std::size_t>(table.layers.back()) + 1, {});
+    for (std::size_t l = 0; l < table.layers.size(); ++l) {
+      std::vector<double> sum(static_cast<std::size_t>(table.experts), 0.0);
+      for (const auto& step : table.load) {
+        for (std::size_t x = 0; x < sum.size(); ++x)
+          sum[x] += static_cast<double>(step[l][x]);
+      }
+      loads[static_cast<std::size_t>(table.layers[l])] = std::move(sum);
+    }
+    e.replication.calibration_source = "run " + std::to_string(o.plan_from_run) + " of " + path;
+  }
+  if (!o.plan_loads.empty()) {
+    const ExpertLoadTable table =
+        load_table_from_json(read_json_file(o.plan_loads, "load counts"), o.plan_loads);
+    for (const auto& row : table.load.front())
+      e.replication.calibration_loads.emplace_back(row.begin(), row.end());
+    e.replication.calibration_source = o.plan_loads;
+  }
   return e;
 }
 

@@ -24,6 +24,8 @@ struct ExperimentOptions {
   std::string replica_choice = replica_choice_name(Experiment{}.replication.choice);
   std::string eplb_algorithm = eplb_algorithm_name(Experiment{}.replication.algorithm);
   bool no_spread = false;
+  std::int64_t plan_from_run = 0;  // --plan-from RUN: that run's routed loads make the plans
+  std::string plan_loads;          // --plan-loads FILE: an engine's load counts do
 };
 
 void add_experiment_options(CLI::App& cmd, ExperimentOptions& options);

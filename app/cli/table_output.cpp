@@ -75,9 +75,14 @@ void print_replication(std::ostream& out, const RunResult& result) {
   out << "replicas: " << r.replicas << " redundant slots, " << first.slot_count() << " on "
       << first.devices << " devices (EPLB "
       << eplb_algorithm_name(resolved_algorithm(first.experts, eplb_options(r, first.devices)))
-      << (r.spread ? ", spread" : "") << ", " << replica_choice_name(r.choice)
-      << "), plans from the routed loads of step" << (r.calibration_steps > 1 ? "s 0-" : " ")
-      << r.calibration_steps - 1 << "; the copies take " << format_bytes(bytes)
+      << (r.spread ? ", spread" : "") << ", " << replica_choice_name(r.choice) << "), plans from ";
+  if (r.calibration_loads.empty()) {
+    out << "the routed loads of step" << (r.calibration_steps > 1 ? "s 0-" : " ")
+        << r.calibration_steps - 1;
+  } else {
+    out << r.calibration_source;
+  }
+  out << "; the copies take " << format_bytes(bytes)
       << " of fp32 weights (computed here from the one copy)\n";
 }
 

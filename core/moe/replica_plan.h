@@ -57,6 +57,11 @@ struct ReplicationOptions {
   int groups = 1;
   bool spread = true;
   int calibration_steps = 1;  // the first steps' routed loads make each layer's plan
+  // Instead, loads measured elsewhere (a stored run, an engine's counts): one row of E token
+  // counts per MoE layer number (rows of layers a run does not visit may be empty), and where
+  // they come from.
+  std::vector<std::vector<double>> calibration_loads;
+  std::string calibration_source;
 
   bool operator==(const ReplicationOptions&) const = default;
 };

@@ -1,5 +1,6 @@
 #include "core/run/experiment_json.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +67,10 @@ json experiment_to_json(const Experiment& e) {
                           {"groups", o.groups},
                           {"spread", o.spread},
                           {"calibration_steps", o.calibration_steps}};
+    if (!o.calibration_loads.empty()) {
+      out["replication"]["calibration_loads"] = o.calibration_loads;
+      out["replication"]["calibration_source"] = o.calibration_source;
+    }
   }
   return out;
 }
@@ -248,7 +253,8 @@ Experiment read_current(const json& j, const std::string& where) {
   e.timing = r.text("timing", d.timing);
   if (r.has("replication")) {
     const Reader p = r.object("replication");
-    p.only({"replicas", "choice", "algorithm", "nodes", "groups", "spread", "calibration_steps"});
+    p.only({"replicas", "choice", "algorithm", "nodes", "groups", "spread", "calibration_steps",
+            "calibration_loads", "calibration_source"});
     ReplicationOptions& o = e.replication;
     o.replicas = p.integer("replicas", 0);
     const std::string choice = p.text("choice", replica_choice_name(o.choice));
@@ -259,6 +265,25 @@ Experiment read_current(const json& j, const std::string& where) {
     o.groups = p.integer("groups", o.groups);
     o.spread = p.flag("spread", o.spread);
     o.calibration_steps = p.integer("calibration_steps", o.calibration_steps);
+    o.calibration_source = p.text("calibration_source", "");
+    if (p.has("calibration_loads")) {
+      const json& rows = p.raw("calibration_loads");
+      const std::string at = where + ": 'replication.calibration_loads";
+      if (!rows.is_array()) throw Error(at + "' must be a list of per-layer lists");
+      for (std::size_t l = 0; l < rows.size(); ++l) {
+        if (!rows[l].is_array()) throw Error(at + "[" + std::to_string(l) + "]' must be a list");
+        std::vector<double> row;
+        for (std::size_t x = 0; x < rows[l].size(); ++x) {
+          const json& v = rows[l][x];
+          if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>())) {
+            throw Error(at + "[" + std::to_string(l) + "][" + std::to_string(x) +
+                        "]' must be a token count >= 0, got " + v.dump());
+          }
+          row.push_back(v.get<double>());
+        }
+        o.calibration_loads.push_back(std::move(row));
+      }
+    }
   }
   return e;
 }

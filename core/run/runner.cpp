@@ -92,8 +92,23 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
   if (std::any_of(options.policies.begin(), options.policies.end(),
                   [](const PolicyConfig& p) { return p.replicated; })) {
     validate_eplb_options(options.spec.experts, eplb_options(options.replication, options.devices));
+    const auto& given = options.replication.calibration_loads;
+    for (int layer : options.spec.run_layers()) {
+      if (given.empty()) break;
+      const auto l = static_cast<std::size_t>(layer);
+      if (l >= given.size() || given[l].empty()) {
+        throw Error("the replica plans' loads (" + options.replication.calibration_source +
+                    ") have none for layer " + std::to_string(layer));
+      }
+      if (static_cast<int>(given[l].size()) != options.spec.experts) {
+        throw Error("the replica plans' loads (" + options.replication.calibration_source +
+                    ") have " + std::to_string(given[l].size()) + " experts in layer " +
+                    std::to_string(layer) + ", the model has " +
+                    std::to_string(options.spec.experts) + " (loads of another model?)");
+      }
+    }
     const int w = options.replication.calibration_steps;
-    if (w < 1 || w > options.steps) {
+    if (given.empty() && (w < 1 || w > options.steps)) {
       throw Error("the replica plan's calibration window must be 1 to " +
                   std::to_string(options.steps) + " steps (the run's), got " + std::to_string(w));
     }
@@ -159,7 +174,10 @@ std::vector<ReplicaPlan> calibrate_replica_plans(const RunOptions& options, Rout
   const std::vector<int> layers = spec.run_layers();
   std::vector<std::vector<double>> load(
       layers.size(), std::vector<double>(static_cast<std::size_t>(spec.experts)));
-  for (int step = 0; step < options.replication.calibration_steps; ++step) {
+  const auto& given = options.replication.calibration_loads;  // measured elsewhere
+  for (std::size_t l = 0; l < layers.size() && !given.empty(); ++l)
+    load[l] = given[static_cast<std::size_t>(layers[l])];
+  for (int step = 0; given.empty() && step < options.replication.calibration_steps; ++step) {
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const LayerInput input = source.layer(step, layers[l]);
       const RouterOutput router = route(input.logits.data(), source.tokens(), spec.experts,

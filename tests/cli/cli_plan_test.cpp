@@ -128,6 +128,40 @@ TEST(Plan, ARunOnReplicasStoresItsPlansAndShowsThem) {
       << bad.err;
 }
 
+TEST(Plan, ARunPlannedFromAnotherRunOrAnEnginesCounts) {
+  const std::string session = drifting_run();  // 2 layers (0, 1) of Mixtral, 8 experts
+  const auto run = [&](const std::vector<std::string>& extra, const std::string& layers = "0,1") {
+    std::vector<std::string> args = {
+        "run",      "--preset", "mixtral-8x7b", "--scale",   "32",        "--tokens",  "128",
+        "--layers", layers,     "--repeats",    "1",         "--devices", "4",         "--replicas",
+        "4",        "--policy", "none",         "--backend", "cpu",       "--session", session};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  const CliResult from_run = run({"--plan-from", "1"});
+  ASSERT_EQ(from_run.exit_code, 0) << from_run.err;
+  EXPECT_NE(from_run.out.find("plans from run 1 of " + session), std::string::npos) << from_run.out;
+  const std::string counts = temp_path(".json");
+  std::ofstream(counts) << R"({"logical_count": [[90, 10, 10, 10, 10, 10, 10, 10],
+                                                  [10, 10, 10, 10, 10, 10, 10, 90]]})";
+  const CliResult from_file = run({"--plan-loads", counts, "--format", "json"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const json j = json::parse(from_file.out);
+  EXPECT_EQ(j["policies"][1]["replica_plans"][0]["replica_count"][0], 5);
+  EXPECT_EQ(j["policies"][1]["replica_plans"][1]["replica_count"][7], 5);
+  // Loads that do not fit the model or the layers are refused, naming them.
+  std::ofstream(counts) << "[[1, 2, 3, 4], [1, 2, 3, 4]]";
+  const CliResult other_model = run({"--plan-loads", counts});
+  EXPECT_NE(other_model.exit_code, 0);
+  EXPECT_NE(other_model.err.find("4 experts in layer 0, the model has 8"), std::string::npos)
+      << other_model.err;
+  const CliResult missing_layer = run({"--plan-from", "1"}, "0,5");
+  EXPECT_NE(missing_layer.err.find("have none for layer 5"), std::string::npos)
+      << missing_layer.err;
+  const CliResult no_run = run({"--plan-from", "99"});
+  EXPECT_NE(no_run.err.find("no run 99"), std::string::npos) << no_run.err;
+}
+
 TEST(Plan, RefusesWhatCannotBePlacedNamingTheMismatch) {
   const std::string session = drifting_run();
   const auto error_of = [&](const std::vector<std::string>& args) {
