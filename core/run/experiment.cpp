@@ -208,7 +208,14 @@ std::vector<PolicyConfig> grid_policies(const Experiment& e) {
       if (kind != PolicyKind::kExpanded) {
         out.push_back(c);
         if (kind == PolicyKind::kDrop && e.replication.replicas > 0) {
-          c.replicated = true;  // drop + replicas: capacity on logical experts, then replicas
+          // Drop against replicate: drop bounding each device's rows, then drop on replicas
+          // (capacity on logical experts, then replicas).
+          if (c.capacity_scope != CapacityScope::kDevice) {
+            PolicyConfig device_drop = c;
+            device_drop.capacity_scope = CapacityScope::kDevice;
+            out.push_back(device_drop);
+          }
+          c.replicated = true;
           out.push_back(c);
         }
         continue;

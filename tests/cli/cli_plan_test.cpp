@@ -96,7 +96,7 @@ TEST(Plan, ARunOnReplicasStoresItsPlansAndShowsThem) {
       << r.out;
   EXPECT_NE(r.out.find("Device balance by step"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("run 1 (none), 2 (replicate), 3 (drop(gamma=1)), 4 "
-                       "(drop(gamma=1)+replicas)"),
+                       "(drop(gamma=1,per-device)), 5 (drop(gamma=1)+replicas)"),
             std::string::npos)
       << r.out;
   const CliResult shown = run_cli({"show", "2", "--session", session});
@@ -112,7 +112,7 @@ TEST(Plan, ARunOnReplicasStoresItsPlansAndShowsThem) {
   EXPECT_EQ(file["physical_to_logical_map"][0].size(), 12u);
   // The export holds every slot of every step and layer.
   const CliResult exported =
-      run_cli({"export", "4", "--session", session, "--format", "json", "--out", out});
+      run_cli({"export", "5", "--session", session, "--format", "json", "--out", out});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   EXPECT_EQ(json::parse(read_file(out))["replica_slots"].size(), 3u * 2u * 12u);
   // The baseline ran on no replicas.

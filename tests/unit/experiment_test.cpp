@@ -137,7 +137,8 @@ TEST(Experiment, ReplicasAddReplicateAndDropOnReplicasToTheGrid) {
   for (const auto& p : grid_policies(e))
     labels.push_back(policy_label(p));
   EXPECT_EQ(labels, (std::vector<std::string>{
-                        "replicate", "drop(gamma=1)", "drop(gamma=1)+replicas", "drop(gamma=2)",
+                        "replicate", "drop(gamma=1)", "drop(gamma=1,per-device)",
+                        "drop(gamma=1)+replicas", "drop(gamma=2)", "drop(gamma=2,per-device)",
                         "drop(gamma=2)+replicas", "reroute(gamma=1)", "reroute(gamma=2)"}));
   // Replicas that do not split over the devices, and a window beyond the steps, are refused.
   e = resolve(e);
