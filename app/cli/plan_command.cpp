@@ -98,16 +98,23 @@ std::string slots_by_device(const ReplicaPlan& plan) {
 std::vector<ReplicaPlan> stored_plans(SessionStore& store, const StoredRun& run) {
   const auto slots = store.replica_slots(run.id);
   if (slots.empty()) {
-    throw Error("run " + std::to_string(run.id) + " (" + run.policy +
-                ") did not run on replicated experts: plan it from its loads without --used");
+    throw Error(
+        "run " + std::to_string(run.id) + " (" + run.policy +
+        ") stored no replica slots: it did not run on replicated experts (plan from its loads "
+        "without --used), or stopped before its first layer");
   }
   std::map<int, ReplicaPlan> by_layer;
   int experts = 0;
   for (const auto& s : slots)
     experts = std::max(experts, s.expert + 1);
+  const std::string where = "run " + std::to_string(run.id);
   for (const auto& s : slots) {
     if (s.step != slots.front().step) continue;
     ReplicaPlan& plan = by_layer[s.layer];
+    if (s.slot != plan.slot_count() || s.expert < 0) {
+      throw Error(where + ": the stored slots of layer " + std::to_string(s.layer) +
+                  " are not numbered 0, 1, ... (an edited session?)");
+    }
     plan.devices = run.devices;
     plan.experts = experts;
     plan.replica_count.resize(static_cast<std::size_t>(experts), 0);
@@ -115,8 +122,15 @@ std::vector<ReplicaPlan> stored_plans(SessionStore& store, const StoredRun& run)
     plan.slot_rank.push_back(plan.replica_count[static_cast<std::size_t>(s.expert)]++);
   }
   std::vector<ReplicaPlan> out;
-  for (auto& [layer, plan] : by_layer)
+  const int slot_count = by_layer.begin()->second.slot_count();
+  for (auto& [layer, plan] : by_layer) {
+    if (run.devices < 1 || plan.slot_count() % run.devices != 0 ||
+        plan.slot_count() != slot_count) {
+      throw Error(where + ": the stored slots of layer " + std::to_string(layer) +
+                  " do not split evenly over its " + std::to_string(run.devices) + " devices");
+    }
     out.push_back(std::move(plan));
+  }
   return out;
 }
 
@@ -125,6 +139,11 @@ void print_used_plans(const PlanArgs& a) {
   const StoredRun run = store.run(a.run);
   const std::vector<ReplicaPlan> plans = stored_plans(store, run);
   const ExpertLoadTable table = load_table_from_rows(store.expert_loads(a.run), !a.kept);
+  if (table.layers.size() != plans.size() || table.experts != plans.front().experts) {
+    throw Error("run " + std::to_string(a.run) +
+                ": its stored slots and loads cover other layers "
+                "or experts (an edited session?)");
+  }
   if (!a.out.empty()) {
     write_file_atomically(a.out, json_text(sglang_expert_location(plans)) + "\n",
                           "the expert placement");
@@ -180,6 +199,20 @@ void run_plan(const PlanArgs& a) {
   std::optional<ExpertLoadTable> from_file;
   if (!a.loads.empty()) {
     from_file = load_table_from_json(read_json_file(a.loads, "load counts"), a.loads);
+    if (from_run) {
+      // Row i of the file is MoE layer i: take the rows of the layers the run visited.
+      ExpertLoadTable rows = *from_file;
+      rows.layers = from_run->layers;
+      rows.load.assign(1, {});
+      for (int layer : from_run->layers) {
+        if (layer >= static_cast<int>(from_file->load.front().size())) {
+          throw Error(a.loads + " has no row for layer " + std::to_string(layer) + " (it has " +
+                      std::to_string(from_file->load.front().size()) + "; row i is MoE layer i)");
+        }
+        rows.load.front().push_back(from_file->load.front()[static_cast<std::size_t>(layer)]);
+      }
+      from_file = std::move(rows);
+    }
     source = a.loads + (from_run ? ", evaluated on " + source : "");
     if (from_run && a.window != 0) {
       throw Error(

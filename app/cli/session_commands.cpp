@@ -104,6 +104,16 @@ void print_replica_plans(SessionStore& store, const StoredRun& run) {
     if (s.step == slots.front().step) plan[s.layer].push_back(s.expert);
   }
   const std::size_t per_layer = plan.begin()->second.size();
+  for (const auto& [layer, experts] : plan) {
+    if (run.devices < 1 || experts.size() != per_layer ||
+        experts.size() % static_cast<std::size_t>(run.devices) != 0) {
+      std::printf(
+          "  replicated experts: the stored slots of layer %d do not split over %d "
+          "devices (an edited session?)\n",
+          layer, run.devices);
+      return;
+    }
+  }
   std::printf(
       "  replicated experts: %zu slots on %d devices per layer (`moescope-cli plan %lld "
       "--used --out FILE` writes them for SGLang)\n",

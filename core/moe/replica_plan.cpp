@@ -56,6 +56,11 @@ Packing balanced_packing(const std::vector<double>& weight, int packs,
   const auto n = weight.size();
   const auto per_pack = static_cast<int>(n / static_cast<std::size_t>(packs));
   Packing out{std::vector<int>(n), std::vector<int>(n)};
+  if (per_pack == 1) {  // as the original: item i in pack i, whatever the weights
+    for (std::size_t i = 0; i < n; ++i)
+      out.pack[i] = static_cast<int>(i);
+    return out;
+  }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -181,6 +186,16 @@ void validate_eplb_options(int experts, const EplbOptions& o) {
     throw Error("replicas must be >= 0, got " + n(o.redundant_slots));
   }
   if (o.devices < 1) throw Error("a replica plan needs at least one device, got " + n(o.devices));
+  // More than E * (D - 1) replicas would put two copies of one expert on a device; checked in
+  // 64 bits first, so that E + R below cannot overflow.
+  const std::int64_t most = static_cast<std::int64_t>(experts) * (o.devices - 1);
+  if (o.redundant_slots > most) {
+    throw Error(n(o.redundant_slots) + " replicas for " + n(experts) + " experts on " +
+                n(o.devices) +
+                " devices: a device would hold two replicas of one expert; use at "
+                "most " +
+                n(most) + " replicas");
+  }
   if (o.nodes < 1 || o.devices % o.nodes != 0) {
     throw Error(n(o.devices) + " devices do not split evenly over " + n(o.nodes) + " nodes");
   }
@@ -189,11 +204,6 @@ void validate_eplb_options(int experts, const EplbOptions& o) {
     throw Error(n(experts) + " experts + " + n(o.redundant_slots) + " replicas = " + n(slots) +
                 " slots do not split evenly over " + n(o.devices) +
                 " devices: choose replicas so that (E + R) % D == 0");
-  }
-  if (slots / o.devices > experts) {
-    throw Error(n(slots / o.devices) + " slots per device but only " + n(experts) +
-                " experts: a device would hold two replicas of one expert; use at most " +
-                n(experts * o.devices - experts) + " replicas");
   }
   if (o.groups < 1 || experts % o.groups != 0) {
     throw Error(n(experts) + " experts do not split evenly into " + n(o.groups) + " groups");
@@ -283,13 +293,30 @@ ReplicaPlan plan_replicas(const std::vector<double>& expert_load, const EplbOpti
 }
 
 std::vector<int> assign_replicas(const PolicyOutcome& outcome, const ReplicaPlan& plan,
-                                 std::int64_t tokens, ReplicaChoice choice) {
+                                 const RouterOutput& router, ReplicaChoice choice) {
+  const std::int64_t tokens = router.tokens;
+  const int k = router.top_k;
   std::vector<std::vector<int>> slots(static_cast<std::size_t>(plan.experts));
   for (int e = 0; e < plan.experts; ++e)
     slots[static_cast<std::size_t>(e)] = plan.slots_of(e);
   std::vector<int> out(outcome.kept.size());
+  std::int64_t token = -1;
+  int added = 0;  // pairs outside the token's top-k so far
   for (std::size_t i = 0; i < outcome.kept.size(); ++i) {
     const auto& pair = outcome.kept[i];
+    if (pair.token < 0 || pair.token >= tokens) {
+      throw Error("a kept pair names token " + std::to_string(pair.token) + " of " +
+                  std::to_string(tokens));
+    }
+    if (pair.token != token) token = pair.token, added = 0;
+    int position = -1;  // the pair's top-k slot
+    for (int j = 0; j < k && position < 0; ++j) {
+      if (router.topk_expert(pair.token, j) == pair.expert) position = j;
+    }
+    if (position < 0) position = k + added++;
+    const auto routed_index =
+        static_cast<std::uint64_t>(pair.token) * static_cast<std::uint64_t>(k) +
+        static_cast<std::uint64_t>(position);
     if (pair.expert < 0 || pair.expert >= plan.experts) {
       throw Error("a kept pair names expert " + std::to_string(pair.expert) +
                   " but the replica plan has " + std::to_string(plan.experts) + " experts");
@@ -305,7 +332,7 @@ std::vector<int> assign_replicas(const PolicyOutcome& outcome, const ReplicaPlan
         }
       }
     }
-    if (chosen < 0) chosen = replicas[i % replicas.size()];
+    if (chosen < 0) chosen = replicas[routed_index % replicas.size()];
     out[i] = chosen;
   }
   return out;

@@ -80,11 +80,13 @@ void validate_eplb_options(int experts, const EplbOptions& options);
 // >= 0, one per expert). Deterministic: every sort is stable, ties go to the lower index.
 ReplicaPlan plan_replicas(const std::vector<double>& expert_load, const EplbOptions& options);
 
-// The physical slot of every kept pair, in outcome order: round_robin takes the pair's index in
-// outcome (token-major) order modulo its expert's replica count, local_first a replica on the
-// token's source device when the expert has one, else round robin.
+// The physical slot of every kept pair, in outcome order. round_robin (vLLM) takes the pair's
+// position among the routed pairs, t * k + j for top-k slot j, modulo its expert's replica
+// count, so dropping other pairs moves no pair to another replica; a pair a policy added
+// counts on after its token's k slots. local_first (SGLang's static dispatch) takes a replica
+// on the token's source device when the expert has one, else round robin.
 std::vector<int> assign_replicas(const PolicyOutcome& outcome, const ReplicaPlan& plan,
-                                 std::int64_t tokens, ReplicaChoice choice);
+                                 const RouterOutput& router, ReplicaChoice choice);
 
 // Pairs per physical slot, and per device (the slots' devices).
 std::vector<std::int64_t> slot_load(const std::vector<int>& pair_slot, int slots);

@@ -65,6 +65,9 @@ Experiment demo_experiment() {
 }
 
 Experiment resolve(Experiment experiment) {
+  // Replicated experts run on the CPU backend for now: `auto` takes it.
+  if (experiment.replication.replicas > 0 && experiment.backend == "auto")
+    experiment.backend = "cpu";
   ModelChoice& m = experiment.model;
   if (m.spec) return experiment;
   if (m.scale < 1) throw Error("scale must be a positive integer, got " + std::to_string(m.scale));
@@ -151,6 +154,18 @@ void validate(const Experiment& e) {
   }
   const ReplicationOptions& rep = e.replication;
   if (rep.replicas < 0) throw Error("replicas must be >= 0, got " + std::to_string(rep.replicas));
+  if (rep.replicas > 0 && e.backend != "auto" && e.backend != "cpu" &&
+      e.backend.rfind("cpu:", 0) != 0) {
+    throw Error("replicated experts run on the CPU backend for now (--backend cpu), not on " +
+                e.backend);
+  }
+  if (rep.replicas > 0 && e.policies.capacity_scope == CapacityScope::kDevice &&
+      runs_a_policy(e.policies)) {
+    throw Error(
+        "capacity scope 'device' bounds the rows of each device without replicas; on "
+        "replicas a device's rows are its slots': use global or source with --replicas "
+        "(the comparison then runs drop at device scope beside it)");
+  }
   if (rep.replicas > 0 && (rep.calibration_steps < 1 || rep.calibration_steps > e.steps)) {
     throw Error("calibration steps must be 1 to the run's " + std::to_string(e.steps) +
                 " steps, got " + std::to_string(rep.calibration_steps));

@@ -195,7 +195,9 @@ PlanEvaluation evaluate_replica_plans(const ExpertLoadTable& table, const EplbOp
     throw Error("the loads to plan from have " + std::to_string(table.layers.size()) +
                 " layers, the run to evaluate on " + std::to_string(later->layers.size()));
   }
-  if (window < 0 || window > table.steps()) {
+  if (window < 0)
+    throw Error("the calibration window must be >= 0 steps, got " + std::to_string(window));
+  if (window > table.steps()) {
     throw Error("the calibration window of " + std::to_string(window) +
                 " steps is longer than the " + std::to_string(table.steps()) + " steps there are");
   }
@@ -217,7 +219,17 @@ PlanEvaluation evaluate_replica_plans(const ExpertLoadTable& table, const EplbOp
   std::vector<std::vector<std::int64_t>> without, with;
   for (std::size_t l = 0; l < layers; ++l) {
     const std::vector<double> weight(summed[l].begin(), summed[l].end());
-    out.plans.push_back(plan_replicas(weight, options));
+    const std::string layer = "layer " + std::to_string(table.layers[l]);
+    if (std::all_of(weight.begin(), weight.end(), [](double w) { return w == 0; })) {
+      throw Error(layer +
+                  " has no tokens in the loads to plan from (a dense layer? rows are MoE "
+                  "layers)");
+    }
+    try {
+      out.plans.push_back(plan_replicas(weight, options));
+    } catch (const Error& e) {
+      throw Error(layer + ": " + e.what());
+    }
     without.push_back(device_load_without_plan(summed[l], options.devices));
     with.push_back(device_load_with_plan(summed[l], out.plans.back()));
   }

@@ -89,6 +89,14 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
     validate(policy);
   if (source.tokens() < 1) throw Error("a run needs at least one token");
   make_placement(options);
+  for (const auto& policy : options.policies) {
+    if (policy.replicated && policy.kind != PolicyKind::kNone &&
+        policy.capacity_scope == CapacityScope::kDevice) {
+      throw Error(policy_label(policy) +
+                  ": capacity scope 'device' bounds the rows of each device without replicas; "
+                  "on replicas use global or source");
+    }
+  }
   if (std::any_of(options.policies.begin(), options.policies.end(),
                   [](const PolicyConfig& p) { return p.replicated; })) {
     validate_eplb_options(options.spec.experts, eplb_options(options.replication, options.devices));
@@ -99,6 +107,11 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
       if (l >= given.size() || given[l].empty()) {
         throw Error("the replica plans' loads (" + options.replication.calibration_source +
                     ") have none for layer " + std::to_string(layer));
+      }
+      if (std::all_of(given[l].begin(), given[l].end(), [](double v) { return v == 0; })) {
+        throw Error("the replica plans' loads (" + options.replication.calibration_source +
+                    ") are all zero for layer " + std::to_string(layer) +
+                    ": nothing measured (row i is MoE layer i; a dense layer has no row)");
       }
       if (static_cast<int>(given[l].size()) != options.spec.experts) {
         throw Error("the replica plans' loads (" + options.replication.calibration_source +
@@ -190,8 +203,13 @@ std::vector<ReplicaPlan> calibrate_replica_plans(const RunOptions& options, Rout
   }
   std::vector<ReplicaPlan> plans;
   const EplbOptions eplb = eplb_options(options.replication, options.devices);
-  for (const auto& layer_load : load)
-    plans.push_back(plan_replicas(layer_load, eplb));
+  for (std::size_t l = 0; l < load.size(); ++l) {
+    try {
+      plans.push_back(plan_replicas(load[l], eplb));
+    } catch (const Error& e) {
+      throw Error("the replica plan of layer " + std::to_string(layers[l]) + ": " + e.what());
+    }
+  }
   return plans;
 }
 
@@ -218,8 +236,9 @@ void name_logical_experts(LayerTimeline& timeline, const std::vector<int>& slot_
 // rows per physical slot computed with its expert's weights, and the device loads become the
 // slots' devices'. `all_pairs` (the baseline's outcome, every top-k pair) gives the routed ones.
 void place_on_replicas(LayerWork& w, const ReplicaPlan& plan, const PolicyOutcome& all_pairs,
-                       ReplicaChoice choice, std::int64_t tokens) {
-  const std::vector<int> slots = assign_replicas(w.outcome, plan, tokens, choice);
+                       const RouterOutput& router, ReplicaChoice choice) {
+  const std::int64_t tokens = router.tokens;
+  const std::vector<int> slots = assign_replicas(w.outcome, plan, router, choice);
   PolicyOutcome physical = w.outcome;
   for (std::size_t i = 0; i < slots.size(); ++i)
     physical.kept[i].expert = slots[i];
@@ -233,7 +252,7 @@ void place_on_replicas(LayerWork& w, const ReplicaPlan& plan, const PolicyOutcom
   LoadMetrics& load = record.load;
   load.kept_device_load = device_load_of_slots(record.slot_rows, plan);
   load.routed_device_load = device_load_of_slots(
-      slot_load(assign_replicas(all_pairs, plan, tokens, choice), plan.slot_count()), plan);
+      slot_load(assign_replicas(all_pairs, plan, router, choice), plan.slot_count()), plan);
   load.balancedness_routed = balancedness(load.routed_device_load);
   load.balancedness_kept = balancedness(load.kept_device_load);
 }
@@ -313,8 +332,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         work[p].plan = make_dispatch_plan(work[p].outcome, options.spec.experts, tokens);
         work[p].placement = result.placement;
         if (result.runs[p].config.replicated) {
-          place_on_replicas(work[p], result.replica_plans[layer_index], work[0].outcome,
-                            options.replication.choice, tokens);
+          place_on_replicas(work[p], result.replica_plans[layer_index], work[0].outcome, router,
+                            options.replication.choice);
         }
         record.same_work_as_baseline = p > 0 && !options.time_same_work &&
                                        !result.runs[p].config.replicated &&

@@ -100,7 +100,7 @@ void BM_DropAndAssign(benchmark::State& state, ReplicaChoice choice) {
   for (auto _ : state) {
     const RouterOutput router = route(s.logits.data(), kTokens, kExperts, kTopK, true);
     const PolicyOutcome outcome = apply_policy(router, s.drop, s.placement);
-    benchmark::DoNotOptimize(assign_replicas(outcome, s.plan, kTokens, choice));
+    benchmark::DoNotOptimize(assign_replicas(outcome, s.plan, router, choice));
   }
 }
 BENCHMARK_CAPTURE(BM_DropAndAssign, round_robin, ReplicaChoice::kRoundRobin)

@@ -118,7 +118,7 @@ TEST(Plan, ARunOnReplicasStoresItsPlansAndShowsThem) {
   // The baseline ran on no replicas.
   const CliResult none = run_cli({"plan", "1", "--used", "--session", session});
   EXPECT_NE(none.exit_code, 0);
-  EXPECT_NE(none.err.find("did not run on replicated experts"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("stored no replica slots"), std::string::npos) << none.err;
   // Replicas that do not fit are refused before anything runs.
   const CliResult bad =
       run_cli({"run", "--preset", "mixtral-8x7b", "--scale", "32", "--tokens", "64", "--devices",

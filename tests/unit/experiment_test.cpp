@@ -154,6 +154,16 @@ TEST(Experiment, ReplicasAddReplicateAndDropOnReplicasToTheGrid) {
   EXPECT_EQ(narrowed_to(e, drop, 8).replication.replicas, 0);
   drop.replicated = true;
   EXPECT_EQ(narrowed_to(e, drop, 8).replication.replicas, 8);
+  // Replicas run on the CPU: `auto` takes it, a GPU backend is refused.
+  Experiment gpu = demo_experiment();
+  gpu.replication.replicas = 8;
+  EXPECT_EQ(resolve(gpu).backend, "cpu");
+  gpu.backend = "cuda";
+  EXPECT_THROW(validate(gpu), Error);
+  gpu.backend = "cpu:bf16";
+  EXPECT_NO_THROW(validate(resolve(gpu)));
+  gpu.policies.capacity_scope = CapacityScope::kDevice;
+  EXPECT_THROW(validate(gpu), Error);
 }
 
 TEST(ExperimentJson, MissingFieldsTakeTheDefaults) {

@@ -10,6 +10,9 @@
 
 #include "core/base/error.h"
 #include "core/base/random.h"
+#include "core/moe/placement.h"
+#include "core/moe/router.h"
+#include "tests/unit/test_support.h"
 
 namespace moescope {
 namespace {
@@ -121,20 +124,44 @@ PolicyOutcome outcome_of(const std::vector<std::pair<std::int64_t, int>>& pairs)
   return out;
 }
 
+// Top-1 routing of four tokens over four experts.
+RouterOutput top1_router(const std::vector<int>& top) {
+  return test::router_from_probs(4, 4, 1, test::top1_probs(top, {.9f, .9f, .9f, .9f}, 4));
+}
+
 TEST(ReplicaChoice, RoundRobinAndLocalFirst) {
   EplbOptions o;
   o.redundant_slots = 2;
   o.devices = 2;
   const ReplicaPlan plan = plan_replicas({8, 8, 1, 1}, o);  // as in the test above
   // Tokens 0-1 come from device 0, 2-3 from device 1.
+  const RouterOutput router = top1_router({0, 0, 0, 1});
   const PolicyOutcome outcome = outcome_of({{0, 0}, {1, 0}, {2, 0}, {3, 1}});
-  EXPECT_EQ(assign_replicas(outcome, plan, 4, ReplicaChoice::kRoundRobin),
+  EXPECT_EQ(assign_replicas(outcome, plan, router, ReplicaChoice::kRoundRobin),
             (std::vector<int>{0, 4, 0, 1}));
-  const auto local = assign_replicas(outcome, plan, 4, ReplicaChoice::kLocalFirst);
+  const auto local = assign_replicas(outcome, plan, router, ReplicaChoice::kLocalFirst);
   EXPECT_EQ(local, (std::vector<int>{0, 0, 4, 3}));
   EXPECT_EQ(slot_load(local, plan.slot_count()), (std::vector<std::int64_t>{2, 0, 0, 1, 1, 0}));
   EXPECT_EQ(device_load_of_slots(slot_load(local, plan.slot_count()), plan),
             (std::vector<std::int64_t>{2, 2}));
+}
+
+TEST(ReplicaChoice, RoundRobinCountsRoutedPairsSoDropsMoveNoPair) {
+  EplbOptions o;
+  o.redundant_slots = 2;
+  o.devices = 2;
+  const ReplicaPlan plan = plan_replicas({8, 8, 1, 1}, o);  // expert 0: slots 0, 4; 1: 3, 1
+  const RouterOutput router = top1_router({1, 0, 1, 0});
+  const auto all = assign_replicas(outcome_of({{0, 1}, {1, 0}, {2, 1}, {3, 0}}), plan, router,
+                                   ReplicaChoice::kRoundRobin);
+  EXPECT_EQ(all, (std::vector<int>{3, 4, 3, 4}));  // positions 0..3 modulo 2
+  // Token 0's pair dropped: the others stay on their replicas.
+  EXPECT_EQ(assign_replicas(outcome_of({{1, 0}, {2, 1}, {3, 0}}), plan, router,
+                            ReplicaChoice::kRoundRobin),
+            (std::vector<int>{4, 3, 4}));
+  // A pair a policy added counts after its token's top-k slot.
+  EXPECT_EQ(assign_replicas(outcome_of({{1, 0}, {1, 1}}), plan, router, ReplicaChoice::kRoundRobin),
+            (std::vector<int>{4, 3}));
 }
 
 TEST(ReplicaPlan, PropertiesOnRandomLoads) {
@@ -167,13 +194,15 @@ TEST(ReplicaPlan, PropertiesOnRandomLoads) {
     ASSERT_EQ(total, slots) << "case " << i;
     // Every pair lands on a replica of its own expert; local_first on its own device when it
     // can.
-    PolicyOutcome outcome;
     const int tokens = 1 + static_cast<int>(rng.next() % 64);
-    for (int t = 0; t < tokens; ++t)
-      outcome.kept.push_back(
-          {t, static_cast<int>(rng.next() % static_cast<std::uint64_t>(experts)), 1.0f, true});
+    const int top_k =
+        1 + static_cast<int>(rng.next() % static_cast<std::uint64_t>(std::min(experts, 4)));
+    const auto logits = test::random_logits(tokens, experts, 1.0, static_cast<std::uint64_t>(i));
+    const RouterOutput router = route(logits.data(), tokens, experts, top_k, false);
+    const PolicyOutcome outcome =
+        apply_policy(router, PolicyConfig{}, balanced_placement(experts, 1));
     for (ReplicaChoice choice : {ReplicaChoice::kRoundRobin, ReplicaChoice::kLocalFirst}) {
-      const auto slot_of_pair = assign_replicas(outcome, plan, tokens, choice);
+      const auto slot_of_pair = assign_replicas(outcome, plan, router, choice);
       for (std::size_t p = 0; p < slot_of_pair.size(); ++p) {
         const auto& pair = outcome.kept[p];
         ASSERT_EQ(plan.slot_expert[static_cast<std::size_t>(slot_of_pair[p])], pair.expert);
@@ -205,6 +234,11 @@ TEST(ReplicaPlan, RefusesWhatCannotBePlacedNamingTheMismatch) {
   o.redundant_slots = 40;  // 48 slots, 12 per device, 8 experts
   EXPECT_NE(message(std::vector<double>(8, 1.0), o).find("use at most 24 replicas"),
             std::string::npos);
+  o.devices = 1;
+  o.redundant_slots = 2147483647;  // E + R would overflow an int
+  EXPECT_NE(message(std::vector<double>(8, 1.0), o).find("use at most 0 replicas"),
+            std::string::npos);
+  o.devices = 4;
   o.redundant_slots = 0;
   o.nodes = 3;
   EXPECT_NE(message(std::vector<double>(8, 1.0), o).find("4 devices do not split evenly over 3"),

@@ -13,6 +13,7 @@
 #include "core/base/cpu_features.h"
 #include "core/base/error.h"
 #include "core/exec/cpu_backend.h"
+#include "core/exec/onednn_matmul.h"
 #include "core/inputs/synthetic_routing.h"
 #include "core/model/presets.h"
 #include "core/run/run_rows.h"
@@ -58,14 +59,16 @@ double largest_difference(const RunResult& r) {
 
 TEST(ReplicatedRun, ReplicasChangeNoOutputBitForBit) {
   // Experts of 384 KB (OLMoE / 8) compute with oneDNN in both precisions, or with the per-row
-  // skinny kernels at 8 tokens: a row's result does not depend on how many rows its product
-  // has, so replicas give the unreplicated layer's bits.
+  // skinny kernels at 8 tokens: on up to 2 threads a row's result does not depend on how many
+  // rows its product has, so replicas give the unreplicated layer's bits. With more threads
+  // oneDNN may split a product's reduction by its size: the last bits may move there.
+  const double tolerance = onednn_threads() <= 2 ? 0.0 : 1e-6;
   for (CpuPrecision precision : {CpuPrecision::kFp32, CpuPrecision::kBf16}) {
     if (precision == CpuPrecision::kBf16 && !detect_cpu_features().avx512_bf16) continue;
     for (int tokens : {8, 256, 2048}) {
       const RunResult r = run_on_cpu(replicated_run(8), tokens, precision);
       ASSERT_EQ(r.runs.size(), 4u);
-      EXPECT_EQ(largest_difference(r), 0.0)
+      EXPECT_LE(largest_difference(r), tolerance)
           << "T=" << tokens << (precision == CpuPrecision::kBf16 ? " bf16" : " fp32");
       for (std::size_t i = 0; i < r.runs[0].records.size(); ++i) {
         EXPECT_FALSE(r.runs[1].records[i].same_work_as_baseline);
@@ -131,6 +134,23 @@ TEST(ReplicatedRun, RefusesPlansThatDoNotFit) {
   }
   o.replication.replicas = 8;
   o.replication.calibration_steps = 3;
+  EXPECT_THROW(check_run_options(o, *source), Error);
+  // Loads measured elsewhere must have tokens in every layer the run visits.
+  o.replication.calibration_steps = 1;
+  o.replication.calibration_loads.assign(6, std::vector<double>(64, 1.0));
+  o.replication.calibration_loads[5].assign(64, 0.0);
+  o.replication.calibration_source = "counts.json";
+  try {
+    check_run_options(o, *source);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(counts.json) are all zero for layer 5"),
+              std::string::npos)
+        << e.what();
+  }
+  // Device-scope capacity on replicas bounds no real device.
+  o.replication.calibration_loads.clear();
+  o.policies[2].capacity_scope = CapacityScope::kDevice;
   EXPECT_THROW(check_run_options(o, *source), Error);
 }
 
