@@ -205,6 +205,7 @@ PlanEvaluation evaluate_replica_plans(const ExpertLoadTable& table, const EplbOp
     throw Error(std::to_string(options.devices) + " devices for " + std::to_string(table.experts) +
                 " experts: at most one device per expert");
   }
+  validate_eplb_options(table.experts, options);  // before any layer, so named once
   PlanEvaluation out;
   out.window = window == 0 ? table.steps() : window;
   const std::size_t layers = table.layers.size();
