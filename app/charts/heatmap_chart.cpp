@@ -63,6 +63,7 @@ HeatmapChart::HeatmapChart(QCustomPlot& plot) : plot_(plot) {
 void HeatmapChart::set_grid(const viewdata::Grid& grid, const HeatmapLabels& labels) {
   grid_ = grid;
   title_->setText(labels.title);
+  plot_.xAxis->setLabel(labels.column_label);
   auto* data = map_->data();
   data->setSize(std::max(grid.cols, 1), std::max(grid.rows, 1));
   // QCustomPlot spans n cells over [lower, upper] plus half a cell each side; a single cell

@@ -23,6 +23,7 @@ struct HeatmapLabels {
   std::vector<int> row_ids;           // the label of each row (layer numbers or step numbers)
   QString value_label;                // the color scale's label
   std::vector<int> device_of_expert;  // draws a boundary where the device changes
+  QString column_label = "Expert";    // or "Slot" for a replicated run's physical slots
 };
 
 struct HeatmapCell {

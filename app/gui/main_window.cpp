@@ -458,6 +458,7 @@ void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::Lo
     if (shown_ != run) return;
     if (run->cube) {
       heatmap_->show_loads(run->cube);
+      if (run->slot_cube) heatmap_->show_slots(run->slot_cube, run->slot_expert);
     } else {
       // The loads and the spans were read apart, so one damaged table hides only its own view.
       heatmap_->clear();

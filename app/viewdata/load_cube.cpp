@@ -71,6 +71,15 @@ LoadCube LoadCube::from_rows(const std::vector<ExpertLoadRow>& rows) {
   return cube;
 }
 
+LoadCube LoadCube::from_slot_rows(const std::vector<ReplicaSlotRow>& rows) {
+  std::vector<ExpertLoadRow> as_experts;
+  as_experts.reserve(rows.size());
+  for (const auto& r : rows) {
+    as_experts.push_back({r.step, r.layer, r.slot, r.device, r.rows, r.rows, 0, 0, r.compute_ns});
+  }
+  return from_rows(as_experts);
+}
+
 int LoadCube::layer_index(int layer_id) const {
   const auto it = std::lower_bound(layer_ids_.begin(), layer_ids_.end(), layer_id);
   if (it == layer_ids_.end() || *it != layer_id) return -1;

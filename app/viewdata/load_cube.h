@@ -34,6 +34,9 @@ class LoadCube {
 
   // Throws Error when the rows are not one full grid (a missing or repeated cell).
   static LoadCube from_rows(const std::vector<ExpertLoadRow>& rows);
+  // A replicated run's physical slots as the columns: each slot's rows are its routed and kept
+  // load (nothing is dropped or added per slot). Throws Error like from_rows.
+  static LoadCube from_slot_rows(const std::vector<ReplicaSlotRow>& rows);
 
   int steps() const { return steps_; }
   int layer_count() const { return static_cast<int>(layer_ids_.size()); }

@@ -11,6 +11,13 @@ LoadedRun load_run(const std::string& session_path, std::int64_t id, const Cance
   throw_if_cancelled(cancel);
   try {
     out.cube = std::make_shared<const LoadCube>(LoadCube::from_rows(store.expert_loads(id)));
+    const auto slots = store.replica_slots(id);
+    if (!slots.empty()) {
+      out.slot_cube = std::make_shared<const LoadCube>(LoadCube::from_slot_rows(slots));
+      for (const auto& s : slots) {
+        if (s.step == slots.front().step) out.slot_expert[s.layer].push_back(s.expert);
+      }
+    }
   } catch (const Error& e) {
     out.cube_error = e.what();
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct LoadedRun {
   RunData data;
   std::shared_ptr<const LoadCube> cube;  // null when the loads could not be read
   std::string cube_error;
+  // A replicated run's physical slots (null for other runs), and each layer's plan: the
+  // logical expert of every slot, by layer number.
+  std::shared_ptr<const LoadCube> slot_cube;
+  std::map<int, std::vector<int>> slot_expert;
   std::shared_ptr<const TimelineData> timeline;  // null when the spans could not be read
   std::string timeline_error;
 };

@@ -8,6 +8,7 @@
 
 #include "app/gui/views/heatmap_view.h"
 #include "app/viewdata/load_cube.h"
+#include "app/viewdata/loaded_run.h"
 #include "core/base/error.h"
 #include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
@@ -154,6 +155,45 @@ class HeatmapTest : public QObject {
                  qPrintable(QString("cell (%1, %2) is blank").arg(x).arg(y)));
       }
     }
+  }
+
+  void a_replicated_run_shows_its_physical_slots() {
+    Experiment e = gui::testing::small_experiment(/*steps=*/2);
+    e.devices = {8};
+    e.replication.replicas = 8;  // 72 slots
+    e.policies.kinds.clear();    // the baseline and `replicate`
+    const std::string path = dir_.filePath("replicas.moescope").toStdString();
+    const auto ids = gui::testing::record(e, path);
+    const auto run = viewdata::load_run(path, ids.back(), nullptr);
+    QVERIFY(run.cube && run.slot_cube);
+    QCOMPARE(run.slot_cube->experts(), 72);
+    gui::HeatmapView view;
+    view.resize(1000, 600);
+    view.show();
+    view.show_loads(run.cube);
+    view.show_slots(run.slot_cube, run.slot_expert);
+    QVERIFY(!view.slot_columns_shown());
+    QCOMPARE(view.chart().color_map()->data()->keySize(), 64);
+    view.show_slot_columns(true);
+    QVERIFY(view.slot_columns_shown());
+    QCOMPARE(view.chart().color_map()->data()->keySize(), 72);
+    // A slot's cell is the rows it computed, and its hover names its expert and device.
+    const int layer = run.slot_cube->layer_ids().front();
+    const auto& plan = run.slot_expert.at(layer);
+    const auto grid = run.slot_cube->layer_grid(LoadKind::kKept, false);
+    QCOMPARE(view.chart().color_map()->data()->cell(10, 0), grid.at(0, 10));
+    const QString text = view.cell_text(0, 10);
+    QVERIFY2(text.contains(QString("slot 10 on device 1: a replica of expert %1").arg(plan[10])),
+             qPrintable(text));
+    // Rows of one expert's slots add up to its kept load (per step, so over the means too).
+    double rows = 0;
+    for (std::size_t s = 0; s < plan.size(); ++s) {
+      if (plan[s] == plan[10]) rows += grid.at(0, static_cast<int>(s));
+    }
+    QCOMPARE(rows, run.cube->layer_grid(LoadKind::kKept, false).at(0, plan[10]));
+    // Another run without replicas hides the choice.
+    view.show_loads(run.cube);
+    QVERIFY(!view.slot_columns_shown());
   }
 
   void empty_run_shows_a_message() {

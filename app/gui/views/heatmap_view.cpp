@@ -1,5 +1,7 @@
 #include "app/gui/views/heatmap_view.h"
 
+#include <algorithm>
+
 #include <qcustomplot.h>
 #include <QCheckBox>
 #include <QComboBox>
@@ -35,6 +37,13 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
   view_box_ = new QComboBox(this);
   view_box_->setToolTip(tr("Layers × experts (mean over steps), or steps × experts of one layer"));
 
+  columns_box_ = new QComboBox(this);
+  columns_box_->addItems({tr("Logical experts"), tr("Physical slots")});
+  columns_box_->setToolTip(
+      tr("A run on replicated experts: the logical experts, or the physical slots (each "
+         "replica, on its device) with the rows each computed"));
+  columns_label_ = new QLabel(tr("Columns"), this);
+
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Show"), this));
   bar->addWidget(kind_box_);
@@ -42,6 +51,9 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
   bar->addSpacing(16);
   bar->addWidget(new QLabel(tr("View"), this));
   bar->addWidget(view_box_);
+  bar->addSpacing(16);
+  bar->addWidget(columns_label_);
+  bar->addWidget(columns_box_);
   bar->addStretch(1);
 
   plot_ = new QCustomPlot(this);
@@ -60,6 +72,7 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
   connect(kind_box_, &QComboBox::currentIndexChanged, this, changed);
   connect(normalized_box_, &QCheckBox::toggled, this, changed);
   connect(view_box_, &QComboBox::currentIndexChanged, this, changed);
+  connect(columns_box_, &QComboBox::currentIndexChanged, this, changed);
   clear();
 }
 
@@ -71,12 +84,42 @@ void HeatmapView::show_loads(viewdata::LoadCube cube) {
 
 void HeatmapView::show_loads(std::shared_ptr<const viewdata::LoadCube> cube) {
   cube_ = std::move(cube);
+  slot_cube_.reset();
+  slot_expert_.clear();
+  columns_label_->setVisible(false);
+  columns_box_->setVisible(false);
   QSignalBlocker block(view_box_);
   view_box_->clear();
-  view_box_->addItem(tr("Layers × experts (mean over %1)").arg(steps_text(cube_->steps())));
-  for (int id : cube_->layer_ids())
+  view_box_->addItem(tr("Layers × experts (mean over %1)").arg(steps_text(shown_cube().steps())));
+  for (int id : shown_cube().layer_ids())
     view_box_->addItem(tr("Steps × experts, layer %1").arg(id));
   refresh();
+}
+
+void HeatmapView::show_slots(std::shared_ptr<const viewdata::LoadCube> slot_cube,
+                             std::map<int, std::vector<int>> slot_expert) {
+  // The slots must be the same steps and layers as the experts they replicate.
+  if (!slot_cube || slot_cube->steps() != cube_->steps() ||
+      slot_cube->layer_ids() != cube_->layer_ids()) {
+    return;
+  }
+  slot_cube_ = std::move(slot_cube);
+  slot_expert_ = std::move(slot_expert);
+  columns_label_->setVisible(true);
+  columns_box_->setVisible(true);
+  refresh();
+}
+
+void HeatmapView::show_slot_columns(bool on) {
+  columns_box_->setCurrentIndex(on && slot_cube_ ? 1 : 0);
+}
+
+bool HeatmapView::slot_columns_shown() const {
+  return slot_cube_ && columns_box_->currentIndex() == 1;
+}
+
+const viewdata::LoadCube& HeatmapView::shown_cube() const {
+  return slot_columns_shown() ? *slot_cube_ : *cube_;
 }
 
 void HeatmapView::clear() {
@@ -87,12 +130,14 @@ void HeatmapView::set_selection(LoadKind kind, bool normalized, std::optional<in
   QSignalBlocker b1(kind_box_), b2(normalized_box_), b3(view_box_);
   kind_box_->setCurrentIndex(static_cast<int>(kind));
   normalized_box_->setChecked(normalized);
-  const int index = step_layer ? cube_->layer_index(*step_layer) : -1;
+  const int index = step_layer ? shown_cube().layer_index(*step_layer) : -1;
   view_box_->setCurrentIndex(index >= 0 ? index + 1 : 0);
   refresh();
 }
 
 LoadKind HeatmapView::kind() const {
+  // A slot computes the rows it kept; nothing is dropped or added per slot.
+  if (slot_columns_shown()) return LoadKind::kKept;
   return static_cast<LoadKind>(kind_box_->currentIndex());
 }
 
@@ -102,12 +147,13 @@ std::optional<int> HeatmapView::step_layer_index() const {
 }
 
 int HeatmapView::layer_of_row(int row) const {
-  if (const auto li = step_layer_index()) return cube_->layer_ids()[static_cast<std::size_t>(*li)];
-  return cube_->layer_ids()[static_cast<std::size_t>(row)];
+  if (const auto li = step_layer_index())
+    return shown_cube().layer_ids()[static_cast<std::size_t>(*li)];
+  return shown_cube().layer_ids()[static_cast<std::size_t>(row)];
 }
 
 void HeatmapView::refresh() {
-  const bool empty = cube_->empty();
+  const bool empty = shown_cube().empty();
   empty_label_->setVisible(empty);
   plot_->setVisible(!empty);
   if (empty) {
@@ -119,24 +165,37 @@ void HeatmapView::refresh() {
   const auto label = viewdata::load_kind_label(kind());
   const QString kind_text = QString::fromUtf8(label.data(), static_cast<int>(label.size()));
   charts::HeatmapLabels labels;
-  labels.device_of_expert = cube_->device_of_expert();
+  labels.device_of_expert = shown_cube().device_of_expert();
+  kind_box_->setEnabled(!slot_columns_shown());
+  if (slot_columns_shown()) {
+    const QSignalBlocker block(kind_box_);
+    kind_box_->setCurrentIndex(static_cast<int>(LoadKind::kKept));
+  }
+  if (slot_columns_shown()) labels.column_label = tr("Slot (replica, by device)");
   labels.value_label = normalized ? tr("%1 load ÷ row mean").arg(kind_text)
                                   : tr("%1 load (token-expert pairs)").arg(kind_text);
   viewdata::Grid grid;
   if (const auto li = step_layer_index()) {
-    grid = cube_->step_grid(*li, kind(), normalized);
+    grid = shown_cube().step_grid(*li, kind(), normalized);
     labels.title = tr("%1 load, steps × experts, layer %2")
                        .arg(kind_text)
-                       .arg(cube_->layer_ids()[static_cast<std::size_t>(*li)]);
+                       .arg(shown_cube().layer_ids()[static_cast<std::size_t>(*li)]);
     labels.row_label = tr("Step");
-    for (int s = 0; s < cube_->steps(); ++s)
+    for (int s = 0; s < shown_cube().steps(); ++s)
       labels.row_ids.push_back(s);
   } else {
-    grid = cube_->layer_grid(kind(), normalized);
+    grid = shown_cube().layer_grid(kind(), normalized);
     labels.title = tr("%1 load per layer and expert (mean over %2)")
-                       .arg(kind_text, steps_text(cube_->steps()));
+                       .arg(kind_text, steps_text(shown_cube().steps()));
     labels.row_label = tr("Layer");
-    labels.row_ids = cube_->layer_ids();
+    labels.row_ids = shown_cube().layer_ids();
+  }
+  if (slot_columns_shown()) {
+    labels.title =
+        step_layer_index()
+            ? tr("Rows each replica computed, steps × slots, layer %1").arg(layer_of_row(0))
+            : tr("Rows each replica computed, per layer and slot (mean over %1)")
+                  .arg(steps_text(shown_cube().steps()));
   }
   chart_->set_grid(grid, labels);
   plot_->replot();
@@ -146,14 +205,28 @@ QString HeatmapView::cell_text(int row, int expert) const {
   const auto& grid = chart_->grid();
   if (row < 0 || row >= grid.rows || expert < 0 || expert >= grid.cols) return {};
   const int layer = layer_of_row(row);
-  const int li = cube_->layer_index(layer);
-  const int device = cube_->device_of_expert()[static_cast<std::size_t>(expert)];
+  const int li = shown_cube().layer_index(layer);
+  const int device = shown_cube().device_of_expert()[static_cast<std::size_t>(expert)];
   auto value = [&](LoadKind k) -> QString {
-    if (step_layer_index()) return QString::number(cube_->value(row, li, expert, k));
-    return QString::number(cube_->mean_over_steps(li, expert, k), 'f', 1);
+    if (step_layer_index()) return QString::number(shown_cube().value(row, li, expert, k));
+    return QString::number(shown_cube().mean_over_steps(li, expert, k), 'f', 1);
   };
   QString where = step_layer_index() ? tr("Step %1, layer %2").arg(row).arg(layer)
                                      : tr("Layer %1 (mean over steps)").arg(layer);
+  if (slot_columns_shown()) {
+    const auto plan = slot_expert_.find(layer);
+    const int logical =
+        plan != slot_expert_.end() && static_cast<std::size_t>(expert) < plan->second.size()
+            ? plan->second[static_cast<std::size_t>(expert)]
+            : -1;
+    return tr("%1, slot %2 on device %3: a replica of expert %4\nrows %5\nshown: %6")
+        .arg(where)
+        .arg(expert)
+        .arg(device)
+        .arg(logical)
+        .arg(value(LoadKind::kKept))
+        .arg(grid.at(row, expert), 0, 'f', 3);
+  }
   return tr("%1, expert %2 on device %3\nrouted %4 · kept %5 · dropped %6 · added %7\n"
             "shown: %8")
       .arg(where)
@@ -165,25 +238,33 @@ QString HeatmapView::cell_text(int row, int expert) const {
 }
 
 void HeatmapView::select_cell(int layer, int expert) {
-  if (cube_->empty()) return;
+  if (shown_cube().empty()) return;
   int row = -1;
   if (const auto li = step_layer_index()) {
-    if (cube_->layer_ids()[static_cast<std::size_t>(*li)] != layer) {
+    if (shown_cube().layer_ids()[static_cast<std::size_t>(*li)] != layer) {
       chart_->mark_cell(std::nullopt);
       plot_->replot();
       return;
     }
     row = 0;  // the whole column is that layer; mark the first step
   } else {
-    row = cube_->layer_index(layer);
+    row = shown_cube().layer_index(layer);
   }
-  if (row < 0 || expert < 0 || expert >= cube_->experts()) return;
-  chart_->mark_cell(charts::HeatmapCell{row, expert});
+  int column = expert;
+  if (slot_columns_shown()) {  // the expert's first replica in this layer's plan
+    const auto plan = slot_expert_.find(layer);
+    if (plan == slot_expert_.end()) return;
+    const auto it = std::find(plan->second.begin(), plan->second.end(), expert);
+    if (it == plan->second.end()) return;
+    column = static_cast<int>(it - plan->second.begin());
+  }
+  if (row < 0 || column < 0 || column >= shown_cube().experts()) return;
+  chart_->mark_cell(charts::HeatmapCell{row, column});
   plot_->replot();
 }
 
 bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
-  if (watched == plot_ && !cube_->empty()) {
+  if (watched == plot_ && !shown_cube().empty()) {
     if (event->type() == QEvent::MouseMove) {
       auto* e = static_cast<QMouseEvent*>(event);
       const auto cell = chart_->cell_at(e->position().x(), e->position().y());
@@ -199,7 +280,16 @@ bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
         const int layer = layer_of_row(cell->row);
         chart_->mark_cell(cell);
         plot_->replot();
-        emit cell_selected(layer, cell->expert);
+        int expert = cell->expert;
+        if (slot_columns_shown()) {  // the other views show logical experts
+          const auto plan = slot_expert_.find(layer);
+          if (plan == slot_expert_.end() ||
+              static_cast<std::size_t>(expert) >= plan->second.size()) {
+            return QWidget::eventFilter(watched, event);
+          }
+          expert = plan->second[static_cast<std::size_t>(expert)];
+        }
+        emit cell_selected(layer, expert);
       }
     }
   }

@@ -3,8 +3,10 @@
 // layer and expert in the other views.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <QWidget>
 
@@ -29,7 +31,14 @@ class HeatmapView : public QWidget {
   // Shows a cube shared with whoever loaded it (no copy: cubes of long runs are large).
   void show_loads(std::shared_ptr<const viewdata::LoadCube> cube);
   void show_loads(viewdata::LoadCube cube);
+  // A replicated run also has its physical slots: offers them as the columns, `slot_expert`
+  // giving each layer's plan (layer number -> the logical expert of every slot).
+  void show_slots(std::shared_ptr<const viewdata::LoadCube> slot_cube,
+                  std::map<int, std::vector<int>> slot_expert);
   void clear();
+  // Columns: logical experts (false) or the physical slots of a replicated run (true).
+  void show_slot_columns(bool on);
+  bool slot_columns_shown() const;
 
   // What the selector shows; `step_layer` is a layer number for the steps x experts view, or
   // nullopt for layers x experts.
@@ -54,11 +63,16 @@ class HeatmapView : public QWidget {
   viewdata::LoadKind kind() const;
   std::optional<int> step_layer_index() const;
   int layer_of_row(int row) const;
+  const viewdata::LoadCube& shown_cube() const;
 
   std::shared_ptr<const viewdata::LoadCube> cube_ = std::make_shared<const viewdata::LoadCube>();
   QComboBox* kind_box_ = nullptr;
   QCheckBox* normalized_box_ = nullptr;
   QComboBox* view_box_ = nullptr;
+  QLabel* columns_label_ = nullptr;
+  QComboBox* columns_box_ = nullptr;
+  std::shared_ptr<const viewdata::LoadCube> slot_cube_;
+  std::map<int, std::vector<int>> slot_expert_;
   QLabel* empty_label_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   std::unique_ptr<charts::HeatmapChart> chart_;
