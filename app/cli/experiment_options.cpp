@@ -162,16 +162,12 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
     SessionStore store(path, SessionStore::Access::kRead);
     store.run(o.plan_from_run);  // an id that is not there is named
     const ExpertLoadTable table = load_table_from_rows(store.expert_loads(o.plan_from_run), true);
+    // Rows by layer number; the layers the run did not visit stay empty.
+    const auto summed = summed_over_steps(table, table.steps());
     auto& loads = e.replication.calibration_loads;
     loads.assign(static_cast<std::size_t>(table.layers.back()) + 1, {});
-    for (std::size_t l = 0; l < table.layers.size(); ++l) {
-      std::vector<double> sum(static_cast<std::size_t>(table.experts), 0.0);
-      for (const auto& step : table.load) {
-        for (std::size_t x = 0; x < sum.size(); ++x)
-          sum[x] += static_cast<double>(step[l][x]);
-      }
-      loads[static_cast<std::size_t>(table.layers[l])] = std::move(sum);
-    }
+    for (std::size_t l = 0; l < table.layers.size(); ++l)
+      loads[static_cast<std::size_t>(table.layers[l])].assign(summed[l].begin(), summed[l].end());
     e.replication.calibration_source = "run " + std::to_string(o.plan_from_run) + " of " + path;
   }
   if (!o.plan_loads.empty()) {

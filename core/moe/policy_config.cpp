@@ -4,34 +4,11 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/named_values.h"
 
 namespace moescope {
 
 namespace {
-
-template <typename Enum>
-struct NamedValue {
-  const char* name;
-  Enum value;
-};
-
-template <typename Enum, std::size_t N>
-Enum parse_named(const std::string& name, const NamedValue<Enum> (&table)[N], const char* what) {
-  std::string known;
-  for (const auto& entry : table) {
-    if (name == entry.name) return entry.value;
-    known += (known.empty() ? "" : ", ") + std::string(entry.name);
-  }
-  throw Error("unknown " + std::string(what) + " '" + name + "' (expected one of: " + known + ")");
-}
-
-template <typename Enum, std::size_t N>
-std::string name_of(Enum value, const NamedValue<Enum> (&table)[N]) {
-  for (const auto& entry : table) {
-    if (entry.value == value) return entry.name;
-  }
-  return "unknown";
-}
 
 constexpr NamedValue<PolicyKind> kPolicies[] = {{"none", PolicyKind::kNone},
                                                 {"drop", PolicyKind::kDrop},

@@ -5,41 +5,18 @@
 #include <numeric>
 
 #include "core/base/error.h"
+#include "core/base/named_values.h"
 #include "core/moe/routing_math.h"
 
 namespace moescope {
 
 namespace {
 
-template <typename Enum>
-struct NamedValue {
-  const char* name;
-  Enum value;
-};
-
 constexpr NamedValue<EplbAlgorithm> kAlgorithms[] = {{"auto", EplbAlgorithm::kAutomatic},
                                                      {"hierarchical", EplbAlgorithm::kHierarchical},
                                                      {"global", EplbAlgorithm::kGlobal}};
 constexpr NamedValue<ReplicaChoice> kChoices[] = {{"round_robin", ReplicaChoice::kRoundRobin},
                                                   {"local_first", ReplicaChoice::kLocalFirst}};
-
-template <typename Enum, std::size_t N>
-std::string name_of(Enum value, const NamedValue<Enum> (&table)[N]) {
-  for (const auto& entry : table) {
-    if (entry.value == value) return entry.name;
-  }
-  return "?";
-}
-
-template <typename Enum, std::size_t N>
-Enum parse_named(const std::string& name, const NamedValue<Enum> (&table)[N], const char* what) {
-  std::string accepted;
-  for (const auto& entry : table) {
-    if (name == entry.name) return entry.value;
-    accepted += (accepted.empty() ? "" : ", ") + std::string(entry.name);
-  }
-  throw Error(std::string("unknown ") + what + " '" + name + "' (use one of: " + accepted + ")");
-}
 
 // Where balanced packing put each item.
 struct Packing {

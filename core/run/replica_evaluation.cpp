@@ -185,6 +185,18 @@ std::vector<std::int64_t> device_load_without_plan(const std::vector<std::int64_
   return out;
 }
 
+std::vector<std::vector<std::int64_t>> summed_over_steps(const ExpertLoadTable& table, int steps) {
+  std::vector<std::vector<std::int64_t>> out(
+      table.layers.size(), std::vector<std::int64_t>(static_cast<std::size_t>(table.experts), 0));
+  for (int step = 0; step < steps; ++step) {
+    for (std::size_t l = 0; l < out.size(); ++l) {
+      for (std::size_t e = 0; e < out[l].size(); ++e)
+        out[l][e] += table.load[static_cast<std::size_t>(step)][l][e];
+    }
+  }
+  return out;
+}
+
 PlanEvaluation evaluate_replica_plans(const ExpertLoadTable& table, const EplbOptions& options,
                                       int window, const ExpertLoadTable* later) {
   if (later != nullptr && later->experts != table.experts) {
@@ -209,14 +221,7 @@ PlanEvaluation evaluate_replica_plans(const ExpertLoadTable& table, const EplbOp
   PlanEvaluation out;
   out.window = window == 0 ? table.steps() : window;
   const std::size_t layers = table.layers.size();
-  std::vector<std::vector<std::int64_t>> summed(
-      layers, std::vector<std::int64_t>(static_cast<std::size_t>(table.experts), 0));
-  for (int step = 0; step < out.window; ++step) {
-    for (std::size_t l = 0; l < layers; ++l) {
-      for (std::size_t e = 0; e < summed[l].size(); ++e)
-        summed[l][e] += table.load[static_cast<std::size_t>(step)][l][e];
-    }
-  }
+  const auto summed = summed_over_steps(table, out.window);
   std::vector<std::vector<std::int64_t>> without, with;
   for (std::size_t l = 0; l < layers; ++l) {
     const std::vector<double> weight(summed[l].begin(), summed[l].end());

@@ -32,6 +32,9 @@ ExpertLoadTable load_table_from_rows(const std::vector<ExpertLoadRow>& rows, boo
 // is summed over) or a bare [layer][expert] array, as one step. Errors name the file and entry.
 ExpertLoadTable load_table_from_json(const nlohmann::json& j, const std::string& where);
 
+// Each layer's loads summed over the first `steps` steps, [layer index][expert].
+std::vector<std::vector<std::int64_t>> summed_over_steps(const ExpertLoadTable& table, int steps);
+
 // Balancedness over layers, as serving engines log it: per layer mean / max tokens per device
 // (1 is perfect), then the minimum, median, 90th percentile (nearest rank) and mean over the
 // layers (SGLang), and the sum of the layers' means over the sum of their maxima (vLLM).

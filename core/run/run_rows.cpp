@@ -64,15 +64,20 @@ RunRows tabulate_run(const RunResult& result, std::size_t policy_index) {
     const auto& m = r.load;
     // A replicated expert is listed on the device of its first slot.
     std::vector<int> device_of_expert = result.placement.device_of_expert;
-    const auto slots = static_cast<int>(r.slot_expert.size());
-    const int slots_per_device = slots / std::max(1, result.placement.devices);
-    for (int s = slots - 1; s >= 0; --s) {
-      const auto us = static_cast<std::size_t>(s);
-      device_of_expert[static_cast<std::size_t>(r.slot_expert[us])] = s / slots_per_device;
-      rows.replica_slots.push_back({r.step, r.layer, s, r.slot_expert[us], s / slots_per_device,
-                                    r.slot_rows[us], r.slot_ns[us]});
+    std::vector<char> listed(device_of_expert.size(), 0);
+    const auto slots = r.slot_expert.size();
+    const std::size_t slots_per_device =
+        slots / static_cast<std::size_t>(std::max(1, result.placement.devices));
+    for (std::size_t s = 0; s < slots; ++s) {
+      const int expert = r.slot_expert[s];
+      const int device = static_cast<int>(s / slots_per_device);
+      if (!listed[static_cast<std::size_t>(expert)]) {
+        listed[static_cast<std::size_t>(expert)] = 1;
+        device_of_expert[static_cast<std::size_t>(expert)] = device;
+      }
+      rows.replica_slots.push_back(
+          {r.step, r.layer, static_cast<int>(s), expert, device, r.slot_rows[s], r.slot_ns[s]});
     }
-    std::reverse(rows.replica_slots.end() - slots, rows.replica_slots.end());
     for (std::size_t e = 0; e < m.routed_load.size(); ++e) {
       rows.loads.push_back({r.step, r.layer, static_cast<int>(e), device_of_expert[e],
                             m.routed_load[e], m.kept_load[e], m.dropped_load[e], m.added_load[e],

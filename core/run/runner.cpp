@@ -234,8 +234,10 @@ void name_logical_experts(LayerTimeline& timeline, const std::vector<int>& slot_
 
 // A replicated policy's work: its kept pairs (on logical experts) go to replicas, one group of
 // rows per physical slot computed with its expert's weights, and the device loads become the
-// slots' devices'. `all_pairs` (the baseline's outcome, every top-k pair) gives the routed ones.
-void place_on_replicas(LayerWork& w, const ReplicaPlan& plan, const PolicyOutcome& all_pairs,
+// slots' devices'. `routed_device_load` is the same for every replicated policy of the layer:
+// every top-k pair on its replica.
+void place_on_replicas(LayerWork& w, const ReplicaPlan& plan,
+                       const std::vector<std::int64_t>& routed_device_load,
                        const RouterOutput& router, ReplicaChoice choice) {
   const std::int64_t tokens = router.tokens;
   const std::vector<int> slots = assign_replicas(w.outcome, plan, router, choice);
@@ -251,8 +253,7 @@ void place_on_replicas(LayerWork& w, const ReplicaPlan& plan, const PolicyOutcom
   record.slot_rows = slot_load(slots, plan.slot_count());
   LoadMetrics& load = record.load;
   load.kept_device_load = device_load_of_slots(record.slot_rows, plan);
-  load.routed_device_load = device_load_of_slots(
-      slot_load(assign_replicas(all_pairs, plan, router, choice), plan.slot_count()), plan);
+  load.routed_device_load = routed_device_load;
   load.balancedness_routed = balancedness(load.routed_device_load);
   load.balancedness_kept = balancedness(load.kept_device_load);
 }
@@ -316,6 +317,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       const std::size_t layer_index =
           static_cast<std::size_t>(std::find(layers.begin(), layers.end(), layer) - layers.begin());
       std::vector<LayerWork> work(n_runs);
+      std::optional<std::vector<std::int64_t>> routed_on_replicas;  // once per layer
       for (std::size_t p = 0; p < n_runs; ++p) {
         profiler::CpuTimer policy_timer;
         std::optional<profiler::NvtxRange> policy_range("policy " +
@@ -329,11 +331,19 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         record.layer = layer;
         record.capacity = work[p].outcome.capacity;
         record.load = compute_load_metrics(router, work[p].outcome, result.placement);
-        work[p].plan = make_dispatch_plan(work[p].outcome, options.spec.experts, tokens);
-        work[p].placement = result.placement;
         if (result.runs[p].config.replicated) {
-          place_on_replicas(work[p], result.replica_plans[layer_index], work[0].outcome, router,
-                            options.replication.choice);
+          const ReplicaPlan& plan = result.replica_plans[layer_index];
+          if (!routed_on_replicas) {  // work[0] is the baseline: every top-k pair
+            routed_on_replicas = device_load_of_slots(
+                slot_load(
+                    assign_replicas(work[0].outcome, plan, router, options.replication.choice),
+                    plan.slot_count()),
+                plan);
+          }
+          place_on_replicas(work[p], plan, *routed_on_replicas, router, options.replication.choice);
+        } else {
+          work[p].plan = make_dispatch_plan(work[p].outcome, options.spec.experts, tokens);
+          work[p].placement = result.placement;
         }
         record.same_work_as_baseline = p > 0 && !options.time_same_work &&
                                        !result.runs[p].config.replicated &&

@@ -149,6 +149,10 @@ TEST(Plan, ARunPlannedFromAnotherRunOrAnEnginesCounts) {
   const json j = json::parse(from_file.out);
   EXPECT_EQ(j["policies"][1]["replica_plans"][0]["replica_count"][0], 5);
   EXPECT_EQ(j["policies"][1]["replica_plans"][1]["replica_count"][7], 5);
+  // Balancedness as the engines log it, per step (this run has one).
+  ASSERT_EQ(j["policies"][1]["balancedness_by_step"].size(), 1u);
+  EXPECT_GT(j["policies"][1]["balancedness_by_step"][0]["mean"].get<double>(),
+            j["policies"][0]["balancedness_by_step"][0]["mean"].get<double>());
   // Loads that do not fit the model or the layers are refused, naming them.
   std::ofstream(counts) << "[[1, 2, 3, 4], [1, 2, 3, 4]]";
   const CliResult other_model = run({"--plan-loads", counts});
