@@ -77,13 +77,14 @@ class CudaBackend final : public Backend {
     timing_->begin_layer(step, layer, placement);
   }
 
-  RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
-                     int layer) override {
-    check_router_input(logits, tokens, experts, top_k, layer);
-    if (!options_.gpu_routing || !gating_.runs_on_gpu(experts, top_k))
-      return Backend::route(logits, tokens, experts, top_k, norm_topk_prob, layer);
+  RouterOutput route(const float* logits, int tokens, int experts, int top_k,
+                     const RouterConfig& router, const float* selection_bias, int layer) override {
+    check_router_input(logits, tokens, experts, top_k, layer, selection_bias);
+    validate(router, experts, top_k);
+    if (!options_.gpu_routing || !gating_.runs_on_gpu(experts, top_k, router.groups))
+      return Backend::route(logits, tokens, experts, top_k, router, selection_bias, layer);
     select_device();
-    return gating_.run(logits, tokens, experts, top_k, norm_topk_prob, stream_);
+    return gating_.run(logits, tokens, experts, top_k, router, selection_bias, stream_);
   }
 
   PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,

@@ -43,6 +43,7 @@ pipeline::PolicyInput<Vec> make_input(const RouterOutput& router, const Placemen
   in.top_k = router.top_k;
   in.devices = placement.devices;
   in.norm_topk_prob = router.norm_topk_prob;
+  in.routed_scaling_factor = router.routed_scaling_factor;
   in.probs = Vec<float>(router.probs.begin(), router.probs.end());
   in.topk_experts = Vec<int>(router.topk_experts.begin(), router.topk_experts.end());
   in.topk_sum = Vec<float>(router.topk_sum.begin(), router.topk_sum.end());

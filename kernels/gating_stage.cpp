@@ -6,8 +6,8 @@
 
 namespace moescope::kernels {
 
-bool GatingStage::runs_on_gpu(int experts, int top_k) {
-  if (experts > kMaxGatingExperts || top_k > kMaxGatingTopK) {
+bool GatingStage::runs_on_gpu(int experts, int top_k, int groups) {
+  if (experts > kMaxGatingExperts || top_k > kMaxGatingTopK || groups > kMaxGatingGroups) {
     fell_back_to_host_ = true;  // beyond what the kernel holds in registers
     return false;
   }
@@ -15,7 +15,8 @@ bool GatingStage::runs_on_gpu(int experts, int top_k) {
 }
 
 RouterOutput GatingStage::run(const float* logits, int tokens, int experts, int top_k,
-                              bool norm_topk_prob, cudaStream_t stream) {
+                              const RouterConfig& router, const float* selection_bias,
+                              cudaStream_t stream) {
   profiler::NvtxRange range("gating");
   const auto T = static_cast<std::size_t>(tokens);
   const auto E = static_cast<std::size_t>(experts);
@@ -28,10 +29,19 @@ RouterOutput GatingStage::run(const float* logits, int tokens, int experts, int 
   check_cuda(cudaMemcpyAsync(logits_.data(), logits, T * E * sizeof(float), cudaMemcpyHostToDevice,
                              stream),
              "uploading the router logits");
-  launch_gating(logits_.as<float>(), tokens, experts, top_k, norm_topk_prob, probs_.as<float>(),
-                topk_experts_.as<int>(), topk_weights_.as<float>(), topk_sum_.as<float>(), stream);
+  const float* device_bias = nullptr;
+  if (selection_bias != nullptr) {
+    bias_.reserve(E * sizeof(float));
+    check_cuda(cudaMemcpyAsync(bias_.data(), selection_bias, E * sizeof(float),
+                               cudaMemcpyHostToDevice, stream),
+               "uploading the router's selection bias");
+    device_bias = bias_.as<float>();
+  }
+  launch_gating(logits_.as<float>(), device_bias, tokens, experts, top_k, router,
+                probs_.as<float>(), topk_experts_.as<int>(), topk_weights_.as<float>(),
+                topk_sum_.as<float>(), stream);
   check_cuda(cudaGetLastError(), "launching the gating kernel");
-  RouterOutput out = empty_router_output(tokens, experts, top_k, norm_topk_prob);
+  RouterOutput out = empty_router_output(tokens, experts, top_k, router);
   check_cuda(cudaMemcpyAsync(out.probs.data(), probs_.data(), T * E * sizeof(float),
                              cudaMemcpyDeviceToHost, stream),
              "reading the router's probabilities");

@@ -14,16 +14,18 @@ class GatingStage {
  public:
   // Whether the kernel takes this shape. A shape it does not take is remembered, so that the
   // backend's description can say gating went to the host.
-  bool runs_on_gpu(int experts, int top_k);
+  bool runs_on_gpu(int experts, int top_k, int groups);
   bool fell_back_to_host() const { return fell_back_to_host_; }
 
   // Gating on the current GPU, on `stream`; returns once the results are on the host.
-  RouterOutput run(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
-                   cudaStream_t stream);
+  // `selection_bias` is [E] or null.
+  RouterOutput run(const float* logits, int tokens, int experts, int top_k,
+                   const RouterConfig& router, const float* selection_bias, cudaStream_t stream);
 
  private:
   bool fell_back_to_host_ = false;
   DeviceBuffer logits_{"the router logits"};
+  DeviceBuffer bias_{"the router's selection bias"};
   DeviceBuffer probs_{"the router's probabilities"};
   DeviceBuffer topk_experts_{"the router's choices"};
   DeviceBuffer topk_weights_{"the router's weights"};

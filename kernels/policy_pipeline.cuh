@@ -41,6 +41,7 @@ struct PolicyInput {
   int top_k = 0;
   int devices = 1;
   bool norm_topk_prob = false;
+  float routed_scaling_factor = 1.0f;
   Vec<float> probs;            // [T, E]
   Vec<int> topk_experts;       // [T, k]
   Vec<float> topk_sum;         // [T]
@@ -293,12 +294,13 @@ struct KeptPairOf {
   const float* topk_sum;
   int experts;
   bool norm;
+  float scale;
   MOESCOPE_HD std::uint64_t key(Index t, int e) const {
     return static_cast<std::uint64_t>(t) * static_cast<std::uint64_t>(experts) +
            static_cast<std::uint64_t>(e);
   }
   MOESCOPE_HD float weight(Index t, int e) const {
-    return routing::router_weight(probs[t * experts + e], topk_sum[t], norm);
+    return routing::router_weight(probs[t * experts + e], topk_sum[t], norm, scale);
   }
 };
 
@@ -329,16 +331,19 @@ struct AssemblePairs {
   }
 };
 
+// A token's kept weights scaled to sum to the routed scaling factor (1 for most models), as its
+// full top-k weights do under norm_topk_prob.
 struct Renormalize {
   const Index* token_start;  // [T + 1] into the pairs sorted by token
   float* weight;
+  float scale;
   MOESCOPE_HD void operator()(Index t) const {
     float sum = 0.0f;
     for (Index i = token_start[t]; i < token_start[t + 1]; ++i)
       sum += weight[i];
     if (sum > 0.0f) {
       for (Index i = token_start[t]; i < token_start[t + 1]; ++i)
-        weight[i] /= sum;
+        weight[i] = weight[i] / sum * scale;
     }
   }
 };
@@ -493,7 +498,8 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
   Vec<char> pair_in_topk(total);
   thrust::for_each(
       exec, first, first + total,
-      AssemblePairs{KeptPairOf{raw(in.probs), raw(in.topk_sum), E, in.norm_topk_prob},
+      AssemblePairs{KeptPairOf{raw(in.probs), raw(in.topk_sum), E, in.norm_topk_prob,
+                               in.routed_scaling_factor},
                     raw(kept_candidates), kept, raw(cand_expert), raw(cand_slot), width,
                     raw(added_token), raw(added_expert), raw(pair_key), raw(pair_token),
                     raw(pair_expert), raw(pair_weight), raw(pair_in_topk)});
@@ -516,7 +522,8 @@ KeptPairs run_policy(Exec exec, const PolicyInput<Vec>& in, const PolicyConfig& 
     Vec<Index> token_start(T + 1);
     thrust::lower_bound(exec, sorted_token.begin(), sorted_token.end(), first, first + T + 1,
                         token_start.begin());
-    thrust::for_each(exec, first, first + T, Renormalize{raw(token_start), raw(sorted_weight)});
+    thrust::for_each(exec, first, first + T,
+                     Renormalize{raw(token_start), raw(sorted_weight), in.routed_scaling_factor});
   }
 
   KeptPairs out;

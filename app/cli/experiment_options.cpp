@@ -16,49 +16,30 @@ namespace moescope::cli {
 namespace {
 
 // The options that describe the experiment: --request replaces all of them.
-const char* const kExperimentOptions[] = {"--spec",
-                                          "--preset",
-                                          "--scale",
-                                          "--tokens",
-                                          "--steps",
-                                          "--priority",
-                                          "--reroute-scope",
-                                          "--capacity-scope",
-                                          "--renormalize",
-                                          "--placement",
-                                          "--layers",
-                                          "--seed",
-                                          "--skew",
-                                          "--drift",
-                                          "--logits",
-                                          "--backend",
-                                          "--policy",
-                                          "--gamma",
-                                          "--m",
-                                          "--devices",
-                                          "--compare",
-                                          "--policies",
-                                          "--repeats",
-                                          "--timing",
-                                          "--replicas",
-                                          "--replica-choice",
-                                          "--eplb-algorithm",
-                                          "--nodes",
-                                          "--expert-groups",
-                                          "--no-spread",
-                                          "--calibration-steps",
-                                          "--plan-from",
-                                          "--plan-loads"};
+const char* const kExperimentOptions[] = {
+    "--spec",           "--model",         "--preset",         "--scale",
+    "--tokens",         "--steps",         "--priority",       "--reroute-scope",
+    "--capacity-scope", "--renormalize",   "--placement",      "--layers",
+    "--seed",           "--skew",          "--drift",          "--logits",
+    "--backend",        "--policy",        "--gamma",          "--m",
+    "--devices",        "--compare",       "--policies",       "--repeats",
+    "--timing",         "--replicas",      "--replica-choice", "--eplb-algorithm",
+    "--nodes",          "--expert-groups", "--no-spread",      "--calibration-steps",
+    "--plan-from",      "--plan-loads"};
 
 }  // namespace
 
 void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   Experiment& e = o.experiment;
-  auto* spec = cmd.add_option("--spec", e.model.spec_file, "model spec JSON (see `spec`)");
+  auto* spec = cmd.add_option("--spec", e.model.spec_file,
+                              "model spec JSON (see `spec`) or a Hugging Face config.json");
+  auto* model = cmd.add_option("--model", e.model.spec_file,
+                               "a local Hugging Face model folder (its config.json)");
   auto* preset = cmd.add_option("--preset", e.model.preset, "model preset (see `presets`)")
                      ->capture_default_str();
-  spec->excludes(preset);
-  preset->excludes(spec);
+  spec->excludes(preset)->excludes(model);
+  model->excludes(preset)->excludes(spec);
+  preset->excludes(spec)->excludes(model);
   cmd.add_option("--scale", e.model.scale, "divide H and F by S (routing is unchanged)")
       ->capture_default_str();
   cmd.add_option("--tokens", e.routing.tokens, "tokens per step (synthetic routing)")
@@ -139,8 +120,8 @@ Experiment finish(const ExperimentOptions& o, const CLI::App& cmd) {
     return option != nullptr && option->count() > 0;
   };
   // The CLI asks for the model rather than running a default one by surprise.
-  if (!given("--preset") && !given("--spec")) {
-    throw Error("a model is needed: --preset NAME or --spec FILE (or --request FILE)");
+  if (!given("--preset") && !given("--spec") && !given("--model")) {
+    throw Error("a model is needed: --preset NAME, --spec FILE or --model DIR (or --request FILE)");
   }
   Experiment e = o.experiment;
   // A replay runs the file's tokens, unless --tokens says how many it must hold.

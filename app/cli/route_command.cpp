@@ -31,6 +31,13 @@ struct RouteArgs {
   std::string reroute_scope = "any";
   std::string capacity_scope = "global";
   bool norm_topk = false;
+  std::string scoring = "softmax";
+  int groups = 1;
+  int topk_groups = 0;  // 0: every group
+  std::string group_score = "max";
+  double routed_scaling_factor = 1.0;
+  bool softmax_after_topk = false;
+  std::string bias_tensor;
   bool renormalize = false;
   std::string format = "json";
 };
@@ -51,6 +58,18 @@ const TensorInfo& pick_tensor(const SafetensorsFile& file, const std::string& na
     names += (names.empty() ? "" : ", ") + t->name;
   throw Error(file.path() + ": holds several 2-D tensors (" + names +
               "); choose one with --tensor");
+}
+
+// The layer's selection bias: a 1-D tensor of one value per expert in the logits' file.
+std::vector<float> read_bias(const SafetensorsFile& file, const std::string& name,
+                             std::int64_t experts) {
+  const TensorInfo* t = file.find(name);
+  if (t == nullptr) throw Error(file.path() + ": no tensor named '" + name + "' (--bias-tensor)");
+  if (t->shape.size() != 1 || t->shape[0] != experts) {
+    throw Error(file.path() + ": the selection bias '" + name + "' must be 1-D with the " +
+                std::to_string(experts) + " experts of the logits");
+  }
+  return file.read_f32(*t);
 }
 
 void run_route(const RouteArgs& args) {
@@ -93,10 +112,22 @@ void run_route(const RouteArgs& args) {
               static_cast<std::uint64_t>(args.top_k + std::min<std::int64_t>(args.m, experts)) *
               160,
       "routing " + std::to_string(tokens) + " tokens", "replay fewer tokens");
+  RouterConfig router_config;
+  router_config.norm_topk_prob = args.norm_topk;
+  router_config.scoring = parse_scoring(args.scoring);
+  router_config.groups = args.groups;
+  router_config.topk_groups = args.topk_groups == 0 ? args.groups : args.topk_groups;
+  router_config.group_score = parse_group_score(args.group_score);
+  router_config.routed_scaling_factor = args.routed_scaling_factor;
+  router_config.softmax_after_topk = args.softmax_after_topk;
+  validate(router_config, static_cast<int>(experts), args.top_k);
+  const std::vector<float> bias =
+      args.bias_tensor.empty() ? std::vector<float>{} : read_bias(file, args.bias_tensor, experts);
   const std::vector<float> logits = file.read_f32(tensor);
   const Placement placement = balanced_placement(static_cast<int>(experts), args.devices);
-  const RouterOutput router = route(logits.data(), static_cast<int>(tokens),
-                                    static_cast<int>(experts), args.top_k, args.norm_topk);
+  const RouterOutput router =
+      route(logits.data(), static_cast<int>(tokens), static_cast<int>(experts), args.top_k,
+            router_config, bias.empty() ? nullptr : bias.data());
   const PolicyOutcome outcome = apply_policy(router, config, placement);
   const LoadMetrics m = compute_load_metrics(router, outcome, placement);
 
@@ -158,6 +189,21 @@ void add_route_command(CLI::App& app) {
   cmd->add_option("--capacity-scope", args->capacity_scope, "global|source|device")
       ->capture_default_str();
   cmd->add_flag("--norm-topk", args->norm_topk, "divide top-k weights by their sum");
+  cmd->add_option("--scoring", args->scoring, "router scores: softmax|sigmoid")
+      ->capture_default_str();
+  cmd->add_option("--n-group", args->groups, "expert groups (DeepSeek's n_group)")
+      ->capture_default_str();
+  cmd->add_option("--topk-group", args->topk_groups,
+                  "groups that stay eligible per token (default: all)");
+  cmd->add_option("--group-score", args->group_score, "a group's score: max|top2_sum")
+      ->capture_default_str();
+  cmd->add_option("--routed-scaling-factor", args->routed_scaling_factor,
+                  "multiplies every router weight")
+      ->capture_default_str();
+  cmd->add_flag("--softmax-after-topk", args->softmax_after_topk,
+                "weights are the softmax of the selected logits (gpt-oss)");
+  cmd->add_option("--bias-tensor", args->bias_tensor,
+                  "the file's 1-D tensor of per-expert selection bias (e_score_correction_bias)");
   cmd->add_flag("--renormalize", args->renormalize, "kept weights of a token sum to 1");
   cmd->add_option("--format", args->format, "output format (json)")
       ->check(CLI::IsMember({"json"}))

@@ -5,12 +5,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/session_option.h"
 #include "core/base/error.h"
 #include "core/model/json_file.h"
+#include "core/run/experiment_json.h"
 #include "core/session/session_export.h"
 #include "core/session/session_store.h"
 
@@ -128,6 +130,17 @@ void print_replica_plans(SessionStore& store, const StoredRun& run) {
   }
 }
 
+// The model as the run ran it, from its stored request; none for a request this build cannot
+// read (the run is still shown).
+std::optional<ModelSpec> stored_spec(const StoredRun& run) {
+  try {
+    return experiment_from_json(parse_json_text(run.request_json, "run request"), "run request")
+        .model.spec;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 void show_run(const SessionArgs& args) {
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
   if (args.json) {
@@ -140,6 +153,8 @@ void show_run(const SessionArgs& args) {
               r.finished_at.empty() ? "-" : r.finished_at.c_str());
   std::printf("  model %s, policy %s, %d devices, %d tokens, %d steps\n", r.model.c_str(),
               r.policy.c_str(), r.devices, r.tokens, r.steps);
+  if (const auto spec = stored_spec(r))
+    std::printf("  router %s\n", describe(spec->router).c_str());
   std::printf("  backend %s, timeline %s, timed by %s, MoEScope %s\n", r.backend.c_str(),
               r.timing.c_str(), r.collector.c_str(), r.tool_version.c_str());
   // On which machine, with which kernels, the times were taken.

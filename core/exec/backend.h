@@ -49,7 +49,7 @@ class Backend {
   // a backend may do them itself (the CUDA backend does, on the GPU) and must then keep the
   // same pairs. Both throw Error on bad input, as route() and apply_policy() do.
   virtual RouterOutput route(const float* logits, int tokens, int experts, int top_k,
-                             bool norm_topk_prob, int layer);
+                             const RouterConfig& router, const float* selection_bias, int layer);
   virtual PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& config,
                                      const Placement& placement);
   // y = sum over kept pairs of w * Expert_e(x) + shared experts. `weights` are the pair

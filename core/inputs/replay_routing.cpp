@@ -15,6 +15,10 @@ std::string hidden_tensor_name(int layer) {
   return "model.layers." + std::to_string(layer) + ".hidden_states";
 }
 
+std::string bias_tensor_name(int layer) {
+  return "model.layers." + std::to_string(layer) + ".e_score_correction_bias";
+}
+
 namespace {
 
 class ReplayRouting final : public RoutingSource {
@@ -38,6 +42,12 @@ class ReplayRouting final : public RoutingSource {
                       std::to_string(tokens_));
         }
       }
+      if (const TensorInfo* bias = file_.find(bias_tensor_name(layer))) {
+        if (bias->shape.size() != 1 || bias->shape[0] != spec.experts) {
+          throw Error(path + ": tensor '" + bias->name + "' must be 1-D with the model's " +
+                      std::to_string(spec.experts) + " experts");
+        }
+      }
     }
   }
 
@@ -52,6 +62,9 @@ class ReplayRouting final : public RoutingSource {
       in.hidden_states = file_.read_f32(*hidden);
     } else {
       in.hidden_states = synthetic_hidden_states(tokens_, spec_.hidden, seed_, step, layer);
+    }
+    if (const TensorInfo* bias = file_.find(bias_tensor_name(layer))) {
+      in.selection_bias = file_.read_f32(*bias);
     }
     return in;
   }

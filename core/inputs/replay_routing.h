@@ -12,13 +12,15 @@
 namespace moescope {
 
 // Replays `model.layers.{i}.router_logits` (and `model.layers.{i}.hidden_states` when present;
-// seeded synthetic hidden states otherwise) from a safetensors file. Every step replays the
-// same tensors. Checks every layer the spec runs before returning.
+// seeded synthetic hidden states otherwise; and the router's selection bias
+// `model.layers.{i}.e_score_correction_bias` when present) from a safetensors file. Every step
+// replays the same tensors. Checks every layer the spec runs before returning.
 std::unique_ptr<RoutingSource> make_replay_routing(const ModelSpec& spec, const std::string& path,
                                                    std::uint64_t seed);
 
 // The tensor names the replay source reads.
 std::string logits_tensor_name(int layer);
 std::string hidden_tensor_name(int layer);
+std::string bias_tensor_name(int layer);
 
 }  // namespace moescope

@@ -12,8 +12,13 @@ namespace moescope {
 
 struct LayerInput {
   int tokens = 0;
-  std::vector<float> hidden_states;  // [T, H]
-  std::vector<float> logits;         // [T, E]
+  std::vector<float> hidden_states;   // [T, H]
+  std::vector<float> logits;          // [T, E]
+  std::vector<float> selection_bias;  // [E], the layer's e_score_correction_bias; empty: none
+
+  const float* bias_or_null() const {
+    return selection_bias.empty() ? nullptr : selection_bias.data();
+  }
 };
 
 class RoutingSource {

@@ -43,6 +43,11 @@ void validate(const ModelSpec& spec) {
   if (spec.shared_gate_sigmoid && spec.shared_experts == 0) {
     throw Error("model spec: 'shared_gate_sigmoid' needs 'shared_experts' > 0");
   }
+  try {
+    validate(spec.router, spec.experts, spec.top_k);
+  } catch (const Error& e) {
+    throw Error(std::string("model spec: ") + e.what());
+  }
   // Bounds that keep every buffer size inside 64-bit arithmetic with room to spare.
   constexpr int kMaxDim = 1 << 20;
   if (spec.hidden > kMaxDim || spec.expert_ffn > kMaxDim || spec.shared_ffn > kMaxDim) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model/router_config.h"
+
 namespace moescope {
 
 struct ModelSpec {
@@ -16,7 +18,7 @@ struct ModelSpec {
   int shared_experts = 0;            // always-on experts, never dropped
   int shared_ffn = 0;                // F of one shared expert
   bool shared_gate_sigmoid = false;  // Qwen-MoE: the shared output is scaled by sigmoid(g . x)
-  bool norm_topk_prob = false;       // divide the top-k weights of a token by their sum
+  RouterConfig router;               // how logits become experts and weights
   std::vector<int> layer_subset;     // MoE layer indices to run; empty means all
 
   // The layer indices a run visits, in order.

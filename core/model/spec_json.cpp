@@ -24,17 +24,44 @@ json spec_to_json(const ModelSpec& spec) {
             {"shared_experts", spec.shared_experts},
             {"shared_ffn", spec.shared_ffn},
             {"shared_gate_sigmoid", spec.shared_gate_sigmoid},
-            {"norm_topk_prob", spec.norm_topk_prob}};
+            {"norm_topk_prob", spec.router.norm_topk_prob}};
+  // The router's other settings only where they differ from the softmax router, so the specs
+  // of Mixtral-like models read as they always did.
+  const RouterConfig plain;
+  const RouterConfig& r = spec.router;
+  if (r.scoring != plain.scoring) j["scoring"] = scoring_name(r.scoring);
+  if (r.groups != plain.groups || r.topk_groups != plain.topk_groups) {
+    j["n_group"] = r.groups;
+    j["topk_group"] = r.topk_groups;
+    j["group_score"] = group_score_name(r.group_score);
+  }
+  if (r.softmax_after_topk) j["softmax_after_topk"] = true;
+  if (r.routed_scaling_factor != plain.routed_scaling_factor) {
+    j["routed_scaling_factor"] = r.routed_scaling_factor;
+  }
   if (!spec.layer_subset.empty()) j["layer_subset"] = spec.layer_subset;
   return j;
 }
 
 namespace {
 
-const std::set<std::string> kFields = {"name",           "layers",      "hidden",
-                                       "expert_ffn",     "experts",     "top_k",
-                                       "shared_experts", "shared_ffn",  "shared_gate_sigmoid",
-                                       "norm_topk_prob", "layer_subset"};
+const std::set<std::string> kFields = {"name",
+                                       "layers",
+                                       "hidden",
+                                       "expert_ffn",
+                                       "experts",
+                                       "top_k",
+                                       "shared_experts",
+                                       "shared_ffn",
+                                       "shared_gate_sigmoid",
+                                       "norm_topk_prob",
+                                       "scoring",
+                                       "n_group",
+                                       "topk_group",
+                                       "group_score",
+                                       "softmax_after_topk",
+                                       "routed_scaling_factor",
+                                       "layer_subset"};
 
 int read_int(const json& value, const std::string& field, const std::string& where) {
   if (!value.is_number_integer()) {
@@ -45,6 +72,12 @@ int read_int(const json& value, const std::string& field, const std::string& whe
     throw Error(where + ": field '" + field + "' is out of range: " + value.dump());
   }
   return static_cast<int>(v);
+}
+
+std::string read_string(const json& value, const std::string& field) {
+  if (!value.is_string())
+    throw Error("field '" + field + "' must be a string, got " + value.dump());
+  return value.get<std::string>();
 }
 
 }  // namespace
@@ -71,13 +104,33 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
     spec.shared_experts = read_int(j["shared_experts"], "shared_experts", where);
   }
   if (j.contains("shared_ffn")) spec.shared_ffn = read_int(j["shared_ffn"], "shared_ffn", where);
-  for (const char* flag : {"shared_gate_sigmoid", "norm_topk_prob"}) {
+  for (const char* flag : {"shared_gate_sigmoid", "norm_topk_prob", "softmax_after_topk"}) {
     if (j.contains(flag) && !j[flag].is_boolean()) {
       throw Error(where + ": field '" + flag + "' must be true or false");
     }
   }
   spec.shared_gate_sigmoid = j.value("shared_gate_sigmoid", false);
-  spec.norm_topk_prob = j.value("norm_topk_prob", false);
+  RouterConfig& router = spec.router;
+  router.norm_topk_prob = j.value("norm_topk_prob", false);
+  router.softmax_after_topk = j.value("softmax_after_topk", false);
+  try {
+    if (j.contains("scoring")) router.scoring = parse_scoring(read_string(j["scoring"], "scoring"));
+    if (j.contains("group_score")) {
+      router.group_score = parse_group_score(read_string(j["group_score"], "group_score"));
+    }
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  if (j.contains("n_group")) router.groups = read_int(j["n_group"], "n_group", where);
+  router.topk_groups = router.groups;
+  if (j.contains("topk_group")) router.topk_groups = read_int(j["topk_group"], "topk_group", where);
+  if (j.contains("routed_scaling_factor")) {
+    const json& v = j["routed_scaling_factor"];
+    if (!v.is_number()) {
+      throw Error(where + ": field 'routed_scaling_factor' must be a number, got " + v.dump());
+    }
+    router.routed_scaling_factor = v.get<double>();
+  }
   if (j.contains("layer_subset")) {
     if (!j["layer_subset"].is_array()) {
       throw Error(where + ": field 'layer_subset' must be an array of layer indices");

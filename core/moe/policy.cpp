@@ -296,9 +296,9 @@ PolicyOutcome apply_policy(const RouterOutput& router, const PolicyConfig& confi
       float sum = 0.0f;
       while (j < out.kept.size() && out.kept[j].token == out.kept[i].token)
         sum += out.kept[j++].weight;
-      if (sum > 0.0f) {
+      if (sum > 0.0f) {  // to the routed scaling factor, as the token's full top k sum to
         for (std::size_t n = i; n < j; ++n)
-          out.kept[n].weight /= sum;
+          out.kept[n].weight = out.kept[n].weight / sum * router.routed_scaling_factor;
       }
       i = j;
     }

@@ -52,6 +52,37 @@ MOESCOPE_HD inline void softmax_row(const float* logits, int experts, float* pro
     probs[e] *= inv;
 }
 
+// The sigmoid scoring of DeepSeek-V3 and Kimi-K2, in fp32.
+MOESCOPE_HD inline float sigmoid(float logit) {
+  return 1.0f / (1.0f + expf(-logit));
+}
+
+// A group's score from the selection scores q of its experts: the largest, or (top2_sum) the
+// sum of the two largest.
+MOESCOPE_HD inline float group_score(const float* q, int group_size, bool top2_sum) {
+  float first = -INFINITY;
+  float second = -INFINITY;
+  for (int i = 0; i < group_size; ++i) {
+    if (q[i] > first) {
+      second = first;
+      first = q[i];
+    } else if (q[i] > second) {
+      second = q[i];
+    }
+  }
+  return top2_sum ? first + second : first;
+}
+
+// Is group g among the `topk_groups` best of `groups` scores? Higher score first, ties to the
+// lower group index, so no order of evaluation can change the answer.
+MOESCOPE_HD inline bool group_is_eligible(const float* scores, int groups, int topk_groups, int g) {
+  int ahead = 0;
+  for (int h = 0; h < groups; ++h) {
+    if (scores[h] > scores[g] || (scores[h] == scores[g] && h < g)) ++ahead;
+  }
+  return ahead < topk_groups;
+}
+
 // Does expert a (probability pa) rank before expert b for the same token? Higher
 // probability first, ties to the lower expert index.
 MOESCOPE_HD inline bool expert_outranks(float pa, int a, float pb, int b) {
@@ -93,9 +124,10 @@ MOESCOPE_HD inline void top_k_row(const float* probs, int experts, int top_k, in
 }
 
 // The weight of pair (t, e) as the router defines it: p, divided by the token's top-k sum
-// when the model normalizes its top-k probabilities.
-MOESCOPE_HD inline float router_weight(float prob, float topk_sum, bool norm_topk_prob) {
-  return norm_topk_prob ? prob / topk_sum : prob;
+// when the model normalizes its top-k probabilities, times the routed scaling factor.
+MOESCOPE_HD inline float router_weight(float prob, float topk_sum, bool norm_topk_prob,
+                                       float routed_scaling_factor) {
+  return (norm_topk_prob ? prob / topk_sum : prob) * routed_scaling_factor;
 }
 
 // The pseudo-random priority of pair (t, e) under seed: higher is kept first.

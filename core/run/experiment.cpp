@@ -10,6 +10,7 @@
 #include "core/exec/backend_registry.h"
 #include "core/inputs/replay_routing.h"
 #include "core/inputs/synthetic_routing.h"
+#include "core/model/hf_config.h"
 #include "core/model/presets.h"
 #include "core/model/spec_json.h"
 
@@ -74,7 +75,7 @@ Experiment resolve(Experiment experiment) {
   if (m.spec_file.empty() && m.preset.empty()) {
     throw Error("a model is needed: a preset or a spec file");
   }
-  ModelSpec spec = m.spec_file.empty() ? preset(m.preset) : load_spec_file(m.spec_file);
+  ModelSpec spec = m.spec_file.empty() ? preset(m.preset) : load_model_file(m.spec_file);
   spec = scaled(spec, m.scale);
   if (!m.layers.empty()) spec.layer_subset = m.layers;
   validate(spec);

@@ -171,7 +171,7 @@ void warm_up(const RunOptions& options, RoutingSource& source, Backend& backend,
   backend.begin_layer(0, layers.front(), placement);
   const RouterOutput router =
       backend.route(input.logits.data(), source.tokens(), options.spec.experts, options.spec.top_k,
-                    options.spec.norm_topk_prob, layers.front());
+                    options.spec.router, input.bias_or_null(), layers.front());
   for (const auto& run : runs) {
     throw_if_cancelled(cancel);
     const PolicyOutcome outcome = backend.apply_policy(router, run.config, placement);
@@ -194,7 +194,7 @@ std::vector<ReplicaPlan> calibrate_replica_plans(const RunOptions& options, Rout
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const LayerInput input = source.layer(step, layers[l]);
       const RouterOutput router = route(input.logits.data(), source.tokens(), spec.experts,
-                                        spec.top_k, spec.norm_topk_prob, layers[l]);
+                                        spec.top_k, spec.router, input.bias_or_null(), layers[l]);
       for (std::int64_t t = 0; t < router.tokens; ++t) {
         for (int j = 0; j < router.top_k; ++j)
           load[l][static_cast<std::size_t>(router.topk_expert(t, j))] += 1.0;
@@ -310,7 +310,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       std::optional<profiler::NvtxRange> gating_range("gating");
       const RouterOutput router =
           backend.route(input.logits.data(), tokens, options.spec.experts, options.spec.top_k,
-                        options.spec.norm_topk_prob, layer);
+                        options.spec.router, input.bias_or_null(), layer);
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
       gating_range.reset();
 

@@ -47,7 +47,7 @@ LayerCase make_case(const ModelSpec& spec, int tokens) {
   LayerCase c;
   c.input = source->layer(0, 0);
   const RouterOutput r =
-      route(c.input.logits.data(), tokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+      route(c.input.logits.data(), tokens, spec.experts, spec.top_k, spec.router.norm_topk_prob);
   c.outcome = apply_policy(r, PolicyConfig{}, balanced_placement(spec.experts, 1));
   c.plan = make_dispatch_plan(c.outcome, spec.experts, tokens);
   return c;

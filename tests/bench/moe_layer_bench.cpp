@@ -70,7 +70,7 @@ LayerCase make_layer_case(const ModelSpec& spec, int tokens) {
   auto source = make_synthetic_routing(spec, {tokens, kSeed, kSkew});
   c.input = source->layer(0, 0);
   const RouterOutput router =
-      route(c.input.logits.data(), tokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+      route(c.input.logits.data(), tokens, spec.experts, spec.top_k, spec.router.norm_topk_prob);
   c.outcome = apply_policy(router, PolicyConfig{}, balanced_placement(spec.experts, kDevices));
   c.plan = make_dispatch_plan(c.outcome, spec.experts, tokens);
   for (int e = 0; e < spec.experts; ++e)
@@ -303,7 +303,7 @@ void BM_RouterPolicy(benchmark::State& state, PolicyKind kind) {
   std::size_t kept = 0;
   for (auto _ : state) {
     const RouterOutput router =
-        route(input.logits.data(), kTokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+        route(input.logits.data(), kTokens, spec.experts, spec.top_k, spec.router.norm_topk_prob);
     PolicyOutcome outcome = apply_policy(router, config, placement);
     kept = outcome.kept.size();
     benchmark::DoNotOptimize(outcome);
@@ -323,6 +323,31 @@ BENCHMARK_CAPTURE(BM_RouterPolicy, expanded, PolicyKind::kExpanded)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_RouterPolicy, reroute, PolicyKind::kReroute)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// e. The router alone, by variant, at DeepSeek-V3's routing shape (T = 4096, E = 256, k = 8):
+// what sigmoid scores, a selection bias and groups cost over the plain softmax router.
+void BM_Router(benchmark::State& state, const char* variant) {
+  constexpr int kTokens = 4096;
+  const ModelSpec spec = scaled(preset("deepseek-v3"), 32);
+  auto source = make_synthetic_routing(spec, {kTokens, kSeed, kSkew});
+  const LayerInput input = source->layer(0, 0);
+  RouterConfig router = spec.router;
+  std::vector<float> bias(static_cast<std::size_t>(spec.experts));
+  for (std::size_t e = 0; e < bias.size(); ++e)
+    bias[e] = 0.001f * static_cast<float>(e % 17);
+  const bool plain = std::string(variant) == "softmax";
+  if (plain) router = RouterConfig{};
+  for (auto _ : state) {
+    RouterOutput out = route(input.logits.data(), kTokens, spec.experts, spec.top_k, router,
+                             plain ? nullptr : bias.data());
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetLabel(describe(router));
+}
+BENCHMARK_CAPTURE(BM_Router, softmax, "softmax")->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Router, deepseek_v3, "deepseek-v3")
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

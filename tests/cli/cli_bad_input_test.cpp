@@ -33,7 +33,7 @@ std::vector<std::string> small_run(std::vector<std::string> extra) {
 }
 
 TEST(CliBadInput, RunOptions) {
-  expect_error({"run"}, "--preset NAME or --spec FILE");
+  expect_error({"run"}, "--spec FILE or --model DIR");
   expect_error({"run", "--preset", "gpt-9"}, "unknown preset 'gpt-9'");
   expect_error(small_run({"--gamma", "0"}), "gamma must be a finite number > 0");
   expect_error(small_run({"--gamma", "-1"}), "gamma");

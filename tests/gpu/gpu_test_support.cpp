@@ -28,14 +28,14 @@ LayerSetup make_layer(int experts, int top_k, int tokens, bool shared, bool sigm
   s.spec.shared_experts = shared ? 2 : 0;
   s.spec.shared_ffn = shared ? 128 : 0;
   s.spec.shared_gate_sigmoid = shared && sigmoid_shared;
-  s.spec.norm_topk_prob = top_k > 1 && top_k % 2 == 0;
+  s.spec.router.norm_topk_prob = top_k > 1 && top_k % 2 == 0;
   validate(s.spec);
   s.tokens = tokens;
   s.x.resize(static_cast<std::size_t>(tokens) * static_cast<std::size_t>(s.spec.hidden));
   Rng rng({seed});
   fill_uniform(s.x.data(), s.x.size(), 1.0f, rng);  // unit variance
   s.logits = random_logits(tokens, experts, 1.0, seed + 1);
-  s.router = route(s.logits.data(), tokens, experts, top_k, s.spec.norm_topk_prob);
+  s.router = route(s.logits.data(), tokens, experts, top_k, s.spec.router.norm_topk_prob);
   s.outcome = apply_policy(s.router, policy, balanced_placement(experts, std::min(4, experts)));
   s.plan = make_dispatch_plan(s.outcome, experts, tokens);
   s.weights = make_synthetic_weights(s.spec, seed + 2);

@@ -97,7 +97,7 @@ void check_layer(const LayerCase& c, CpuPrecision precision, double tolerance) {
   auto source = make_synthetic_routing(spec, {c.tokens, 3, 1.0});
   const LayerInput in = source->layer(0, 0);
   const RouterOutput r =
-      route(in.logits.data(), c.tokens, spec.experts, spec.top_k, spec.norm_topk_prob);
+      route(in.logits.data(), c.tokens, spec.experts, spec.top_k, spec.router.norm_topk_prob);
   PolicyConfig cfg;
   cfg.kind = c.policy;
   cfg.m = 1;

@@ -32,12 +32,12 @@ TEST(Presets, HaveTheRealShapes) {
   EXPECT_EQ(mixtral.expert_ffn, 14336);
   EXPECT_EQ(mixtral.experts, 8);
   EXPECT_EQ(mixtral.top_k, 2);
-  EXPECT_TRUE(mixtral.norm_topk_prob);
+  EXPECT_TRUE(mixtral.router.norm_topk_prob);
   const ModelSpec olmoe = preset("olmoe-1b-7b");
   EXPECT_EQ(olmoe.layers, 16);
   EXPECT_EQ(olmoe.experts, 64);
   EXPECT_EQ(olmoe.top_k, 8);
-  EXPECT_FALSE(olmoe.norm_topk_prob);
+  EXPECT_FALSE(olmoe.router.norm_topk_prob);
   const ModelSpec deepseek = preset("deepseek-v2-lite");
   EXPECT_EQ(deepseek.layers, 26);
   EXPECT_EQ(deepseek.shared_experts, 2);
