@@ -17,14 +17,17 @@ namespace {
 
 // The options that describe the experiment: --request replaces all of them.
 const char* const kExperimentOptions[] = {
-    "--spec",           "--model",         "--preset",         "--scale",
-    "--tokens",         "--steps",         "--priority",       "--reroute-scope",
-    "--capacity-scope", "--renormalize",   "--placement",      "--layers",
-    "--seed",           "--skew",          "--drift",          "--logits",
-    "--backend",        "--policy",        "--gamma",          "--m",
-    "--devices",        "--compare",       "--policies",       "--repeats",
-    "--timing",         "--replicas",      "--replica-choice", "--eplb-algorithm",
-    "--nodes",          "--expert-groups", "--no-spread",      "--calibration-steps",
+    "--spec",           "--model",          "--weights",
+    "--preset",         "--scale",          "--tokens",
+    "--steps",          "--priority",       "--reroute-scope",
+    "--capacity-scope", "--renormalize",    "--placement",
+    "--layers",         "--seed",           "--skew",
+    "--drift",          "--logits",         "--backend",
+    "--policy",         "--gamma",          "--m",
+    "--devices",        "--compare",        "--policies",
+    "--repeats",        "--timing",         "--replicas",
+    "--replica-choice", "--eplb-algorithm", "--nodes",
+    "--expert-groups",  "--no-spread",      "--calibration-steps",
     "--plan-from",      "--plan-loads"};
 
 }  // namespace
@@ -40,6 +43,9 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   spec->excludes(preset)->excludes(model);
   model->excludes(preset)->excludes(spec);
   preset->excludes(spec)->excludes(model);
+  cmd.add_option("--weights", e.model.weights_dir,
+                 "a Hugging Face model folder whose checkpoint gives the expert weights "
+                 "(default: synthetic)");
   cmd.add_option("--scale", e.model.scale, "divide H and F by S (routing is unchanged)")
       ->capture_default_str();
   cmd.add_option("--tokens", e.routing.tokens, "tokens per step (synthetic routing)")

@@ -120,7 +120,7 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
   out << "), " << s.run_layers().size() << " layers x " << result.steps << " steps, "
       << result.tokens << " tokens, " << result.placement.devices << " devices\n";
   out << "routing: " << result.routing << ", router " << describe(s.router)
-      << "; backend: " << result.backend_detail
+      << "; weights: " << result.weights << "; backend: " << result.backend_detail
       << "; timeline: " << profiler::timing_name(result.timing) << "\n";
   print_replication(out, result);
   out << "\n";

@@ -89,30 +89,51 @@ class ConfigFields {
 
 // Mixtral: every layer an MoE layer, softmax, top-k weights always normalized.
 void read_mixtral(const ConfigFields& f, ModelSpec& spec) {
-  spec.layers = f.integer("num_hidden_layers");
   spec.expert_ffn = f.integer("intermediate_size");
   spec.experts = f.integer_named("num_local_experts", "num_experts");
   spec.router.norm_topk_prob = true;
 }
 
 void read_olmoe(const ConfigFields& f, ModelSpec& spec) {
-  spec.layers = f.integer("num_hidden_layers");
   spec.expert_ffn = f.integer("intermediate_size");
   spec.experts = f.integer_named("num_experts", "num_local_experts");
   spec.router.norm_topk_prob = f.flag("norm_topk_prob");
 }
 
-// Qwen-MoE: layer i is an MoE layer unless listed in mlp_only_layers or (i + 1) is not a
-// multiple of decoder_sparse_step; Qwen2-MoE adds one sigmoid-gated shared expert.
-void read_qwen_moe(const ConfigFields& f, ModelSpec& spec, bool shared_expert) {
+// The decoder layers that hold an MoE block, in order. Qwen-MoE: layer i unless listed in
+// mlp_only_layers or (i + 1) is not a multiple of decoder_sparse_step. DeepSeek and Kimi: all
+// after the first first_k_dense_replace. The others: every layer.
+std::vector<int> moe_decoder_layers(const ConfigFields& f, const std::string& type) {
   const int decoder_layers = f.integer("num_hidden_layers");
-  const int step = f.integer_or("decoder_sparse_step", 1);
-  if (step < 1) f.fail("decoder_sparse_step", "must be at least 1");
-  const std::vector<int> dense = f.integers_or_empty("mlp_only_layers");
-  const std::set<int> dense_set(dense.begin(), dense.end());
-  for (int i = 0; i < decoder_layers; ++i) {
-    if (!dense_set.contains(i) && (i + 1) % step == 0) ++spec.layers;
+  std::vector<int> out;
+  if (type == "qwen2_moe" || type == "qwen3_moe") {
+    const int step = f.integer_or("decoder_sparse_step", 1);
+    if (step < 1) f.fail("decoder_sparse_step", "must be at least 1");
+    const std::vector<int> dense = f.integers_or_empty("mlp_only_layers");
+    const std::set<int> dense_set(dense.begin(), dense.end());
+    for (int i = 0; i < decoder_layers; ++i) {
+      if (!dense_set.contains(i) && (i + 1) % step == 0) out.push_back(i);
+    }
+  } else if (type == "deepseek_v2" || type == "deepseek_v3" || type == "kimi_k2") {
+    const int dense = f.integer("first_k_dense_replace");
+    if (dense >= decoder_layers) {
+      f.fail("first_k_dense_replace",
+             "leaves no MoE layer of the " + std::to_string(decoder_layers) + " decoder layers");
+    }
+    if (f.integer_or("moe_layer_freq", 1) != 1) {
+      f.fail("moe_layer_freq", "is not 1: transformers puts an MoE block in every later layer");
+    }
+    for (int i = dense; i < decoder_layers; ++i)
+      out.push_back(i);
+  } else {
+    for (int i = 0; i < decoder_layers; ++i)
+      out.push_back(i);
   }
+  return out;
+}
+
+// Qwen2-MoE adds one sigmoid-gated shared expert.
+void read_qwen_moe(const ConfigFields& f, ModelSpec& spec, bool shared_expert) {
   spec.expert_ffn = f.integer("moe_intermediate_size");
   spec.experts = f.integer_named("num_experts", "num_local_experts");
   spec.router.norm_topk_prob = f.flag("norm_topk_prob");
@@ -126,16 +147,6 @@ void read_qwen_moe(const ConfigFields& f, ModelSpec& spec, bool shared_expert) {
 // DeepSeek-V2 and V3: the first first_k_dense_replace layers are dense; the shared experts are
 // n_shared_experts of moe_intermediate_size each.
 void read_deepseek_shape(const ConfigFields& f, ModelSpec& spec) {
-  const int decoder_layers = f.integer("num_hidden_layers");
-  const int dense = f.integer("first_k_dense_replace");
-  if (dense >= decoder_layers) {
-    f.fail("first_k_dense_replace",
-           "leaves no MoE layer of the " + std::to_string(decoder_layers) + " decoder layers");
-  }
-  if (f.integer_or("moe_layer_freq", 1) != 1) {
-    f.fail("moe_layer_freq", "is not 1: transformers puts an MoE block in every later layer");
-  }
-  spec.layers = decoder_layers - dense;
   spec.expert_ffn = f.integer("moe_intermediate_size");
   spec.experts = f.integer_named("n_routed_experts", "num_local_experts");
   spec.shared_experts = f.integer("n_shared_experts");
@@ -201,6 +212,7 @@ ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
     throw Error(where + ": model_type '" + type + "' is not an MoE architecture MoEScope reads (" +
                 known + ")");
   }
+  spec.layers = static_cast<int>(moe_decoder_layers(f, type).size());
   spec.hidden = f.integer("hidden_size");
   spec.top_k = f.integer("num_experts_per_tok");
   const std::string act = config.value("hidden_act", std::string("silu"));
@@ -213,12 +225,25 @@ ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
   return spec;
 }
 
+std::vector<int> hf_moe_decoder_layers(const json& config, const std::string& where) {
+  if (!config.is_object()) throw Error(where + ": a config.json must be a JSON object");
+  const ConfigFields f(config, where);
+  return moe_decoder_layers(f, f.text("model_type"));
+}
+
+std::string hf_config_path(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return path;
+  const std::string file = (std::filesystem::path(path) / "config.json").string();
+  if (!std::filesystem::exists(file, ec)) throw Error(path + ": the folder holds no config.json");
+  return file;
+}
+
 ModelSpec load_hf_config(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const bool is_folder = fs::is_directory(path, ec);
-  const std::string file = is_folder ? (fs::path(path) / "config.json").string() : path;
-  if (is_folder && !fs::exists(file, ec)) throw Error(path + ": the folder holds no config.json");
+  const std::string file = hf_config_path(path);
   ModelSpec spec = spec_from_hf_config(read_json_file(file, "Hugging Face config"), file);
   const fs::path folder = is_folder ? fs::path(path) : fs::path(file).parent_path();
   const std::string folder_name = fs::weakly_canonical(folder, ec).filename().string();

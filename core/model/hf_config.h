@@ -19,6 +19,13 @@ std::vector<std::string> hf_model_types();
 // wrong type, or a model whose MoE layers MoEScope cannot express.
 ModelSpec spec_from_hf_config(const nlohmann::json& config, const std::string& where);
 
+// The decoder layer of each MoE layer, in order (its tensors' `model.layers.{L}` index): dense
+// leading layers and Qwen's skipped layers are not MoE layers.
+std::vector<int> hf_moe_decoder_layers(const nlohmann::json& config, const std::string& where);
+
+// A model folder's config.json, or `path` itself when it is not a folder.
+std::string hf_config_path(const std::string& path);
+
 // `path` is a config.json or a model folder holding one. The spec is named after the folder.
 ModelSpec load_hf_config(const std::string& path);
 

@@ -87,6 +87,7 @@ void validate(const Experiment& e) {
   // Requests are stored as JSON text, which must be UTF-8.
   require_utf8(e.model.preset, "the preset's name");
   require_utf8(e.model.spec_file, "the spec file's path");
+  require_utf8(e.model.weights_dir, "the weights folder's path");
   require_utf8(e.routing.logits_file, "the logits file's path");
   require_utf8(e.backend, "the backend's name");
   require_utf8(e.timing, "the timing");
@@ -276,6 +277,7 @@ RunOptions run_options(const Experiment& e, int devices) {
   o.seed = e.seed;
   o.repeats = e.repeats;
   o.replication = e.replication;
+  o.weights_dir = e.model.weights_dir;
   profiler::parse_timing(e.timing, o.timing);
   return o;
 }

@@ -24,6 +24,9 @@ struct ModelChoice {
   std::string spec_file;               // a spec JSON file (see `moescope-cli spec`)
   int scale = 1;                       // H and F divided by it; routing does not change
   std::vector<int> layers;             // MoE layers to run; empty: every layer of the model
+  // A Hugging Face model folder whose checkpoint gives every layer's expert weights; empty:
+  // seeded synthetic weights, one set shared by all layers.
+  std::string weights_dir;
   // The model as it ran (preset or file, scaled, layers applied): resolve() sets it, and a
   // stored experiment carries it, so a rerun needs neither the file nor this build's presets.
   std::optional<ModelSpec> spec;

@@ -35,6 +35,7 @@ json experiment_to_json(const Experiment& e) {
                                          : json{{"spec_file", e.model.spec_file}};
   model["scale"] = e.model.scale;
   model["layers"] = e.model.layers;
+  if (!e.model.weights_dir.empty()) model["weights"] = e.model.weights_dir;
   if (e.model.spec) model["spec"] = spec_to_json(*e.model.spec);
   const PolicyGrid& g = e.policies;
   json routing = {{"logits_file", e.routing.logits_file},
@@ -208,11 +209,12 @@ Experiment read_current(const json& j, const std::string& where) {
           "backend", "timing", "replication"});
   if (r.has("model")) {
     const Reader m = r.object("model");
-    m.only({"preset", "spec_file", "scale", "layers", "spec"});
+    m.only({"preset", "spec_file", "scale", "layers", "spec", "weights"});
     e.model.spec_file = m.text("spec_file", d.model.spec_file);
     e.model.preset = m.text("preset", e.model.spec_file.empty() ? d.model.preset : "");
     e.model.scale = m.integer("scale", d.model.scale);
     e.model.layers = m.integers("layers", d.model.layers);
+    e.model.weights_dir = m.text("weights", d.model.weights_dir);
     if (m.has("spec")) e.model.spec = spec_from_json(m.raw("spec"), where + ": 'model.spec'");
   }
   if (r.has("routing")) {

@@ -97,6 +97,7 @@ nlohmann::json run_to_json(const RunResult& result) {
   j["devices"] = result.placement.devices;
   j["placement"] = result.placement.device_of_expert;
   j["routing"] = result.routing;
+  j["weights"] = result.weights;
   j["backend"] = result.backend;
   j["backend_detail"] = result.backend_detail;
   j["timing"] = std::string(profiler::timing_name(result.timing));

@@ -11,6 +11,7 @@
 #include "core/model/expert_weights.h"
 #include "core/moe/dispatch_plan.h"
 #include "core/moe/router.h"
+#include "core/run/layer_weights.h"
 #include "core/run/output_error.h"
 #include "core/run/statistics.h"
 #include "profiler/cpu_timer.h"
@@ -276,7 +277,9 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.timing = options.timing;
   result.machine = backend.machine();
   result.collector = backend.collector();
-  const ExpertWeights weights = make_synthetic_weights(options.spec, options.seed);
+  LayerWeights weights(options.spec, options.seed, options.weights_dir);
+  result.weights = weights.describe();
+  result.weights_shared_across_layers = options.weights_dir.empty();
 
   PolicyConfig baseline = options.baseline;
   baseline.kind = PolicyKind::kNone;
@@ -292,7 +295,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   }
 
   const int repeats = options.repeats;
-  warm_up(options, source, backend, result.runs, result.placement, weights, cancel);
+  warm_up(options, source, backend, result.runs, result.placement,
+          weights.of(options.spec.run_layers().front()), cancel);
 
   const std::vector<int> layers = options.spec.run_layers();
   const auto total = static_cast<std::int64_t>(options.steps) *
@@ -316,6 +320,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
 
       const std::size_t layer_index =
           static_cast<std::size_t>(std::find(layers.begin(), layers.end(), layer) - layers.begin());
+      const ExpertWeights& layer_weights = weights.of(layer);
       std::vector<LayerWork> work(n_runs);
       std::optional<std::vector<std::int64_t>> routed_on_replicas;  // once per layer
       for (std::size_t p = 0; p < n_runs; ++p) {
@@ -361,14 +366,14 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
             // The baseline's work, so the baseline's times; run it only for an output that
             // other weights make different, and only once.
             if (r == 0 && !same_weights(w.outcome, work[0].outcome)) {
-              w.repeats.push_back(backend.run_layer(input.hidden_states.data(), weights, w.outcome,
-                                                    w.plan, cancel));
+              w.repeats.push_back(backend.run_layer(input.hidden_states.data(), layer_weights,
+                                                    w.outcome, w.plan, cancel));
             }
             if (progress) progress(++done, total);
             continue;
           }
-          LayerExecution execution =
-              backend.run_layer(input.hidden_states.data(), weights, w.outcome, w.plan, cancel);
+          LayerExecution execution = backend.run_layer(input.hidden_states.data(), layer_weights,
+                                                       w.outcome, w.plan, cancel);
           if (r > 0) execution.output = {};  // the first repeat's output is the one compared
           w.timelines.push_back(compose_layer_timeline(
               execution, w.placement, w.record.load.kept_device_load, tokens, step, layer));

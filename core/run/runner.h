@@ -45,6 +45,8 @@ struct RunOptions {
   // The replica plans of the policies marked `replicated`: made per layer from the routed loads
   // of the first `calibration_steps` steps (shared/ALGORITHMS.md, Replicated experts).
   ReplicationOptions replication;
+  // A model folder whose checkpoint gives each layer's expert weights; empty: synthetic weights.
+  std::string weights_dir;
 };
 
 struct LayerRecord {
@@ -91,6 +93,7 @@ struct RunResult {
   int repeats = 1;  // every layer timed this often, after a warm-up
   Placement placement;
   std::string routing;         // the routing source's description
+  std::string weights;         // "synthetic(seed=S)" or "checkpoint(FOLDER)"
   std::string backend;         // its registry name
   std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"
   std::string machine;         // the hardware and kernels the times come from

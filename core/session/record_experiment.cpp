@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/inputs/checkpoint_weights.h"
 #include "core/run/calibration.h"
 #include "core/run/experiment_json.h"
 #include "core/run/run_rows.h"
@@ -81,6 +82,11 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   out.experiment = resolve(experiment);
   validate(out.experiment);
   const auto source = make_routing_source(out.experiment);
+  // A checkpoint that is not the model's, or is missing a tensor, is refused before any run
+  // is stored (its first layer is read here).
+  if (!out.experiment.model.weights_dir.empty()) {
+    (void)CheckpointWeights(out.experiment.model.weights_dir, *out.experiment.model.spec);
+  }
   const std::optional<CostModel> model =
       cost_model_for(out.experiment, backend, source->tokens(), cost_models, progress, cancel);
 

@@ -3,6 +3,7 @@
 // routing (tests/data/hf_routers, scripts/make_router_fixtures.py).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -164,6 +165,37 @@ TEST(CliRealModels, RunAModelFolderOnItsCapturedRouting) {
   std::filesystem::remove(session);
   const CliResult both = run_cli({"run", "--model", folder, "--preset", "olmoe-1b-7b"});
   EXPECT_NE(both.exit_code, 0);
+}
+
+// With the checkpoint's weights the policies' output error is the real one; a checkpoint of
+// another model is refused before anything is stored.
+TEST(CliRealModels, RunWithCheckpointWeights) {
+  const std::string session = temp_path(".moescope");
+  const std::string folder = kRouters + "qwen2_moe";
+  const CliResult r = run_cli({"run", "--model", folder, "--weights", folder, "--logits",
+                               folder + "/routing.safetensors", "--compare", "--backend", "cpu",
+                               "--session", session, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["weights"], "checkpoint(" + folder + ")");
+  EXPECT_EQ(j["weights_shared_across_layers"], false);
+  ASSERT_GE(j["policies"].size(), 4u);
+  const CliResult table = run_cli({"run", "--model", folder, "--weights", folder, "--logits",
+                                   folder + "/routing.safetensors", "--policy", "drop", "--backend",
+                                   "cpu", "--session", session});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("weights: checkpoint(" + folder + ")"), std::string::npos);
+
+  const std::string other = temp_path("-other.moescope");
+  const CliResult wrong =
+      run_cli({"run", "--model", kRouters + "qwen3_moe", "--weights", kRouters + "olmoe",
+               "--logits", kRouters + "qwen3_moe/routing.safetensors", "--session", other});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("the checkpoint's config describes"), std::string::npos) << wrong.err;
+  const CliResult listed = run_cli({"sessions", other, "--json"});
+  EXPECT_TRUE(listed.exit_code != 0 || json::parse(listed.out).empty()) << listed.out;
+  std::filesystem::remove(session);
+  std::filesystem::remove(other);
 }
 
 }  // namespace

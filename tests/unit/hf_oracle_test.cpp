@@ -1,8 +1,9 @@
-// Hugging Face's routers as the oracle: for every architecture MoEScope reads, a tiny randomly
-// initialised transformers model recorded its router's logits, its selection bias and its
-// choices (tests/data/hf_routers, written by scripts/make_router_fixtures.py). The spec read
+// Hugging Face as the oracle: for every architecture MoEScope reads, a tiny randomly
+// initialised transformers model recorded each MoE block's input and output and its router's
+// logits, selection bias and choices (tests/data/hf_routers, written by
+// scripts/make_router_fixtures.py, with the blocks' weights as a bf16 checkpoint). The spec read
 // from the model's config.json must route those logits to the same experts with the same
-// weights.
+// weights, and the CPU layer with the checkpoint's weights must give the block's output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,15 +11,23 @@
 #include <map>
 #include <string>
 
+#include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
+#include "core/inputs/checkpoint_weights.h"
 #include "core/inputs/replay_routing.h"
 #include "core/inputs/safetensors.h"
 #include "core/model/hf_config.h"
+#include "core/moe/dispatch_plan.h"
+#include "core/moe/placement.h"
+#include "core/moe/policy.h"
 #include "core/moe/router.h"
 
 namespace moescope {
 namespace {
 
 const std::string kFixtures = std::string(MOESCOPE_TEST_DATA) + "/hf_routers/";
+const char* const kArchitectures[] = {"mixtral",     "olmoe",       "qwen2_moe", "qwen3_moe",
+                                      "deepseek_v2", "deepseek_v3", "kimi_k2"};
 
 struct Agreement {
   int tokens = 0;
@@ -86,8 +95,7 @@ Agreement check_architecture(const std::string& name) {
 }
 
 TEST(HfRouterOracle, EveryArchitectureChoosesAsTransformersDoes) {
-  for (const std::string name :
-       {"mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "kimi_k2"}) {
+  for (const std::string name : kArchitectures) {
     const Agreement a = check_architecture(name);
     EXPECT_EQ(a.tokens, name == "kimi_k2" ? 32 : 64) << name;
     EXPECT_EQ(a.same_experts, a.tokens) << name;
@@ -108,6 +116,54 @@ TEST(HfRouterOracle, ReplayReadsTheSelectionBias) {
   ASSERT_EQ(in.selection_bias.size(), static_cast<std::size_t>(spec.experts));
   EXPECT_NE(in.bias_or_null(), nullptr);
   EXPECT_EQ(in.hidden_states.size(), static_cast<std::size_t>(32 * spec.hidden));
+}
+
+// The baseline layer (every top-k pair kept) of `layer` with the checkpoint's weights against
+// the block's recorded output: relative L2 of the difference.
+double block_error(const std::string& name, int layer, CpuPrecision precision) {
+  const std::string folder = kFixtures + name;
+  const ModelSpec spec = load_hf_config(folder);
+  const CheckpointWeights checkpoint(folder, spec);
+  auto source = make_replay_routing(spec, folder + "/routing.safetensors", 0);
+  const LayerInput in = source->layer(0, layer);
+  const RouterOutput router = route(in.logits.data(), in.tokens, spec.experts, spec.top_k,
+                                    spec.router, in.bias_or_null(), layer);
+  const PolicyOutcome outcome =
+      apply_policy(router, PolicyConfig{}, balanced_placement(spec.experts, 1));
+  const DispatchPlan plan = make_dispatch_plan(outcome, spec.experts, in.tokens);
+  const ExpertWeights weights = checkpoint.layer(layer);
+  auto backend = make_cpu_backend(precision);
+  const LayerExecution run =
+      backend->run_layer(in.hidden_states.data(), weights, outcome, plan, nullptr);
+  const SafetensorsFile file(folder + "/routing.safetensors");
+  const std::vector<float> expected =
+      file.read_f32(*file.find("hf.layers." + std::to_string(layer) + ".moe_output"));
+  EXPECT_EQ(run.output.size(), expected.size()) << name;
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < expected.size() && i < run.output.size(); ++i) {
+    diff += (run.output[i] - expected[i]) * static_cast<double>(run.output[i] - expected[i]);
+    norm += expected[i] * static_cast<double>(expected[i]);
+  }
+  EXPECT_GT(norm, 0.0) << name;
+  return std::sqrt(diff / norm);
+}
+
+TEST(HfBlockOracle, TheBaselineLayerIsTransformersBlock) {
+  for (const std::string name : kArchitectures) {
+    const int layers = load_hf_config(kFixtures + name).layers;
+    for (int layer = 0; layer < layers; ++layer) {
+      EXPECT_LT(block_error(name, layer, CpuPrecision::kFp32), 1e-5) << name << " layer " << layer;
+    }
+  }
+}
+
+TEST(HfBlockOracle, WrongWeightsAreSeen) {
+  // The oracle can fail: another layer's weights give another output.
+  const std::string folder = kFixtures + "qwen2_moe";
+  const ModelSpec spec = load_hf_config(folder);
+  const CheckpointWeights checkpoint(folder, spec);
+  EXPECT_NE(checkpoint.layer(0).gate_up, checkpoint.layer(1).gate_up);
+  EXPECT_NE(checkpoint.layer(0).shared_gate, checkpoint.layer(1).shared_gate);
 }
 
 }  // namespace

@@ -1,0 +1,161 @@
+// Expert weights from Hugging Face checkpoints: the layouts (per-expert tensors, Mixtral's
+// names, the fused tensors of newer transformers, DeepSeek's wide shared MLP split into its
+// experts, shards through an index), and every bad checkpoint refused naming the file and what
+// is wrong. The values themselves are checked against transformers in hf_oracle_test.cpp.
+#include "core/inputs/checkpoint_weights.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/base/error.h"
+#include "core/model/hf_config.h"
+
+namespace moescope {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFixtures = std::string(MOESCOPE_TEST_DATA) + "/hf_routers/";
+
+// A fresh copy of a fixture model folder to break.
+class BrokenCheckpoint : public ::testing::Test {
+ protected:
+  fs::path copy(const std::string& name) {
+    folder_ = fs::temp_directory_path() /
+              ("moescope-ckpt-" + name + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(folder_);
+    fs::copy(kFixtures + name, folder_, fs::copy_options::recursive);
+    return folder_;
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  void expect_refused(const fs::path& folder, const ModelSpec& spec, const std::string& needle) {
+    try {
+      CheckpointWeights checkpoint(folder.string(), spec);
+      (void)checkpoint.layer(spec.layers - 1);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+
+  fs::path folder_;
+};
+
+TEST(CheckpointWeights, DeepSeekSharedMlpIsSplitIntoItsExperts) {
+  const std::string folder = kFixtures + "deepseek_v2";  // 2 shared experts of 16, sharded
+  const ModelSpec spec = load_hf_config(folder);
+  const ExpertWeights w = CheckpointWeights(folder, spec).layer(1);
+  ASSERT_EQ(w.shared_experts, 2);
+  // Shared expert 1's gate rows are rows 16..31 of the wide gate_proj; its down columns are
+  // columns 16..31 of the wide down_proj.
+  const SafetensorsFile shard(folder + "/model-00002-of-00002.safetensors");
+  const SafetensorsFile first(folder + "/model-00001-of-00002.safetensors");
+  const std::string p = "model.layers.2.mlp.shared_experts.";
+  const auto* gate_info = shard.find(p + "gate_proj.weight");
+  const auto* down_info = shard.find(p + "down_proj.weight");
+  const SafetensorsFile& gate_file = gate_info ? shard : first;
+  const SafetensorsFile& down_file = down_info ? shard : first;
+  const auto gate = gate_file.read_f32(*gate_file.find(p + "gate_proj.weight"));
+  const auto down = down_file.read_f32(*down_file.find(p + "down_proj.weight"));
+  const std::size_t H = 32, F = 16;
+  for (std::size_t i = 0; i < F * H; ++i)
+    ASSERT_EQ(w.shared_gate_up[2 * F * H + i], gate[F * H + i]);
+  for (std::size_t h = 0; h < H; ++h)
+    for (std::size_t f = 0; f < F; ++f)
+      ASSERT_EQ(w.shared_down[H * F + h * F + f], down[h * 2 * F + F + f]);
+}
+
+TEST_F(BrokenCheckpoint, FusedExpertTensorsReadAsThePerExpertOnes) {
+  const fs::path folder = copy("qwen3_moe");
+  const ModelSpec spec = load_hf_config(folder.string());
+  const CheckpointWeights original(folder.string(), spec);
+  const ExpertWeights layer0 = original.layer(0);
+  const ExpertWeights layer1 = original.layer(1);
+  // The same layers written as transformers' fused [E, 2F, H] and [E, H, F] tensors, in F32.
+  write_safetensors((folder / "model.safetensors").string(),
+                    {{"model.layers.0.mlp.experts.gate_up_proj", {16, 32, 32}, layer0.gate_up},
+                     {"model.layers.0.mlp.experts.down_proj", {16, 32, 16}, layer0.down},
+                     {"model.layers.1.mlp.experts.gate_up_proj", {16, 32, 32}, layer1.gate_up},
+                     {"model.layers.1.mlp.experts.down_proj", {16, 32, 16}, layer1.down}});
+  const ExpertWeights fused = CheckpointWeights(folder.string(), spec).layer(1);
+  EXPECT_EQ(fused.gate_up, layer1.gate_up);
+  EXPECT_EQ(fused.down, layer1.down);
+}
+
+TEST_F(BrokenCheckpoint, AMissingTensorIsNamed) {
+  const fs::path folder = copy("olmoe");
+  const SafetensorsFile file((folder / "model.safetensors").string());
+  std::vector<TensorToWrite> kept;
+  for (const auto& t : file.tensors()) {
+    if (t.name != "model.layers.1.mlp.experts.7.up_proj.weight")
+      kept.push_back({t.name, t.shape, file.read_f32(t)});
+  }
+  write_safetensors((folder / "model.safetensors").string(), kept);
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "model.safetensors: no tensor 'model.layers.1.mlp.experts.7.up_proj.weight'");
+}
+
+TEST_F(BrokenCheckpoint, AWrongShapeIsNamed) {
+  const fs::path folder = copy("olmoe");
+  const SafetensorsFile file((folder / "model.safetensors").string());
+  std::vector<TensorToWrite> tensors;
+  for (const auto& t : file.tensors()) {
+    std::vector<std::int64_t> shape = t.shape;
+    if (t.name == "model.layers.0.mlp.experts.3.down_proj.weight") shape = {16, 32};
+    tensors.push_back({t.name, shape, file.read_f32(t)});
+  }
+  write_safetensors((folder / "model.safetensors").string(), tensors);
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "tensor 'model.layers.0.mlp.experts.3.down_proj.weight' has shape [16, 32], the "
+                 "model's spec needs [32, 16]");
+}
+
+TEST_F(BrokenCheckpoint, AWrongDtypeIsNamed) {
+  const fs::path folder = copy("mixtral");
+  // One I32 tensor under an expert's name, written by hand.
+  const std::string name = "model.layers.0.block_sparse_moe.experts.0.w1.weight";
+  const nlohmann::json header = {
+      {name, {{"dtype", "I32"}, {"shape", {16, 32}}, {"data_offsets", {0, 16 * 32 * 4}}}}};
+  const std::string text = header.dump();
+  std::ofstream out(folder / "model.safetensors", std::ios::binary | std::ios::trunc);
+  const std::uint64_t size = text.size();
+  out.write(reinterpret_cast<const char*>(&size), 8);
+  out << text << std::string(16 * 32 * 4, '\0');
+  out.close();
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "has dtype I32; expected F32, F16 or BF16");
+}
+
+TEST_F(BrokenCheckpoint, ATruncatedShardAndAMissingShardAreNamed) {
+  fs::path folder = copy("deepseek_v2");
+  const ModelSpec spec = load_hf_config(folder.string());
+  const fs::path shard = folder / "model-00002-of-00002.safetensors";
+  fs::resize_file(shard, fs::file_size(shard) - 100);
+  expect_refused(folder, spec, "model-00002-of-00002.safetensors");
+  fs::remove(shard);
+  expect_refused(folder, spec, "names shard 'model-00002-of-00002.safetensors', which is not in");
+}
+
+TEST_F(BrokenCheckpoint, AnotherModelsCheckpointOrAScaledSpecIsRefused) {
+  const fs::path folder = copy("olmoe");
+  ModelSpec other = load_hf_config(kFixtures + "qwen3_moe");
+  // The same shapes as OLMoE's fixture, another router: another model.
+  expect_refused(folder, other,
+                 "the checkpoint's config describes H 32, F 16, E 16, top-4, 2 MoE layers, 0 "
+                 "shared x 0, router softmax; the run's model is H 32, F 16, E 16, top-4, 2 MoE "
+                 "layers, 0 shared x 0, router softmax, normalized");
+  const ModelSpec small = scaled(load_hf_config(folder.string()), 2);
+  expect_refused(folder, small, "real weights run at scale 1");
+  fs::remove(folder / "model.safetensors");
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "no model.safetensors or model.safetensors.index.json");
+}
+
+}  // namespace
+}  // namespace moescope
