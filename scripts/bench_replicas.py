@@ -13,17 +13,16 @@ Standard library only.
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from bench_common import ratio_line, run_benchmarks
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BINARY = os.path.join(REPO, "build", "release", "tests", "bench", "replica_bench")
 PLAN_TARGET_MS = 10.0
 ASSIGN_TARGET = 1.05
-TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def main():
@@ -31,21 +30,7 @@ def main():
     parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY)
     parser.add_argument("--repetitions", type=int, default=10)
     args = parser.parse_args()
-    if not os.path.exists(args.binary):
-        sys.exit(f"{args.binary} not found: build the bench preset first "
-                 "(cmake --preset release && cmake --build build/release)")
-    out = subprocess.run(
-        [args.binary, "--benchmark_format=json", f"--benchmark_repetitions={args.repetitions}",
-         "--benchmark_enable_random_interleaving=true"],
-        check=True, capture_output=True, text=True).stdout
-    report = json.loads(out)
-    times = {}
-    for b in report["benchmarks"]:
-        if b.get("run_type") != "iteration":
-            continue
-        seconds = b["real_time"] * TIME_UNITS[b["time_unit"]]
-        times.setdefault(b["run_name"], []).append(seconds)
-    ctx = report["context"]
+    times, _, ctx = run_benchmarks(args.binary, args.repetitions)
     print(f"replica benchmarks on {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
           f"{args.repetitions} repetitions (interleaved), wall-clock times")
     ok = True
@@ -65,14 +50,9 @@ def main():
         with_assign = times.get(f"BM_DropAndAssign/{choice}", [])
         if not base or not with_assign:
             continue
-        ratios = [a / b for a, b in zip(with_assign, base)]
-        ratio = statistics.median(with_assign) / statistics.median(base)
-        low, high = min(ratios), max(ratios)
-        verdict = "no difference" if low <= 1.0 <= high else f"{ratio:.3f}x"
-        passed = ratio < ASSIGN_TARGET
+        line, passed = ratio_line(choice, with_assign, base, ASSIGN_TARGET)
         ok = ok and passed
-        print(f"  {choice:12s} ratio of medians {ratio:.3f} (per-repetition range {low:.3f}-"
-              f"{high:.3f}: {verdict})  {'ok' if passed else 'OVER TARGET'}")
+        print(line)
     sys.exit(0 if ok else 1)
 
 

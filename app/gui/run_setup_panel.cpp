@@ -1,5 +1,7 @@
 #include "app/gui/run_setup_panel.h"
 
+#include <functional>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -46,8 +48,9 @@ QComboBox* combo(const QStringList& items, const QString& tip, QWidget* parent) 
   return c;
 }
 
-// A line edit with a "…" button that picks a file.
-QWidget* file_row(QLineEdit* edit, const QString& title, const QString& filter, QWidget* parent) {
+// A line edit with a "…" button; `pick` asks the user for the path (empty: nothing chosen).
+QWidget* browse_row(QLineEdit* edit, const QString& title,
+                    const std::function<QString(QWidget* row)>& pick, QWidget* parent) {
   auto* row = new QWidget(parent);
   auto* layout = new QHBoxLayout(row);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -56,11 +59,29 @@ QWidget* file_row(QLineEdit* edit, const QString& title, const QString& filter, 
   browse->setToolTip(title);
   layout->addWidget(edit, 1);
   layout->addWidget(browse);
-  QObject::connect(browse, &QToolButton::clicked, row, [edit, title, filter, row] {
-    const QString path = QFileDialog::getOpenFileName(row, title, edit->text(), filter);
+  QObject::connect(browse, &QToolButton::clicked, row, [edit, pick, row] {
+    const QString path = pick(row);
     if (!path.isEmpty()) edit->setText(path);
   });
   return row;
+}
+
+QWidget* file_row(QLineEdit* edit, const QString& title, const QString& filter, QWidget* parent) {
+  return browse_row(
+      edit, title,
+      [edit, title, filter](QWidget* row) {
+        return QFileDialog::getOpenFileName(row, title, edit->text(), filter);
+      },
+      parent);
+}
+
+QWidget* folder_row(QLineEdit* edit, const QString& title, QWidget* parent) {
+  return browse_row(
+      edit, title,
+      [edit, title](QWidget* row) {
+        return QFileDialog::getExistingDirectory(row, title, edit->text());
+      },
+      parent);
 }
 
 }  // namespace
@@ -72,7 +93,15 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
     preset_->addItem(QString::fromStdString(name));
   preset_->setToolTip(tr("A model preset; a spec file, when given, replaces it"));
   spec_file_ = new QLineEdit(this);
-  spec_file_->setPlaceholderText(tr("optional JSON spec"));
+  spec_file_->setPlaceholderText(tr("spec or config.json"));
+  spec_file_->setToolTip(
+      tr("A MoEScope spec JSON, a Hugging Face config.json or a model "
+         "folder; it replaces the preset"));
+  weights_dir_ = new QLineEdit(this);
+  weights_dir_->setPlaceholderText(tr("synthetic, or a folder"));
+  weights_dir_->setToolTip(
+      tr("A Hugging Face model folder whose checkpoint gives every layer's expert weights "
+         "(the spec must be its config, at scale 1); empty for seeded synthetic weights"));
   // The first look: the demo's small setup, so that a first Run takes seconds on a CPU.
   const Experiment first = demo_experiment();
   scale_ = spin(1, 64, first.model.scale,
@@ -91,6 +120,8 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   model_form->addRow(tr("Preset"), preset_);
   model_form->addRow(tr("Spec file"),
                      file_row(spec_file_, tr("Load a model spec"), tr("JSON (*.json)"), this));
+  model_form->addRow(tr("Weights"),
+                     folder_row(weights_dir_, tr("A model folder with its checkpoint"), this));
   model_form->addRow(tr("Scale ÷"), scale_);
   model_form->addRow(tr("Tokens"), tokens_);
   model_form->addRow(tr("Steps"), steps_);
@@ -203,6 +234,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   // Experiment, and a test drives both with the same settings.
   const std::pair<QWidget*, const char*> option_names[] = {{preset_, "preset"},
                                                            {spec_file_, "spec"},
+                                                           {weights_dir_, "weights"},
                                                            {scale_, "scale"},
                                                            {tokens_, "tokens"},
                                                            {steps_, "steps"},
@@ -267,6 +299,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   connect(routing_, &QComboBox::currentIndexChanged, this, update);
   connect(policy_, &QComboBox::currentIndexChanged, this, update);
   connect(replicas_, &QSpinBox::valueChanged, this, update);
+  connect(weights_dir_, &QLineEdit::textChanged, this, update);
   update_enabled();
 }
 
@@ -275,6 +308,7 @@ void RunSetupPanel::update_enabled() {
   skew_->setEnabled(!busy_ && !replay);
   logits_file_->setEnabled(!busy_ && replay);
   tokens_->setEnabled(!busy_ && !replay);
+  scale_->setEnabled(!busy_ && weights_dir_->text().trimmed().isEmpty());
   const QString p = policy_->currentText();
   gamma_->setEnabled(!busy_ && p != "none");
   m_->setEnabled(!busy_ && p == "expanded");
@@ -290,7 +324,9 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   Experiment e;
   e.model.preset = preset_->currentText().toStdString();
   e.model.spec_file = spec_file_->text().trimmed().toStdString();
-  e.model.scale = scale_->value();
+  e.model.weights_dir = weights_dir_->text().trimmed().toStdString();
+  // Real weights run at their own size: the scale field is off while a weights folder is set.
+  e.model.scale = weights_dir_->text().trimmed().isEmpty() ? scale_->value() : 1;
   e.model.layers = parse_number_list(layers_->text().toStdString(), "layers", "0,5,11");
   e.routing.tokens = tokens_->value();
   e.routing.skew = skew_->value();
@@ -326,6 +362,7 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   const auto text = [](const std::string& s) { return QString::fromStdString(s); };
   preset_->setCurrentText(text(e.model.preset));
   spec_file_->setText(text(e.model.spec_file));
+  weights_dir_->setText(text(e.model.weights_dir));
   scale_->setValue(e.model.scale);
   layers_->setText(text(format_number_list(e.model.layers)));
   if (e.routing.tokens > 0) tokens_->setValue(e.routing.tokens);

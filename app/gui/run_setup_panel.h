@@ -56,6 +56,7 @@ class RunSetupPanel : public QWidget {
 
   QComboBox* preset_ = nullptr;
   QLineEdit* spec_file_ = nullptr;
+  QLineEdit* weights_dir_ = nullptr;
   QSpinBox* scale_ = nullptr;
   QSpinBox* tokens_ = nullptr;
   QSpinBox* steps_ = nullptr;

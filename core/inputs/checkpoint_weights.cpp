@@ -1,5 +1,6 @@
 #include "core/inputs/checkpoint_weights.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/base/error.h"
@@ -24,18 +25,14 @@ std::string prefix(int decoder_layer) {
   return "model.layers." + std::to_string(decoder_layer) + ".";
 }
 
-// The names of one expert's three projections under each layout transformers and the model
-// publishers write: gate, up, down.
-struct ExpertNames {
-  std::string gate, up, down;
-};
-
-ExpertNames per_expert_names(int decoder_layer, int e) {
+// One expert's three projections under the per-expert layouts transformers and the model
+// publishers write.
+ExpertTensorNames per_expert_names(int decoder_layer, int e) {
   const std::string p = prefix(decoder_layer) + "mlp.experts." + std::to_string(e) + ".";
   return {p + "gate_proj.weight", p + "up_proj.weight", p + "down_proj.weight"};
 }
 
-ExpertNames mixtral_names(int decoder_layer, int e) {
+ExpertTensorNames mixtral_names(int decoder_layer, int e) {
   const std::string p =
       prefix(decoder_layer) + "block_sparse_moe.experts." + std::to_string(e) + ".";
   return {p + "w1.weight", p + "w3.weight", p + "w2.weight"};
@@ -93,6 +90,7 @@ CheckpointWeights::CheckpointWeights(const std::string& folder, const ModelSpec&
       }
       shard_of_[tensor] = shard_path.string();
     }
+    if (shard_of_.empty()) throw Error(index.string() + ": 'weight_map' lists no tensor");
     // Open every shard now, so a truncated one fails before the run starts.
     for (const auto& [tensor, path] : shard_of_) {
       if (!files_.contains(path)) files_[path] = std::make_unique<SafetensorsFile>(path);
@@ -102,9 +100,10 @@ CheckpointWeights::CheckpointWeights(const std::string& folder, const ModelSpec&
   } else {
     throw Error(folder + ": no model.safetensors or model.safetensors.index.json");
   }
-  // The first layer the run visits proves the names and shapes before anything is stored.
-  const std::vector<int> layers = spec.run_layers();
-  if (!layers.empty()) (void)layer(layers.front());
+  // Every layer the run visits proves its names and shapes before anything is stored (the
+  // values are read, and checked, when the layer runs).
+  for (int layer : spec.run_layers())
+    check_layer(layer);
 }
 
 std::string CheckpointWeights::describe() const {
@@ -128,76 +127,115 @@ const SafetensorsFile& CheckpointWeights::file_of(const std::string& tensor) con
   return *files_.begin()->second;
 }
 
-std::vector<float> CheckpointWeights::read(const std::string& tensor, std::int64_t rows,
-                                           std::int64_t cols) const {
+const TensorInfo& CheckpointWeights::require(const std::string& tensor,
+                                             const std::vector<std::int64_t>& shape) const {
   const TensorInfo* t = find(tensor);
-  const SafetensorsFile& file = file_of(tensor);
   if (t == nullptr) {
-    throw Error((shard_of_.empty() ? file.path() : folder_ + "/model.safetensors.index.json") +
-                ": no tensor '" + tensor + "'");
+    throw Error(
+        (shard_of_.empty() ? file_of(tensor).path() : folder_ + "/model.safetensors.index.json") +
+        ": no tensor '" + tensor + "'");
   }
-  const std::vector<std::int64_t> expected = {rows, cols};
-  if (t->shape != expected) {
-    throw Error(file.path() + ": tensor '" + tensor + "' has shape " + shape_text(t->shape) +
-                ", the model's spec needs " + shape_text(expected));
+  if (t->shape != shape) {
+    throw Error(file_of(tensor).path() + ": tensor '" + tensor + "' has shape " +
+                shape_text(t->shape) + ", the model's spec needs " + shape_text(shape));
   }
-  return file.read_f32(*t);
+  (void)file_of(tensor).element_count(*t);  // throws for a dtype that is not F32, F16 or BF16
+  return *t;
 }
 
-void CheckpointWeights::read_routed(int decoder_layer, ExpertWeights& w) const {
-  const auto H = static_cast<std::size_t>(w.hidden);
-  const auto F = static_cast<std::size_t>(w.ffn);
-  const std::string fused = prefix(decoder_layer) + "mlp.experts.gate_up_proj";
-  if (const TensorInfo* t = find(fused)) {
+void CheckpointWeights::read_into(const std::string& tensor, const std::vector<std::int64_t>& shape,
+                                  float* out) const {
+  const TensorInfo& info = require(tensor, shape);
+  const SafetensorsFile& file = file_of(tensor);
+  file.read_f32_into(info, out);
+  // A NaN or infinite weight would make every output it touches NaN: refused by name.
+  const std::uint64_t n = file.element_count(info);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(out[i])) {
+      throw Error(file.path() + ": tensor '" + tensor + "' holds " +
+                  (std::isnan(out[i]) ? "NaN" : "an infinite value") + " at element " +
+                  std::to_string(i));
+    }
+  }
+}
+
+CheckpointWeights::LayerTensors CheckpointWeights::tensors_of(int decoder_layer) const {
+  LayerTensors t;
+  const std::string p = prefix(decoder_layer);
+  if (find(p + "mlp.experts.gate_up_proj") != nullptr) {
     // Newer transformers versions' fused layout: gate_up [E, 2F, H] (gate rows first) and
     // down [E, H, F], exactly MoEScope's.
-    const std::vector<std::int64_t> expected = {w.experts, 2 * w.ffn, w.hidden};
-    if (t->shape != expected) {
-      throw Error(file_of(fused).path() + ": tensor '" + fused + "' has shape " +
-                  shape_text(t->shape) + ", the model's spec needs " + shape_text(expected));
+    t.fused_gate_up = p + "mlp.experts.gate_up_proj";
+    t.fused_down = p + "mlp.experts.down_proj";
+  } else {
+    const bool mixtral = find(per_expert_names(decoder_layer, 0).gate) == nullptr &&
+                         find(mixtral_names(decoder_layer, 0).gate) != nullptr;
+    for (int e = 0; e < spec_.experts; ++e) {
+      t.experts.push_back(mixtral ? mixtral_names(decoder_layer, e)
+                                  : per_expert_names(decoder_layer, e));
     }
-    w.gate_up = file_of(fused).read_f32(*t);
-    const std::string down = prefix(decoder_layer) + "mlp.experts.down_proj";
-    const TensorInfo* d = find(down);
-    const std::vector<std::int64_t> down_shape = {w.experts, w.hidden, w.ffn};
-    if (d == nullptr) throw Error(file_of(fused).path() + ": no tensor '" + down + "'");
-    if (d->shape != down_shape) {
-      throw Error(file_of(down).path() + ": tensor '" + down + "' has shape " +
-                  shape_text(d->shape) + ", the model's spec needs " + shape_text(down_shape));
-    }
-    w.down = file_of(down).read_f32(*d);
-    return;
   }
-  const bool mixtral = find(per_expert_names(decoder_layer, 0).gate) == nullptr &&
-                       find(mixtral_names(decoder_layer, 0).gate) != nullptr;
+  if (spec_.shared_experts > 0) {
+    // DeepSeek stores its S shared experts as one MLP S * Fs wide; Qwen2-MoE one shared expert.
+    const std::string deepseek = p + "mlp.shared_experts.";
+    const std::string s =
+        find(deepseek + "gate_proj.weight") != nullptr ? deepseek : p + "mlp.shared_expert.";
+    t.shared = {s + "gate_proj.weight", s + "up_proj.weight", s + "down_proj.weight"};
+    if (spec_.shared_gate_sigmoid) t.shared_gate = p + "mlp.shared_expert_gate.weight";
+  }
+  return t;
+}
+
+void CheckpointWeights::check_layer(int layer) const {
+  const LayerTensors t = tensors_of(decoder_layer_of(layer));
+  const std::int64_t E = spec_.experts, H = spec_.hidden, F = spec_.expert_ffn;
+  const std::int64_t wide = static_cast<std::int64_t>(spec_.shared_experts) * spec_.shared_ffn;
+  if (!t.fused_gate_up.empty()) {
+    require(t.fused_gate_up, {E, 2 * F, H});
+    require(t.fused_down, {E, H, F});
+  }
+  for (const ExpertTensorNames& n : t.experts) {
+    require(n.gate, {F, H});
+    require(n.up, {F, H});
+    require(n.down, {H, F});
+  }
+  if (!t.shared.gate.empty()) {
+    require(t.shared.gate, {wide, H});
+    require(t.shared.up, {wide, H});
+    require(t.shared.down, {H, wide});
+  }
+  if (!t.shared_gate.empty()) require(t.shared_gate, {1, H});
+}
+
+void CheckpointWeights::read_routed(const LayerTensors& t, ExpertWeights& w) const {
+  const auto H = static_cast<std::size_t>(w.hidden);
+  const auto F = static_cast<std::size_t>(w.ffn);
   w.gate_up.resize(static_cast<std::size_t>(w.experts) * 2 * F * H);
   w.down.resize(static_cast<std::size_t>(w.experts) * H * F);
-  for (int e = 0; e < w.experts; ++e) {
-    const ExpertNames n =
-        mixtral ? mixtral_names(decoder_layer, e) : per_expert_names(decoder_layer, e);
-    const auto gate = read(n.gate, w.ffn, w.hidden);
-    const auto up = read(n.up, w.ffn, w.hidden);
-    const auto down = read(n.down, w.hidden, w.ffn);
-    float* gu = w.gate_up.data() + static_cast<std::size_t>(e) * 2 * F * H;
-    std::copy(gate.begin(), gate.end(), gu);
-    std::copy(up.begin(), up.end(), gu + F * H);
-    std::copy(down.begin(), down.end(), w.down.data() + static_cast<std::size_t>(e) * H * F);
+  if (!t.fused_gate_up.empty()) {
+    read_into(t.fused_gate_up, {w.experts, 2 * w.ffn, w.hidden}, w.gate_up.data());
+    read_into(t.fused_down, {w.experts, w.hidden, w.ffn}, w.down.data());
+    return;
+  }
+  for (std::size_t e = 0; e < t.experts.size(); ++e) {
+    const ExpertTensorNames& n = t.experts[e];
+    float* gu = w.gate_up.data() + e * 2 * F * H;
+    read_into(n.gate, {w.ffn, w.hidden}, gu);
+    read_into(n.up, {w.ffn, w.hidden}, gu + F * H);
+    read_into(n.down, {w.hidden, w.ffn}, w.down.data() + e * H * F);
   }
 }
 
-void CheckpointWeights::read_shared(int decoder_layer, ExpertWeights& w) const {
-  if (w.shared_experts == 0) return;
+void CheckpointWeights::read_shared(const LayerTensors& t, ExpertWeights& w) const {
+  if (t.shared.gate.empty()) return;
   const auto H = static_cast<std::size_t>(w.hidden);
   const auto Fs = static_cast<std::size_t>(w.shared_ffn);
   const auto S = static_cast<std::size_t>(w.shared_experts);
-  // DeepSeek stores its S shared experts as one MLP S * Fs wide; Qwen2-MoE one shared expert.
-  const std::string deepseek = prefix(decoder_layer) + "mlp.shared_experts.";
-  const std::string qwen = prefix(decoder_layer) + "mlp.shared_expert.";
-  const std::string p = find(deepseek + "gate_proj.weight") != nullptr ? deepseek : qwen;
-  const auto width = static_cast<std::int64_t>(S * Fs);
-  const auto gate = read(p + "gate_proj.weight", width, w.hidden);
-  const auto up = read(p + "up_proj.weight", width, w.hidden);
-  const auto down = read(p + "down_proj.weight", w.hidden, width);
+  const auto wide = static_cast<std::int64_t>(S * Fs);
+  std::vector<float> gate(S * Fs * H), up(S * Fs * H), down(H * S * Fs);
+  read_into(t.shared.gate, {wide, w.hidden}, gate.data());
+  read_into(t.shared.up, {wide, w.hidden}, up.data());
+  read_into(t.shared.down, {w.hidden, wide}, down.data());
   // Shared expert s is rows s*Fs.. of gate and up and the same columns of down: the wide MLP is
   // the sum of the S narrow ones.
   w.shared_gate_up.resize(S * 2 * Fs * H);
@@ -214,31 +252,43 @@ void CheckpointWeights::read_shared(int decoder_layer, ExpertWeights& w) const {
       std::copy(row, row + Fs, d + h * Fs);
     }
   }
-  if (w.shared_gate_sigmoid) {
-    w.shared_gate = read(prefix(decoder_layer) + "mlp.shared_expert_gate.weight", 1, w.hidden);
+  if (!t.shared_gate.empty()) {
+    w.shared_gate.resize(H);
+    read_into(t.shared_gate, {1, w.hidden}, w.shared_gate.data());
   }
 }
 
-ExpertWeights CheckpointWeights::layer(int layer) const {
+int CheckpointWeights::decoder_layer_of(int layer) const {
   if (layer < 0 || layer >= static_cast<int>(decoder_layers_.size())) {
     throw Error(folder_ + ": no MoE layer " + std::to_string(layer) + " (the model has " +
                 std::to_string(decoder_layers_.size()) + ")");
   }
-  require_memory(expert_weight_bytes(spec_) * 2,
-                 "the checkpoint weights of one MoE layer (" +
-                     format_bytes(expert_weight_bytes(spec_)) + " in fp32)",
-                 "run on a machine with more memory: the layers load one at a time");
+  return decoder_layers_[static_cast<std::size_t>(layer)];
+}
+
+ExpertWeights CheckpointWeights::layer(int layer) const {
   ExpertWeights w;
+  load_layer(layer, w);
+  return w;
+}
+
+void CheckpointWeights::load_layer(int layer, ExpertWeights& w) const {
+  const LayerTensors tensors = tensors_of(decoder_layer_of(layer));
+  const std::uint64_t held = (w.gate_up.size() + w.down.size()) * sizeof(float);
+  const std::uint64_t needed = expert_weight_bytes(spec_);
+  if (needed > held) {
+    require_memory(needed - held,
+                   "the checkpoint weights of one MoE layer (" + format_bytes(needed) + " in fp32)",
+                   "run on a machine with more memory: the layers load one at a time");
+  }
   w.hidden = spec_.hidden;
   w.ffn = spec_.expert_ffn;
   w.experts = spec_.experts;
   w.shared_experts = spec_.shared_experts;
   w.shared_ffn = spec_.shared_ffn;
   w.shared_gate_sigmoid = spec_.shared_gate_sigmoid;
-  const int decoder_layer = decoder_layers_[static_cast<std::size_t>(layer)];
-  read_routed(decoder_layer, w);
-  read_shared(decoder_layer, w);
-  return w;
+  read_routed(tensors, w);
+  read_shared(tensors, w);
 }
 
 }  // namespace moescope

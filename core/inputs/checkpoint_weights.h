@@ -14,6 +14,11 @@
 
 namespace moescope {
 
+// The tensor names of one expert's (or one shared MLP's) gate, up and down projections.
+struct ExpertTensorNames {
+  std::string gate, up, down;
+};
+
 class CheckpointWeights {
  public:
   // Opens the model folder `folder` (its config.json and safetensors files) for a run of
@@ -25,16 +30,37 @@ class CheckpointWeights {
   // MoE layer `layer`'s weights in fp32 (BF16 and F16 converted). Throws Error naming the file
   // and the tensor for a tensor that is missing, of another dtype or of the wrong shape.
   ExpertWeights layer(int layer) const;
+  // The same into `weights`, whose memory is reused when it holds a layer of this model
+  // already (a run's layers load one after another into one set).
+  void load_layer(int layer, ExpertWeights& weights) const;
 
   // "checkpoint(FOLDER)".
   std::string describe() const;
 
  private:
+  // Every tensor one layer reads, under the layout its checkpoint uses: fused expert tensors or
+  // one per expert, and the shared experts (gate, up, down) and their gate where the model has
+  // them.
+  struct LayerTensors {
+    std::string fused_gate_up, fused_down;
+    std::vector<ExpertTensorNames> experts;
+    ExpertTensorNames shared;
+    std::string shared_gate;
+  };
+  LayerTensors tensors_of(int decoder_layer) const;
+  int decoder_layer_of(int layer) const;
+  // Every tensor of MoE layer `layer` is there with its shape (nothing is read).
+  void check_layer(int layer) const;
+
   const SafetensorsFile& file_of(const std::string& tensor) const;
   const TensorInfo* find(const std::string& tensor) const;
-  std::vector<float> read(const std::string& tensor, std::int64_t rows, std::int64_t cols) const;
-  void read_routed(int decoder_layer, ExpertWeights& w) const;
-  void read_shared(int decoder_layer, ExpertWeights& w) const;
+  const TensorInfo& require(const std::string& tensor,
+                            const std::vector<std::int64_t>& shape) const;
+  // Reads the tensor into `out`, checking its shape and that every value is finite.
+  void read_into(const std::string& tensor, const std::vector<std::int64_t>& shape,
+                 float* out) const;
+  void read_routed(const LayerTensors& tensors, ExpertWeights& w) const;
+  void read_shared(const LayerTensors& tensors, ExpertWeights& w) const;
 
   std::string folder_;
   ModelSpec spec_;

@@ -1,4 +1,5 @@
 // Replays recorded router logits (and hidden states, when recorded) from a safetensors file.
+#include <cmath>
 #include <memory>
 
 #include "core/base/error.h"
@@ -47,12 +48,23 @@ class ReplayRouting final : public RoutingSource {
           throw Error(path + ": tensor '" + bias->name + "' must be 1-D with the model's " +
                       std::to_string(spec.experts) + " experts");
         }
+        const std::vector<float> values = file_.read_f32(*bias);
+        for (std::size_t e = 0; e < values.size(); ++e) {
+          if (!std::isfinite(values[e])) {
+            throw Error(path + ": tensor '" + bias->name + "' is " +
+                        (std::isnan(values[e]) ? "NaN" : "infinite") + " at expert " +
+                        std::to_string(e));
+          }
+        }
+        has_bias_ = true;
       }
     }
   }
 
   int tokens() const override { return tokens_; }
-  std::string describe() const override { return "replay(" + file_.path() + ")"; }
+  std::string describe() const override {
+    return "replay(" + file_.path() + (has_bias_ ? ", with selection bias" : "") + ")";
+  }
 
   LayerInput layer(int step, int layer) override {
     LayerInput in;
@@ -94,6 +106,7 @@ class ReplayRouting final : public RoutingSource {
   SafetensorsFile file_;
   std::uint64_t seed_;
   int tokens_ = 0;
+  bool has_bias_ = false;
 };
 
 }  // namespace

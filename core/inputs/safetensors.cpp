@@ -1,5 +1,8 @@
 #include "core/inputs/safetensors.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -166,45 +169,71 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                 " bytes but its tensors cover " + std::to_string(covered) +
                 " (extra or missing data)");
   }
+  // Checkpoint shards hold thousands of tensors, looked up by name for every expert.
+  for (std::size_t i = 0; i < tensors_.size(); ++i)
+    index_.emplace(tensors_[i].name, i);
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
-  for (const auto& t : tensors_) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
 std::vector<float> SafetensorsFile::read_f32(const TensorInfo& tensor) const {
-  const std::uint64_t bytes = tensor.end - tensor.begin;
-  const std::uint64_t element = dtype_size(tensor.dtype);
+  std::vector<float> out;
+  try {
+    out.resize(static_cast<std::size_t>(element_count(tensor)));
+  } catch (const std::bad_alloc&) {
+    throw Error(path_ + ": tensor '" + tensor.name + "' (" +
+                std::to_string(tensor.end - tensor.begin) + " bytes) does not fit in memory");
+  }
+  read_f32_into(tensor, out.data());
+  return out;
+}
+
+std::uint64_t SafetensorsFile::element_count(const TensorInfo& tensor) const {
   if (tensor.dtype != "F32" && tensor.dtype != "F16" && tensor.dtype != "BF16") {
     throw Error(path_ + ": tensor '" + tensor.name + "' has dtype " + tensor.dtype +
                 "; expected F32, F16 or BF16");
   }
-  std::vector<char> raw;
-  try {
-    raw.resize(bytes);
-  } catch (const std::bad_alloc&) {
-    throw Error(path_ + ": tensor '" + tensor.name + "' (" + std::to_string(bytes) +
-                " bytes) does not fit in memory");
-  }
-  std::ifstream in(path_, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(data_start_ + tensor.begin));
-  in.read(raw.data(), static_cast<std::streamsize>(bytes));
-  if (!in) throw Error(path_ + ": could not read tensor '" + tensor.name + "' (file changed?)");
-  const std::size_t count = bytes / element;
-  std::vector<float> out(count);
-  if (tensor.dtype == "F32") {
-    if (bytes > 0) std::memcpy(out.data(), raw.data(), bytes);  // both may be null when empty
-  } else {
-    for (std::size_t i = 0; i < count; ++i) {
-      std::uint16_t bits;
-      std::memcpy(&bits, raw.data() + 2 * i, 2);
-      out[i] = tensor.dtype == "F16" ? half_to_float(bits) : bfloat16_to_float(bits);
+  return (tensor.end - tensor.begin) / dtype_size(tensor.dtype);
+}
+
+void SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const {
+  const std::uint64_t count = element_count(tensor);
+  const std::uint64_t element = dtype_size(tensor.dtype);
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path_ + ": cannot open to read tensor '" + tensor.name + "'");
+  // pread in chunks a cache holds, converted straight into `out`: one pass over the bytes and
+  // no second copy of the tensor (a layer of a checkpoint is hundreds of MB).
+  constexpr std::uint64_t kChunkElements = 1u << 18;
+  std::vector<std::uint16_t> half(tensor.dtype == "F32" ? 0 : kChunkElements);
+  std::uint64_t done = 0;
+  while (done < count) {
+    const std::uint64_t n = std::min(kChunkElements, count - done);
+    char* target = tensor.dtype == "F32" ? reinterpret_cast<char*>(out + done)
+                                         : reinterpret_cast<char*>(half.data());
+    std::uint64_t got = 0;
+    while (got < n * element) {
+      const ssize_t r =
+          ::pread(fd, target + got, n * element - got,
+                  static_cast<off_t>(data_start_ + tensor.begin + done * element + got));
+      if (r <= 0) {
+        ::close(fd);
+        throw Error(path_ + ": could not read tensor '" + tensor.name + "' (file changed?)");
+      }
+      got += static_cast<std::uint64_t>(r);
     }
+    if (tensor.dtype == "BF16") {
+      for (std::uint64_t i = 0; i < n; ++i)
+        out[done + i] = std::bit_cast<float>(static_cast<std::uint32_t>(half[i]) << 16);
+    } else if (tensor.dtype == "F16") {
+      for (std::uint64_t i = 0; i < n; ++i)
+        out[done + i] = half_to_float(half[i]);
+    }
+    done += n;
   }
-  return out;
+  ::close(fd);
 }
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors) {

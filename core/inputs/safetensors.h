@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace moescope {
@@ -28,11 +29,16 @@ class SafetensorsFile {
 
   // Reads a tensor as fp32, converting F16 and BF16; other dtypes throw Error.
   std::vector<float> read_f32(const TensorInfo& tensor) const;
+  // The same into `out`, which holds element_count(tensor) floats.
+  void read_f32_into(const TensorInfo& tensor, float* out) const;
+  // The tensor's elements; throws Error for a dtype read_f32 does not convert.
+  std::uint64_t element_count(const TensorInfo& tensor) const;
 
  private:
   std::string path_;
   std::uint64_t data_start_ = 0;
   std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string, std::size_t> index_;  // tensors_ by name
 };
 
 struct TensorToWrite {

@@ -76,10 +76,16 @@ class ConfigFields {
     if (!has(field)) return out;
     if (!config_[field].is_array()) fail(field, "must be a list of layer indices");
     for (const auto& v : config_[field]) {
-      if (!v.is_number_integer()) fail(field, "must be a list of layer indices");
+      if (!v.is_number_integer() || v.get<long long>() < 0 ||
+          v.get<long long>() > std::numeric_limits<int>::max()) {
+        fail(field, "must be a list of layer indices, got " + v.dump());
+      }
       out.push_back(v.get<int>());
     }
     return out;
+  }
+  bool flag_or(const std::string& field, bool fallback) const {
+    return has(field) ? flag(field) : fallback;
   }
 
  private:
@@ -97,7 +103,7 @@ void read_mixtral(const ConfigFields& f, ModelSpec& spec) {
 void read_olmoe(const ConfigFields& f, ModelSpec& spec) {
   spec.expert_ffn = f.integer("intermediate_size");
   spec.experts = f.integer_named("num_experts", "num_local_experts");
-  spec.router.norm_topk_prob = f.flag("norm_topk_prob");
+  spec.router.norm_topk_prob = f.flag_or("norm_topk_prob", false);  // transformers' default
 }
 
 // The decoder layers that hold an MoE block, in order. Qwen-MoE: layer i unless listed in
@@ -105,6 +111,11 @@ void read_olmoe(const ConfigFields& f, ModelSpec& spec) {
 // after the first first_k_dense_replace. The others: every layer.
 std::vector<int> moe_decoder_layers(const ConfigFields& f, const std::string& type) {
   const int decoder_layers = f.integer("num_hidden_layers");
+  constexpr int kMaxDecoderLayers = 1 << 16;  // bounds the list before it is built
+  if (decoder_layers < 1 || decoder_layers > kMaxDecoderLayers) {
+    f.fail("num_hidden_layers", "must be from 1 to " + std::to_string(kMaxDecoderLayers) +
+                                    ", got " + std::to_string(decoder_layers));
+  }
   std::vector<int> out;
   if (type == "qwen2_moe" || type == "qwen3_moe") {
     const int step = f.integer_or("decoder_sparse_step", 1);
@@ -136,7 +147,7 @@ std::vector<int> moe_decoder_layers(const ConfigFields& f, const std::string& ty
 void read_qwen_moe(const ConfigFields& f, ModelSpec& spec, bool shared_expert) {
   spec.expert_ffn = f.integer("moe_intermediate_size");
   spec.experts = f.integer_named("num_experts", "num_local_experts");
-  spec.router.norm_topk_prob = f.flag("norm_topk_prob");
+  spec.router.norm_topk_prob = f.flag_or("norm_topk_prob", false);  // transformers' default
   if (shared_expert && f.integer("shared_expert_intermediate_size") > 0) {
     spec.shared_experts = 1;
     spec.shared_ffn = f.integer("shared_expert_intermediate_size");
@@ -157,6 +168,9 @@ void read_deepseek_shape(const ConfigFields& f, ModelSpec& spec) {
 
 void read_deepseek_v2(const ConfigFields& f, ModelSpec& spec) {
   read_deepseek_shape(f, spec);
+  // DeepSeek-V2's own modeling code normalizes the top-k weights or scales them, never both
+  // (transformers 5 only scales; every published V2 config has norm_topk_prob false).
+  if (spec.router.norm_topk_prob) spec.router.routed_scaling_factor = 1.0;
   f.expect_text("scoring_func", "softmax");
   const std::string method = f.text("topk_method");
   if (method == "group_limited_greedy") {
@@ -215,8 +229,9 @@ ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
   spec.layers = static_cast<int>(moe_decoder_layers(f, type).size());
   spec.hidden = f.integer("hidden_size");
   spec.top_k = f.integer("num_experts_per_tok");
-  const std::string act = config.value("hidden_act", std::string("silu"));
-  if (act != "silu") f.fail("hidden_act", "is '" + act + "'; the experts compute SwiGLU (silu)");
+  if (f.has("hidden_act") && f.text("hidden_act") != "silu") {
+    f.fail("hidden_act", "is '" + f.text("hidden_act") + "'; the experts compute SwiGLU (silu)");
+  }
   try {
     validate(spec);
   } catch (const Error& e) {
@@ -245,9 +260,12 @@ ModelSpec load_hf_config(const std::string& path) {
   const bool is_folder = fs::is_directory(path, ec);
   const std::string file = hf_config_path(path);
   ModelSpec spec = spec_from_hf_config(read_json_file(file, "Hugging Face config"), file);
+  // Named after the model folder, or after the file when it is not a folder's config.json.
   const fs::path folder = is_folder ? fs::path(path) : fs::path(file).parent_path();
-  const std::string folder_name = fs::weakly_canonical(folder, ec).filename().string();
-  if (!folder_name.empty()) spec.name = folder_name;
+  const std::string name = is_folder || fs::path(file).filename() == "config.json"
+                               ? fs::weakly_canonical(folder, ec).filename().string()
+                               : fs::path(file).stem().string();
+  if (!name.empty()) spec.name = name;
   return spec;
 }
 

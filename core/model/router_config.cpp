@@ -42,9 +42,9 @@ void validate(const RouterConfig& router, int experts, int top_k) {
   if (router.softmax_after_topk && router.scoring != RouterScoring::kSoftmax) {
     throw Error("router: 'softmax_after_topk' needs softmax scoring");
   }
-  if (!std::isfinite(static_cast<float>(router.routed_scaling_factor)) ||
-      router.routed_scaling_factor <= 0.0) {
-    throw Error("router: 'routed_scaling_factor' must be a finite number > 0");
+  const auto scale = static_cast<float>(router.routed_scaling_factor);  // as the weights use it
+  if (!std::isfinite(scale) || !(scale > 0.0f)) {
+    throw Error("router: 'routed_scaling_factor' must be a finite number > 0 (in fp32)");
   }
 }
 

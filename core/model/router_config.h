@@ -31,9 +31,12 @@ struct RouterConfig {
 };
 
 // Spelled out rather than defaulted: CUDA sources include this header and compile as C++17.
+// Without groups, topk_group and group_score change nothing, and are not compared.
 inline bool operator==(const RouterConfig& a, const RouterConfig& b) {
-  return a.scoring == b.scoring && a.groups == b.groups && a.topk_groups == b.topk_groups &&
-         a.group_score == b.group_score && a.norm_topk_prob == b.norm_topk_prob &&
+  const bool same_groups =
+      a.groups == b.groups &&
+      (a.groups <= 1 || (a.topk_groups == b.topk_groups && a.group_score == b.group_score));
+  return a.scoring == b.scoring && same_groups && a.norm_topk_prob == b.norm_topk_prob &&
          a.softmax_after_topk == b.softmax_after_topk &&
          a.routed_scaling_factor == b.routed_scaling_factor;
 }

@@ -14,8 +14,8 @@ LayerWeights::LayerWeights(const ModelSpec& spec, std::uint64_t seed,
 
 const ExpertWeights& LayerWeights::of(int layer) {
   if (checkpoint_ && layer != current_layer_) {
-    current_ = {};  // the previous layer's memory goes before the next layer's comes
-    current_ = checkpoint_->layer(layer);
+    current_layer_ = -1;                       // until the load completes
+    checkpoint_->load_layer(layer, current_);  // into the previous layer's memory
     current_layer_ = layer;
   }
   return current_;

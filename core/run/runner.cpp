@@ -385,6 +385,14 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
 
       // The output errors, and the same work's times, before anything is moved out.
       const std::vector<float>& base_out = work[0].repeats.front().output;
+      // Finite weights and hidden states can still overflow fp32 (weights of 1e30): an error
+      // that names the layer, rather than a NaN output error no session can store.
+      if (!std::all_of(base_out.begin(), base_out.end(),
+                       [](float v) { return std::isfinite(v); })) {
+        throw Error("layer " + std::to_string(layer) + ", step " + std::to_string(step) +
+                    ": the baseline's output is not finite (the weights or hidden states "
+                    "overflow fp32)");
+      }
       for (std::size_t p = 1; p < n_runs; ++p) {
         LayerWork& w = work[p];
         if (!w.record.same_work_as_baseline) {

@@ -82,10 +82,13 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   out.experiment = resolve(experiment);
   validate(out.experiment);
   const auto source = make_routing_source(out.experiment);
-  // A checkpoint that is not the model's, or is missing a tensor, is refused before any run
-  // is stored (its first layer is read here).
+  // A checkpoint that is not the model's, or lacks a tensor of a layer the run visits, is
+  // refused before any run is stored; the first layer's values are read and checked too (the
+  // others when they run).
   if (!out.experiment.model.weights_dir.empty()) {
-    (void)CheckpointWeights(out.experiment.model.weights_dir, *out.experiment.model.spec);
+    const ModelSpec& spec = *out.experiment.model.spec;
+    (void)CheckpointWeights(out.experiment.model.weights_dir, spec)
+        .layer(spec.run_layers().front());
   }
   const std::optional<CostModel> model =
       cost_model_for(out.experiment, backend, source->tokens(), cost_models, progress, cancel);

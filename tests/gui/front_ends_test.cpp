@@ -117,6 +117,21 @@ class FrontEndsTest : public QObject {
              QString::fromStdString(cli.dump(2)));
   }
 
+  void aModelFolderWithItsWeightsAndRouting() {
+    const QString folder = QStringLiteral(MOESCOPE_TEST_DATA "/hf_routers/deepseek_v3");
+    // The panel's scale (16 for the first look) gives way to the checkpoint's own size.
+    const QStringList options = {"--spec",    folder + "/config.json",
+                                 "--weights", folder,
+                                 "--logits",  folder + "/routing.safetensors",
+                                 "--steps",   "1",
+                                 "--backend", "cpu"};
+    const auto cli = cli_request(options);
+    QVERIFY(!cli.is_null());
+    QCOMPARE(QString::fromStdString(panel_request(options, false).dump(2)),
+             QString::fromStdString(cli.dump(2)));
+    QCOMPARE(cli["model"]["weights"], folder.toStdString());
+  }
+
   void aBackendWithOptions() {
     // The panel's backend takes options after a colon, as the command line does.
     const QStringList options = {"--preset", "olmoe-1b-7b", "--scale", "8",         "--tokens",

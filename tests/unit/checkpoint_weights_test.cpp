@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -140,6 +141,27 @@ TEST_F(BrokenCheckpoint, ATruncatedShardAndAMissingShardAreNamed) {
   expect_refused(folder, spec, "model-00002-of-00002.safetensors");
   fs::remove(shard);
   expect_refused(folder, spec, "names shard 'model-00002-of-00002.safetensors', which is not in");
+}
+
+TEST_F(BrokenCheckpoint, AnEmptyIndexIsNamed) {
+  const fs::path folder = copy("deepseek_v2");
+  std::ofstream(folder / "model.safetensors.index.json") << R"({"weight_map": {}})";
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "model.safetensors.index.json: 'weight_map' lists no tensor");
+}
+
+TEST_F(BrokenCheckpoint, ANonFiniteWeightIsNamedByTensorAndElement) {
+  const fs::path folder = copy("olmoe");
+  const SafetensorsFile file((folder / "model.safetensors").string());
+  std::vector<TensorToWrite> tensors;
+  for (const auto& t : file.tensors()) {
+    tensors.push_back({t.name, t.shape, file.read_f32(t), "BF16"});
+    if (t.name == "model.layers.1.mlp.experts.2.gate_proj.weight")
+      tensors.back().values[5] = std::numeric_limits<float>::quiet_NaN();
+  }
+  write_safetensors((folder / "model.safetensors").string(), tensors);
+  expect_refused(folder, load_hf_config(folder.string()),
+                 "tensor 'model.layers.1.mlp.experts.2.gate_proj.weight' holds NaN at element 5");
 }
 
 TEST_F(BrokenCheckpoint, AnotherModelsCheckpointOrAScaledSpecIsRefused) {

@@ -118,6 +118,46 @@ TEST(HfConfig, BadConfigsAreRefusedNamingTheField) {
       "olmoe-1b-7b.json", [](auto& c) { c["hidden_act"] = "gelu"; }, "'hidden_act' is 'gelu'");
   expect_refused(
       "olmoe-1b-7b.json", [](auto& c) { c = nlohmann::json::array(); }, "must be a JSON object");
+  expect_refused(
+      "olmoe-1b-7b.json", [](auto& c) { c["hidden_act"] = 7; },
+      "field 'hidden_act' must be a string, got 7");
+  expect_refused(
+      "qwen3-30b-a3b.json", [](auto& c) { c["mlp_only_layers"] = {1099511627776}; },
+      "field 'mlp_only_layers' must be a list of layer indices, got 1099511627776");
+}
+
+TEST(HfConfig, AHugeLayerCountIsRefusedBeforeAnythingIsBuilt) {
+  nlohmann::json c = read_json_file(kConfigs + "mixtral-8x7b.json", "config");
+  c["num_hidden_layers"] = 2147483647;
+  try {
+    spec_from_hf_config(c, "config.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'num_hidden_layers' must be from 1 to 65536"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(HfConfig, TransformersDefaultsAndDeepSeekV2sOwnWeightRule) {
+  nlohmann::json qwen = read_json_file(kConfigs + "qwen3-30b-a3b.json", "config");
+  qwen.erase("norm_topk_prob");  // transformers' default: false
+  EXPECT_FALSE(spec_from_hf_config(qwen, "c").router.norm_topk_prob);
+  // DeepSeek-V2's code normalizes or scales, never both.
+  nlohmann::json v2 = read_json_file(kConfigs + "deepseek-v2.json", "config");
+  v2["norm_topk_prob"] = true;
+  const RouterConfig r = spec_from_hf_config(v2, "c").router;
+  EXPECT_TRUE(r.norm_topk_prob);
+  EXPECT_EQ(r.routed_scaling_factor, 1.0);
+}
+
+// A spec read from a config, written as MoEScope's JSON and read back, is the same spec: a rerun
+// or a --spec file of a Kimi-K2 run (one group) still matches its checkpoint.
+TEST(HfConfig, SpecsRoundTripThroughTheirJson) {
+  for (const auto& name : preset_names()) {
+    const ModelSpec spec = load_hf_config(kConfigs + name + ".json");
+    EXPECT_EQ(spec_from_json(spec_to_json(spec), "round trip"), spec) << name;
+  }
 }
 
 TEST(HfConfig, AFileOfAnotherFormatIsRefusedNamingIt) {

@@ -108,6 +108,24 @@ TEST(HfRouterOracle, TheFixturesExerciseTheGroupRule) {
   EXPECT_GT(check_architecture("deepseek_v3").moved_by_groups, 0);
 }
 
+TEST(HfRouterOracle, ANonFiniteSelectionBiasIsRefusedBeforeTheRun) {
+  const std::string path = ::testing::TempDir() + "nan-bias.safetensors";
+  write_safetensors(path,
+                    {{"model.layers.0.router_logits", {2, 4}, std::vector<float>(8, 0.0f)},
+                     {"model.layers.0.e_score_correction_bias", {4}, {0.0f, 0.0f, NAN, 0.0f}}});
+  ModelSpec spec;
+  spec.layers = 1, spec.hidden = 8, spec.expert_ffn = 8, spec.experts = 4, spec.top_k = 2;
+  try {
+    make_replay_routing(spec, path, 0);
+    ADD_FAILURE() << "a NaN bias was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "tensor 'model.layers.0.e_score_correction_bias' is NaN at expert 2"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(HfRouterOracle, ReplayReadsTheSelectionBias) {
   const std::string folder = kFixtures + "deepseek_v3";
   const ModelSpec spec = load_hf_config(folder);

@@ -156,7 +156,7 @@ TEST(RouterVariants, ImpossibleSettingsAreRefusedNamingTheField) {
   RouterConfig s;
   s.scoring = RouterScoring::kSigmoid, s.softmax_after_topk = true;
   expect_refused(s, 8, 2, "'softmax_after_topk' needs softmax scoring");
-  for (double bad : {0.0, -1.0, std::nan(""), 1e300}) {
+  for (double bad : {0.0, -1.0, std::nan(""), 1e300, 1e-50}) {
     RouterConfig f;
     f.routed_scaling_factor = bad;
     expect_refused(f, 8, 2, "'routed_scaling_factor' must be a finite number > 0");
