@@ -147,7 +147,7 @@ void CheckpointWeights::read_into(const std::string& tensor, const std::vector<s
                                   float* out) const {
   const TensorInfo& info = require(tensor, shape);
   const SafetensorsFile& file = file_of(tensor);
-  file.read_f32_into(info, out);
+  if (file.read_f32_into(info, out)) return;
   // A NaN or infinite weight would make every output it touches NaN: refused by name.
   const std::uint64_t n = file.element_count(info);
   for (std::uint64_t i = 0; i < n; ++i) {

@@ -187,7 +187,7 @@ std::vector<float> SafetensorsFile::read_f32(const TensorInfo& tensor) const {
     throw Error(path_ + ": tensor '" + tensor.name + "' (" +
                 std::to_string(tensor.end - tensor.begin) + " bytes) does not fit in memory");
   }
-  read_f32_into(tensor, out.data());
+  (void)read_f32_into(tensor, out.data());
   return out;
 }
 
@@ -199,16 +199,17 @@ std::uint64_t SafetensorsFile::element_count(const TensorInfo& tensor) const {
   return (tensor.end - tensor.begin) / dtype_size(tensor.dtype);
 }
 
-void SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const {
+bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const {
   const std::uint64_t count = element_count(tensor);
   const std::uint64_t element = dtype_size(tensor.dtype);
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path_ + ": cannot open to read tensor '" + tensor.name + "'");
   // pread in chunks a cache holds, converted straight into `out`: one pass over the bytes and
   // no second copy of the tensor (a layer of a checkpoint is hundreds of MB).
-  constexpr std::uint64_t kChunkElements = 1u << 18;
+  constexpr std::uint64_t kChunkElements = 1u << 16;
   std::vector<std::uint16_t> half(tensor.dtype == "F32" ? 0 : kChunkElements);
   std::uint64_t done = 0;
+  std::uint32_t non_finite = 0;  // any value whose exponent bits are all ones
   while (done < count) {
     const std::uint64_t n = std::min(kChunkElements, count - done);
     char* target = tensor.dtype == "F32" ? reinterpret_cast<char*>(out + done)
@@ -224,16 +225,26 @@ void SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const 
       }
       got += static_cast<std::uint64_t>(r);
     }
+    // Branch-free loops, so they vectorize; the finiteness check rides along.
     if (tensor.dtype == "BF16") {
-      for (std::uint64_t i = 0; i < n; ++i)
+      for (std::uint64_t i = 0; i < n; ++i) {
         out[done + i] = std::bit_cast<float>(static_cast<std::uint32_t>(half[i]) << 16);
-    } else if (tensor.dtype == "F16") {
-      for (std::uint64_t i = 0; i < n; ++i)
-        out[done + i] = half_to_float(half[i]);
+        non_finite |= static_cast<std::uint32_t>((half[i] & 0x7f80u) == 0x7f80u);
+      }
+    } else {
+      if (tensor.dtype == "F16") {
+        for (std::uint64_t i = 0; i < n; ++i)
+          out[done + i] = half_to_float(half[i]);
+      }
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const auto bits = std::bit_cast<std::uint32_t>(out[done + i]);
+        non_finite |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+      }
     }
     done += n;
   }
   ::close(fd);
+  return non_finite == 0;
 }
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors) {

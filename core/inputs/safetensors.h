@@ -29,8 +29,9 @@ class SafetensorsFile {
 
   // Reads a tensor as fp32, converting F16 and BF16; other dtypes throw Error.
   std::vector<float> read_f32(const TensorInfo& tensor) const;
-  // The same into `out`, which holds element_count(tensor) floats.
-  void read_f32_into(const TensorInfo& tensor, float* out) const;
+  // The same into `out`, which holds element_count(tensor) floats. Returns whether every value
+  // is finite (checked in the same pass, while the values are in cache).
+  bool read_f32_into(const TensorInfo& tensor, float* out) const;
   // The tensor's elements; throws Error for a dtype read_f32 does not convert.
   std::uint64_t element_count(const TensorInfo& tensor) const;
 
