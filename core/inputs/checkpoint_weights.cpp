@@ -1,5 +1,6 @@
 #include "core/inputs/checkpoint_weights.h"
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 
@@ -287,6 +288,8 @@ void CheckpointWeights::load_layer(int layer, ExpertWeights& w) const {
   w.shared_experts = spec_.shared_experts;
   w.shared_ffn = spec_.shared_ffn;
   w.shared_gate_sigmoid = spec_.shared_gate_sigmoid;
+  static std::atomic<std::uint64_t> loads{0};
+  w.generation = ++loads;  // before the values change, so a failed load matches no cache
   read_routed(tensors, w);
   read_shared(tensors, w);
 }

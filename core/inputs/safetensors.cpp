@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -202,12 +204,21 @@ std::uint64_t SafetensorsFile::element_count(const TensorInfo& tensor) const {
 bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const {
   const std::uint64_t count = element_count(tensor);
   const std::uint64_t element = dtype_size(tensor.dtype);
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path_ + ": cannot open to read tensor '" + tensor.name + "'");
   // pread in chunks a cache holds, converted straight into `out`: one pass over the bytes and
   // no second copy of the tensor (a layer of a checkpoint is hundreds of MB).
   constexpr std::uint64_t kChunkElements = 1u << 16;
   std::vector<std::uint16_t> half(tensor.dtype == "F32" ? 0 : kChunkElements);
+  struct File {
+    int fd;
+    ~File() {
+      if (fd >= 0) ::close(fd);
+    }
+  } file{::open(path_.c_str(), O_RDONLY | O_CLOEXEC)};
+  const int fd = file.fd;
+  if (fd < 0) {
+    throw Error(path_ + ": cannot open to read tensor '" + tensor.name + "' (" +
+                std::strerror(errno) + ")");
+  }
   std::uint64_t done = 0;
   std::uint32_t non_finite = 0;  // any value whose exponent bits are all ones
   while (done < count) {
@@ -219,9 +230,12 @@ bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const 
       const ssize_t r =
           ::pread(fd, target + got, n * element - got,
                   static_cast<off_t>(data_start_ + tensor.begin + done * element + got));
+      if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        ::close(fd);
-        throw Error(path_ + ": could not read tensor '" + tensor.name + "' (file changed?)");
+        throw Error(path_ + ": could not read tensor '" + tensor.name + "' (" +
+                    (r == 0 ? std::string("the file ends early: changed since it was opened?")
+                            : std::string(std::strerror(errno))) +
+                    ")");
       }
       got += static_cast<std::uint64_t>(r);
     }
@@ -243,7 +257,6 @@ bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const 
     }
     done += n;
   }
-  ::close(fd);
   return non_finite == 0;
 }
 

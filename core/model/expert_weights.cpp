@@ -8,9 +8,12 @@
 namespace moescope {
 
 std::vector<float> weight_fingerprint(const ExpertWeights& w) {
-  std::vector<float> f = {static_cast<float>(w.hidden),     static_cast<float>(w.ffn),
-                          static_cast<float>(w.experts),    static_cast<float>(w.shared_experts),
-                          static_cast<float>(w.shared_ffn), w.shared_gate_sigmoid ? 1.0f : 0.0f};
+  std::vector<float> f = {static_cast<float>(w.hidden), static_cast<float>(w.ffn),
+                          static_cast<float>(w.experts), static_cast<float>(w.shared_experts),
+                          static_cast<float>(w.shared_ffn), w.shared_gate_sigmoid ? 1.0f : 0.0f,
+                          // exact in fp32: 24 bits each
+                          static_cast<float>(w.generation & 0xFFFFFFu),
+                          static_cast<float>((w.generation >> 24) & 0xFFFFFFu)};
   for (const auto* v : {&w.gate_up, &w.down, &w.shared_gate_up, &w.shared_down, &w.shared_gate}) {
     f.push_back(static_cast<float>(v->size()));
     for (std::size_t i = 0; i < v->size(); i += std::max<std::size_t>(1, v->size() / 16))

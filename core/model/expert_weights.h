@@ -22,6 +22,10 @@ struct ExpertWeights {
   std::vector<float> shared_gate_up;  // [S][2Fs][H]
   std::vector<float> shared_down;     // [S][H][Fs]
   std::vector<float> shared_gate;     // [H], when shared_gate_sigmoid
+  // Which load these values come from: checkpoint layers loaded one after another into the
+  // same memory get new generations, so no cache keyed on the fingerprint mistakes one layer
+  // for another whose sampled values happen to match. 0 for synthetic sets.
+  std::uint64_t generation = 0;
 
   const float* expert_gate_up(int e) const {
     return gate_up.data() + static_cast<std::size_t>(e) * 2 * static_cast<std::size_t>(ffn) *

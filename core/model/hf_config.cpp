@@ -168,9 +168,14 @@ void read_deepseek_shape(const ConfigFields& f, ModelSpec& spec) {
 
 void read_deepseek_v2(const ConfigFields& f, ModelSpec& spec) {
   read_deepseek_shape(f, spec);
-  // DeepSeek-V2's own modeling code normalizes the top-k weights or scales them, never both
-  // (transformers 5 only scales; every published V2 config has norm_topk_prob false).
-  if (spec.router.norm_topk_prob) spec.router.routed_scaling_factor = 1.0;
+  // DeepSeek-V2's own modeling code normalizes the top-k weights (when top_k > 1 and
+  // norm_topk_prob) or scales them, never both (transformers 5 only scales; every published V2
+  // config has norm_topk_prob false).
+  if (spec.router.norm_topk_prob && f.integer("num_experts_per_tok") > 1) {
+    spec.router.routed_scaling_factor = 1.0;
+  } else {
+    spec.router.norm_topk_prob = false;
+  }
   f.expect_text("scoring_func", "softmax");
   const std::string method = f.text("topk_method");
   if (method == "group_limited_greedy") {

@@ -12,6 +12,9 @@ double relative_error(const std::vector<float>& y, const std::vector<float>& ref
     diff += d * d;
     norm += static_cast<double>(reference[i]) * reference[i];
   }
+  // A policy's output that overflows fp32 (a pair the baseline never ran) is infinitely wrong,
+  // not NaN, which no session can store.
+  if (!std::isfinite(diff)) return INFINITY;
   if (norm == 0.0) return diff == 0.0 ? 0.0 : INFINITY;
   return std::sqrt(diff / norm);
 }

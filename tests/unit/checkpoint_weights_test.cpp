@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,7 +30,8 @@ class BrokenCheckpoint : public ::testing::Test {
   fs::path copy(const std::string& name) {
     folder_ = fs::temp_directory_path() /
               ("moescope-ckpt-" + name + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+               std::to_string(::getpid()));
     fs::remove_all(folder_);
     fs::copy(kFixtures + name, folder_, fs::copy_options::recursive);
     return folder_;
@@ -162,6 +165,30 @@ TEST_F(BrokenCheckpoint, ANonFiniteWeightIsNamedByTensorAndElement) {
   write_safetensors((folder / "model.safetensors").string(), tensors);
   expect_refused(folder, load_hf_config(folder.string()),
                  "tensor 'model.layers.1.mlp.experts.2.gate_proj.weight' holds NaN at element 5");
+}
+
+// The finiteness check rides along the conversion in chunks: values at a chunk's edge, in every
+// dtype, are seen.
+TEST_F(BrokenCheckpoint, NonFiniteValuesAreSeenInEveryDtypeAndChunk) {
+  const fs::path folder = copy("olmoe");
+  const std::string path = (folder / "big.safetensors").string();
+  for (const std::string dtype : {"F32", "F16", "BF16"}) {
+    for (std::size_t at :
+         {std::size_t{0}, std::size_t{65535}, std::size_t{65536}, std::size_t{199999}}) {
+      std::vector<float> values(200000, 0.5f);
+      values[at] = at % 2 == 0 ? std::numeric_limits<float>::infinity()
+                               : std::numeric_limits<float>::quiet_NaN();
+      write_safetensors(path, {{"t", {200000}, values, dtype}});
+      const SafetensorsFile file(path);
+      std::vector<float> out(200000);
+      EXPECT_FALSE(file.read_f32_into(*file.find("t"), out.data())) << dtype << " at " << at;
+      values[at] = 0.25f;
+      write_safetensors(path, {{"t", {200000}, values, dtype}});
+      const SafetensorsFile clean(path);
+      EXPECT_TRUE(clean.read_f32_into(*clean.find("t"), out.data())) << dtype << " at " << at;
+      EXPECT_EQ(out[at], 0.25f);
+    }
+  }
 }
 
 TEST_F(BrokenCheckpoint, AnotherModelsCheckpointOrAScaledSpecIsRefused) {

@@ -5,9 +5,11 @@
 // from the model's config.json must route those logits to the same experts with the same
 // weights, and the CPU layer with the checkpoint's weights must give the block's output.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -109,7 +111,8 @@ TEST(HfRouterOracle, TheFixturesExerciseTheGroupRule) {
 }
 
 TEST(HfRouterOracle, ANonFiniteSelectionBiasIsRefusedBeforeTheRun) {
-  const std::string path = ::testing::TempDir() + "nan-bias.safetensors";
+  const std::string path =
+      ::testing::TempDir() + "nan-bias-" + std::to_string(::getpid()) + ".safetensors";
   write_safetensors(path,
                     {{"model.layers.0.router_logits", {2, 4}, std::vector<float>(8, 0.0f)},
                      {"model.layers.0.e_score_correction_bias", {4}, {0.0f, 0.0f, NAN, 0.0f}}});
@@ -124,6 +127,7 @@ TEST(HfRouterOracle, ANonFiniteSelectionBiasIsRefusedBeforeTheRun) {
               std::string::npos)
         << e.what();
   }
+  std::remove(path.c_str());
 }
 
 TEST(HfRouterOracle, ReplayReadsTheSelectionBias) {
