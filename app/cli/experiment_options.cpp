@@ -59,7 +59,8 @@ void add_experiment_options(CLI::App& cmd, ExperimentOptions& o) {
   cmd.add_option("--reroute-scope", o.reroute_scope, "reroute: any|local")->capture_default_str();
   cmd.add_option("--capacity-scope", o.capacity_scope, "global|source|device")
       ->capture_default_str();
-  cmd.add_flag("--renormalize", e.policies.renormalize, "kept weights of a token sum to 1 (to the routed scaling factor)");
+  cmd.add_flag("--renormalize", e.policies.renormalize,
+               "kept weights of a token sum to 1 (to the routed scaling factor)");
   cmd.add_option("--placement", e.placement, "device of each expert, e.g. 0,0,1,1")->delimiter(',');
   cmd.add_option("--layers", e.model.layers, "MoE layers to run, e.g. 0,5,11")->delimiter(',');
   cmd.add_option("--seed", e.seed, "seed of the synthetic inputs and weights")

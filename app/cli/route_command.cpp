@@ -204,7 +204,8 @@ void add_route_command(CLI::App& app) {
                 "weights are the softmax of the selected logits (gpt-oss)");
   cmd->add_option("--bias-tensor", args->bias_tensor,
                   "the file's 1-D tensor of per-expert selection bias (e_score_correction_bias)");
-  cmd->add_flag("--renormalize", args->renormalize, "kept weights of a token sum to 1 (to the routed scaling factor)");
+  cmd->add_flag("--renormalize", args->renormalize,
+                "kept weights of a token sum to 1 (to the routed scaling factor)");
   cmd->add_option("--format", args->format, "output format (json)")
       ->check(CLI::IsMember({"json"}))
       ->capture_default_str();
