@@ -1,8 +1,11 @@
 // The expert weights each layer of a run computes with: one seeded synthetic set shared by all
 // layers (timing depends on shapes and loads, not values), or each layer's own weights from a
-// Hugging Face checkpoint, loaded when its layer comes and freed when the next one does.
+// Hugging Face checkpoint. Checkpoint layers stay in memory across steps when all the layers
+// the run visits fit in half the memory available; otherwise each layer loads when it comes,
+// into the previous layer's memory.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -23,10 +26,18 @@ class LayerWeights {
   // "synthetic(seed=S)" or "checkpoint(FOLDER)".
   std::string describe() const;
 
+  // Checkpoint layers read so far (each read of a layer counts).
+  int loads() const { return loads_; }
+  // Whether every layer the run visits stays in memory once read.
+  bool keeps_all_layers() const { return keep_all_; }
+
  private:
   std::optional<CheckpointWeights> checkpoint_;
   ExpertWeights current_;
   int current_layer_ = -1;
+  bool keep_all_ = false;
+  std::map<int, ExpertWeights> kept_;  // by layer, when keep_all_
+  int loads_ = 0;
   std::uint64_t seed_ = 0;
 };
 

@@ -17,6 +17,7 @@
 
 #include "core/base/error.h"
 #include "core/model/hf_config.h"
+#include "core/run/layer_weights.h"
 
 namespace moescope {
 namespace {
@@ -73,6 +74,23 @@ TEST(CheckpointWeights, DeepSeekSharedMlpIsSplitIntoItsExperts) {
   for (std::size_t h = 0; h < H; ++h)
     for (std::size_t f = 0; f < F; ++f)
       ASSERT_EQ(w.shared_down[H * F + h * F + f], down[h * 2 * F + F + f]);
+}
+
+// A run's steps visit every layer again: the layers are read once when they all fit.
+TEST(LayerWeights, CheckpointLayersAreReadOncePerRunWhenTheyFit) {
+  const std::string folder = kFixtures + "olmoe";
+  const ModelSpec spec = load_hf_config(folder);
+  LayerWeights weights(spec, 0, folder);
+  ASSERT_TRUE(weights.keeps_all_layers());  // 2 layers of 98 KB
+  const CheckpointWeights checkpoint(folder, spec);
+  for (int step = 0; step < 3; ++step) {
+    for (int layer : {0, 1}) {
+      EXPECT_EQ(weights.of(layer).gate_up, checkpoint.layer(layer).gate_up);
+      EXPECT_EQ(weights.of(layer).down, checkpoint.layer(layer).down);
+    }
+  }
+  EXPECT_EQ(weights.loads(), 2);
+  EXPECT_EQ(weights.describe(), "checkpoint(" + folder + ")");
 }
 
 TEST_F(BrokenCheckpoint, FusedExpertTensorsReadAsThePerExpertOnes) {
