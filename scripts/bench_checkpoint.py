@@ -13,24 +13,13 @@ The files come from the page cache (the benchmark reads them before timing).
 Standard library only.
 """
 
-import argparse
-import os
 import sys
 
-from bench_common import ratio_line, run_benchmarks
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_BINARY = os.path.join(REPO, "build", "release", "tests", "bench", "checkpoint_bench")
+from bench_common import ratio_line, run_suite
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY)
-    parser.add_argument("--repetitions", type=int, default=10)
-    args = parser.parse_args()
-    times, counters, ctx = run_benchmarks(args.binary, args.repetitions)
-    print(f"checkpoint benchmarks on {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
-          f"{args.repetitions} repetitions (interleaved), wall-clock times")
+    times, counters = run_suite(__doc__, "checkpoint_bench", "checkpoint benchmarks")
     ok = True
     read = times["BM_SequentialRead"]
     for label, name, target in (("load (reused memory)", "BM_LoadLayer", 1.5),

@@ -1,6 +1,7 @@
 """What the benchmark scripts share: running a Google Benchmark binary with interleaved
 repetitions and comparing two benchmarks by the ratio of their medians. Standard library only."""
 
+import argparse
 import json
 import os
 import statistics
@@ -42,3 +43,19 @@ def ratio_line(label, numerator, denominator, target=None):
     mark = "" if target is None else ("  ok" if passed else "  OVER TARGET")
     return (f"  {label:30s} ratio of medians {ratio:.3f} (per-repetition range {low:.3f}-"
             f"{high:.3f}: {verdict}){mark}", passed)
+
+
+def run_suite(doc, binary_name, title):
+    """The command line every benchmark script takes ([BINARY] [--repetitions N], the binary of
+    build/release by default), the run, and its header line. Returns (times, counters)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("binary", nargs="?",
+                        default=os.path.join(repo, "build", "release", "tests", "bench",
+                                             binary_name))
+    parser.add_argument("--repetitions", type=int, default=10)
+    args = parser.parse_args()
+    times, counters, ctx = run_benchmarks(args.binary, args.repetitions)
+    print(f"{title} on {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
+          f"{args.repetitions} repetitions (interleaved), wall-clock times")
+    return times, counters

@@ -12,27 +12,17 @@
 Standard library only.
 """
 
-import argparse
-import os
 import statistics
 import sys
 
-from bench_common import ratio_line, run_benchmarks
+from bench_common import ratio_line, run_suite
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_BINARY = os.path.join(REPO, "build", "release", "tests", "bench", "replica_bench")
 PLAN_TARGET_MS = 10.0
 ASSIGN_TARGET = 1.05
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY)
-    parser.add_argument("--repetitions", type=int, default=10)
-    args = parser.parse_args()
-    times, _, ctx = run_benchmarks(args.binary, args.repetitions)
-    print(f"replica benchmarks on {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
-          f"{args.repetitions} repetitions (interleaved), wall-clock times")
+    times, _ = run_suite(__doc__, "replica_bench", "replica benchmarks")
     ok = True
     print("\nplans of 61 layers x 256 experts (target < 10 ms):")
     for name, values in sorted(times.items()):

@@ -259,13 +259,15 @@ std::string hf_config_path(const std::string& path) {
   return file;
 }
 
-ModelSpec load_hf_config(const std::string& path) {
+namespace {
+
+// The spec of the parsed config `config` read from `path` (a config file or a model folder),
+// named after the model folder, or after the file when it is not a folder's config.json.
+ModelSpec named_spec(const json& config, const std::string& path, const std::string& file) {
   namespace fs = std::filesystem;
+  ModelSpec spec = spec_from_hf_config(config, file);
   std::error_code ec;
   const bool is_folder = fs::is_directory(path, ec);
-  const std::string file = hf_config_path(path);
-  ModelSpec spec = spec_from_hf_config(read_json_file(file, "Hugging Face config"), file);
-  // Named after the model folder, or after the file when it is not a folder's config.json.
   const fs::path folder = is_folder ? fs::path(path) : fs::path(file).parent_path();
   const std::string name = is_folder || fs::path(file).filename() == "config.json"
                                ? fs::weakly_canonical(folder, ec).filename().string()
@@ -274,11 +276,18 @@ ModelSpec load_hf_config(const std::string& path) {
   return spec;
 }
 
+}  // namespace
+
+ModelSpec load_hf_config(const std::string& path) {
+  const std::string file = hf_config_path(path);
+  return named_spec(read_json_file(file, "Hugging Face config"), path, file);
+}
+
 ModelSpec load_model_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return load_hf_config(path);
   const json j = read_json_file(path, "model spec");
-  if (j.is_object() && j.contains("model_type")) return load_hf_config(path);
+  if (j.is_object() && j.contains("model_type")) return named_spec(j, path, path);
   return spec_from_json(j, path);
 }
 

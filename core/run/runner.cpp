@@ -277,7 +277,11 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.timing = options.timing;
   result.machine = backend.machine();
   result.collector = backend.collector();
-  LayerWeights weights(options.spec, options.seed, options.weights_dir);
+  const std::shared_ptr<LayerWeights> shared_weights =
+      options.weights
+          ? options.weights
+          : std::make_shared<LayerWeights>(options.spec, options.seed, options.weights_dir);
+  LayerWeights& weights = *shared_weights;
   result.weights = weights.describe();
   result.weights_shared_across_layers = options.weights_dir.empty();
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "core/run/layer_timeline.h"
 
 namespace moescope {
+
+class LayerWeights;
 
 struct RunOptions {
   ModelSpec spec;  // with H and F already scaled as the user asked
@@ -47,6 +50,9 @@ struct RunOptions {
   ReplicationOptions replication;
   // A model folder whose checkpoint gives each layer's expert weights; empty: synthetic weights.
   std::string weights_dir;
+  // The checkpoint opened once for every batch of an experiment (layers it keeps are not read
+  // again); null: the run opens weights_dir itself.
+  std::shared_ptr<LayerWeights> weights;
 };
 
 struct LayerRecord {

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
-#include "core/inputs/checkpoint_weights.h"
 #include "core/run/calibration.h"
 #include "core/run/experiment_json.h"
+#include "core/run/layer_weights.h"
 #include "core/run/run_rows.h"
 
 namespace moescope {
@@ -84,11 +84,13 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   const auto source = make_routing_source(out.experiment);
   // A checkpoint that is not the model's, or lacks a tensor of a layer the run visits, is
   // refused before any run is stored; the first layer's values are read and checked too (the
-  // others when they run).
+  // others when they run). Opened once, for every batch.
+  std::shared_ptr<LayerWeights> weights;
   if (!out.experiment.model.weights_dir.empty()) {
     const ModelSpec& spec = *out.experiment.model.spec;
-    (void)CheckpointWeights(out.experiment.model.weights_dir, spec)
-        .layer(spec.run_layers().front());
+    weights =
+        std::make_shared<LayerWeights>(spec, out.experiment.seed, out.experiment.model.weights_dir);
+    (void)weights->of(spec.run_layers().front());
   }
   const std::optional<CostModel> model =
       cost_model_for(out.experiment, backend, source->tokens(), cost_models, progress, cancel);
@@ -100,6 +102,7 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   for (int devices : device_counts(out.experiment)) {
     batches.push_back(run_options(out.experiment, devices));
     batches.back().cost_model = model;
+    batches.back().weights = weights;
     check_run_options(batches.back(), *source);
     total += progress_units(batches.back());
     runs += batches.back().policies.size() + 1;

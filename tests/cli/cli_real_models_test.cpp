@@ -58,28 +58,29 @@ TEST(CliRealModels, PresetsListTheRouters) {
 // `route` with DeepSeek-V3's router keeps, under `none`, exactly the pairs transformers chose.
 TEST(CliRealModels, RouteWithTheV3RouterChoosesAsTransformers) {
   const std::string file = kRouters + "deepseek_v3/routing.safetensors";
-  const CliResult r = run_cli({"route",
-                               "--logits",
-                               file,
-                               "--tensor",
-                               "model.layers.1.router_logits",
-                               "--top-k",
-                               "8",
-                               "--policy",
-                               "none",
-                               "--scoring",
-                               "sigmoid",
-                               "--n-group",
-                               "8",
-                               "--topk-group",
-                               "4",
-                               "--group-score",
-                               "top2_sum",
-                               "--norm-topk",
-                               "--routed-scaling-factor",
-                               "2.5",
-                               "--bias-tensor",
-                               "model.layers.1.e_score_correction_bias"});
+  const std::vector<std::string> v3_router = {"route",
+                                              "--logits",
+                                              file,
+                                              "--tensor",
+                                              "model.layers.1.router_logits",
+                                              "--top-k",
+                                              "8",
+                                              "--policy",
+                                              "none",
+                                              "--scoring",
+                                              "sigmoid",
+                                              "--n-group",
+                                              "8",
+                                              "--topk-group",
+                                              "4",
+                                              "--group-score",
+                                              "top2_sum",
+                                              "--norm-topk",
+                                              "--routed-scaling-factor",
+                                              "2.5"};
+  std::vector<std::string> with_bias = v3_router;
+  with_bias.insert(with_bias.end(), {"--bias-tensor", "model.layers.1.e_score_correction_bias"});
+  const CliResult r = run_cli(with_bias);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const SafetensorsFile fixture(file);
   const auto experts = fixture.read_f32(*fixture.find("hf.layers.1.topk_indices"));
@@ -95,26 +96,7 @@ TEST(CliRealModels, RouteWithTheV3RouterChoosesAsTransformers) {
     EXPECT_NEAR(p[2].get<double>(), it->second, 1e-6) << p.dump();
   }
   // Without the bias the choice differs: the option is not ignored.
-  const CliResult unbiased = run_cli({"route",
-                                      "--logits",
-                                      file,
-                                      "--tensor",
-                                      "model.layers.1.router_logits",
-                                      "--top-k",
-                                      "8",
-                                      "--policy",
-                                      "none",
-                                      "--scoring",
-                                      "sigmoid",
-                                      "--n-group",
-                                      "8",
-                                      "--topk-group",
-                                      "4",
-                                      "--group-score",
-                                      "top2_sum",
-                                      "--norm-topk",
-                                      "--routed-scaling-factor",
-                                      "2.5"});
+  const CliResult unbiased = run_cli(v3_router);
   ASSERT_EQ(unbiased.exit_code, 0) << unbiased.err;
   EXPECT_NE(json::parse(unbiased.out)["pairs"], pairs);
 }

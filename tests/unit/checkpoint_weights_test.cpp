@@ -16,8 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/exec/cpu_backend.h"
+#include "core/inputs/replay_routing.h"
 #include "core/model/hf_config.h"
 #include "core/run/layer_weights.h"
+#include "core/run/runner.h"
 
 namespace moescope {
 namespace {
@@ -91,6 +94,24 @@ TEST(LayerWeights, CheckpointLayersAreReadOncePerRunWhenTheyFit) {
   }
   EXPECT_EQ(weights.loads(), 2);
   EXPECT_EQ(weights.describe(), "checkpoint(" + folder + ")");
+}
+
+// An experiment's batches (one per device count) share the opened checkpoint: its kept layers
+// are not read again.
+TEST(LayerWeights, RunsSharingTheCheckpointReadItsLayersOnce) {
+  const std::string folder = kFixtures + "olmoe";
+  RunOptions options;
+  options.spec = load_hf_config(folder);
+  options.weights_dir = folder;
+  options.weights = std::make_shared<LayerWeights>(options.spec, 0, folder);
+  auto source = make_replay_routing(options.spec, folder + "/routing.safetensors", 0);
+  auto backend = make_cpu_backend();
+  for (int devices : {4, 8}) {
+    options.devices = devices;
+    const RunResult result = run_model(options, *source, *backend, nullptr, nullptr);
+    EXPECT_EQ(result.weights, "checkpoint(" + folder + ")");
+  }
+  EXPECT_EQ(options.weights->loads(), 2);
 }
 
 TEST_F(BrokenCheckpoint, FusedExpertTensorsReadAsThePerExpertOnes) {
