@@ -64,14 +64,23 @@ def read_prompts(path):
     return prompts
 
 
+def router_of(block):
+    """A block's router: `gate` in most architectures, `router` in gpt-oss."""
+    for name in ("gate", "router"):
+        router = getattr(block, name, None)
+        if hasattr(router, "register_forward_hook"):  # a module, not a field of that name
+            return router
+    return None
+
+
 def moe_blocks(model):
-    """The MoE blocks in layer order: an MLP holding a router (`gate`) and `experts`."""
+    """The MoE blocks in layer order: an MLP holding a router and `experts`."""
     inner = getattr(model, "model", model)
     blocks = []
     for layer in getattr(inner, "layers", []):
         for name in ("mlp", "block_sparse_moe"):
             block = getattr(layer, name, None)
-            if block is not None and hasattr(block, "gate") and hasattr(block, "experts"):
+            if block is not None and router_of(block) is not None and hasattr(block, "experts"):
                 blocks.append(block)
                 break
     return blocks
@@ -133,7 +142,8 @@ def main():
                  "give \"input_ids\" in a .jsonl file instead")
     blocks = moe_blocks(model)
     if not blocks:
-        fail(f"{args.model}: no MoE block found (a `gate` and `experts` in each layer's MLP)")
+        fail(f"{args.model}: no MoE block found (a router, `gate` or `router`, and `experts` "
+             "in each layer's MLP)")
     wanted = list(range(len(blocks)))
     if args.layers:
         try:
@@ -155,7 +165,7 @@ def main():
         block = blocks[i]
         block.register_forward_pre_hook(
             lambda m, a, i=i: recorded[i]["hidden"].append(keep_real(a[0])))
-        block.gate.register_forward_hook(
+        router_of(block).register_forward_hook(
             lambda m, a, out, i=i: recorded[i]["logits"].append(
                 keep_real(out[0] if isinstance(out, tuple) else out)))
 
@@ -189,7 +199,7 @@ def main():
     for i in wanted:
         tensors[f"model.layers.{i}.hidden_states"] = torch.cat(recorded[i]["hidden"])[:tokens]
         tensors[f"model.layers.{i}.router_logits"] = torch.cat(recorded[i]["logits"])[:tokens]
-        bias = getattr(blocks[i].gate, "e_score_correction_bias", None)
+        bias = getattr(router_of(blocks[i]), "e_score_correction_bias", None)
         if bias is not None:
             tensors[f"model.layers.{i}.e_score_correction_bias"] = bias.detach().float().cpu()
     tensors = {k: v.contiguous() for k, v in tensors.items()}

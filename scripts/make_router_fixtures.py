@@ -26,7 +26,7 @@ import tempfile
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import (AutoModelForCausalLM, DeepseekV2Config, DeepseekV3Config,
+from transformers import (AutoModelForCausalLM, DeepseekV2Config, DeepseekV3Config, GptOssConfig,
                           MixtralConfig, OlmoeConfig, Qwen2MoeConfig, Qwen3MoeConfig)
 
 COMMON = dict(vocab_size=128, hidden_size=32, num_attention_heads=4, num_key_value_heads=4,
@@ -66,26 +66,37 @@ def configs():
                                       n_shared_experts=1, num_experts_per_tok=8, n_group=1,
                                       topk_group=1, routed_scaling_factor=2.827,
                                       norm_topk_prob=True)
+    # A limit low enough that the clamps act on these small random activations.
+    yield "gpt_oss", GptOssConfig(**COMMON, num_hidden_layers=2, intermediate_size=24,
+                                  num_local_experts=16, num_experts_per_tok=4, head_dim=8,
+                                  swiglu_limit=0.02)
 
 
 def moe_blocks(model):
-    """The MoE blocks in layer order: the modules holding a router named `gate`."""
+    """The MoE blocks in layer order, each with its router (`gate`, gpt-oss's `router`)."""
     blocks = []
     for layer in model.model.layers:
         mlp = layer.mlp
-        if hasattr(mlp, "gate") and hasattr(mlp, "experts"):
-            blocks.append(mlp)
+        router = getattr(mlp, "gate", None) or getattr(mlp, "router", None)
+        if router is not None and hasattr(mlp, "experts"):
+            blocks.append((mlp, router))
     return blocks
 
 
 def capture(name, config, tokens, seed):
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config).eval()
-    model.to(torch.bfloat16).to(torch.float32)  # weights a bf16 checkpoint holds exactly
     blocks = moe_blocks(model)
+    with torch.no_grad():  # a new model's expert biases are zero; trained ones are not
+        for block, _ in blocks:
+            for name in ("gate_up_proj_bias", "down_proj_bias"):
+                if hasattr(block.experts, name):
+                    getattr(block.experts, name).copy_(
+                        torch.randn_like(getattr(block.experts, name)) * 0.05)
+    model.to(torch.bfloat16).to(torch.float32)  # weights a bf16 checkpoint holds exactly
     tensors = {}
-    for i, block in enumerate(blocks):
-        bias = getattr(block.gate, "e_score_correction_bias", None)
+    for i, (block, router) in enumerate(blocks):
+        bias = getattr(router, "e_score_correction_bias", None)
         if bias is not None:  # trained models have one; a new model's is zero
             with torch.no_grad():
                 bias.copy_(torch.randn_like(bias) * 0.05)
@@ -96,6 +107,8 @@ def capture(name, config, tokens, seed):
                 -1, args[0].shape[-1]).detach().float().clone()
 
         def on_block_output(module, args, output, i=i):
+            if isinstance(output, tuple):  # gpt-oss returns (output, router scores)
+                output = output[0]
             tensors[f"hf.layers.{i}.moe_output"] = output.reshape(
                 -1, output.shape[-1]).detach().float().clone()
 
@@ -107,7 +120,7 @@ def capture(name, config, tokens, seed):
 
         block.register_forward_pre_hook(on_block)
         block.register_forward_hook(on_block_output)
-        block.gate.register_forward_hook(on_gate)
+        router.register_forward_hook(on_gate)
     ids = torch.randint(0, config.vocab_size, (2, tokens // 2))
     with torch.no_grad():
         model(input_ids=ids)

@@ -153,8 +153,10 @@ void show_run(const SessionArgs& args) {
               r.finished_at.empty() ? "-" : r.finished_at.c_str());
   std::printf("  model %s, policy %s, %d devices, %d tokens, %d steps\n", r.model.c_str(),
               r.policy.c_str(), r.devices, r.tokens, r.steps);
-  if (const auto spec = stored_spec(r))
+  if (const auto spec = stored_spec(r)) {
     std::printf("  router %s\n", describe(spec->router).c_str());
+    if (!spec->mlp.plain()) std::printf("  experts %s\n", describe(spec->mlp).c_str());
+  }
   std::printf("  backend %s, timeline %s, timed by %s, MoEScope %s\n", r.backend.c_str(),
               r.timing.c_str(), r.collector.c_str(), r.tool_version.c_str());
   // On which machine, with which kernels, the times were taken.

@@ -35,8 +35,10 @@ void add_spec_commands(CLI::App& app) {
                                      : std::to_string(s.shared_experts) + " x " +
                                            std::to_string(s.shared_ffn) +
                                            (s.shared_gate_sigmoid ? " (gated)" : "");
-      std::printf("%-18s %6d %6d %6d %4d %5d %-16s %s\n", name.c_str(), s.layers, s.hidden,
-                  s.expert_ffn, s.experts, s.top_k, shared.c_str(), describe(s.router).c_str());
+      const std::string experts = s.mlp.plain() ? "" : "; experts " + describe(s.mlp);
+      std::printf("%-18s %6d %6d %6d %4d %5d %-16s %s%s\n", name.c_str(), s.layers, s.hidden,
+                  s.expert_ffn, s.experts, s.top_k, shared.c_str(), describe(s.router).c_str(),
+                  experts.c_str());
     }
   });
 

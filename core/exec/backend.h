@@ -44,6 +44,8 @@ class Backend {
   // Called before each layer, so that a backend can tag what it records with the step, the
   // layer and the device of each expert. Throws Error when it cannot tag them.
   virtual void begin_layer(int /*step*/, int /*layer*/, const Placement& /*placement*/) {}
+  // Throws Error, before anything runs, when the backend cannot compute this model's experts.
+  virtual void check_model(const ModelSpec& /*spec*/) const {}
 
   // Gating and the capacity policy. The defaults run core's router and policies on the host;
   // a backend may do them itself (the CUDA backend does, on the GPU) and must then keep the

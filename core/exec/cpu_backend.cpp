@@ -106,7 +106,7 @@ class CpuBackend final : public Backend {
     if (bf16) weights_.convert(w, onednn_threads());
     ffn_.make_room(plan.experts + w.shared_experts);
     for (int g = 0; g < plan.experts; ++g)
-      ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels);
+      ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels, w.mlp);
     for (int s = 0; s < w.shared_experts; ++s)
       ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
 
@@ -143,9 +143,10 @@ class CpuBackend final : public Backend {
           bf16 ? static_cast<const void*>(&weights_.gate_up[ue * 2 * F * H]) : w.expert_gate_up(e);
       const void* down =
           bf16 ? static_cast<const void*>(&weights_.down[ue * H * F]) : w.expert_down(e);
+      const FfnActivation activation{w.mlp, w.expert_gate_up_bias(e), w.expert_down_bias(e)};
       profiler::CpuTimer timer;
-      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first],
-               kernels);
+      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first], kernels,
+               activation);
       out.expert_ns[static_cast<std::size_t>(g)] = timer.elapsed_ns();
     }
 

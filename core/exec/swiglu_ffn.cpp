@@ -40,6 +40,29 @@ void silu_times_up(float* scratch, std::size_t rows, std::size_t F, int threads)
       });
 }
 
+// act = activation(gate + b_gate, up + b_up), in place in the gate half of each [2F] row; bf16
+// copies [rows, F] into `packed` too when it is not null.
+void activate(float* scratch, std::size_t rows, std::size_t F, const FfnActivation& a,
+              std::uint16_t* packed, int threads) {
+  parallel_for(
+      static_cast<std::int64_t>(rows), threads, 4, [=](std::int64_t begin, std::int64_t end) {
+        const ExpertMlp& m = a.mlp;
+        for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {
+          float* row = scratch + r * 2 * F;
+          for (std::size_t f = 0; f < F; ++f) {
+            float g = row[f], u = row[F + f];
+            if (a.gate_up_bias != nullptr) {
+              g += a.gate_up_bias[f];
+              u += a.gate_up_bias[F + f];
+            }
+            row[f] = m.clamped() ? clamped_swiglu(g, u, m.swiglu_alpha, m.swiglu_limit)
+                                 : g / (1.0f + std::exp(-g)) * u;
+            if (packed != nullptr) packed[r * F + f] = to_bf16(row[f]);
+          }
+        }
+      });
+}
+
 }  // namespace
 
 FfnKernels choose_ffn_kernels(CpuPrecision precision, std::int64_t rows, std::int64_t experts,
@@ -128,13 +151,85 @@ bool takes_skinny(std::int64_t rows, FfnKernels kernels) {
   return kernels == FfnKernels::kSkinnyFewRows && rows <= kSkinnyMaxRows;
 }
 
+// The general path's two products through oneDNN: [n, 2F] in fp32, then the down projection
+// reading the activation in place (fp32, rows 2F apart) or packed (bf16).
+ProductShape general_up(CpuPrecision precision, std::int64_t n, int ffn, int hidden) {
+  return {precision, n, 2 * ffn, hidden, hidden, 2 * ffn, false, AfterProduct::kNothing};
+}
+ProductShape general_down(CpuPrecision precision, std::int64_t n, int ffn, int hidden) {
+  const std::int64_t x_ld = precision == CpuPrecision::kFp32 ? 2 * ffn : ffn;
+  return {precision, n, hidden, ffn, x_ld, hidden, false, AfterProduct::kNothing};
+}
+
 }  // namespace
 
+void SwigluFfn::run_general(CpuPrecision precision, const void* x, std::int64_t rows,
+                            const void* gate_up, const void* down, int ffn, int hidden, float* y,
+                            FfnKernels kernels, const FfnActivation& activation) {
+  const auto F = static_cast<std::size_t>(ffn);
+  const auto H = static_cast<std::size_t>(hidden);
+  const bool fp32 = precision == CpuPrecision::kFp32;
+  const bool blas = kernels == FfnKernels::kBlas && fp32;
+  const bool skinny = takes_skinny(rows, kernels);
+  // The skinny kernels read the weights once for all rows: one block.
+  const std::int64_t block_rows = skinny ? rows : kRowBlock;
+  const auto block = static_cast<std::size_t>(std::min(rows, block_rows));
+  gate_.resize(block * 2 * F);
+  if (!fp32) activation_.resize(block * F);  // bf16 uses its first half
+  auto* packed = fp32 ? nullptr : reinterpret_cast<std::uint16_t*>(activation_.data());
+  const int threads = blas ? blas::threads() : onednn_threads();
+  for (std::int64_t first = 0; first < rows; first += block_rows) {
+    const std::int64_t n = std::min(block_rows, rows - first);
+    const void* xb = offset(x, static_cast<std::size_t>(first) * H, precision);
+    float* yb = y + static_cast<std::size_t>(first) * H;
+    const int ni = static_cast<int>(n);
+    if (blas) {
+      blas::multiply_transposed(ni, 2 * ffn, hidden, static_cast<const float*>(xb), hidden,
+                                static_cast<const float*>(gate_up), hidden, 0.0f, gate_.data(),
+                                2 * ffn);
+    } else if (skinny && fp32) {
+      skinny_matmul(static_cast<const float*>(xb), H, ni, hidden,
+                    static_cast<const float*>(gate_up), 2 * ffn, gate_.data(), 2 * F, threads);
+    } else if (skinny) {
+      skinny_matmul_bf16(static_cast<const std::uint16_t*>(xb), H, ni, hidden,
+                         static_cast<const std::uint16_t*>(gate_up), 2 * ffn, gate_.data(), 2 * F,
+                         threads);
+    } else {
+      matmul_.multiply(general_up(precision, n, ffn, hidden), xb, gate_up, gate_.data());
+    }
+    activate(gate_.data(), static_cast<std::size_t>(n), F, activation, packed, threads);
+    if (blas) {
+      blas::multiply_transposed(ni, hidden, ffn, gate_.data(), 2 * ffn,
+                                static_cast<const float*>(down), ffn, 0.0f, yb, hidden);
+    } else if (skinny && fp32) {
+      skinny_matmul(gate_.data(), 2 * F, ni, ffn, static_cast<const float*>(down), hidden, yb, H,
+                    threads);
+    } else if (skinny) {
+      skinny_matmul_bf16(packed, F, ni, ffn, static_cast<const std::uint16_t*>(down), hidden, yb, H,
+                         threads);
+    } else {
+      matmul_.multiply(general_down(precision, n, ffn, hidden),
+                       fp32 ? static_cast<const void*>(gate_.data()) : packed, down, yb);
+    }
+    if (activation.down_bias != nullptr) {
+      for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
+        for (std::size_t h = 0; h < H; ++h)
+          yb[r * H + h] += activation.down_bias[h];
+      }
+    }
+  }
+}
+
 void SwigluFfn::prepare(CpuPrecision precision, std::int64_t rows, int ffn, int hidden,
-                        FfnKernels kernels) {
+                        FfnKernels kernels, const ExpertMlp& mlp) {
   if (rows <= 0 || kernels == FfnKernels::kBlas || takes_skinny(rows, kernels)) return;
   for (const std::int64_t n : {std::min(rows, kRowBlock), rows % kRowBlock}) {
     if (n == 0) continue;
+    if (!mlp.plain()) {
+      matmul_.prepare(general_up(precision, n, ffn, hidden));
+      matmul_.prepare(general_down(precision, n, ffn, hidden));
+      continue;
+    }
     const BlockProducts p = block_products(precision, n, ffn, hidden);
     matmul_.prepare(p.gate);
     matmul_.prepare(p.up);
@@ -148,7 +243,12 @@ void SwigluFfn::make_room(int experts) {
 }
 
 void SwigluFfn::run(CpuPrecision precision, const void* x, std::int64_t rows, const void* gate_up,
-                    const void* down, int ffn, int hidden, float* y, FfnKernels kernels) {
+                    const void* down, int ffn, int hidden, float* y, FfnKernels kernels,
+                    const FfnActivation& activation) {
+  if (!activation.mlp.plain()) {
+    run_general(precision, x, rows, gate_up, down, ffn, hidden, y, kernels, activation);
+    return;
+  }
   if (kernels == FfnKernels::kBlas && precision == CpuPrecision::kFp32) {
     run_blas(static_cast<const float*>(x), rows, static_cast<const float*>(gate_up),
              static_cast<const float*>(down), ffn, hidden, y);

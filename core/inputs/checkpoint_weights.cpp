@@ -44,7 +44,8 @@ std::string summary(const ModelSpec& s) {
   return "H " + std::to_string(s.hidden) + ", F " + std::to_string(s.expert_ffn) + ", E " +
          std::to_string(s.experts) + ", top-" + std::to_string(s.top_k) + ", " +
          std::to_string(s.layers) + " MoE layers, " + std::to_string(s.shared_experts) +
-         " shared x " + std::to_string(s.shared_ffn) + ", router " + describe(s.router);
+         " shared x " + std::to_string(s.shared_ffn) + ", router " + describe(s.router) +
+         ", experts " + describe(s.mlp);
 }
 
 }  // namespace
@@ -61,6 +62,7 @@ CheckpointWeights::CheckpointWeights(const std::string& folder, const ModelSpec&
   const nlohmann::json config = read_json_file(config_path, "Hugging Face config");
   ModelSpec theirs = spec_from_hf_config(config, config_path);
   decoder_layers_ = hf_moe_decoder_layers(config, config_path);
+  gpt_oss_ = config.value("model_type", std::string()) == "gpt_oss";
   // The checkpoint must be the model the run describes, at full size.
   theirs.name = spec.name;
   theirs.layer_subset = spec.layer_subset;
@@ -147,15 +149,21 @@ const TensorInfo& CheckpointWeights::require(const std::string& tensor,
 void CheckpointWeights::read_into(const std::string& tensor, const std::vector<std::int64_t>& shape,
                                   float* out) const {
   const TensorInfo& info = require(tensor, shape);
+  read_range_into(tensor, shape, 0, file_of(tensor).element_count(info), out);
+}
+
+void CheckpointWeights::read_range_into(const std::string& tensor,
+                                        const std::vector<std::int64_t>& shape, std::uint64_t first,
+                                        std::uint64_t count, float* out) const {
+  const TensorInfo& info = require(tensor, shape);
   const SafetensorsFile& file = file_of(tensor);
-  if (file.read_f32_into(info, out)) return;
+  if (file.read_f32_range_into(info, first, count, out)) return;
   // A NaN or infinite weight would make every output it touches NaN: refused by name.
-  const std::uint64_t n = file.element_count(info);
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (std::uint64_t i = 0; i < count; ++i) {
     if (!std::isfinite(out[i])) {
       throw Error(file.path() + ": tensor '" + tensor + "' holds " +
                   (std::isnan(out[i]) ? "NaN" : "an infinite value") + " at element " +
-                  std::to_string(i));
+                  std::to_string(first + i));
     }
   }
 }
@@ -163,7 +171,20 @@ void CheckpointWeights::read_into(const std::string& tensor, const std::vector<s
 CheckpointWeights::LayerTensors CheckpointWeights::tensors_of(int decoder_layer) const {
   LayerTensors t;
   const std::string p = prefix(decoder_layer);
-  if (find(p + "mlp.experts.gate_up_proj") != nullptr) {
+  if (find(p + "mlp.experts.gate_up_proj_blocks") != nullptr) {
+    // gpt-oss as published: MXFP4 blocks and scales.
+    throw Error(folder_ + ": tensor '" + p +
+                "mlp.experts.gate_up_proj_blocks' holds MXFP4-quantized experts; MoEScope reads "
+                "BF16, F16 or F32 (dequantize first: transformers' Mxfp4Config(dequantize=True), "
+                "then save_pretrained)");
+  }
+  if (gpt_oss_) {
+    t.gpt_oss_layout = true;
+    t.fused_gate_up = p + "mlp.experts.gate_up_proj";
+    t.fused_down = p + "mlp.experts.down_proj";
+    t.gate_up_bias = p + "mlp.experts.gate_up_proj_bias";
+    t.down_bias = p + "mlp.experts.down_proj_bias";
+  } else if (find(p + "mlp.experts.gate_up_proj") != nullptr) {
     // Newer transformers versions' fused layout: gate_up [E, 2F, H] (gate rows first) and
     // down [E, H, F], exactly MoEScope's.
     t.fused_gate_up = p + "mlp.experts.gate_up_proj";
@@ -191,7 +212,12 @@ void CheckpointWeights::check_layer(int layer) const {
   const LayerTensors t = tensors_of(decoder_layer_of(layer));
   const std::int64_t E = spec_.experts, H = spec_.hidden, F = spec_.expert_ffn;
   const std::int64_t wide = static_cast<std::int64_t>(spec_.shared_experts) * spec_.shared_ffn;
-  if (!t.fused_gate_up.empty()) {
+  if (t.gpt_oss_layout) {
+    require(t.fused_gate_up, {E, H, 2 * F});
+    require(t.fused_down, {E, F, H});
+    require(t.gate_up_bias, {E, 2 * F});
+    require(t.down_bias, {E, H});
+  } else if (!t.fused_gate_up.empty()) {
     require(t.fused_gate_up, {E, 2 * F, H});
     require(t.fused_down, {E, H, F});
   }
@@ -213,6 +239,10 @@ void CheckpointWeights::read_routed(const LayerTensors& t, ExpertWeights& w) con
   const auto F = static_cast<std::size_t>(w.ffn);
   w.gate_up.resize(static_cast<std::size_t>(w.experts) * 2 * F * H);
   w.down.resize(static_cast<std::size_t>(w.experts) * H * F);
+  if (t.gpt_oss_layout) {
+    read_gpt_oss(t, w);
+    return;
+  }
   if (!t.fused_gate_up.empty()) {
     read_into(t.fused_gate_up, {w.experts, 2 * w.ffn, w.hidden}, w.gate_up.data());
     read_into(t.fused_down, {w.experts, w.hidden, w.ffn}, w.down.data());
@@ -225,6 +255,46 @@ void CheckpointWeights::read_routed(const LayerTensors& t, ExpertWeights& w) con
     read_into(n.up, {w.ffn, w.hidden}, gu + F * H);
     read_into(n.down, {w.hidden, w.ffn}, w.down.data() + e * H * F);
   }
+}
+
+void CheckpointWeights::read_gpt_oss(const LayerTensors& t, ExpertWeights& w) const {
+  const auto H = static_cast<std::size_t>(w.hidden);
+  const auto F = static_cast<std::size_t>(w.ffn);
+  const auto E = static_cast<std::size_t>(w.experts);
+  const std::vector<std::int64_t> gate_up_shape = {w.experts, w.hidden, 2 * w.ffn};
+  const std::vector<std::int64_t> down_shape = {w.experts, w.ffn, w.hidden};
+  // One expert at a time through a slice-sized buffer, so a layer costs its own size in memory.
+  std::vector<float> slice(2 * F * H);
+  for (std::size_t e = 0; e < E; ++e) {
+    // [H, 2F], column 2f the gate's row f and column 2f + 1 the up projection's.
+    read_range_into(t.fused_gate_up, gate_up_shape, e * H * 2 * F, H * 2 * F, slice.data());
+    float* gu = w.gate_up.data() + e * 2 * F * H;
+    for (std::size_t h = 0; h < H; ++h) {
+      const float* row = slice.data() + h * 2 * F;
+      for (std::size_t f = 0; f < F; ++f) {
+        gu[f * H + h] = row[2 * f];
+        gu[(F + f) * H + h] = row[2 * f + 1];
+      }
+    }
+    // [F, H] to [H, F].
+    read_range_into(t.fused_down, down_shape, e * F * H, F * H, slice.data());
+    float* d = w.down.data() + e * H * F;
+    for (std::size_t f = 0; f < F; ++f) {
+      for (std::size_t h = 0; h < H; ++h)
+        d[h * F + f] = slice[f * H + h];
+    }
+  }
+  std::vector<float> interleaved(E * 2 * F);
+  read_into(t.gate_up_bias, {w.experts, 2 * w.ffn}, interleaved.data());
+  w.gate_up_bias.resize(E * 2 * F);
+  for (std::size_t e = 0; e < E; ++e) {
+    for (std::size_t f = 0; f < F; ++f) {
+      w.gate_up_bias[e * 2 * F + f] = interleaved[e * 2 * F + 2 * f];
+      w.gate_up_bias[e * 2 * F + F + f] = interleaved[e * 2 * F + 2 * f + 1];
+    }
+  }
+  w.down_bias.resize(E * H);
+  read_into(t.down_bias, {w.experts, w.hidden}, w.down_bias.data());
 }
 
 void CheckpointWeights::read_shared(const LayerTensors& t, ExpertWeights& w) const {
@@ -288,6 +358,7 @@ void CheckpointWeights::load_layer(int layer, ExpertWeights& w) const {
   w.shared_experts = spec_.shared_experts;
   w.shared_ffn = spec_.shared_ffn;
   w.shared_gate_sigmoid = spec_.shared_gate_sigmoid;
+  w.mlp = spec_.mlp;
   static std::atomic<std::uint64_t> loads{0};
   w.generation = ++loads;  // before the values change, so a failed load matches no cache
   read_routed(tensors, w);

@@ -43,6 +43,10 @@ class CheckpointWeights {
   // them.
   struct LayerTensors {
     std::string fused_gate_up, fused_down;
+    // gpt-oss: the fused tensors transposed ([E, H, 2F] and [E, F, H]), gate and up columns
+    // interleaved, and the projections' biases.
+    bool gpt_oss_layout = false;
+    std::string gate_up_bias, down_bias;
     std::vector<ExpertTensorNames> experts;
     ExpertTensorNames shared;
     std::string shared_gate;
@@ -59,11 +63,16 @@ class CheckpointWeights {
   // Reads the tensor into `out`, checking its shape and that every value is finite.
   void read_into(const std::string& tensor, const std::vector<std::int64_t>& shape,
                  float* out) const;
+  // Elements [first, first + count) of it, the same way (one expert of a fused tensor).
+  void read_range_into(const std::string& tensor, const std::vector<std::int64_t>& shape,
+                       std::uint64_t first, std::uint64_t count, float* out) const;
+  void read_gpt_oss(const LayerTensors& tensors, ExpertWeights& w) const;
   void read_routed(const LayerTensors& tensors, ExpertWeights& w) const;
   void read_shared(const LayerTensors& tensors, ExpertWeights& w) const;
 
   std::string folder_;
   ModelSpec spec_;
+  bool gpt_oss_ = false;                         // the config's model_type
   std::vector<int> decoder_layers_;              // MoE layer -> decoder layer
   std::map<std::string, std::string> shard_of_;  // tensor -> file, for sharded checkpoints
   std::map<std::string, std::unique_ptr<SafetensorsFile>> files_;  // by path

@@ -202,7 +202,17 @@ std::uint64_t SafetensorsFile::element_count(const TensorInfo& tensor) const {
 }
 
 bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const {
-  const std::uint64_t count = element_count(tensor);
+  return read_f32_range_into(tensor, 0, element_count(tensor), out);
+}
+
+bool SafetensorsFile::read_f32_range_into(const TensorInfo& tensor, std::uint64_t first,
+                                          std::uint64_t count, float* out) const {
+  const std::uint64_t total = element_count(tensor);
+  if (first > total || count > total - first) {
+    throw Error(path_ + ": tensor '" + tensor.name + "' has " + std::to_string(total) +
+                " elements; elements " + std::to_string(first) + ".." +
+                std::to_string(first + count) + " were asked for");
+  }
   const std::uint64_t element = dtype_size(tensor.dtype);
   // pread in chunks a cache holds, converted straight into `out`: one pass over the bytes and
   // no second copy of the tensor (a layer of a checkpoint is hundreds of MB).
@@ -229,7 +239,7 @@ bool SafetensorsFile::read_f32_into(const TensorInfo& tensor, float* out) const 
     while (got < n * element) {
       const ssize_t r =
           ::pread(fd, target + got, n * element - got,
-                  static_cast<off_t>(data_start_ + tensor.begin + done * element + got));
+                  static_cast<off_t>(data_start_ + tensor.begin + (first + done) * element + got));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         throw Error(path_ + ": could not read tensor '" + tensor.name + "' (" +

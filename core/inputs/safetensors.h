@@ -32,6 +32,10 @@ class SafetensorsFile {
   // The same into `out`, which holds element_count(tensor) floats. Returns whether every value
   // is finite (checked in the same pass, while the values are in cache).
   bool read_f32_into(const TensorInfo& tensor, float* out) const;
+  // Elements [first, first + count) of the tensor, flat, into `out` (count floats): one
+  // expert's slice of a fused tensor. Throws Error for a range past the tensor's end.
+  bool read_f32_range_into(const TensorInfo& tensor, std::uint64_t first, std::uint64_t count,
+                           float* out) const;
   // The tensor's elements; throws Error for a dtype read_f32 does not convert.
   std::uint64_t element_count(const TensorInfo& tensor) const;
 

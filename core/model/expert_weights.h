@@ -1,4 +1,5 @@
-// The weights of one MoE layer: SwiGLU routed experts and shared experts, fp32, row-major.
+// The weights of one MoE layer: SwiGLU routed experts (gpt-oss: clamped, with biases) and
+// shared experts, fp32, row-major.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ struct ExpertWeights {
   int shared_experts = 0;
   int shared_ffn = 0;
   bool shared_gate_sigmoid = false;
+  ExpertMlp mlp;  // the routed experts' activation, and whether the biases below are there
   // Gate and up projections stacked, so one matrix product computes both:
   // gate_up[e] is [2F, H], rows 0..F-1 the gate, rows F..2F-1 the up projection.
   std::vector<float> gate_up;         // [E][2F][H]
@@ -22,6 +24,8 @@ struct ExpertWeights {
   std::vector<float> shared_gate_up;  // [S][2Fs][H]
   std::vector<float> shared_down;     // [S][H][Fs]
   std::vector<float> shared_gate;     // [H], when shared_gate_sigmoid
+  std::vector<float> gate_up_bias;    // [E][2F] (gate first), when mlp.biases
+  std::vector<float> down_bias;       // [E][H], when mlp.biases
   // Which load these values come from: checkpoint layers loaded one after another into the
   // same memory get new generations, so no cache keyed on the fingerprint mistakes one layer
   // for another whose sampled values happen to match. 0 for synthetic sets.
@@ -34,6 +38,16 @@ struct ExpertWeights {
   const float* expert_down(int e) const {
     return down.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(hidden) *
                              static_cast<std::size_t>(ffn);
+  }
+  const float* expert_gate_up_bias(int e) const {
+    return mlp.biases ? gate_up_bias.data() +
+                            static_cast<std::size_t>(e) * 2 * static_cast<std::size_t>(ffn)
+                      : nullptr;
+  }
+  const float* expert_down_bias(int e) const {
+    return mlp.biases
+               ? down_bias.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(hidden)
+               : nullptr;
   }
   std::uint64_t bytes_per_expert() const {
     return 3ull * static_cast<std::uint64_t>(hidden) * static_cast<std::uint64_t>(ffn) * 4ull;

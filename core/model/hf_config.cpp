@@ -87,6 +87,9 @@ class ConfigFields {
   bool flag_or(const std::string& field, bool fallback) const {
     return has(field) ? flag(field) : fallback;
   }
+  double number_or(const std::string& field, double fallback) const {
+    return has(field) ? number(field) : fallback;
+  }
 
  private:
   const json& config_;
@@ -98,6 +101,20 @@ void read_mixtral(const ConfigFields& f, ModelSpec& spec) {
   spec.expert_ffn = f.integer("intermediate_size");
   spec.experts = f.integer_named("num_local_experts", "num_experts");
   spec.router.norm_topk_prob = true;
+}
+
+// gpt-oss: every layer an MoE layer; the router takes the softmax of the top-k logits, the
+// experts a clamped SwiGLU with biases (the published configs give swiglu_limit; alpha is
+// transformers' constant unless a config says otherwise).
+void read_gpt_oss(const ConfigFields& f, ModelSpec& spec) {
+  spec.expert_ffn = f.integer("intermediate_size");
+  spec.experts = f.integer_named("num_local_experts", "num_experts");
+  spec.router.softmax_after_topk = true;
+  spec.mlp.activation = ExpertActivation::kClampedSwiglu;
+  spec.mlp.biases = true;
+  const ExpertMlp defaults;
+  spec.mlp.swiglu_alpha = static_cast<float>(f.number_or("swiglu_alpha", defaults.swiglu_alpha));
+  spec.mlp.swiglu_limit = static_cast<float>(f.number_or("swiglu_limit", defaults.swiglu_limit));
 }
 
 void read_olmoe(const ConfigFields& f, ModelSpec& spec) {
@@ -200,7 +217,8 @@ void read_deepseek_v3(const ConfigFields& f, ModelSpec& spec) {
 }  // namespace
 
 std::vector<std::string> hf_model_types() {
-  return {"mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "kimi_k2"};
+  return {"mixtral",     "olmoe",       "qwen2_moe", "qwen3_moe",
+          "deepseek_v2", "deepseek_v3", "kimi_k2",   "gpt_oss"};
 }
 
 ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
@@ -209,11 +227,6 @@ ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
   const std::string type = f.text("model_type");
   ModelSpec spec;
   spec.name = type;
-  if (type == "gpt_oss") {
-    throw Error(where +
-                ": model_type 'gpt_oss' is not supported yet: its experts' clamped "
-                "SwiGLU with biases is not implemented");
-  }
   if (type == "mixtral") {
     read_mixtral(f, spec);
   } else if (type == "olmoe") {
@@ -224,6 +237,8 @@ ModelSpec spec_from_hf_config(const json& config, const std::string& where) {
     read_deepseek_v2(f, spec);
   } else if (type == "deepseek_v3" || type == "kimi_k2") {
     read_deepseek_v3(f, spec);
+  } else if (type == "gpt_oss") {
+    read_gpt_oss(f, spec);
   } else {
     std::string known;
     for (const auto& t : hf_model_types())

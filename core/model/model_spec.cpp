@@ -45,6 +45,7 @@ void validate(const ModelSpec& spec) {
   }
   try {
     validate(spec.router, spec.experts, spec.top_k);
+    validate(spec.mlp);
   } catch (const Error& e) {
     throw Error(std::string("model spec: ") + e.what());
   }

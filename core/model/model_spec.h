@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/expert_mlp.h"
 #include "core/model/router_config.h"
 
 namespace moescope {
@@ -19,6 +20,7 @@ struct ModelSpec {
   int shared_ffn = 0;                // F of one shared expert
   bool shared_gate_sigmoid = false;  // Qwen-MoE: the shared output is scaled by sigmoid(g . x)
   RouterConfig router;               // how logits become experts and weights
+  ExpertMlp mlp;                     // what a routed expert computes (gpt-oss: clamped, biases)
   std::vector<int> layer_subset;     // MoE layer indices to run; empty means all
 
   // The layer indices a run visits, in order.

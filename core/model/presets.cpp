@@ -14,6 +14,7 @@ struct Preset {
   int layers, hidden, expert_ffn, experts, top_k, shared_experts, shared_ffn;
   bool shared_gate_sigmoid;
   RouterConfig router;
+  ExpertMlp mlp{};  // plain SwiGLU unless given
 };
 
 RouterConfig softmax_router(bool norm_topk_prob) {
@@ -44,6 +45,21 @@ RouterConfig group_limited_router(int groups, int topk_groups, double scale) {
   return r;
 }
 
+// gpt-oss: a softmax over the top-k logits (its router's bias is in the logits).
+RouterConfig softmax_after_topk_router() {
+  RouterConfig r;
+  r.softmax_after_topk = true;
+  return r;
+}
+
+// gpt-oss's experts: clamped SwiGLU, biases on both projections (transformers' defaults).
+ExpertMlp gpt_oss_mlp() {
+  ExpertMlp m;
+  m.activation = ExpertActivation::kClampedSwiglu;
+  m.biases = true;
+  return m;
+}
+
 const Preset kPresets[] = {
     {"mixtral-8x7b", 32, 4096, 14336, 8, 2, 0, 0, false, softmax_router(true)},
     {"mixtral-8x22b", 56, 6144, 16384, 8, 2, 0, 0, false, softmax_router(true)},
@@ -60,6 +76,9 @@ const Preset kPresets[] = {
     {"qwen1.5-moe-a2.7b", 24, 2048, 1408, 60, 4, 1, 5632, true, softmax_router(false)},
     {"qwen3-30b-a3b", 48, 2048, 768, 128, 8, 0, 0, false, softmax_router(true)},
     {"qwen3-235b-a22b", 94, 4096, 1536, 128, 8, 0, 0, false, softmax_router(true)},
+    {"gpt-oss-20b", 24, 2880, 2880, 32, 4, 0, 0, false, softmax_after_topk_router(), gpt_oss_mlp()},
+    {"gpt-oss-120b", 36, 2880, 2880, 128, 4, 0, 0, false, softmax_after_topk_router(),
+     gpt_oss_mlp()},
 };
 
 }  // namespace
@@ -85,6 +104,7 @@ ModelSpec preset(const std::string& name) {
     spec.shared_ffn = p.shared_ffn;
     spec.shared_gate_sigmoid = p.shared_gate_sigmoid;
     spec.router = p.router;
+    spec.mlp = p.mlp;
     return spec;
   }
   std::string known;

@@ -39,6 +39,14 @@ json spec_to_json(const ModelSpec& spec) {
   if (r.routed_scaling_factor != plain.routed_scaling_factor) {
     j["routed_scaling_factor"] = r.routed_scaling_factor;
   }
+  // Likewise the experts' activation, only where it is not the plain SwiGLU.
+  const ExpertMlp& m = spec.mlp;
+  if (m.clamped()) {
+    j["activation"] = activation_name(m.activation);
+    j["swiglu_alpha"] = m.swiglu_alpha;
+    j["swiglu_limit"] = m.swiglu_limit;
+  }
+  if (m.biases) j["expert_biases"] = true;
   if (!spec.layer_subset.empty()) j["layer_subset"] = spec.layer_subset;
   return j;
 }
@@ -61,6 +69,10 @@ const std::set<std::string> kFields = {"name",
                                        "group_score",
                                        "softmax_after_topk",
                                        "routed_scaling_factor",
+                                       "activation",
+                                       "swiglu_alpha",
+                                       "swiglu_limit",
+                                       "expert_biases",
                                        "layer_subset"};
 
 int read_int(const json& value, const std::string& field, const std::string& where) {
@@ -104,7 +116,8 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
     spec.shared_experts = read_int(j["shared_experts"], "shared_experts", where);
   }
   if (j.contains("shared_ffn")) spec.shared_ffn = read_int(j["shared_ffn"], "shared_ffn", where);
-  for (const char* flag : {"shared_gate_sigmoid", "norm_topk_prob", "softmax_after_topk"}) {
+  for (const char* flag :
+       {"shared_gate_sigmoid", "norm_topk_prob", "softmax_after_topk", "expert_biases"}) {
     if (j.contains(flag) && !j[flag].is_boolean()) {
       throw Error(where + ": field '" + flag + "' must be true or false");
     }
@@ -113,8 +126,12 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
   RouterConfig& router = spec.router;
   router.norm_topk_prob = j.value("norm_topk_prob", false);
   router.softmax_after_topk = j.value("softmax_after_topk", false);
+  spec.mlp.biases = j.value("expert_biases", false);
   try {
     if (j.contains("scoring")) router.scoring = parse_scoring(read_string(j["scoring"], "scoring"));
+    if (j.contains("activation")) {
+      spec.mlp.activation = parse_activation(read_string(j["activation"], "activation"));
+    }
     if (j.contains("group_score")) {
       router.group_score = parse_group_score(read_string(j["group_score"], "group_score"));
     }
@@ -130,6 +147,14 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
       throw Error(where + ": field 'routed_scaling_factor' must be a number, got " + v.dump());
     }
     router.routed_scaling_factor = v.get<double>();
+  }
+  for (auto [field, value] : {std::pair{"swiglu_alpha", &spec.mlp.swiglu_alpha},
+                              std::pair{"swiglu_limit", &spec.mlp.swiglu_limit}}) {
+    if (!j.contains(field)) continue;
+    if (!j[field].is_number()) {
+      throw Error(where + ": field '" + field + "' must be a number, got " + j[field].dump());
+    }
+    *value = static_cast<float>(j[field].get<double>());
   }
   if (j.contains("layer_subset")) {
     if (!j["layer_subset"].is_array()) {

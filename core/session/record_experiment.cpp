@@ -81,6 +81,7 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   out.session_path = store.path();
   out.experiment = resolve(experiment);
   validate(out.experiment);
+  backend.check_model(*out.experiment.model.spec);
   const auto source = make_routing_source(out.experiment);
   // A checkpoint that is not the model's, or lacks a tensor of a layer the run visits, is
   // refused before any run is stored; the first layer's values are read and checked too (the

@@ -4,6 +4,8 @@
 //   - BM_DenseGemm: one sgemm with the same FLOPs, the compute ceiling of the layer;
 //   - BM_Memcpy / BM_MemoryRead: the memory bandwidth, the floor of a weight-bound layer;
 //   - BM_RouterPolicy: route() + apply_policy() at T = 16384 for each policy;
+//   - BM_MoeLayerClamped(Bf16): the same layer with gpt-oss's experts (clamped SwiGLU, biases),
+//     against BM_MoeLayer(Bf16): what its unfused activation costs (scripts/bench_activation.py);
 //   - BM_MoeLayerTiny: a scaled-down layer, for the ctest smoke run.
 // Every benchmark uses the wall clock (UseRealTime), since OpenBLAS computes on its own
 // threads, whose CPU time the main thread's clock does not see.
@@ -130,6 +132,56 @@ void BM_MoeLayerBf16(benchmark::State& state) {
   run_layer_benchmark(state, olmoe(), olmoe_weights(), CpuPrecision::kBf16);
 }
 BENCHMARK(BM_MoeLayerBf16)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The OLMoE layer with gpt-oss's experts: the same weights and routing, plus biases and the
+// clamped activation, which the CPU backend computes between unfused products.
+ModelSpec olmoe_clamped() {
+  ModelSpec spec = olmoe();
+  spec.mlp.activation = ExpertActivation::kClampedSwiglu;
+  spec.mlp.biases = true;
+  return spec;
+}
+
+const ExpertWeights& olmoe_clamped_weights() {
+  static const ExpertWeights weights = [] {
+    ExpertWeights w = olmoe_weights();
+    w.mlp = olmoe_clamped().mlp;
+    Rng rng({kSeed, 2});
+    w.gate_up_bias.resize(static_cast<std::size_t>(w.experts) * 2 *
+                          static_cast<std::size_t>(w.ffn));
+    fill_uniform(w.gate_up_bias.data(), w.gate_up_bias.size(), 0.1f, rng);
+    w.down_bias.resize(static_cast<std::size_t>(w.experts) * static_cast<std::size_t>(w.hidden));
+    fill_uniform(w.down_bias.data(), w.down_bias.size(), 0.1f, rng);
+    return w;
+  }();
+  return weights;
+}
+
+void BM_MoeLayerClamped(benchmark::State& state) {
+  run_layer_benchmark(state, olmoe_clamped(), olmoe_clamped_weights());
+}
+BENCHMARK(BM_MoeLayerClamped)
+    ->ArgName("T")
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_MoeLayerClampedBf16(benchmark::State& state) {
+  if (!detect_cpu_features().avx512_bf16) {
+    state.SkipWithError("this CPU has no AVX-512 BF16 instructions");
+    return;
+  }
+  run_layer_benchmark(state, olmoe_clamped(), olmoe_clamped_weights(), CpuPrecision::kBf16);
+}
+BENCHMARK(BM_MoeLayerClampedBf16)
     ->ArgName("T")
     ->Arg(16)
     ->Arg(256)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -51,8 +52,38 @@ TEST(CliRealModels, PresetsListTheRouters) {
   EXPECT_NE(r.out.find("sigmoid, 8 groups top-4 (top2_sum), normalized, x2.5"), std::string::npos)
       << r.out;
   for (const char* name : {"deepseek-v3", "deepseek-r1", "kimi-k2", "deepseek-v2", "qwen3-30b-a3b",
-                           "qwen3-235b-a22b", "mixtral-8x22b"})
+                           "qwen3-235b-a22b", "mixtral-8x22b", "gpt-oss-20b", "gpt-oss-120b"})
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  EXPECT_NE(r.out.find("experts clamped SwiGLU (alpha 1.702, limit 7) with biases"),
+            std::string::npos)
+      << r.out;
+}
+
+// gpt-oss runs with its checkpoint's experts and says which activation they compute; a spec
+// that is the same model with plain SwiGLU experts is not its checkpoint's model.
+TEST(CliRealModels, GptOssRunsWithItsOwnExperts) {
+  const std::string session = temp_path(".moescope");
+  const std::string folder = kRouters + "gpt_oss";
+  const CliResult r = run_cli({"run", "--model", folder, "--weights", folder, "--logits",
+                               folder + "/routing.safetensors", "--compare", "--backend", "cpu",
+                               "--session", session});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("experts clamped SwiGLU (alpha 1.702, limit 0.02) with biases"),
+            std::string::npos)
+      << r.out;
+  const CliResult spec = run_cli({"spec", "--from-hf", folder});
+  ASSERT_EQ(spec.exit_code, 0) << spec.err;
+  json plain = json::parse(spec.out);
+  EXPECT_EQ(plain["activation"], "clamped_swiglu");
+  plain.erase("activation");
+  const std::string plain_path = temp_path("-plain.json");
+  std::ofstream(plain_path) << plain.dump();
+  const CliResult wrong = run_cli({"run", "--spec", plain_path, "--weights", folder, "--logits",
+                                   folder + "/routing.safetensors", "--session", session});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("the checkpoint's config describes"), std::string::npos) << wrong.err;
+  std::filesystem::remove(session);
+  std::filesystem::remove(plain_path);
 }
 
 // `route` with DeepSeek-V3's router keeps, under `none`, exactly the pairs transformers chose.

@@ -16,7 +16,7 @@ SCRIPT = os.path.join(HERE, "..", "..", "scripts", "capture_routing.py")
 try:
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM, DeepseekV3Config
+    from transformers import AutoModelForCausalLM, DeepseekV3Config, GptOssConfig
 except ImportError as e:
     print(f"SKIP: torch and transformers are not installed for {sys.executable} ({e})")
     sys.exit(77)
@@ -30,6 +30,36 @@ def check(condition, message):
 
 def capture(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+def check_gpt_oss(cli, work, prompts):
+    """gpt-oss's router is `router` (with a bias in its logits); its experts run on replay."""
+    model_dir = os.path.join(work, "tiny-gpt-oss")
+    torch.manual_seed(1)
+    config = GptOssConfig(vocab_size=128, hidden_size=32, num_attention_heads=4,
+                          num_key_value_heads=4, max_position_embeddings=64, head_dim=8,
+                          num_hidden_layers=2, intermediate_size=24, num_local_experts=8,
+                          num_experts_per_tok=2, tie_word_embeddings=False)
+    model = AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():
+        model.model.layers[0].mlp.router.bias.copy_(torch.randn(8))
+    model.save_pretrained(model_dir)
+    out = os.path.join(work, "capture-gpt-oss")
+    r = capture(model_dir, prompts, "--out", out, "--max-tokens", "16")
+    check(r.returncode == 0, f"gpt-oss capture failed: {r.stderr}")
+    tensors = load_file(os.path.join(out, "routing.safetensors"))
+    router = model.model.layers[0].mlp.router
+    expected = tensors["model.layers.0.hidden_states"] @ router.weight.detach().float().T + \
+        router.bias.detach().float()
+    check(torch.allclose(expected, tensors["model.layers.0.router_logits"], atol=1e-5),
+          "gpt-oss: the recorded logits are not the router's, bias included")
+    session = os.path.join(work, "gpt-oss.moescope")
+    run = subprocess.run([cli, "run", "--model", model_dir, "--logits",
+                          os.path.join(out, "routing.safetensors"), "--weights", model_dir,
+                          "--backend", "cpu", "--session", session],
+                         capture_output=True, text=True)
+    check(run.returncode == 0, f"moescope-cli run of gpt-oss failed: {run.stderr}")
+    check("clamped SwiGLU" in run.stdout, f"the run does not name gpt-oss's experts: {run.stdout}")
 
 
 def main():
@@ -82,6 +112,8 @@ def main():
                          capture_output=True, text=True)
     check(run.returncode == 0, f"moescope-cli run failed: {run.stderr}")
     check("weights: checkpoint(" in run.stdout, run.stdout)
+
+    check_gpt_oss(cli, work, prompts)
 
     # Bad input: one error line naming what is wrong, nothing written.
     empty = os.path.join(work, "empty.txt")

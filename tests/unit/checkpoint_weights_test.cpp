@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -204,6 +205,48 @@ TEST_F(BrokenCheckpoint, ANonFiniteWeightIsNamedByTensorAndElement) {
   write_safetensors((folder / "model.safetensors").string(), tensors);
   expect_refused(folder, load_hf_config(folder.string()),
                  "tensor 'model.layers.1.mlp.experts.2.gate_proj.weight' holds NaN at element 5");
+}
+
+// gpt-oss's fused, transposed expert tensors are read one expert slice at a time: a bad value
+// is named by its element in the whole tensor; its biases are required; the MXFP4 tensors of
+// the published checkpoints are refused with what to do.
+TEST_F(BrokenCheckpoint, GptOssTensorsAreCheckedByName) {
+  const fs::path folder = copy("gpt_oss");
+  const ModelSpec spec = load_hf_config(folder.string());
+  std::vector<TensorToWrite> original;
+  const SafetensorsFile file((folder / "model.safetensors").string());
+  for (const auto& t : file.tensors())
+    original.push_back({t.name, t.shape, file.read_f32(t), "BF16"});
+  const auto rewrite = [&](const std::function<void(std::vector<TensorToWrite>&)>& edit) {
+    std::vector<TensorToWrite> tensors = original;
+    edit(tensors);
+    write_safetensors((folder / "model.safetensors").string(), tensors);
+  };
+  const std::size_t expert_3 = 3 * 32 * 48;  // [E, H, 2F] with H 32, F 24
+  rewrite([&](auto& tensors) {
+    for (auto& t : tensors) {
+      if (t.name == "model.layers.1.mlp.experts.gate_up_proj")
+        t.values[expert_3 + 7] = std::numeric_limits<float>::infinity();
+    }
+  });
+  expect_refused(folder, spec,
+                 "tensor 'model.layers.1.mlp.experts.gate_up_proj' holds an infinite value at "
+                 "element " +
+                     std::to_string(expert_3 + 7));
+  rewrite([](auto& tensors) {
+    std::erase_if(tensors, [](const TensorToWrite& t) {
+      return t.name == "model.layers.0.mlp.experts.down_proj_bias";
+    });
+  });
+  expect_refused(folder, spec, "no tensor 'model.layers.0.mlp.experts.down_proj_bias'");
+  rewrite([](auto& tensors) {
+    for (auto& t : tensors) {
+      if (t.name == "model.layers.0.mlp.experts.gate_up_proj") t.name += "_blocks";
+    }
+  });
+  expect_refused(folder, spec,
+                 "tensor 'model.layers.0.mlp.experts.gate_up_proj_blocks' holds MXFP4-quantized "
+                 "experts");
 }
 
 // The finiteness check rides along the conversion in chunks: values at a chunk's edge, in every

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -22,9 +23,10 @@
 namespace moescope {
 namespace {
 
-// One expert on one token, the plain way: no BLAS, double accumulation.
+// One expert on one token, the plain way: no BLAS, double accumulation; gpt-oss's clamped
+// SwiGLU and biases written out as transformers' GptOssExperts computes them.
 std::vector<double> reference_ffn(const float* x, const float* gate_up, const float* down, int F,
-                                  int H) {
+                                  int H, const FfnActivation& a = {}) {
   std::vector<double> act(static_cast<std::size_t>(F));
   for (int f = 0; f < F; ++f) {
     double g = 0, u = 0;
@@ -32,10 +34,22 @@ std::vector<double> reference_ffn(const float* x, const float* gate_up, const fl
       g += static_cast<double>(gate_up[static_cast<std::size_t>(f * H + h)]) * x[h];
       u += static_cast<double>(gate_up[static_cast<std::size_t>((F + f) * H + h)]) * x[h];
     }
-    act[static_cast<std::size_t>(f)] = g / (1.0 + std::exp(-g)) * u;
+    if (a.gate_up_bias != nullptr) {
+      g += a.gate_up_bias[f];
+      u += a.gate_up_bias[F + f];
+    }
+    if (a.mlp.clamped()) {
+      const double limit = a.mlp.swiglu_limit;
+      g = std::min(g, limit);
+      u = std::clamp(u, -limit, limit);
+      act[static_cast<std::size_t>(f)] = g / (1.0 + std::exp(-a.mlp.swiglu_alpha * g)) * (u + 1.0);
+    } else {
+      act[static_cast<std::size_t>(f)] = g / (1.0 + std::exp(-g)) * u;
+    }
   }
   std::vector<double> y(static_cast<std::size_t>(H));
   for (int h = 0; h < H; ++h) {
+    if (a.down_bias != nullptr) y[static_cast<std::size_t>(h)] = a.down_bias[h];
     for (int f = 0; f < F; ++f) {
       y[static_cast<std::size_t>(h)] +=
           static_cast<double>(down[static_cast<std::size_t>(h * F + f)]) *
@@ -52,7 +66,8 @@ std::vector<double> reference_layer(const std::vector<float>& x, const ExpertWei
   for (const auto& p : outcome.kept) {
     const float* xt = &x[static_cast<std::size_t>(p.token * H)];
     const auto ye =
-        reference_ffn(xt, w.expert_gate_up(p.expert), w.expert_down(p.expert), w.ffn, H);
+        reference_ffn(xt, w.expert_gate_up(p.expert), w.expert_down(p.expert), w.ffn, H,
+                      {w.mlp, w.expert_gate_up_bias(p.expert), w.expert_down_bias(p.expert)});
     for (int h = 0; h < H; ++h)
       y[static_cast<std::size_t>(p.token * H + h)] += p.weight * ye[static_cast<std::size_t>(h)];
   }
@@ -148,7 +163,12 @@ INSTANTIATE_TEST_SUITE_P(
                       LayerCase{"olmoe-1b-7b", 32, 600, PolicyKind::kDrop},
                       LayerCase{"mixtral-8x7b", 128, 33, PolicyKind::kExpanded},
                       LayerCase{"deepseek-v2-lite", 32, 17, PolicyKind::kReroute},
-                      LayerCase{"qwen1.5-moe-a2.7b", 32, 1, PolicyKind::kDrop}),
+                      LayerCase{"qwen1.5-moe-a2.7b", 32, 1, PolicyKind::kDrop},
+                      // gpt-oss's experts on every kernel choice: few rows (skinny), weights
+                      // small enough for OpenBLAS, large ones through oneDNN.
+                      LayerCase{"gpt-oss-20b", 32, 40, PolicyKind::kNone},
+                      LayerCase{"gpt-oss-20b", 32, 600, PolicyKind::kDrop},
+                      LayerCase{"gpt-oss-20b", 8, 700, PolicyKind::kReroute}),
     [](const ::testing::TestParamInfo<LayerCase>& param_info) {
       std::string name = param_info.param.preset + "_T" + std::to_string(param_info.param.tokens) +
                          "_" + policy_name(param_info.param.policy);
@@ -233,32 +253,51 @@ TEST(FfnKernels, ChosenByRowsPerExpertThenWeightSize) {
   EXPECT_EQ(choose_ffn_kernels(CpuPrecision::kBf16, 2048, 64, small), FfnKernels::kOnednn);
 }
 
-// Every path computes the same expert: oneDNN, the skinny kernels, OpenBLAS.
+// Every path computes the same expert: oneDNN, the skinny kernels, OpenBLAS; the plain SwiGLU,
+// and gpt-oss's clamped one with biases, its limit low enough that the clamps bite.
 TEST(SwigluFfn, EveryPathMatchesTheReference) {
   const int H = 96, F = 80;
   Rng rng({13});
   std::vector<float> gate_up(static_cast<std::size_t>(2 * F * H)),
-      down(static_cast<std::size_t>(H * F));
+      down(static_cast<std::size_t>(H * F)), gate_up_bias(2 * F), down_bias(H);
   fill_uniform(gate_up.data(), gate_up.size(), 0.2f, rng);
   fill_uniform(down.data(), down.size(), 0.1f, rng);
-  for (const int rows : {5, 40, 300}) {
-    std::vector<float> x(static_cast<std::size_t>(rows * H));
-    fill_uniform(x.data(), x.size(), 1.0f, rng);
-    for (const FfnKernels kernels :
-         {FfnKernels::kOnednn, FfnKernels::kSkinnyFewRows, FfnKernels::kBlas}) {
-      SwigluFfn ffn;
-      std::vector<float> y(static_cast<std::size_t>(rows * H));
-      ffn.prepare(CpuPrecision::kFp32, rows, F, H, kernels);
-      ffn.run(CpuPrecision::kFp32, x.data(), rows, gate_up.data(), down.data(), F, H, y.data(),
-              kernels);
-      for (int r = 0; r < rows; ++r) {
-        const auto ref =
-            reference_ffn(&x[static_cast<std::size_t>(r * H)], gate_up.data(), down.data(), F, H);
-        for (int h = 0; h < H; ++h) {
-          ASSERT_NEAR(y[static_cast<std::size_t>(r * H + h)], ref[static_cast<std::size_t>(h)],
-                      1e-4)
-              << "kernels " << static_cast<int>(kernels) << " rows " << rows << " row " << r;
+  fill_uniform(gate_up_bias.data(), gate_up_bias.size(), 0.5f, rng);
+  fill_uniform(down_bias.data(), down_bias.size(), 0.5f, rng);
+  FfnActivation clamped{{ExpertActivation::kClampedSwiglu, 1.702f, 0.9f, true},
+                        gate_up_bias.data(),
+                        down_bias.data()};
+  for (const FfnActivation& activation : {FfnActivation{}, clamped}) {
+    for (const int rows : {5, 40, 300}) {
+      std::vector<float> x(static_cast<std::size_t>(rows * H));
+      fill_uniform(x.data(), x.size(), 1.0f, rng);
+      int clamped_values = 0;
+      for (const FfnKernels kernels :
+           {FfnKernels::kOnednn, FfnKernels::kSkinnyFewRows, FfnKernels::kBlas}) {
+        SwigluFfn ffn;
+        std::vector<float> y(static_cast<std::size_t>(rows * H));
+        ffn.prepare(CpuPrecision::kFp32, rows, F, H, kernels, activation.mlp);
+        ffn.run(CpuPrecision::kFp32, x.data(), rows, gate_up.data(), down.data(), F, H, y.data(),
+                kernels, activation);
+        for (int r = 0; r < rows; ++r) {
+          const float* xr = &x[static_cast<std::size_t>(r * H)];
+          const auto ref = reference_ffn(xr, gate_up.data(), down.data(), F, H, activation);
+          for (int h = 0; h < H; ++h) {
+            ASSERT_NEAR(y[static_cast<std::size_t>(r * H + h)], ref[static_cast<std::size_t>(h)],
+                        1e-4)
+                << "kernels " << static_cast<int>(kernels) << " rows " << rows << " row " << r
+                << " " << describe(activation.mlp);
+          }
+          for (int f = 0; f < F; ++f) {
+            double g = gate_up_bias[static_cast<std::size_t>(f)];
+            for (int h = 0; h < H; ++h)
+              g += static_cast<double>(gate_up[static_cast<std::size_t>(f * H + h)]) * xr[h];
+            clamped_values += g > clamped.mlp.swiglu_limit;
+          }
         }
+      }
+      if (activation.mlp.clamped()) {
+        EXPECT_GT(clamped_values, 0) << "the clamp never acted";
       }
     }
   }

@@ -81,8 +81,11 @@ TEST(HfConfig, BadConfigsAreRefusedNamingTheField) {
       "mixtral-8x7b.json", [](auto& c) { c["model_type"] = "llama"; },
       "model_type 'llama' is not an MoE architecture MoEScope reads (mixtral, olmoe");
   expect_refused(
-      "mixtral-8x7b.json", [](auto& c) { c["model_type"] = "gpt_oss"; },
-      "'gpt_oss' is not supported yet");
+      "gpt-oss-20b.json", [](auto& c) { c["swiglu_limit"] = -1; },
+      "'swiglu_limit' must be a finite number > 0");
+  expect_refused(
+      "gpt-oss-20b.json", [](auto& c) { c["swiglu_alpha"] = "fast"; },
+      "field 'swiglu_alpha' must be a number, got \"fast\"");
   expect_refused(
       "mixtral-8x7b.json", [](auto& c) { c.erase("model_type"); }, "field 'model_type' is missing");
   expect_refused(

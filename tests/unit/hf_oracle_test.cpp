@@ -29,7 +29,7 @@ namespace {
 
 const std::string kFixtures = std::string(MOESCOPE_TEST_DATA) + "/hf_routers/";
 const char* const kArchitectures[] = {"mixtral",     "olmoe",       "qwen2_moe", "qwen3_moe",
-                                      "deepseek_v2", "deepseek_v3", "kimi_k2"};
+                                      "deepseek_v2", "deepseek_v3", "kimi_k2",   "gpt_oss"};
 
 struct Agreement {
   int tokens = 0;

@@ -92,6 +92,35 @@ TEST(SpecJson, RoundTripsEveryField) {
   EXPECT_EQ(back.layer_subset, s.layer_subset);
 }
 
+TEST(SpecJson, RoundTripsTheExpertActivation) {
+  ModelSpec s = preset("gpt-oss-20b");
+  s.mlp.swiglu_alpha = 1.5f;
+  s.mlp.swiglu_limit = 0.1f;  // not exact in binary: must still come back equal
+  const nlohmann::json j = spec_to_json(s);
+  EXPECT_EQ(j["activation"], "clamped_swiglu");
+  EXPECT_EQ(j["expert_biases"], true);
+  EXPECT_EQ(spec_from_json(j, "test"), s);
+  // A plain SwiGLU spec writes none of these fields, so older files read as before.
+  EXPECT_FALSE(spec_to_json(preset("mixtral-8x7b")).contains("activation"));
+  EXPECT_FALSE(spec_to_json(preset("mixtral-8x7b")).contains("expert_biases"));
+  auto bad = j;
+  bad["activation"] = "gelu";
+  EXPECT_NE(message_of([&] { spec_from_json(bad, "f.json"); })
+                .find("f.json: unknown expert activation 'gelu' (expected one of: swiglu, "
+                      "clamped_swiglu)"),
+            std::string::npos);
+  bad = j;
+  bad["swiglu_limit"] = 0;
+  EXPECT_NE(message_of([&] { spec_from_json(bad, "f.json"); }).find("'swiglu_limit' must be"),
+            std::string::npos);
+  bad = j;
+  bad["expert_biases"] = "yes";
+  EXPECT_NE(message_of([&] {
+              spec_from_json(bad, "f.json");
+            }).find("'expert_biases' must be true or false"),
+            std::string::npos);
+}
+
 TEST(SpecJson, RejectsBadDocumentsByField) {
   auto j = spec_to_json(preset("olmoe-1b-7b"));
   auto bad = j;
