@@ -119,7 +119,8 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
   if (s.shared_experts > 0) out << ", " << s.shared_experts << " shared x " << s.shared_ffn;
   out << "), " << s.run_layers().size() << " layers x " << result.steps << " steps, "
       << result.tokens << " tokens, " << result.placement.devices << " devices\n";
-  out << "routing: " << result.routing << ", router " << describe(s.router);
+  out << "routing: " << result.routing;
+  if (result.router_scores) out << ", router " << describe(s.router);
   if (!s.mlp.plain()) out << ", experts " << describe(s.mlp);
   out << "; weights: " << result.weights << "; backend: " << result.backend_detail
       << "; timeline: " << profiler::timing_name(result.timing) << "\n";

@@ -130,7 +130,11 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
 
   // Routing
   routing_ =
-      combo({tr("Synthetic"), tr("Router-logits file")}, tr("Where router logits come from"), this);
+      combo({tr("Synthetic"), tr("Recorded file")},
+            tr("Where the routing comes from: a seeded generator, or a file of recorded router "
+               "logits (scripts/capture_routing.py) or of the experts a serving engine chose "
+               "(a load dump, scripts/convert_load_dump.py)"),
+            this);
   skew_ = new QDoubleSpinBox(this);
   skew_->setRange(0, 5);
   skew_->setSingleStep(0.1);
@@ -139,13 +143,13 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
       tr("How hot the popular experts are: 0 is uniform; 0.5–0.75 matches the "
          "drop rates the paper measured on OLMoE at γ = 1"));
   logits_file_ = new QLineEdit(this);
-  logits_file_->setPlaceholderText(tr("model.layers.{i}.router_logits"));
+  logits_file_->setPlaceholderText(tr("router_logits, or topk_ids of a load dump"));
   auto* routing_box = new QGroupBox(tr("Routing"), this);
   auto* routing_form = new QFormLayout(routing_box);
   routing_form->addRow(tr("Source"), routing_);
   routing_form->addRow(tr("Skew"), skew_);
-  routing_form->addRow(tr("Logits"), file_row(logits_file_, tr("Router logits"),
-                                              tr("safetensors (*.safetensors)"), this));
+  routing_form->addRow(tr("File"), file_row(logits_file_, tr("Recorded routing"),
+                                            tr("safetensors (*.safetensors)"), this));
 
   // Policy
   policy_ = combo({"none", "drop", "expanded", "reroute"},
@@ -334,7 +338,8 @@ Experiment RunSetupPanel::experiment(bool compare) const {
     e.routing.tokens = 0;  // the file's (the field is off for a replay)
     e.routing.logits_file = logits_file_->text().trimmed().toStdString();
     if (e.routing.logits_file.empty()) {
-      throw Error("routing: choose a router-logits file (.safetensors) or use synthetic routing");
+      throw Error(
+          "routing: choose a recorded routing file (.safetensors) or use synthetic routing");
     }
   }
   e.steps = steps_->value();

@@ -1,4 +1,5 @@
 // Replays recorded router logits (and hidden states, when recorded) from a safetensors file.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -20,6 +21,10 @@ std::string bias_tensor_name(int layer) {
   return "model.layers." + std::to_string(layer) + ".e_score_correction_bias";
 }
 
+std::string topk_ids_tensor_name(int layer) {
+  return "model.layers." + std::to_string(layer) + ".topk_ids";
+}
+
 namespace {
 
 class ReplayRouting final : public RoutingSource {
@@ -27,15 +32,25 @@ class ReplayRouting final : public RoutingSource {
   ReplayRouting(const ModelSpec& spec, const std::string& path, std::uint64_t seed)
       : spec_(spec), file_(path), seed_(seed) {
     // Check every layer up front, so a bad file fails before any work is done.
-    for (int layer : spec.run_layers()) {
-      const TensorInfo& logits = require(logits_tensor_name(layer));
-      check_matrix(logits, spec.experts, "experts");
+    const std::vector<int> layers = spec.run_layers();
+    ids_only_ = file_.find(logits_tensor_name(layers.front())) == nullptr &&
+                file_.find(topk_ids_tensor_name(layers.front())) != nullptr;
+    for (int layer : layers) {
+      const TensorInfo& logits =
+          ids_only_ ? require_ids(layer) : require(logits_tensor_name(layer));
+      if (ids_only_) {
+        check_matrix(logits, spec.top_k, "top-k");
+        check_ids(logits, layer);
+      } else {
+        check_matrix(logits, spec.experts, "experts");
+      }
       if (tokens_ == 0) tokens_ = static_cast<int>(logits.shape[0]);
       if (logits.shape[0] != tokens_) {
         throw Error(path + ": tensor '" + logits.name + "' has " + std::to_string(logits.shape[0]) +
                     " tokens but earlier layers have " + std::to_string(tokens_));
       }
       if (const TensorInfo* hidden = file_.find(hidden_tensor_name(layer))) {
+        has_hidden_ = true;
         check_matrix(*hidden, spec.hidden, "hidden size");
         if (hidden->shape[0] != tokens_) {
           throw Error(path + ": tensor '" + hidden->name + "' has " +
@@ -63,13 +78,23 @@ class ReplayRouting final : public RoutingSource {
 
   int tokens() const override { return tokens_; }
   std::string describe() const override {
+    if (ids_only_) {
+      return "load dump(" + file_.path() + ": chosen experts only, pair weights 1/k" +
+             (has_hidden_ ? "" : ", synthetic hidden states") + ")";
+    }
     return "replay(" + file_.path() + (has_bias_ ? ", with selection bias" : "") + ")";
   }
+  bool has_scores() const override { return !ids_only_; }
 
   LayerInput layer(int step, int layer) override {
     LayerInput in;
     in.tokens = tokens_;
-    in.logits = file_.read_f32(*file_.find(logits_tensor_name(layer)));
+    if (ids_only_) {
+      const std::vector<float> ids = file_.read_f32(*file_.find(topk_ids_tensor_name(layer)));
+      in.topk_ids.assign(ids.begin(), ids.end());  // integers, checked when opened
+    } else {
+      in.logits = file_.read_f32(*file_.find(logits_tensor_name(layer)));
+    }
     if (const TensorInfo* hidden = file_.find(hidden_tensor_name(layer))) {
       in.hidden_states = file_.read_f32(*hidden);
     } else {
@@ -85,6 +110,41 @@ class ReplayRouting final : public RoutingSource {
   const TensorInfo& require(const std::string& name) const {
     if (const TensorInfo* t = file_.find(name)) return *t;
     throw Error(file_.path() + ": no tensor '" + name + "' (the spec runs this layer)");
+  }
+
+  // A load dump's layer, never a file that mixes logits and chosen experts.
+  const TensorInfo& require_ids(int layer) const {
+    if (file_.find(logits_tensor_name(layer)) != nullptr) {
+      throw Error(file_.path() + ": layer " + std::to_string(layer) +
+                  " has router logits where earlier layers have chosen experts (topk_ids) only");
+    }
+    return require(topk_ids_tensor_name(layer));
+  }
+
+  // Every id a whole number of an expert of the model, none twice in a token.
+  void check_ids(const TensorInfo& t, int layer) const {
+    const std::vector<float> ids = file_.read_f32(t);
+    const auto k = static_cast<std::size_t>(t.shape[1]);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const float id = ids[i];
+      if (!(id >= 0.0f && id < static_cast<float>(spec_.experts)) || id != std::floor(id)) {
+        throw Error(file_.path() + ": tensor '" + t.name + "' holds " + std::to_string(id) +
+                    " at token " + std::to_string(i / k) + ", slot " + std::to_string(i % k) +
+                    "; expert ids are whole numbers from 0 to " +
+                    std::to_string(spec_.experts - 1));
+      }
+    }
+    for (std::size_t first = 0; first < ids.size(); first += k) {
+      for (std::size_t j = first + 1; j < first + k; ++j) {
+        if (std::find(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                      ids.begin() + static_cast<std::ptrdiff_t>(j),
+                      ids[j]) != ids.begin() + static_cast<std::ptrdiff_t>(j)) {
+          throw Error(file_.path() + ": tensor '" + t.name + "' chooses expert " +
+                      std::to_string(static_cast<int>(ids[j])) + " twice at token " +
+                      std::to_string(first / k) + " (layer " + std::to_string(layer) + ")");
+        }
+      }
+    }
   }
 
   void check_matrix(const TensorInfo& t, int columns, const char* what) const {
@@ -107,6 +167,8 @@ class ReplayRouting final : public RoutingSource {
   std::uint64_t seed_;
   int tokens_ = 0;
   bool has_bias_ = false;
+  bool has_hidden_ = false;
+  bool ids_only_ = false;  // a load dump: topk_ids instead of router_logits
 };
 
 }  // namespace

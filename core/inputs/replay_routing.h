@@ -15,6 +15,9 @@ namespace moescope {
 // seeded synthetic hidden states otherwise; and the router's selection bias
 // `model.layers.{i}.e_score_correction_bias` when present) from a safetensors file. Every step
 // replays the same tensors. Checks every layer the spec runs before returning.
+// A load dump (scripts/convert_load_dump.py) holds `model.layers.{i}.topk_ids` [T, k] instead
+// of logits: the experts a serving engine chose, integers stored as F32; then every pair weighs
+// 1/k, the hidden states are synthetic, and has_scores() is false.
 std::unique_ptr<RoutingSource> make_replay_routing(const ModelSpec& spec, const std::string& path,
                                                    std::uint64_t seed);
 
@@ -22,5 +25,6 @@ std::unique_ptr<RoutingSource> make_replay_routing(const ModelSpec& spec, const 
 std::string logits_tensor_name(int layer);
 std::string hidden_tensor_name(int layer);
 std::string bias_tensor_name(int layer);
+std::string topk_ids_tensor_name(int layer);
 
 }  // namespace moescope

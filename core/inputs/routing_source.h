@@ -15,6 +15,9 @@ struct LayerInput {
   std::vector<float> hidden_states;   // [T, H]
   std::vector<float> logits;          // [T, E]
   std::vector<float> selection_bias;  // [E], the layer's e_score_correction_bias; empty: none
+  // [T, k] the experts a serving engine chose, for sources without logits (a load dump): then
+  // `logits` is empty and every pair weighs 1/k.
+  std::vector<int> topk_ids;
 
   const float* bias_or_null() const {
     return selection_bias.empty() ? nullptr : selection_bias.data();
@@ -28,6 +31,9 @@ class RoutingSource {
   // A one-line description for reports, e.g. "synthetic(seed=1, skew=1.5)".
   virtual std::string describe() const = 0;
   virtual LayerInput layer(int step, int layer) = 0;
+  // False for a source of chosen experts only (no router scores): the policies that rank or
+  // reroute by score cannot run on it.
+  virtual bool has_scores() const { return true; }
 };
 
 // Seeded hidden states [T, H] with unit variance, shared by both sources.

@@ -27,6 +27,36 @@ RouterOutput empty_router_output(int tokens, int experts, int top_k, const Route
   return out;
 }
 
+RouterOutput route_from_ids(const int* ids, int tokens, int experts, int top_k, int layer) {
+  if (tokens <= 0) throw Error("routing needs at least one token, got " + std::to_string(tokens));
+  if (experts <= 0 || top_k <= 0 || top_k > experts) {
+    throw Error("routing needs 1 <= top_k <= experts, got top_k " + std::to_string(top_k) +
+                " and " + std::to_string(experts) + " experts");
+  }
+  RouterOutput out = empty_router_output(tokens, experts, top_k, RouterConfig{});
+  const auto E = static_cast<std::size_t>(experts);
+  const auto k = static_cast<std::size_t>(top_k);
+  const float share = 1.0f / static_cast<float>(top_k);
+  for (std::size_t t = 0; t < static_cast<std::size_t>(tokens); ++t) {
+    float* p = &out.probs[t * E];
+    for (std::size_t j = 0; j < k; ++j) {
+      const int e = ids[t * k + j];
+      const std::string where =
+          "layer " + std::to_string(layer) + ", token " + std::to_string(t) + ": expert id ";
+      if (e < 0 || static_cast<std::size_t>(e) >= E) {
+        throw Error(where + std::to_string(e) + " is outside 0.." + std::to_string(experts - 1));
+      }
+      if (p[static_cast<std::size_t>(e)] != 0.0f) {
+        throw Error(where + std::to_string(e) + " is chosen twice");
+      }
+      p[static_cast<std::size_t>(e)] = share;
+      out.topk_experts[t * k + j] = e;
+    }
+    out.topk_sum[t] = share * static_cast<float>(top_k);
+  }
+  return out;
+}
+
 namespace {
 
 const char* not_finite(float v) {

@@ -45,6 +45,11 @@ void check_router_input(const float* logits, int tokens, int experts, int top_k,
 RouterOutput route(const float* logits, int tokens, int experts, int top_k,
                    const RouterConfig& router, const float* selection_bias, int layer = 0);
 
+// The routing a serving engine recorded as chosen experts only ([T, k] ids, a load dump): every
+// chosen pair has p = 1/k (the scores are unknown), every other 0, and no normalization.
+// Throws Error naming the layer and token of an id outside [0, E) or chosen twice.
+RouterOutput route_from_ids(const int* ids, int tokens, int experts, int top_k, int layer = 0);
+
 // The softmax router of Mixtral, OLMoE and Qwen: no bias, no groups, no scaling.
 RouterOutput route(const float* logits, int tokens, int experts, int top_k, bool norm_topk_prob,
                    int layer = 0);

@@ -68,6 +68,22 @@ std::uint64_t estimate_run_memory(const RunOptions& options, int tokens) {
   return expert_weight_bytes(options.spec) + activations + routing + records;
 }
 
+namespace {
+
+// A load dump holds the experts an engine chose, not its router's scores: what ranks or reroutes
+// by score cannot run on it; the baseline, and drop by position or at random, can.
+void require_no_scores(const PolicyConfig& policy, const RoutingSource& source) {
+  const bool by_position_or_random =
+      policy.kind == PolicyKind::kDrop &&
+      (policy.priority == DropPriority::kPosition || policy.priority == DropPriority::kRandom);
+  if (policy.kind == PolicyKind::kNone || by_position_or_random) return;
+  throw Error(policy_label(policy) + ": needs the router's scores, and " + source.describe() +
+              " holds the chosen experts only; on a load dump run none, or drop with priority "
+              "position or random");
+}
+
+}  // namespace
+
 void check_run_options(const RunOptions& options, const RoutingSource& source) {
   validate(options.spec);
   if (options.repeats < 1 || options.repeats > 1000) {
@@ -86,8 +102,10 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
   if (options.steps < 1) {
     throw Error("steps must be a positive integer, got " + std::to_string(options.steps));
   }
-  for (const auto& policy : options.policies)
+  for (const auto& policy : options.policies) {
     validate(policy);
+    if (!source.has_scores()) require_no_scores(policy, source);
+  }
   if (source.tokens() < 1) throw Error("a run needs at least one token");
   make_placement(options);
   for (const auto& policy : options.policies) {
@@ -161,6 +179,21 @@ struct LayerWork {
   std::vector<LayerTimeline> timelines;
 };
 
+// The layer's routing: the router on the recorded logits (on the backend, when given), or a load
+// dump's chosen experts.
+RouterOutput route_layer(Backend* backend, const LayerInput& input, int tokens,
+                         const ModelSpec& spec, int layer) {
+  if (!input.topk_ids.empty()) {
+    return route_from_ids(input.topk_ids.data(), tokens, spec.experts, spec.top_k, layer);
+  }
+  if (backend != nullptr) {
+    return backend->route(input.logits.data(), tokens, spec.experts, spec.top_k, spec.router,
+                          input.bias_or_null(), layer);
+  }
+  return route(input.logits.data(), tokens, spec.experts, spec.top_k, spec.router,
+               input.bias_or_null(), layer);
+}
+
 // The first layer once, every policy, untimed: what a first call costs (allocations, page
 // faults, thread start-up, cuBLAS's choices) is not the layer's time.
 void warm_up(const RunOptions& options, RoutingSource& source, Backend& backend,
@@ -171,8 +204,7 @@ void warm_up(const RunOptions& options, RoutingSource& source, Backend& backend,
   require_finite_hidden_states(input, options.spec.hidden, layers.front());
   backend.begin_layer(0, layers.front(), placement);
   const RouterOutput router =
-      backend.route(input.logits.data(), source.tokens(), options.spec.experts, options.spec.top_k,
-                    options.spec.router, input.bias_or_null(), layers.front());
+      route_layer(&backend, input, source.tokens(), options.spec, layers.front());
   for (const auto& run : runs) {
     throw_if_cancelled(cancel);
     const PolicyOutcome outcome = backend.apply_policy(router, run.config, placement);
@@ -194,8 +226,7 @@ std::vector<ReplicaPlan> calibrate_replica_plans(const RunOptions& options, Rout
   for (int step = 0; given.empty() && step < options.replication.calibration_steps; ++step) {
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const LayerInput input = source.layer(step, layers[l]);
-      const RouterOutput router = route(input.logits.data(), source.tokens(), spec.experts,
-                                        spec.top_k, spec.router, input.bias_or_null(), layers[l]);
+      const RouterOutput router = route_layer(nullptr, input, source.tokens(), spec, layers[l]);
       for (std::int64_t t = 0; t < router.tokens; ++t) {
         for (int j = 0; j < router.top_k; ++j)
           load[l][static_cast<std::size_t>(router.topk_expert(t, j))] += 1.0;
@@ -272,6 +303,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
   result.repeats = options.repeats;
   result.placement = make_placement(options);
   result.routing = source.describe();
+  result.router_scores = source.has_scores();
 
   result.backend = backend.name();
   result.timing = options.timing;
@@ -316,9 +348,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
       backend.begin_layer(step, layer, result.placement);
       profiler::CpuTimer gating_timer;
       std::optional<profiler::NvtxRange> gating_range("gating");
-      const RouterOutput router =
-          backend.route(input.logits.data(), tokens, options.spec.experts, options.spec.top_k,
-                        options.spec.router, input.bias_or_null(), layer);
+      const RouterOutput router = route_layer(&backend, input, tokens, options.spec, layer);
       const std::int64_t gating_ns = gating_timer.elapsed_ns();
       gating_range.reset();
 

@@ -99,6 +99,7 @@ struct RunResult {
   int repeats = 1;  // every layer timed this often, after a warm-up
   Placement placement;
   std::string routing;         // the routing source's description
+  bool router_scores = true;   // false: a load dump's chosen experts, no router ran
   std::string weights;         // "synthetic(seed=S)" or "checkpoint(FOLDER)"
   std::string backend;         // its registry name
   std::string backend_detail;  // e.g. "CPU (OpenBLAS, 2 threads)"

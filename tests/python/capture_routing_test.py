@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""scripts/capture_routing.py on a tiny DeepSeek-V3 model built offline from a config: the
-files it writes hold the real tokens only, the logits are the router's product of the recorded
-hidden states (rows aligned), and moescope-cli replays them with the model's own weights.
+"""scripts/capture_routing.py on a tiny DeepSeek-V3 and a tiny gpt-oss built offline from a
+config: the files it writes hold the real tokens only, the logits are the router's product of the
+recorded hidden states (rows aligned), and moescope-cli replays them with the model's own
+weights.
 Skips (exit 77, ctest's SKIP_RETURN_CODE) where torch or transformers is not installed.
 Usage: capture_routing_test.py MOESCOPE_CLI"""
 import json

@@ -279,8 +279,9 @@ TEST_F(BrokenCheckpoint, AnotherModelsCheckpointOrAScaledSpecIsRefused) {
   // The same shapes as OLMoE's fixture, another router: another model.
   expect_refused(folder, other,
                  "the checkpoint's config describes H 32, F 16, E 16, top-4, 2 MoE layers, 0 "
-                 "shared x 0, router softmax; the run's model is H 32, F 16, E 16, top-4, 2 MoE "
-                 "layers, 0 shared x 0, router softmax, normalized");
+                 "shared x 0, router softmax, experts SwiGLU; the run's model is H 32, F 16, E "
+                 "16, top-4, 2 MoE layers, 0 shared x 0, router softmax, normalized, experts "
+                 "SwiGLU");
   const ModelSpec small = scaled(load_hf_config(folder.string()), 2);
   expect_refused(folder, small, "real weights run at scale 1");
   fs::remove(folder / "model.safetensors");
