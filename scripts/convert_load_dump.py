@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 
 
 def fail(message):
@@ -43,11 +44,14 @@ def fail(message):
 def load(path):
     import torch
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about legacy files: the error says enough
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         fail(f"{path}: no such file")
     except Exception as e:  # pickle, zip and torch errors alike: name the file and the reason
-        fail(f"{path}: not a torch dump ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+        reason = (str(e).splitlines() or ["empty or truncated"])[0][:200]
+        fail(f"{path}: not a torch dump ({type(e).__name__}: {reason})")
 
 
 def kind_of(path, dump):
@@ -58,7 +62,7 @@ def kind_of(path, dump):
             return "sglang-per-token"
         if "expert_load_window" in dump or "expert_load_pass" in dump:
             return "vllm-window"
-    keys = sorted(dump)[:8] if isinstance(dump, dict) else type(dump).__name__
+    keys = sorted(map(str, dump))[:8] if isinstance(dump, dict) else type(dump).__name__
     fail(f"{path}: not a dump this converter knows (keys {keys}): expected SGLang's "
          "'logical_count' (stat) or 'records' (per_token), or vLLM's 'expert_load_window'")
 
@@ -68,9 +72,18 @@ def tensor(path, value, name, dims):
     if not isinstance(value, torch.Tensor) or value.dim() != dims:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         fail(f"{path}: '{name}' must be a {dims}-D tensor, got {shape}")
-    if value.dtype.is_floating_point or value.dtype.is_complex:
+    if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
         fail(f"{path}: '{name}' must hold integers, got {value.dtype}")
+    if value.numel() == 0:
+        fail(f"{path}: '{name}' is empty {tuple(value.shape)}")
     return value.long()
+
+
+def check_map(path, mapping):
+    """A physical-to-logical map: every slot a logical expert, fewer logical than physical."""
+    if (mapping < 0).any() or int(mapping.max()) >= mapping.shape[1]:
+        fail(f"{path}: the physical-to-logical map holds an expert id outside "
+             f"0..{mapping.shape[1] - 1} (there are {mapping.shape[1]} physical experts)")
 
 
 def to_logical(path, physical, mapping, name):
@@ -79,19 +92,18 @@ def to_logical(path, physical, mapping, name):
     if mapping.shape != physical.shape[-2:]:
         fail(f"{path}: '{name}' has {tuple(physical.shape[-2:])} layers x physical experts, its "
              f"map {tuple(mapping.shape)}")
-    if (mapping < 0).any():
-        fail(f"{path}: the physical-to-logical map holds a negative expert id")
+    check_map(path, mapping)
     logical = int(mapping.max()) + 1
     index = mapping.expand_as(physical)
     out = torch.zeros(*physical.shape[:-1], logical, dtype=torch.long)
     return out.scatter_add_(-1, index, physical)
 
 
-def routed_layers(per_layer_total):
+def routed_layers(where, per_layer_total):
     """Indices of the layers that routed anything: dense decoder layers are all zero."""
     layers = [i for i, n in enumerate(per_layer_total) if n > 0]
     if not layers:
-        fail("the dump holds no routed token in any layer")
+        fail(f"{where}: holds no routed token in any layer")
     return layers
 
 
@@ -120,9 +132,13 @@ def chosen_experts(paths, dumps, max_tokens):
     seen = {}  # forward_pass_id -> topk of the first rank that recorded it
     batches = []
     duplicates = 0
+    shape = None  # (decoder layers, slots) of the first record
     for path, dump in zip(paths, dumps):
         mapping = tensor(path, dump["last_physical_to_logical_map"],
                          "last_physical_to_logical_map", 2)
+        check_map(path, mapping)
+        if not isinstance(dump["records"], list):
+            fail(f"{path}: 'records' must be a list of forward passes")
         for n, record in enumerate(dump["records"]):
             where = f"{path}: records[{n}]"
             if not isinstance(record, dict) or "topk_ids_of_layer" not in record:
@@ -131,6 +147,10 @@ def chosen_experts(paths, dumps, max_tokens):
             ids = tensor(path, record["topk_ids_of_layer"], f"records[{n}].topk_ids_of_layer", 3)
             if ids.shape[0] != mapping.shape[0]:
                 fail(f"{where}: {ids.shape[0]} layers, the map {mapping.shape[0]}")
+            shape = shape or (ids.shape[0], ids.shape[2])
+            if (ids.shape[0], ids.shape[2]) != shape:
+                fail(f"{where}: {ids.shape[0]} layers x {ids.shape[2]} slots, the first record "
+                     f"{shape[0]} x {shape[1]}")
             if ((ids < -1) | (ids >= mapping.shape[1])).any():
                 fail(f"{where}: an expert id outside -1..{mapping.shape[1] - 1}")
             key = record.get("forward_pass_id")
@@ -141,18 +161,26 @@ def chosen_experts(paths, dumps, max_tokens):
             seen.setdefault(key, ids)
             layer_index = torch.arange(ids.shape[0]).view(-1, 1, 1).expand_as(ids)
             logical = torch.where(ids >= 0, mapping[layer_index, ids.clamp(min=0)], ids)
+            # A token's replica and its original are one expert chosen twice: not a routing.
+            ordered = logical.sort(-1).values
+            twice = (ordered[..., 1:] == ordered[..., :-1]) & (ordered[..., 1:] >= 0)
+            if twice.any():
+                layer, token = [int(x) for x in twice.nonzero()[0][:2]]
+                fail(f"{where}: decoder layer {layer}, token {token} chooses one logical expert "
+                     "twice (through two of its physical copies)")
             batches.append(logical)
+    where = ", ".join(paths)
     if not batches:
-        fail("the dumps hold no record")
+        fail(f"{where}: the dumps hold no record")
     ids = torch.cat(batches, dim=1)  # [layers, tokens, 8]
     chosen = (ids >= 0).sum(-1)  # [layers, tokens]
-    layers = routed_layers(chosen.sum(-1).tolist())
+    layers = routed_layers(where, chosen.sum(-1).tolist())
     real = chosen[layers[0]] > 0
     k = int(chosen[layers[0]][real].max())
     for layer in layers:
         if not torch.equal(chosen[layer] > 0, real) or not (chosen[layer][real] == k).all():
-            fail(f"decoder layer {layer}: tokens choose other than {k} experts, or other tokens "
-                 f"than decoder layer {layers[0]}")
+            fail(f"{where}: decoder layer {layer}: tokens choose other than {k} experts, or "
+                 f"other tokens than decoder layer {layers[0]}")
     out = {}
     for i, layer in enumerate(layers):
         rows = ids[layer][real]
@@ -165,8 +193,11 @@ def write_atomically(path, write):
     folder = os.path.dirname(os.path.abspath(path))
     fd, staging = tempfile.mkstemp(dir=folder, prefix=".convert-")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(staging)
+        os.chmod(staging, 0o666 & ~umask)  # mkstemp's 0600 would make the file private
         os.replace(staging, path)  # whole or not at all
     except BaseException:
         os.unlink(staging)
@@ -183,6 +214,9 @@ def main():
     args = parser.parse_args()
     if args.max_tokens < 1:
         fail("--max-tokens must be at least 1")
+    out_folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_folder):
+        fail(f"--out: the folder {out_folder} does not exist")
     dumps = [load(p) for p in args.dumps]
     kinds = {kind_of(p, d) for p, d in zip(args.dumps, dumps)}
     if len(kinds) > 1:
@@ -206,8 +240,8 @@ def main():
     if len(dumps) > 1:
         fail("counts: give one dump (SGLang's stat dump is already summed over ranks)")
     counts = counts_from(args.dumps[0], dumps[0], kind)
-    layers = routed_layers(counts.sum(-1).tolist()) if kind == "sglang-stat" else \
-        list(range(counts.shape[0]))
+    routed = routed_layers(args.dumps[0], counts.sum(-1).tolist())  # refuses an all-zero dump
+    layers = routed if kind == "sglang-stat" else list(range(counts.shape[0]))
     path = args.out + ".json"
     document = {"logical_count": counts[layers].tolist(),
                 "source": "sglang stat" if kind == "sglang-stat" else "vllm load window",

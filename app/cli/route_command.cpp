@@ -42,16 +42,26 @@ struct RouteArgs {
   std::string format = "json";
 };
 
+// A load dump's chosen experts are not logits: routing them would read ids as scores.
+const TensorInfo& not_chosen_experts(const SafetensorsFile& file, const TensorInfo& t) {
+  if (t.name.ends_with(".topk_ids")) {
+    throw Error(file.path() + ": tensor '" + t.name +
+                "' holds chosen experts (a load dump), not router logits; replay it with "
+                "`moescope-cli run --logits`");
+  }
+  return t;
+}
+
 const TensorInfo& pick_tensor(const SafetensorsFile& file, const std::string& name) {
   if (!name.empty()) {
-    if (const TensorInfo* t = file.find(name)) return *t;
+    if (const TensorInfo* t = file.find(name)) return not_chosen_experts(file, *t);
     throw Error(file.path() + ": no tensor named '" + name + "'");
   }
   std::vector<const TensorInfo*> matrices;
   for (const auto& t : file.tensors()) {
     if (t.shape.size() == 2) matrices.push_back(&t);
   }
-  if (matrices.size() == 1) return *matrices.front();
+  if (matrices.size() == 1) return not_chosen_experts(file, *matrices.front());
   if (matrices.empty()) throw Error(file.path() + ": holds no 2-D tensor of router logits");
   std::string names;
   for (const auto* t : matrices)

@@ -11,6 +11,7 @@
 
 #include "app/cli/session_option.h"
 #include "core/base/error.h"
+#include "core/inputs/safetensors.h"
 #include "core/model/json_file.h"
 #include "core/run/experiment_json.h"
 #include "core/session/session_export.h"
@@ -141,6 +142,22 @@ std::optional<ModelSpec> stored_spec(const StoredRun& run) {
   }
 }
 
+// Whether the run replayed a load dump (chosen experts, no router), judged from its file when the
+// file is still there: a load dump's runs have no router to name.
+bool replayed_a_load_dump(const StoredRun& run) {
+  try {
+    const Experiment e =
+        experiment_from_json(parse_json_text(run.request_json, "run request"), "run request");
+    if (!e.routing.replay()) return false;
+    const SafetensorsFile file(e.routing.logits_file);
+    for (const auto& t : file.tensors()) {
+      if (t.name.ends_with(".topk_ids")) return true;
+    }
+  } catch (const Error&) {
+  }
+  return false;
+}
+
 void show_run(const SessionArgs& args) {
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
   if (args.json) {
@@ -154,7 +171,11 @@ void show_run(const SessionArgs& args) {
   std::printf("  model %s, policy %s, %d devices, %d tokens, %d steps\n", r.model.c_str(),
               r.policy.c_str(), r.devices, r.tokens, r.steps);
   if (const auto spec = stored_spec(r)) {
-    std::printf("  router %s\n", describe(spec->router).c_str());
+    if (replayed_a_load_dump(r)) {
+      std::printf("  router none: a load dump's chosen experts, pair weights 1/k\n");
+    } else {
+      std::printf("  router %s\n", describe(spec->router).c_str());
+    }
     if (!spec->mlp.plain()) std::printf("  experts %s\n", describe(spec->mlp).c_str());
   }
   std::printf("  backend %s, timeline %s, timed by %s, MoEScope %s\n", r.backend.c_str(),

@@ -47,6 +47,8 @@ void activate(float* scratch, std::size_t rows, std::size_t F, const FfnActivati
   parallel_for(
       static_cast<std::int64_t>(rows), threads, 4, [=](std::int64_t begin, std::int64_t end) {
         const ExpertMlp& m = a.mlp;
+        const auto alpha = static_cast<float>(m.swiglu_alpha);
+        const auto limit = static_cast<float>(m.swiglu_limit);
         for (auto r = static_cast<std::size_t>(begin); r < static_cast<std::size_t>(end); ++r) {
           float* row = scratch + r * 2 * F;
           for (std::size_t f = 0; f < F; ++f) {
@@ -55,8 +57,8 @@ void activate(float* scratch, std::size_t rows, std::size_t F, const FfnActivati
               g += a.gate_up_bias[f];
               u += a.gate_up_bias[F + f];
             }
-            row[f] = m.clamped() ? clamped_swiglu(g, u, m.swiglu_alpha, m.swiglu_limit)
-                                 : g / (1.0f + std::exp(-g)) * u;
+            row[f] =
+                m.clamped() ? clamped_swiglu(g, u, alpha, limit) : g / (1.0f + std::exp(-g)) * u;
             if (packed != nullptr) packed[r * F + f] = to_bf16(row[f]);
           }
         }

@@ -1,6 +1,7 @@
 // Replays recorded router logits (and hidden states, when recorded) from a safetensors file.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include "core/base/error.h"
@@ -34,7 +35,8 @@ class ReplayRouting final : public RoutingSource {
     // Check every layer up front, so a bad file fails before any work is done.
     const std::vector<int> layers = spec.run_layers();
     ids_only_ = file_.find(logits_tensor_name(layers.front())) == nullptr &&
-                file_.find(topk_ids_tensor_name(layers.front())) != nullptr;
+                std::any_of(file_.tensors().begin(), file_.tensors().end(),
+                            [](const TensorInfo& t) { return t.name.ends_with(".topk_ids"); });
     for (int layer : layers) {
       const TensorInfo& logits =
           ids_only_ ? require_ids(layer) : require(logits_tensor_name(layer));
@@ -50,7 +52,7 @@ class ReplayRouting final : public RoutingSource {
                     " tokens but earlier layers have " + std::to_string(tokens_));
       }
       if (const TensorInfo* hidden = file_.find(hidden_tensor_name(layer))) {
-        has_hidden_ = true;
+        ++layers_with_hidden_;
         check_matrix(*hidden, spec.hidden, "hidden size");
         if (hidden->shape[0] != tokens_) {
           throw Error(path + ": tensor '" + hidden->name + "' has " +
@@ -80,7 +82,8 @@ class ReplayRouting final : public RoutingSource {
   std::string describe() const override {
     if (ids_only_) {
       return "load dump(" + file_.path() + ": chosen experts only, pair weights 1/k" +
-             (has_hidden_ ? "" : ", synthetic hidden states") + ")";
+             (layers_with_hidden_ == spec_.run_layers().size() ? "" : ", synthetic hidden states") +
+             ")";
     }
     return "replay(" + file_.path() + (has_bias_ ? ", with selection bias" : "") + ")";
   }
@@ -121,15 +124,22 @@ class ReplayRouting final : public RoutingSource {
     return require(topk_ids_tensor_name(layer));
   }
 
-  // Every id a whole number of an expert of the model, none twice in a token.
+  // Every id a whole number of an expert of the model, none twice in a token; stored as F32,
+  // which holds every id exactly (BF16 does not past 256).
   void check_ids(const TensorInfo& t, int layer) const {
+    if (t.dtype != "F32") {
+      throw Error(file_.path() + ": tensor '" + t.name + "' is " + t.dtype +
+                  "; chosen experts are stored as F32 (exact for every expert id)");
+    }
     const std::vector<float> ids = file_.read_f32(t);
     const auto k = static_cast<std::size_t>(t.shape[1]);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const float id = ids[i];
       if (!(id >= 0.0f && id < static_cast<float>(spec_.experts)) || id != std::floor(id)) {
-        throw Error(file_.path() + ": tensor '" + t.name + "' holds " + std::to_string(id) +
-                    " at token " + std::to_string(i / k) + ", slot " + std::to_string(i % k) +
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", static_cast<double>(id));
+        throw Error(file_.path() + ": tensor '" + t.name + "' holds " + value + " at token " +
+                    std::to_string(i / k) + ", slot " + std::to_string(i % k) +
                     "; expert ids are whole numbers from 0 to " +
                     std::to_string(spec_.experts - 1));
       }
@@ -167,7 +177,7 @@ class ReplayRouting final : public RoutingSource {
   std::uint64_t seed_;
   int tokens_ = 0;
   bool has_bias_ = false;
-  bool has_hidden_ = false;
+  std::size_t layers_with_hidden_ = 0;
   bool ids_only_ = false;  // a load dump: topk_ids instead of router_logits
 };
 

@@ -25,11 +25,13 @@ ExpertActivation parse_activation(const std::string& name) {
 
 void validate(const ExpertMlp& mlp) {
   if (!mlp.clamped()) return;
-  for (auto [field, value] :
-       {std::pair{"swiglu_alpha", mlp.swiglu_alpha}, std::pair{"swiglu_limit", mlp.swiglu_limit}}) {
+  for (auto [field, value] : {std::pair{"swiglu_alpha", static_cast<float>(mlp.swiglu_alpha)},
+                              std::pair{"swiglu_limit", static_cast<float>(mlp.swiglu_limit)}}) {
     if (!std::isfinite(value) || !(value > 0.0f)) {
+      std::ostringstream given;
+      given << (field == std::string("swiglu_alpha") ? mlp.swiglu_alpha : mlp.swiglu_limit);
       throw Error(std::string("expert activation: '") + field +
-                  "' must be a finite number > 0 (in fp32)");
+                  "' must be a finite number > 0 (in fp32), got " + given.str());
     }
   }
 }

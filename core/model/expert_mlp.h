@@ -18,8 +18,9 @@ enum class ExpertActivation {
 
 struct ExpertMlp {
   ExpertActivation activation = ExpertActivation::kSwiglu;
-  float swiglu_alpha = 1.702f;  // the clamped SwiGLU's sigmoid gain (transformers' default)
-  float swiglu_limit = 7.0f;    // its clamp (transformers' default)
+  // As the config writes them (so a spec round-trips as written), computed in fp32.
+  double swiglu_alpha = 1.702;  // the clamped SwiGLU's sigmoid gain (transformers' default)
+  double swiglu_limit = 7.0;    // its clamp (transformers' default)
   bool biases = false;          // the gate/up and down projections add a per-expert bias
 
   bool clamped() const { return activation == ExpertActivation::kClampedSwiglu; }
@@ -28,10 +29,15 @@ struct ExpertMlp {
 };
 
 // Spelled out rather than defaulted: CUDA sources include this header and compile as C++17.
-// Alpha and limit change nothing without the clamp, and are not compared.
+// Alpha and limit change nothing without the clamp, and are not compared; with it they are
+// compared in fp32, the precision they compute in.
 inline bool operator==(const ExpertMlp& a, const ExpertMlp& b) {
+  const auto same = [](double x, double y) {
+    return static_cast<float>(x) == static_cast<float>(y);
+  };
   return a.activation == b.activation && a.biases == b.biases &&
-         (!a.clamped() || (a.swiglu_alpha == b.swiglu_alpha && a.swiglu_limit == b.swiglu_limit));
+         (!a.clamped() ||
+          (same(a.swiglu_alpha, b.swiglu_alpha) && same(a.swiglu_limit, b.swiglu_limit)));
 }
 inline bool operator!=(const ExpertMlp& a, const ExpertMlp& b) {
   return !(a == b);

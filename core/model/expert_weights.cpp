@@ -15,7 +15,8 @@ std::vector<float> weight_fingerprint(const ExpertWeights& w) {
                           static_cast<float>(w.generation & 0xFFFFFFu),
                           static_cast<float>((w.generation >> 24) & 0xFFFFFFu),
                           static_cast<float>(w.mlp.activation), w.mlp.biases ? 1.0f : 0.0f,
-                          w.mlp.swiglu_alpha, w.mlp.swiglu_limit};
+                          static_cast<float>(w.mlp.swiglu_alpha),
+                          static_cast<float>(w.mlp.swiglu_limit)};
   for (const auto* v : {&w.gate_up, &w.down, &w.shared_gate_up, &w.shared_down, &w.shared_gate,
                         &w.gate_up_bias, &w.down_bias}) {
     f.push_back(static_cast<float>(v->size()));

@@ -25,6 +25,9 @@ class ConfigFields {
   bool has(const std::string& field) const {
     return config_.contains(field) && !config_[field].is_null();
   }
+  bool present_but_null(const std::string& field) const {
+    return config_.contains(field) && config_[field].is_null();
+  }
   const json& required(const std::string& field) const {
     if (!has(field)) {
       fail(field, "is missing (the " + config_.value("model_type", std::string("?")) +
@@ -113,8 +116,11 @@ void read_gpt_oss(const ConfigFields& f, ModelSpec& spec) {
   spec.mlp.activation = ExpertActivation::kClampedSwiglu;
   spec.mlp.biases = true;
   const ExpertMlp defaults;
-  spec.mlp.swiglu_alpha = static_cast<float>(f.number_or("swiglu_alpha", defaults.swiglu_alpha));
-  spec.mlp.swiglu_limit = static_cast<float>(f.number_or("swiglu_limit", defaults.swiglu_limit));
+  for (const char* field : {"swiglu_alpha", "swiglu_limit"}) {
+    if (f.present_but_null(field)) f.fail(field, "is null; gpt-oss's experts need a number");
+  }
+  spec.mlp.swiglu_alpha = f.number_or("swiglu_alpha", defaults.swiglu_alpha);
+  spec.mlp.swiglu_limit = f.number_or("swiglu_limit", defaults.swiglu_limit);
 }
 
 void read_olmoe(const ConfigFields& f, ModelSpec& spec) {

@@ -151,10 +151,14 @@ ModelSpec spec_from_json(const json& j, const std::string& where) {
   for (auto [field, value] : {std::pair{"swiglu_alpha", &spec.mlp.swiglu_alpha},
                               std::pair{"swiglu_limit", &spec.mlp.swiglu_limit}}) {
     if (!j.contains(field)) continue;
+    if (!spec.mlp.clamped()) {
+      throw Error(where + ": field '" + field +
+                  "' needs \"activation\": \"clamped_swiglu\" (plain SwiGLU has no clamp)");
+    }
     if (!j[field].is_number()) {
       throw Error(where + ": field '" + field + "' must be a number, got " + j[field].dump());
     }
-    *value = static_cast<float>(j[field].get<double>());
+    *value = j[field].get<double>();
   }
   if (j.contains("layer_subset")) {
     if (!j["layer_subset"].is_array()) {

@@ -41,14 +41,14 @@ RouterOutput route_from_ids(const int* ids, int tokens, int experts, int top_k, 
     float* p = &out.probs[t * E];
     for (std::size_t j = 0; j < k; ++j) {
       const int e = ids[t * k + j];
-      const std::string where =
-          "layer " + std::to_string(layer) + ", token " + std::to_string(t) + ": expert id ";
+      const auto where = [&] {
+        return "layer " + std::to_string(layer) + ", token " + std::to_string(t) + ": expert id " +
+               std::to_string(e);
+      };
       if (e < 0 || static_cast<std::size_t>(e) >= E) {
-        throw Error(where + std::to_string(e) + " is outside 0.." + std::to_string(experts - 1));
+        throw Error(where() + " is outside 0.." + std::to_string(experts - 1));
       }
-      if (p[static_cast<std::size_t>(e)] != 0.0f) {
-        throw Error(where + std::to_string(e) + " is chosen twice");
-      }
+      if (p[static_cast<std::size_t>(e)] != 0.0f) throw Error(where() + " is chosen twice");
       p[static_cast<std::size_t>(e)] = share;
       out.topk_experts[t * k + j] = e;
     }

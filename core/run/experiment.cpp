@@ -70,7 +70,13 @@ Experiment resolve(Experiment experiment) {
   if (experiment.replication.replicas > 0 && experiment.backend == "auto")
     experiment.backend = "cpu";
   ModelChoice& m = experiment.model;
-  if (m.spec) return experiment;
+  // gpt-oss's experts run on the CPU backend for now (the CUDA one refuses them): `auto` takes it.
+  const auto cpu_for_experts = [&experiment] {
+    if (!experiment.model.spec->mlp.plain() && experiment.backend == "auto")
+      experiment.backend = "cpu";
+    return experiment;
+  };
+  if (m.spec) return cpu_for_experts();
   if (m.scale < 1) throw Error("scale must be a positive integer, got " + std::to_string(m.scale));
   if (m.spec_file.empty() && m.preset.empty()) {
     throw Error("a model is needed: a preset or a spec file");
@@ -80,7 +86,7 @@ Experiment resolve(Experiment experiment) {
   if (!m.layers.empty()) spec.layer_subset = m.layers;
   validate(spec);
   m.spec = spec;
-  return experiment;
+  return cpu_for_experts();
 }
 
 void validate(const Experiment& e) {

@@ -69,6 +69,7 @@ def per_token_dump(path, rank, passes, tokens):
 
 def main():
     cli = sys.argv[1]
+    os.umask(0o022)
     work = tempfile.mkdtemp()
     spec = os.path.join(work, "spec.json")
     with open(spec, "w") as f:
@@ -83,6 +84,8 @@ def main():
     r = convert(rank0, rank1, "--out", out)
     check(r.returncode == 0, f"per_token: {r.stderr}")
     check("1 records repeated by another rank kept once" in r.stdout, r.stdout)
+    check(os.stat(out + ".safetensors").st_mode & 0o777 == 0o644,
+          "the output's mode is not what the umask (022) allows")
     tensors = load_file(out + ".safetensors")
     check(sorted(tensors) == ["model.layers.0.topk_ids", "model.layers.1.topk_ids"],
           f"MoE layers only: {sorted(tensors)}")
@@ -142,6 +145,20 @@ def main():
         r = convert(*args, "--out", bad)
         check(r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1,
               f"{args}: {r.returncode} {r.stderr}")
+    empty = os.path.join(work, "empty.pt")
+    open(empty, "w").close()
+    r = convert(empty, "--out", bad)
+    check(r.returncode == 2 and "not a torch dump" in r.stderr and r.stderr.count("\n") == 1,
+          f"an empty file: {r.stderr}")
+    r = convert(stat, "--out", os.path.join(work, "no-such-folder", "x"))
+    check(r.returncode == 2 and "does not exist" in r.stderr, f"--out in a missing folder: {r.stderr}")
+    twice = os.path.join(work, "twice_0.pt")
+    topk = torch.full((DECODER_LAYERS, 2, 8), -1, dtype=torch.int32)
+    topk[DENSE:, :, :K] = torch.tensor([[3, 8], [1, 2]], dtype=torch.int32)  # 8 is expert 3 too
+    torch.save({"records": [{"forward_pass_id": 0, "rank": 0, "topk_ids_of_layer": topk}],
+                "last_physical_to_logical_map": MAP}, twice)
+    r = convert(twice, "--out", bad)
+    check(r.returncode == 2 and "token 0 chooses one logical expert twice" in r.stderr, r.stderr)
     unknown = os.path.join(work, "unknown.pt")
     torch.save({"version": 9, "counts": torch.zeros(2)}, unknown)
     r = convert(unknown, "--out", bad)

@@ -264,9 +264,8 @@ TEST(SwigluFfn, EveryPathMatchesTheReference) {
   fill_uniform(down.data(), down.size(), 0.1f, rng);
   fill_uniform(gate_up_bias.data(), gate_up_bias.size(), 0.5f, rng);
   fill_uniform(down_bias.data(), down_bias.size(), 0.5f, rng);
-  FfnActivation clamped{{ExpertActivation::kClampedSwiglu, 1.702f, 0.9f, true},
-                        gate_up_bias.data(),
-                        down_bias.data()};
+  FfnActivation clamped{
+      {ExpertActivation::kClampedSwiglu, 1.702, 0.9, true}, gate_up_bias.data(), down_bias.data()};
   for (const FfnActivation& activation : {FfnActivation{}, clamped}) {
     for (const int rows : {5, 40, 300}) {
       std::vector<float> x(static_cast<std::size_t>(rows * H));

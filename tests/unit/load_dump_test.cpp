@@ -132,14 +132,18 @@ TEST_F(LoadDump, BadIdsAreNamedByTensorTokenAndSlot) {
   std::vector<float> ids = hot_ids(kTokens, k);
   ids[3 * k + 2] = 64;
   write_ids(hot_ids(kTokens, k), ids);
-  EXPECT_NE(refusal().find("'model.layers.3.topk_ids' holds 64.000000 at token 3, slot 2; expert "
+  EXPECT_NE(refusal().find("'model.layers.3.topk_ids' holds 64 at token 3, slot 2; expert "
                            "ids are whole numbers from 0 to 63"),
             std::string::npos)
       << refusal();
   ids = hot_ids(kTokens, k);
   ids[2] = 0.5f;
   write_ids(ids, hot_ids(kTokens, k));
-  EXPECT_NE(refusal().find("holds 0.500000 at token 0, slot 2"), std::string::npos) << refusal();
+  EXPECT_NE(refusal().find("holds 0.5 at token 0, slot 2"), std::string::npos) << refusal();
+  write({{topk_ids_tensor_name(0), {kTokens, k}, hot_ids(kTokens, k), "BF16"},
+         {topk_ids_tensor_name(3), {kTokens, k}, hot_ids(kTokens, k), "BF16"}});
+  EXPECT_NE(refusal().find("is BF16; chosen experts are stored as F32"), std::string::npos)
+      << refusal();
   ids = hot_ids(kTokens, k);
   ids[k + 1] = ids[k];  // token 1 chooses expert 5 twice
   write_ids(ids, hot_ids(kTokens, k));

@@ -94,8 +94,8 @@ TEST(SpecJson, RoundTripsEveryField) {
 
 TEST(SpecJson, RoundTripsTheExpertActivation) {
   ModelSpec s = preset("gpt-oss-20b");
-  s.mlp.swiglu_alpha = 1.5f;
-  s.mlp.swiglu_limit = 0.1f;  // not exact in binary: must still come back equal
+  s.mlp.swiglu_alpha = 1.5;
+  s.mlp.swiglu_limit = 0.1;  // not exact in binary: must still come back equal
   const nlohmann::json j = spec_to_json(s);
   EXPECT_EQ(j["activation"], "clamped_swiglu");
   EXPECT_EQ(j["expert_biases"], true);
