@@ -448,4 +448,135 @@ void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, S
   finish_legend(plot);
 }
 
+std::string tradeoff_cost_name(TradeoffCost cost) {
+  switch (cost) {
+    case TradeoffCost::kLostPairs:
+      return "Lost pairs (%)";
+    case TradeoffCost::kGateMassLost:
+      return "Gate mass lost (%)";
+    case TradeoffCost::kOutputError:
+      break;
+  }
+  return "Output error (rel. L2)";
+}
+
+namespace {
+
+std::optional<double> cost_of(const viewdata::RunData& run, TradeoffCost cost) {
+  switch (cost) {
+    case TradeoffCost::kLostPairs:
+      if (auto v = run.metric("lost_pairs")) return *v * 100;
+      return std::nullopt;
+    case TradeoffCost::kGateMassLost:
+      if (auto v = run.metric("gate_mass_kept")) return (1.0 - *v) * 100;
+      return std::nullopt;
+    case TradeoffCost::kOutputError:
+      break;
+  }
+  return run.metric("output_error");
+}
+
+}  // namespace
+
+void mark_pareto_front(std::vector<TradeoffPoint>& points) {
+  for (auto& p : points) {
+    p.pareto = std::none_of(points.begin(), points.end(), [&p](const TradeoffPoint& q) {
+      return q.cost <= p.cost && q.speedup >= p.speedup &&
+             (q.cost < p.cost || q.speedup > p.speedup);
+    });
+  }
+}
+
+std::vector<TradeoffPoint> tradeoff_points(const std::vector<viewdata::RunData>& runs,
+                                           TradeoffCost cost) {
+  std::vector<TradeoffPoint> points;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const std::optional<double> speedup = speedup_of(runs[i]);
+    const std::optional<double> c = cost_of(runs[i], cost);
+    if (!speedup || !c || !std::isfinite(*speedup) || !std::isfinite(*c)) continue;
+    TradeoffPoint p;
+    p.run = i;
+    p.cost = *c;
+    p.speedup = *speedup;
+    if (const MetricRow* row = runs[i].metric_row("speedup")) {
+      p.low = row->low;
+      p.high = row->high;
+    }
+    points.push_back(p);
+  }
+  mark_pareto_front(points);
+  return points;
+}
+
+void plot_tradeoff(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
+                   TradeoffCost cost) {
+  prepare_plot(plot, "Speedup against its cost (95% intervals; Pareto front dashed)");
+  const std::vector<TradeoffPoint> points = tradeoff_points(runs, cost);
+  std::vector<const TradeoffPoint*> of_run(runs.size(), nullptr);
+  for (const auto& p : points)
+    of_run[p.run] = &p;
+  std::vector<StoredRun> stored;
+  for (const auto& r : runs)
+    stored.push_back(r.run);
+  std::vector<SweepSeries> series = group_sweep_runs(stored);
+  SweepSeries baselines{"baseline (no policy)", "none", {}};
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!runs[i].run.gamma) baselines.members.push_back(i);
+  }
+  if (!baselines.members.empty()) series.insert(series.begin(), baselines);
+  double right = 0, top = 1.0, bottom = 1.0;
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    // A curve, not a graph: its points stay in gamma order, however the costs fall.
+    auto* curve = new QCPCurve(plot.xAxis, plot.yAxis);
+    curve->setName(qstr(series[s].label));
+    const QColor color = s == 0 && !baselines.members.empty() ? QColor(0x55, 0x55, 0x55)
+                                                              : series_color(static_cast<int>(s));
+    curve->setPen(QPen(color, 1.5));
+    curve->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, Qt::white, 8));
+    if (series[s].policy_kind == "none") curve->setLineStyle(QCPCurve::lsNone);
+    auto* bars = new QCPErrorBars(plot.xAxis, plot.yAxis);
+    bars->removeFromLegend();
+    bars->setPen(QPen(color, 1.2));
+    QVector<double> below, above;
+    double t = 0;
+    for (std::size_t i : series[s].members) {
+      const TradeoffPoint* p = of_run[i];
+      if (p == nullptr) continue;
+      curve->addData(t++, p->cost, p->speedup);
+      below << (p->low ? std::max(0.0, p->speedup - *p->low) : 0.0);
+      above << (p->high ? std::max(0.0, *p->high - p->speedup) : 0.0);
+      right = std::max(right, p->cost);
+      top = std::max(top, p->high.value_or(p->speedup));
+      bottom = std::min(bottom, p->low.value_or(p->speedup));
+    }
+    bars->setDataPlottable(curve);
+    bars->setData(below, above);
+  }
+  // The front as a staircase: from each point on it, as fast until the next costlier one.
+  std::vector<const TradeoffPoint*> front;
+  for (const auto& p : points) {
+    if (p.pareto) front.push_back(&p);
+  }
+  std::sort(front.begin(), front.end(), [](const TradeoffPoint* a, const TradeoffPoint* b) {
+    return a->cost != b->cost ? a->cost < b->cost : a->speedup < b->speedup;
+  });
+  if (!front.empty()) {
+    auto* line = new QCPCurve(plot.xAxis, plot.yAxis);
+    line->setName("Pareto front");
+    line->setPen(QPen(QColor(0x22, 0x22, 0x22), 1.2, Qt::DashLine));
+    double t = 0;
+    for (std::size_t f = 0; f < front.size(); ++f) {
+      if (f > 0) line->addData(t++, front[f]->cost, front[f - 1]->speedup);
+      line->addData(t++, front[f]->cost, front[f]->speedup);
+    }
+  }
+  const double pad_x = right > 0 ? right * 0.06 : 1.0;
+  const double pad_y = std::max(0.05, (top - bottom) * 0.08);
+  plot.xAxis->setRange(-pad_x, right + pad_x);
+  plot.yAxis->setRange(std::min(bottom, 1.0) - pad_y, top + pad_y);
+  plot.xAxis->setLabel(qstr(tradeoff_cost_name(cost) + ", lower is better"));
+  plot.yAxis->setLabel("Speedup vs baseline (×), higher is better");
+  finish_legend(plot);
+}
+
 }  // namespace moescope::charts

@@ -1,5 +1,6 @@
-// Charts that put several runs side by side: the headline metrics as grouped bars, latency per
-// layer, and the paper's sweep figures (speedup and drop rate against gamma, a line per policy).
+// Charts that put several runs side by side: the trade-off (speedup against what it costs), the
+// headline metrics as grouped bars, latency per layer, and the paper's sweep figures (speedup
+// and drop rate against gamma, a line per policy).
 // Each fills a QCustomPlot it is given, so the Compare view, chart export and reports draw the
 // same pictures; the data behind them comes from pure functions that tests check directly.
 #pragma once
@@ -68,5 +69,35 @@ bool has_sweep(const std::vector<viewdata::RunData>& runs);
 enum class SweepMetric { kSpeedup, kDropRate, kLostPairs };
 // x = gamma, a line per SweepSeries; the speedup chart marks the baseline (1×) as a dashed line.
 void plot_sweep(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs, SweepMetric metric);
+
+// The trade-off: what each run's policy buys (speedup) at what cost, one point per run.
+enum class TradeoffCost {
+  kOutputError,   // relative L2 of the layer output against the baseline's
+  kLostPairs,     // % of top-k pairs neither kept nor rerouted
+  kGateMassLost,  // % of the router's gate mass not kept (100 - gate mass kept)
+};
+std::string tradeoff_cost_name(TradeoffCost cost);  // "Output error (rel. L2)"
+
+struct TradeoffPoint {
+  std::size_t run = 0;  // index into the runs given
+  double cost = 0;      // in the cost's display unit
+  double speedup = 0;
+  std::optional<double> low, high;  // the speedup's 95% interval, where stored
+  // On the Pareto front: no other point costs at most as much and is at least as fast, one of
+  // the two strictly. Ties are all on it.
+  bool pareto = false;
+};
+
+// Every run with a speedup and the cost (baselines are the point at no cost and 1x), with the
+// front marked. Runs without the cost's metric are left out.
+std::vector<TradeoffPoint> tradeoff_points(const std::vector<viewdata::RunData>& runs,
+                                           TradeoffCost cost);
+void mark_pareto_front(std::vector<TradeoffPoint>& points);
+
+// x = cost, y = speedup with its interval as error bars; a series per policy configuration
+// (group_sweep_runs, its points joined in gamma order), the baselines, and the Pareto front as a
+// step line through its points.
+void plot_tradeoff(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
+                   TradeoffCost cost);
 
 }  // namespace moescope::charts

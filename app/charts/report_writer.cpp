@@ -194,6 +194,9 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
   }
   report.runs = runs_table(runs);
   report.metrics = metrics_table(runs);
+  report.charts.push_back(
+      render_chart("tradeoff.png", "Trade-off: speedup against output error", chart_size,
+                   [&](QCustomPlot& p) { plot_tradeoff(p, runs, TradeoffCost::kOutputError); }));
   report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics", chart_size,
                                        [&](QCustomPlot& p) { plot_metric_bars(p, runs); }));
   report.charts.push_back(render_chart("layer_latency.png", "Latency per layer", chart_size,

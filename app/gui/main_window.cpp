@@ -164,6 +164,11 @@ void MainWindow::build_layout() {
   heatmap_ = new HeatmapView(this);
   timeline_ = new TimelineView(this);
   compare_ = new CompareView(this);
+  // A trade-off point clicked: its run in the single-run views, the comparison kept.
+  connect(compare_, &CompareView::run_clicked, this,
+          [this](const std::string& session_path, std::int64_t run_id) {
+            show_run(RunRef{session_path, run_id});
+          });
   tabs_ = new QTabWidget(this);
   tabs_->addTab(overview_, tr("Overview"));
   tabs_->addTab(heatmap_, tr("Load heatmap"));

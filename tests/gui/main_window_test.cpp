@@ -3,6 +3,7 @@
 // session, and exports through the window.
 #include <qcustomplot.h>
 #include <QApplication>
+#include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -361,6 +362,44 @@ class MainWindowTest : public QObject {
     const auto baseline = viewdata::load_run_data(store, ids.front());
     QCOMPARE(compare->values_table()->item(0, 0)->data(Qt::UserRole).toDouble(),
              *baseline.metric("latency_ns") * 1e-3);
+  }
+
+  // The trade-off chart is Compare's first page; a click on a run's point shows that run in
+  // the single-run views and keeps the comparison.
+  void clicking_a_tradeoff_point_shows_its_run() {
+    const std::string path = dir_.filePath("tradeoff.moescope").toStdString();
+    const auto ids =
+        gui::testing::record(gui::testing::small_experiment(/*steps=*/1, /*compare=*/true), path);
+    gui::MainWindow window({path, false});
+    window.resize(1366, 768);
+    window.show();
+    std::vector<gui::RunRef> all;
+    for (auto id : ids)
+      all.push_back({path, id});
+    window.select_runs(all);
+    QVERIFY(wait_until_shown(window));
+    auto* compare = window.compare();
+    QTRY_COMPARE(compare->runs().size(), ids.size());
+    window.tabs()->setCurrentWidget(compare);
+    QCOMPARE(compare->current_plot(), compare->tradeoff_plot());
+    QTRY_VERIFY(compare->tradeoff_plot()->width() > 300);
+    compare->tradeoff_plot()->replot();
+    QCOMPARE(compare->tradeoff_points().size(), ids.size());
+    const auto& first = compare->tradeoff_points().front();  // the baseline, at no cost
+    QCOMPARE(first.cost, 0.0);
+    const auto& last = compare->tradeoff_points().back();
+    QSignalSpy clicked(compare, &gui::CompareView::run_clicked);
+    QCustomPlot* plot = compare->tradeoff_plot();
+    const QPoint at(static_cast<int>(plot->xAxis->coordToPixel(last.cost)),
+                    static_cast<int>(plot->yAxis->coordToPixel(last.speedup)));
+    QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, at);
+    QCOMPARE(clicked.size(), 1);
+    QCOMPARE(clicked.front().at(1).value<std::int64_t>(), ids[last.run]);
+    QTRY_VERIFY(window.shown_run() != nullptr && window.shown_run()->run.id == ids[last.run]);
+    QCOMPARE(window.selected_runs().size(), ids.size());  // the comparison stays
+    // Another cost: the same runs, the points move.
+    compare->tradeoff_cost()->setCurrentIndex(1);
+    QCOMPARE(compare->tradeoff_points().size(), ids.size());
   }
 
   void a_relative_session_path_shows_its_last_run() {

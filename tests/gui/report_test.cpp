@@ -214,6 +214,65 @@ class ReportTest : public QObject {
     QVERIFY(plot.yAxis->label().contains("µs"));
   }
 
+  // The trade-off's points are the stored metrics, in the cost's display unit.
+  void tradeoffPointsAreTheStoredMetrics() {
+    for (auto cost :
+         {TradeoffCost::kOutputError, TradeoffCost::kLostPairs, TradeoffCost::kGateMassLost}) {
+      const auto points = tradeoff_points(all_, cost);
+      QCOMPARE(points.size(), all_.size());  // every run has a speedup and every cost
+      for (const auto& p : points) {
+        const viewdata::RunData& run = all_[p.run];
+        QCOMPARE(p.speedup, *run.metric("speedup"));
+        const double expected = cost == TradeoffCost::kOutputError ? *run.metric("output_error")
+                                : cost == TradeoffCost::kLostPairs
+                                    ? *run.metric("lost_pairs") * 100
+                                    : (1.0 - *run.metric("gate_mass_kept")) * 100;
+        QCOMPARE(p.cost, expected);
+        const MetricRow* row = run.metric_row("speedup");
+        QCOMPARE(p.low, row->low);
+        QCOMPARE(p.high, row->high);
+      }
+    }
+    // The baseline costs nothing and sits at 1x: nothing is cheaper, so it is on the front.
+    const auto points = tradeoff_points(compare_, TradeoffCost::kOutputError);
+    QCOMPARE(points.front().cost, 0.0);
+    QVERIFY(points.front().pareto);
+  }
+
+  // Hand-checked: C is beaten by B (cheaper and faster), E by D (as costly, slower); B and F
+  // tie, so both stay.
+  void paretoFrontIsTheUndominatedPoints() {
+    const std::vector<std::pair<double, double>> at = {{0.0, 1.0}, {0.1, 1.5}, {0.2, 1.4},
+                                                       {0.3, 2.0}, {0.3, 1.9}, {0.1, 1.5}};
+    std::vector<TradeoffPoint> points;
+    for (std::size_t i = 0; i < at.size(); ++i) {
+      TradeoffPoint p;
+      p.run = i;
+      p.cost = at[i].first;
+      p.speedup = at[i].second;
+      points.push_back(p);
+    }
+    mark_pareto_front(points);
+    std::vector<std::size_t> front;
+    for (const auto& p : points) {
+      if (p.pareto) front.push_back(p.run);
+    }
+    QCOMPARE(front, (std::vector<std::size_t>{0, 1, 3, 5}));
+  }
+
+  void tradeoffChartDrawsASeriesPerPolicyAndTheFront() {
+    QCustomPlot plot;
+    plot_tradeoff(plot, all_, TradeoffCost::kLostPairs);
+    // baselines, drop, expanded, reroute of the comparison, the sweep's drop line, the front
+    const int curves = plot.plottableCount() / 2 + 1;  // each series has its error bars
+    QCOMPARE(curves, 6);
+    auto* front = qobject_cast<QCPCurve*>(plot.plottable(plot.plottableCount() - 1));
+    QVERIFY(front != nullptr);
+    QCOMPARE(front->name(), QString("Pareto front"));
+    QVERIFY(plot.xAxis->label().contains("Lost pairs"));
+    QVERIFY(plot.yAxis->label().contains("higher is better"));
+  }
+
   void sweepRunsGroupByPolicyAndItsNonGammaOptions() {
     const std::vector<StoredRun> runs = {
         stored(1, "none", "none", std::nullopt),
@@ -372,7 +431,7 @@ class ReportTest : public QObject {
       QVERIFY(image.loadFromData(png, "PNG"));
       QVERIFY(image.width() >= 1200 && image.height() >= 600);
     }
-    QCOMPARE(images, 4);
+    QCOMPARE(images, 5);  // trade-off, comparison, layers, speedup and drop rate against gamma
 
     // The stored request, pretty-printed: one key a line.
     QVERIFY(html.contains("&quot;policies&quot;: {\n"));
@@ -380,7 +439,7 @@ class ReportTest : public QObject {
 
     // A comparison alone has no sweep figures.
     write_report(compare_, html_path);
-    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 2);
+    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 3);
   }
 
   void markdownReportHasTablesAndChartFiles() {
@@ -418,7 +477,7 @@ class ReportTest : public QObject {
       QVERIFY2(file.contains("notes_files/"), qPrintable(file));
       QVERIFY2(!QImage(file).isNull(), qPrintable(file));
     }
-    QCOMPARE(images, 4);
+    QCOMPARE(images, 5);
     // The script name is text, not HTML.
     QVERIFY(!md.contains(QString::fromStdString(kScriptName)));
     QVERIFY(md.contains("\\<script\\>alert(1)\\</script\\>"));
@@ -449,7 +508,7 @@ class ReportTest : public QObject {
       // page num type width height ...: the charts are drawn 2280 pixels wide
       if (fields.size() > 4 && fields[2] == "image" && fields[3].toInt() >= 2000) ++charts;
     }
-    QCOMPARE(charts, 2);
+    QCOMPARE(charts, 3);  // trade-off, comparison, layers
   }
 
   void reportFailuresNameThePathAndKeepTheOldFile() {

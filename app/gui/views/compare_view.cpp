@@ -1,11 +1,14 @@
 #include "app/gui/views/compare_view.h"
 
 #include <qcustomplot.h>
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include "app/charts/compare_charts.h"
@@ -25,12 +28,25 @@ QCustomPlot* make_plot(QWidget* parent) {
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   hint_ = new QLabel(this);
   hint_->setWordWrap(true);
+  tradeoff_plot_ = make_plot(this);
+  tradeoff_plot_->setMouseTracking(true);
+  tradeoff_cost_ = new QComboBox(this);
+  for (auto cost : {charts::TradeoffCost::kOutputError, charts::TradeoffCost::kLostPairs,
+                    charts::TradeoffCost::kGateMassLost}) {
+    tradeoff_cost_->addItem(QString::fromStdString(charts::tradeoff_cost_name(cost)),
+                            static_cast<int>(cost));
+  }
+  tradeoff_cost_->setToolTip(tr("What a policy's speedup is weighed against"));
+  connect(tradeoff_cost_, &QComboBox::currentIndexChanged, this, [this] { plot_tradeoff(); });
+  connect(tradeoff_plot_, &QCustomPlot::mouseMove, this, &CompareView::on_tradeoff_hover);
+  connect(tradeoff_plot_, &QCustomPlot::mousePress, this, &CompareView::on_tradeoff_click);
   metrics_plot_ = make_plot(this);
   layers_plot_ = make_plot(this);
   sweep_plot_ = make_plot(this);
   sweep_lost_plot_ = make_plot(this);
   // Legend columns and metric labels follow the chart's width.
-  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
+  for (QCustomPlot* plot :
+       {tradeoff_plot_, metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
     plot->installEventFilter(this);
   values_ = new QTableWidget(this);
   values_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -42,8 +58,19 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   metrics_page->setStretchFactor(0, 3);
   metrics_page->setStretchFactor(1, 1);
 
+  auto* tradeoff_page = new QWidget(this);
+  auto* tradeoff_layout = new QVBoxLayout(tradeoff_page);
+  tradeoff_layout->setContentsMargins(0, 0, 0, 0);
+  auto* cost_row = new QHBoxLayout;
+  cost_row->addWidget(new QLabel(tr("Cost"), tradeoff_page));
+  cost_row->addWidget(tradeoff_cost_);
+  cost_row->addStretch(1);
+  tradeoff_layout->addLayout(cost_row);
+  tradeoff_layout->addWidget(tradeoff_plot_, 1);
+
   pages_ = new QTabWidget(this);
   pages_->setDocumentMode(true);
+  pages_->addTab(tradeoff_page, tr("Trade-off"));
   pages_->addTab(metrics_page, tr("Headline metrics"));
   pages_->addTab(layers_plot_, tr("Latency per layer"));
   pages_->addTab(sweep_plot_, tr("Sweep: speedup vs γ"));
@@ -66,18 +93,21 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   QString hint = runs_.size() < 2
                      ? tr("Select two or more runs in the tree (Ctrl-click or Shift-click, from "
                           "any open session) to compare them.")
-                     : tr("%1 runs. Bars are relative to the largest value of each metric; the "
-                          "table has the exact values.")
+                     : tr("%1 runs. Trade-off: hover a point for its run, click to show it. "
+                          "Headline metrics: bars relative to each metric's largest value, exact "
+                          "values in the table.")
                            .arg(runs_.size());
   if (charted.size() < runs_.size()) {
     hint += tr(" %n run(s) without results (incomplete or failed) left out of the charts.", nullptr,
                static_cast<int>(runs_.size() - charted.size()));
   }
   hint_->setText(hint);
+  charted_ = charted;
+  plot_tradeoff();
   charts::plot_metric_bars(*metrics_plot_, charted);
   charts::plot_layer_latency(*layers_plot_, charted);
   const bool sweep = charts::has_sweep(charted);
-  for (int page : {2, 3}) {
+  for (int page : {3, 4}) {
     pages_->setTabEnabled(page, sweep);
     pages_->setTabToolTip(page, sweep ? QString()
                                       : tr("Select the runs of a sweep (moescope-cli sweep, two "
@@ -117,6 +147,55 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   }
 }
 
+void CompareView::plot_tradeoff() {
+  const auto cost = static_cast<charts::TradeoffCost>(tradeoff_cost_->currentData().toInt());
+  tradeoff_points_ = charts::tradeoff_points(charted_, cost);
+  charts::plot_tradeoff(*tradeoff_plot_, charted_, cost);
+  charts::fit_chart_to_width(*tradeoff_plot_, tradeoff_plot_->width());
+  tradeoff_plot_->replot();
+}
+
+const charts::TradeoffPoint* CompareView::point_at(const QPoint& pos) const {
+  const charts::TradeoffPoint* nearest = nullptr;
+  double best = 10.0 * 10.0;  // pixels, squared
+  for (const auto& p : tradeoff_points_) {
+    const double dx = tradeoff_plot_->xAxis->coordToPixel(p.cost) - pos.x();
+    const double dy = tradeoff_plot_->yAxis->coordToPixel(p.speedup) - pos.y();
+    if (dx * dx + dy * dy <= best) {
+      best = dx * dx + dy * dy;
+      nearest = &p;
+    }
+  }
+  return nearest;
+}
+
+void CompareView::on_tradeoff_hover(QMouseEvent* event) {
+  const charts::TradeoffPoint* p = point_at(event->pos());
+  if (p == nullptr) {
+    QToolTip::hideText();
+    return;
+  }
+  const viewdata::RunData& run = charted_[p->run];
+  const MetricRow* speedup = run.metric_row("speedup");
+  QString text = QString::fromStdString(run.display_name()) + "\n" +
+                 tr("speedup %1×").arg(p->speedup, 0, 'f', 2);
+  if (speedup != nullptr && speedup->low && speedup->high) {
+    text +=
+        tr(" (95% interval %1–%2)").arg(*speedup->low, 0, 'f', 2).arg(*speedup->high, 0, 'f', 2);
+  }
+  text += "\n" + tr("%1: %2").arg(tradeoff_cost_->currentText()).arg(p->cost, 0, 'g', 4);
+  if (p->pareto) text += "\n" + tr("on the Pareto front");
+  text += "\n" + tr("click to show this run");
+  QToolTip::showText(event->globalPosition().toPoint(), text, tradeoff_plot_);
+}
+
+void CompareView::on_tradeoff_click(QMouseEvent* event) {
+  if (const charts::TradeoffPoint* p = point_at(event->pos())) {
+    const viewdata::RunData& run = charted_[p->run];
+    emit run_clicked(run.session_path, run.run.id);
+  }
+}
+
 bool CompareView::eventFilter(QObject* watched, QEvent* event) {
   if (event->type() == QEvent::Resize) {
     auto* plot = qobject_cast<QCustomPlot*>(watched);
@@ -127,11 +206,13 @@ bool CompareView::eventFilter(QObject* watched, QEvent* event) {
 
 QCustomPlot* CompareView::current_plot() const {
   switch (pages_->currentIndex()) {
-    case 1:
-      return layers_plot_;
+    case 0:
+      return tradeoff_plot_;
     case 2:
-      return sweep_plot_;
+      return layers_plot_;
     case 3:
+      return sweep_plot_;
+    case 4:
       return sweep_lost_plot_;
     default:
       return metrics_plot_;
