@@ -46,8 +46,20 @@ class ModelsTest : public QObject {
     for (int i = 0; i < model.rowCount(session_a); ++i) {
       const QModelIndex name = model.index(i, gui::RunsModel::kName, session_a);
       QCOMPARE(name.data().toString().toStdString(), runs[static_cast<std::size_t>(i)].name);
-      QCOMPARE(model.index(i, gui::RunsModel::kStatus, session_a).data().toString(),
-               QString("complete"));
+      // Every column is the stored run's.
+      const StoredRun& run = runs[static_cast<std::size_t>(i)];
+      const auto cell = [&](int column) { return model.index(i, column, session_a).data(); };
+      QCOMPARE(cell(gui::RunsModel::kStatus).toString(), QString("complete"));
+      QCOMPARE(cell(gui::RunsModel::kPolicy).toString().toStdString(), run.policy);
+      QCOMPARE(cell(gui::RunsModel::kGamma).isValid(), run.gamma.has_value());
+      if (run.gamma) QCOMPARE(cell(gui::RunsModel::kGamma).toDouble(), *run.gamma);
+      QCOMPARE(cell(gui::RunsModel::kM).isValid(), run.policy_kind == "expanded");
+      if (run.policy_kind == "expanded") QCOMPARE(cell(gui::RunsModel::kM).toInt(), 1);
+      QCOMPARE(cell(gui::RunsModel::kDevices).toInt(), run.devices);
+      QCOMPARE(cell(gui::RunsModel::kBackend).toString().toStdString(), run.backend);
+      QCOMPARE(cell(gui::RunsModel::kTiming).toString().toStdString(), run.timing);
+      QCOMPARE(cell(gui::RunsModel::kGroup).toString(), QString("group %1").arg(*run.group));
+      QVERIFY(cell(gui::RunsModel::kSpeedup).toString().contains("×"));
       const auto ref = model.run_at(name);
       QVERIFY(ref.has_value());
       QCOMPARE(ref->run_id, runs[static_cast<std::size_t>(i)].id);

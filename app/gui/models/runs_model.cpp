@@ -1,5 +1,7 @@
 #include "app/gui/models/runs_model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QFileInfo>
 #include <QLocale>
 
@@ -114,6 +116,19 @@ QString speedup_text(const StoredRun& run) {
   return text + " ± " + QString::number(run.speedup_interval->half_width(), 'f', 2);
 }
 
+// Expanded drop's m, from the run's stored policy; none for other policies and old runs.
+QVariant m_of(const StoredRun& run) {
+  if (run.policy_kind != "expanded" || run.policy_json.empty()) return {};
+  const nlohmann::json j = nlohmann::json::parse(run.policy_json, nullptr, false);
+  if (!j.is_object() || !j.contains("m") || !j["m"].is_number_integer()) return {};
+  return j["m"].get<int>();
+}
+
+bool is_number_column(int column) {
+  return column == RunsModel::kGamma || column == RunsModel::kM || column == RunsModel::kDevices ||
+         column == RunsModel::kLatency || column == RunsModel::kSpeedup;
+}
+
 QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid()) return {};
   if (index.internalId() == kSessionId) {
@@ -128,7 +143,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   const StoredRun& run = session.runs[static_cast<std::size_t>(index.row())];
   if (role == kRunIdRole) return QVariant::fromValue<qlonglong>(run.id);
   if (role == kSessionPathRole) return QString::fromStdString(session.path);
-  if (role == Qt::TextAlignmentRole && index.column() >= kLatency && index.column() <= kDevices)
+  if (role == Qt::TextAlignmentRole && is_number_column(index.column()))
     return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::ToolTipRole) {
     return QString("Run #%1 · %2 · %3 tokens × %4 steps · %5 backend, %6 timing")
@@ -144,6 +159,17 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       return QString::fromStdString(run.name);
     case kPolicy:
       return QString::fromStdString(run.policy);
+    case kGamma:
+      return run.gamma ? QVariant(*run.gamma) : QVariant();
+    case kM:
+      return m_of(run);
+    case kBackend:
+      return QString::fromStdString(run.backend);
+    case kTiming:
+      return QString::fromStdString(run.timing);
+    case kGroup:
+      // A comparison or a sweep: the runs recorded together.
+      return run.group ? QVariant(tr("group %1").arg(*run.group)) : QVariant();
     case kStatus:
       return QString::fromStdString(run.status);
     case kLatency:
@@ -166,6 +192,16 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
       return tr("Run");
     case kPolicy:
       return tr("Policy");
+    case kGamma:
+      return tr("γ");
+    case kM:
+      return tr("m");
+    case kBackend:
+      return tr("Backend");
+    case kTiming:
+      return tr("Timing");
+    case kGroup:
+      return tr("Recorded with");
     case kStatus:
       return tr("Status");
     case kLatency:

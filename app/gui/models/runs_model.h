@@ -23,7 +23,21 @@ class RunsModel : public QAbstractItemModel {
   Q_OBJECT
 
  public:
-  enum Column { kName, kPolicy, kStatus, kLatency, kSpeedup, kDevices, kCreated, kColumnCount };
+  enum Column {
+    kName,
+    kPolicy,
+    kGamma,
+    kM,
+    kDevices,
+    kBackend,
+    kTiming,
+    kStatus,
+    kLatency,
+    kSpeedup,
+    kGroup,
+    kCreated,
+    kColumnCount
+  };
   enum Role { kRunIdRole = Qt::UserRole + 1, kSessionPathRole };
 
   explicit RunsModel(QObject* parent = nullptr);
