@@ -187,6 +187,10 @@ void MainWindow::build_layout() {
   });
   connect(overview_, &OverviewView::layer_selected, this,
           [this](int layer) { timeline_->select_expert(layer, -1); });
+  connect(overview_, &OverviewView::device_activated, this, [this](int layer, int expert) {
+    tabs_->setCurrentWidget(timeline_);
+    timeline_->select_expert(layer, expert);
+  });
 
   panel_ = new RunSetupPanel(this);
   auto* scroll = new QScrollArea(this);
@@ -371,6 +375,7 @@ void MainWindow::close_session(const std::string& path) {
     shown_.reset();
     shown_ref_.reset();
     overview_->show_run(nullptr);
+    overview_->show_devices(nullptr);
     heatmap_->clear();
     timeline_->clear();
   }
@@ -473,6 +478,7 @@ void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::Lo
     }
     QTimer::singleShot(0, this, [this, run] {
       if (shown_ != run) return;
+      overview_->show_devices(run->timeline);
       if (run->timeline) {
         timeline_->show_timeline(run->timeline, run->data.run.timing);
       } else {
@@ -569,6 +575,7 @@ void MainWindow::delete_runs(const std::vector<RunRef>& runs) {
     shown_.reset();
     shown_ref_.reset();
     overview_->show_run(nullptr);
+    overview_->show_devices(nullptr);
     heatmap_->clear();
     timeline_->clear();
     compare_->show_runs({});

@@ -402,6 +402,37 @@ class MainWindowTest : public QObject {
     QCOMPARE(compare->tradeoff_points().size(), ids.size());
   }
 
+  // The Overview's Devices tab: a row per device from the shown run's timeline; a click on a
+  // device shows its first straggling layer in the timeline.
+  void overview_devices_lead_to_the_timeline() {
+    const std::string path = dir_.filePath("devices.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_experiment(/*steps=*/1), path);
+    gui::MainWindow window({path, false});
+    window.show();
+    window.select_runs({{path, ids.front()}});
+    QVERIFY(wait_until_shown(window));
+    QTableWidget* table = window.overview()->devices_table();
+    const auto& rows = window.overview()->device_rows();
+    QVERIFY(!rows.empty());
+    QCOMPARE(table->rowCount(), static_cast<int>(rows.size()));
+    QCOMPARE(table->rowCount(), window.shown_run()->run.devices);
+    double stragglers = 0;
+    for (int r = 0; r < table->rowCount(); ++r) {
+      const auto& row = rows[static_cast<std::size_t>(r)];
+      QCOMPARE(table->item(r, 1)->data(Qt::UserRole).toDouble(), row.busy_ns / 1e3);
+      QCOMPARE(table->item(r, 2)->data(Qt::UserRole).toDouble(), row.straggler_share * 100);
+      stragglers += row.straggler_share;
+    }
+    QVERIFY(std::abs(stragglers - 1.0) < 1e-9);  // every layer has one straggler
+    int straggler = 0;
+    while (rows[static_cast<std::size_t>(straggler)].first_straggler_slot < 0)
+      ++straggler;
+    QSignalSpy activated(window.overview(), &gui::OverviewView::device_activated);
+    emit table->cellClicked(straggler, 0);
+    QCOMPARE(activated.size(), 1);
+    QCOMPARE(window.tabs()->currentIndex(), 2);  // the straggler timeline
+  }
+
   void a_relative_session_path_shows_its_last_run() {
     const std::string path = dir_.filePath("relative.moescope").toStdString();
     const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);

@@ -17,6 +17,7 @@
 #include "app/charts/chart_style.h"
 #include "app/charts/timeline_plottable.h"
 #include "app/gui/views/timeline_view.h"
+#include "app/viewdata/device_summary.h"
 #include "app/viewdata/timeline_spans.h"
 #include "core/base/error.h"
 #include "core/exec/cpu_backend.h"
@@ -131,6 +132,32 @@ class TimelineTest : public QObject {
   Q_OBJECT
 
  private slots:
+  // Per device, by hand from hand_events(): expert phases 12..97 and 110..170 (145 µs).
+  void device_summary_says_whom_the_layers_wait_for() {
+    const auto data = TimelineData::build(hand_events(), {});
+    const auto rows = moescope::viewdata::summarize_devices(data);
+    QCOMPARE(rows.size(), std::size_t{3});
+    // Device 0: shared 5 and experts 30 + 10, then 40 + 20; last in layer 1; idle 57..97.
+    QCOMPARE(rows[0].busy_ns, (45.0 + 60.0) / 2 * kUs);
+    QCOMPARE(rows[0].straggler_share, 0.5);
+    QCOMPARE(rows[0].first_straggler_slot, 1);
+    QCOMPARE(rows[0].idle_share, 40.0 / 145.0);
+    QCOMPARE(rows[0].busiest.size(), std::size_t{2});
+    QCOMPARE(rows[0].busiest[0].expert, 0);
+    QCOMPARE(rows[0].busiest[0].ns, 35.0 * kUs);
+    QCOMPARE(rows[0].busiest[1].expert, 1);
+    // Device 1: the straggler of layer 0, idle 125..170 in layer 1.
+    QCOMPARE(rows[1].first_straggler_slot, 0);
+    QCOMPARE(rows[1].idle_share, 45.0 / 145.0);
+    QCOMPARE(rows[1].busiest[0].expert, 2);
+    QCOMPARE(rows[1].busiest[0].ns, 47.5 * kUs);
+    // Device 2 never holds a layer up.
+    QCOMPARE(rows[2].straggler_share, 0.0);
+    QCOMPARE(rows[2].first_straggler_slot, -1);
+    QCOMPARE(rows[2].idle_share, (57.0 + 10.0) / 145.0);
+    QCOMPARE(rows[2].busy_ns, (28.0 + 50.0) / 2 * kUs);
+  }
+
   void spans_equal_events_per_lane() {
     auto events = hand_events();
     std::mt19937 rng(7);

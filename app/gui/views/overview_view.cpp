@@ -1,5 +1,13 @@
 #include "app/gui/views/overview_view.h"
 
+#include <algorithm>
+
+#include <QLocale>
+
+#include <QTabWidget>
+
+#include <QTableWidget>
+
 #include <QHeaderView>
 #include <QLabel>
 #include <QPlainTextEdit>
@@ -48,9 +56,23 @@ OverviewView::OverviewView(QWidget* parent) : QWidget(parent) {
   top->addWidget(spec_);
   top->setStretchFactor(0, 3);
   top->setStretchFactor(1, 2);
+  devices_table_ = new QTableWidget(this);
+  devices_table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  devices_table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  devices_table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  devices_table_->setAlternatingRowColors(true);
+  devices_table_->verticalHeader()->hide();
+  devices_table_->horizontalHeader()->setStretchLastSection(true);
+  devices_table_->setToolTip(
+      tr("Where the expert time went, per device (means per layer). Click a device to see its "
+         "first straggling layer in the timeline."));
+  lower_ = new QTabWidget(this);
+  lower_->setDocumentMode(true);
+  lower_->addTab(layer_table_, tr("Layers"));
+  lower_->addTab(devices_table_, tr("Devices"));
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(top);
-  split->addWidget(layer_table_);
+  split->addWidget(lower_);
 
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
@@ -62,7 +84,46 @@ OverviewView::OverviewView(QWidget* parent) : QWidget(parent) {
         if (!current.isValid()) return;
         emit layer_selected(layer_model_->rows()[static_cast<std::size_t>(current.row())].layer);
       });
+  connect(devices_table_, &QTableWidget::cellClicked, this, [this](int row, int) {
+    if (timeline_ == nullptr || row < 0 || row >= static_cast<int>(device_rows_.size())) return;
+    const viewdata::DeviceSummaryRow& d = device_rows_[static_cast<std::size_t>(row)];
+    const auto& layers = timeline_->layers();
+    if (layers.empty()) return;
+    const int slot = std::max(d.first_straggler_slot, 0);
+    const int expert = d.busiest.empty() ? -1 : d.busiest.front().expert;
+    emit device_activated(layers[static_cast<std::size_t>(slot)].layer, expert);
+  });
   show_run(nullptr);
+}
+
+void OverviewView::show_devices(std::shared_ptr<const viewdata::TimelineData> timeline) {
+  timeline_ = std::move(timeline);
+  device_rows_ = timeline_ ? viewdata::summarize_devices(*timeline_)
+                           : std::vector<viewdata::DeviceSummaryRow>{};
+  devices_table_->clear();
+  devices_table_->setColumnCount(5);
+  devices_table_->setHorizontalHeaderLabels({tr("Device"), tr("Busy (µs)"), tr("Straggler (%)"),
+                                             tr("Idle (%)"), tr("Busiest experts (µs)")});
+  devices_table_->setRowCount(static_cast<int>(device_rows_.size()));
+  const auto number = [](double value, int decimals) {
+    auto* item = new QTableWidgetItem(QLocale().toString(value, 'f', decimals));
+    item->setData(Qt::UserRole, value);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    return item;
+  };
+  for (std::size_t r = 0; r < device_rows_.size(); ++r) {
+    const viewdata::DeviceSummaryRow& d = device_rows_[r];
+    const int row = static_cast<int>(r);
+    devices_table_->setItem(row, 0, number(d.device, 0));
+    devices_table_->setItem(row, 1, number(d.busy_ns / 1e3, 1));
+    devices_table_->setItem(row, 2, number(d.straggler_share * 100, 0));
+    devices_table_->setItem(row, 3, number(d.idle_share * 100, 1));
+    QStringList experts;
+    for (const auto& e : d.busiest)
+      experts << tr("e%1 %2").arg(e.expert).arg(QLocale().toString(e.ns / 1e3, 'f', 1));
+    devices_table_->setItem(row, 4, new QTableWidgetItem(experts.join("   ")));
+  }
+  devices_table_->resizeColumnsToContents();
 }
 
 void OverviewView::show_run(const viewdata::RunData* run) {
