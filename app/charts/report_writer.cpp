@@ -20,6 +20,7 @@
 
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
+#include "app/viewdata/report_summary.h"
 #include "core/base/error.h"
 #include "core/session/session_store.h"
 
@@ -66,6 +67,7 @@ struct Report {
   std::string generated_at;
   std::string tool_version;
   std::vector<std::string> sessions;
+  std::string summary;  // the answer, in one paragraph (viewdata::summary_paragraph)
   Table runs;
   Table metrics;
   std::vector<Chart> charts;
@@ -192,6 +194,7 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
   for (const auto& r : runs) {
     if (seen.insert(r.session_path).second) report.sessions.push_back(r.session_path);
   }
+  report.summary = viewdata::summary_paragraph(runs);
   report.runs = runs_table(runs);
   report.metrics = metrics_table(runs);
   report.charts.push_back(
@@ -300,6 +303,7 @@ std::string report_html(const Report& r, Target target, ImageSrc&& image_src) {
     out << (i ? ", " : "") << html_escape(r.sessions[i]);
   }
   out << "</p>\n";
+  out << "<p class=\"summary\"><b>" << html_escape(r.summary) << "</b></p>\n";
 
   out << "<h2>Runs</h2>\n";
   html_table(out, r.runs, target);
@@ -434,7 +438,7 @@ void write_markdown(const Report& r, const QString& path) {
   out << ".  \nSession" << (r.sessions.size() > 1 ? "s" : "") << ": ";
   for (std::size_t i = 0; i < r.sessions.size(); ++i)
     out << (i ? ", " : "") << md_escape(r.sessions[i]);
-  out << "\n\n## Runs\n\n";
+  out << "\n\n**" << md_escape(r.summary) << "**\n\n## Runs\n\n";
   md_table(out, r.runs);
   out << "## Headline metrics\n\n" << kMetricsNote << "\n\n";
   md_table(out, r.metrics);

@@ -1,10 +1,13 @@
 #include "app/cli/report_command.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/cli/run_ids.h"
 #include "app/cli/session_option.h"
 #include "core/base/error.h"
 
@@ -26,7 +29,8 @@ namespace moescope::cli {
 namespace {
 
 struct ReportArgs {
-  std::vector<std::int64_t> runs;
+  std::vector<std::string> runs;      // ids and ranges: "3", "1-19"
+  std::optional<std::int64_t> group;  // every run recorded together (a comparison or a sweep)
   std::string session;
   std::string out;
 };
@@ -47,8 +51,21 @@ void write_report_file(const ReportArgs& args) {
   // Before any work: a mistyped extension should not cost a session read and chart rendering.
   charts::report_format(out);
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
+  std::vector<std::int64_t> ids = parse_run_ids(args.runs);
+  if (args.group) {
+    const std::size_t before = ids.size();
+    for (const StoredRun& run : store.runs()) {
+      if (run.group == args.group && std::find(ids.begin(), ids.end(), run.id) == ids.end())
+        ids.push_back(run.id);
+    }
+    if (ids.size() == before) {
+      throw Error(store.path() + " holds no run of group " + std::to_string(*args.group) +
+                  " (see `moescope-cli sessions`)");
+    }
+  }
+  if (ids.empty()) throw Error("report: which runs? Give run ids (3, 1-19) or --group G");
   std::vector<viewdata::RunData> runs;
-  for (const std::int64_t id : args.runs)
+  for (const std::int64_t id : ids)
     runs.push_back(viewdata::load_run_data(store, id));
 
   // Charts are widgets, which need a QApplication; servers and CI have no display, so render
@@ -82,7 +99,10 @@ void write_report_file(const ReportArgs& args) {
 void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand("report", "Write an HTML, PDF or Markdown report of runs");
-  cmd->add_option("runs", args->runs, "run ids (see `sessions`)")->required();
+  cmd->add_option("runs", args->runs, "run ids and ranges, e.g. 3 7 10-19 (see `sessions`)");
+  cmd->add_option("--group", args->group,
+                  "every run recorded together with --compare or by a sweep (the group "
+                  "`sessions` shows)");
   add_session_option(*cmd, args->session);
   cmd->add_option("--out", args->out, "report file: .html, .pdf or .md (charts beside it)")
       ->required();

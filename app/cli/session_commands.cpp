@@ -57,23 +57,28 @@ void list_runs(const SessionArgs& args) {
                    {"backend", r.backend},
                    {"status", r.status},
                    {"latency_ns", r.latency_ns ? nlohmann::json(*r.latency_ns) : nlohmann::json()},
-                   {"speedup", r.speedup ? nlohmann::json(*r.speedup) : nlohmann::json()}});
+                   {"speedup", r.speedup ? nlohmann::json(*r.speedup) : nlohmann::json()},
+                   {"group", r.group ? nlohmann::json(*r.group) : nlohmann::json()}});
     }
     std::cout << json_text(j, 2) << "\n";
     return;
   }
   std::printf("%s: %zu runs\n", store.path().c_str(), runs.size());
-  std::printf("%5s  %-20s  %-20s  %-24s  %5s  %4s  %-7s  %-10s  %11s  %7s  %s\n", "id", "date",
+  std::printf("%5s  %-20s  %-20s  %-24s  %5s  %4s  %-7s  %-10s  %11s  %7s  %5s  %s\n", "id", "date",
               "model", "policy", "gamma", "dev", "backend", "status", "latency(us)", "speedup",
-              "name");
+              "group", "name");
   for (const auto& r : runs) {
     std::printf(
-        "%5lld  %-20s  %-20s  %-24s  %5s  %4d  %-7s  %-10s  %11s  %7s  %s\n",
+        "%5lld  %-20s  %-20s  %-24s  %5s  %4d  %-7s  %-10s  %11s  %7s  %5s  %s\n",
         static_cast<long long>(r.id), r.created_at.c_str(), r.model.c_str(), r.policy.c_str(),
         optional_number(r.gamma, "%.2f").c_str(), r.devices, r.backend.c_str(), r.status.c_str(),
         optional_number(r.latency_ns ? std::optional(*r.latency_ns / 1e3) : std::nullopt, "%.1f")
             .c_str(),
-        optional_number(r.speedup, "%.2fx").c_str(), r.name.c_str());
+        optional_number(r.speedup, "%.2fx").c_str(),
+        optional_number(r.group ? std::optional(static_cast<double>(*r.group)) : std::nullopt,
+                        "%.0f")
+            .c_str(),
+        r.name.c_str());
   }
 }
 

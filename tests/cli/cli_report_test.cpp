@@ -2,6 +2,7 @@
 // then reports in each format, read back with parsers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -135,6 +136,42 @@ TEST_F(CliReport, MarkdownWritesItsChartsBesideIt) {
   // Three runs: the metrics table has a column per run and a row per headline metric.
   EXPECT_NE(md.find("| Metric | olmoe-1b-7b/64 none (#" + ids_[0] + ") |"), std::string::npos);
   EXPECT_NE(md.find("| Drop rate (%) |"), std::string::npos);
+}
+
+// Ids and ranges, or a whole comparison or sweep by its group; the report opens with its answer.
+TEST_F(CliReport, RangesAndGroupsChooseTheRunsAndTheSummaryComesFirst) {
+  const std::string out = (dir_ / "range.md").string();
+  // The comparison's runs by one range: its four runs have consecutive ids.
+  const CliResult r = report(out, {ids_[0] + "-" + ids_[3]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string md = slurp(out);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NE(md.find("(#" + ids_[static_cast<std::size_t>(i)] + ")"), std::string::npos) << i;
+  EXPECT_EQ(md.find("(#" + ids_[4] + ")"), std::string::npos);
+  // The summary paragraph comes before the first table.
+  const auto summary = md.find("Of the 3 policy runs");
+  ASSERT_NE(summary, std::string::npos) << md;
+  EXPECT_LT(summary, md.find("## Runs"));
+
+  // The sweep's group, as `sessions --json` lists it.
+  const json listed = json::parse(run_cli({"sessions", session_, "--json"}).out);
+  const json sweep_run = *std::find_if(listed.begin(), listed.end(), [&](const json& run) {
+    return std::to_string(run["id"].get<long long>()) == ids_[4];
+  });
+  ASSERT_TRUE(sweep_run["group"].is_number_integer()) << sweep_run.dump();
+  const std::string group = std::to_string(sweep_run["group"].get<long long>());
+  std::vector<std::string> args = {"report", "--group", group, "--session", session_, "--out", out};
+  const CliResult by_group = run_cli(args);
+  ASSERT_EQ(by_group.exit_code, 0) << by_group.err;
+  md = slurp(out);
+  EXPECT_EQ(md.find("(#" + ids_[0] + ")"), std::string::npos);  // not the comparison's
+  for (std::size_t i = 4; i < ids_.size(); ++i)
+    EXPECT_NE(md.find("(#" + ids_[i] + ")"), std::string::npos) << ids_[i];
+
+  expect_one_error_line(report(out, {"5-3"}), "run range '5-3' must be FIRST-LAST");
+  expect_one_error_line(report(out, {"x"}), "run 'x' is not a run id");
+  expect_one_error_line(run_cli({"report", "--group", "999", "--session", session_, "--out", out}),
+                        "holds no run of group 999");
 }
 
 TEST_F(CliReport, BadInputIsOneErrorLineAndKeepsTheOldFile) {

@@ -19,6 +19,7 @@
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
 #include "app/charts/report_writer.h"
+#include "app/viewdata/report_summary.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
 #include "core/exec/cpu_backend.h"
@@ -271,6 +272,48 @@ class ReportTest : public QObject {
     QCOMPARE(front->name(), QString("Pareto front"));
     QVERIFY(plot.xAxis->label().contains("Lost pairs"));
     QVERIFY(plot.yAxis->label().contains("higher is better"));
+  }
+
+  // The summary names the policy with the best significant speedup: C (1.6x, interval above
+  // 1) beats A (1.5x); B's 1.7x is no significant change and D did its baseline's work.
+  void reportSummaryNamesTheBestSignificantSpeedup() {
+    const auto run = [](std::int64_t id, const char* policy, double speedup, double low,
+                        double high, double error) {
+      viewdata::RunData r;
+      r.run.id = id;
+      r.run.name = std::string("olmoe ") + policy;
+      r.run.policy = policy;
+      r.run.baseline_run = 1;
+      r.metrics = {{"speedup", speedup, speedup, low, high},
+                   {"output_error", error, error, std::nullopt, std::nullopt},
+                   {"lost_pairs", 0.25, 0.3, std::nullopt, std::nullopt},
+                   {"gate_mass_kept", 0.8, 0.8, std::nullopt, std::nullopt}};
+      return r;
+    };
+    viewdata::RunData baseline = run(1, "none", 1.0, 1.0, 1.0, 0.0);
+    baseline.run.baseline_run.reset();
+    const std::vector<viewdata::RunData> runs = {
+        baseline, run(2, "drop(gamma=1)", 1.5, 1.2, 1.8, 0.3),
+        run(3, "drop(gamma=1.5)", 1.7, 0.9, 2.5, 0.2), run(4, "drop(gamma=2)", 1.6, 1.4, 1.8, 0.4)};
+    QCOMPARE(viewdata::best_policy_run(runs), std::optional<std::size_t>(3));
+    const QString text = QString::fromStdString(viewdata::summary_paragraph(runs));
+    QVERIFY2(text.startsWith("Best: run olmoe drop(gamma=2) (#4) is 1.6x"), qPrintable(text));
+    // A's 1.5x and B's 1.7x both lie in C's interval, 1.4 to 1.8: not told apart from it.
+    QVERIFY2(text.contains("Within its interval, so no different from it: drop(gamma=1) 1.5x, "
+                           "drop(gamma=1.5) 1.7x."),
+             qPrintable(text));
+    QVERIFY2(text.contains("95% interval 1.4 to 1.8"), qPrintable(text));
+    QVERIFY2(text.contains("output error of 0.4"), qPrintable(text));
+    QVERIFY2(text.contains("25% of the top-k pairs lost and 80% of the gate mass kept"),
+             qPrintable(text));
+    QVERIFY2(text.contains("Of the 3 policy runs, 2 are significantly faster, 1 shows no "
+                           "significant change"),
+             qPrintable(text));
+    // Nothing significant: said so, no best.
+    const std::vector<viewdata::RunData> none = {baseline, runs[2]};
+    QVERIFY(!viewdata::best_policy_run(none));
+    QVERIFY(QString::fromStdString(viewdata::summary_paragraph(none))
+                .startsWith("No policy run is significantly faster"));
   }
 
   void sweepRunsGroupByPolicyAndItsNonGammaOptions() {
