@@ -261,6 +261,13 @@ void MainWindow::build_actions() {
         if (runs.size() == 1) rerun(runs.front());
       },
       tr("Run the selected run again from its stored setup, beside a fresh baseline"));
+  QAction* load = add(
+      run, tr("&Load setup into the panel"), QKeySequence(tr("Ctrl+Shift+L")),
+      [this] {
+        const auto runs = selected_runs();
+        if (runs.size() == 1) load_setup(runs.front());
+      },
+      tr("Put the selected run's setup into the run-setup panel, to change it and run"));
   QAction* rename = add(run, tr("Re&name run…"), QKeySequence(Qt::Key_F2), [this] {
     const auto runs = selected_runs();
     if (runs.size() != 1) return;
@@ -280,7 +287,7 @@ void MainWindow::build_actions() {
       delete_runs(runs);
   });
   tree_->setContextMenuPolicy(Qt::ActionsContextMenu);
-  tree_->addActions({again, rename, remove});
+  tree_->addActions({again, load, rename, remove});
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (int i = 0; i < tabs_->count(); ++i) {
@@ -538,6 +545,21 @@ bool MainWindow::rerun(const RunRef& ref) {
   }
   panel_->set_status(tr("Running run %1 again…").arg(ref.run_id));
   return controller_->start(experiment, ref.session_path);
+}
+
+bool MainWindow::load_setup(const RunRef& ref) {
+  Experiment experiment;
+  try {
+    SessionStore store(ref.session_path, SessionStore::Access::kRead);
+    experiment = rerun_experiment(store.run(ref.run_id));
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot load the run's setup"), QString::fromStdString(e.what()));
+    return false;
+  }
+  panel_->set_experiment(experiment);
+  panel_->set_status(
+      tr("The setup of run %1 is in the panel: change it and press Run.").arg(ref.run_id));
+  return true;
 }
 
 void MainWindow::cancel_run() {

@@ -61,6 +61,9 @@ class MainWindow : public QMainWindow {
   // Runs a stored run again (its policy beside a fresh baseline) into its session; errors go to
   // a dialog and return false.
   bool rerun(const RunRef& run);
+  // Puts the run's stored setup (narrowed to its policy, as Run again runs it) into the
+  // run-setup panel, to change and run; false (with an error shown) when it has none.
+  bool load_setup(const RunRef& run);
   void cancel_run();
   void rename_run(const RunRef& run, const QString& name);
   void delete_runs(const std::vector<RunRef>& runs);

@@ -224,6 +224,29 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                           tr("Which replica a pair goes to: round robin (vLLM) or one on the "
                              "token's own device first (SGLang)"),
                           this);
+  // Sweep
+  const auto list_field = [this](const QString& placeholder, const QString& tip) {
+    auto* field = new QLineEdit(this);
+    field->setPlaceholderText(placeholder);
+    field->setToolTip(tip);
+    connect(field, &QLineEdit::textChanged, this, [this] { update_enabled(); });
+    return field;
+  };
+  sweep_gammas_ = list_field(tr("the γ above, or 0.5,1,1.5,2"),
+                             tr("Capacity factors to sweep: one run per γ (and per m and device "
+                                "count), all beside one baseline per device count"));
+  sweep_ms_ = list_field(tr("the m above, or 0,1,2"), tr("Expanded drop: values of m to sweep"));
+  sweep_devices_ = list_field(tr("the devices above, or 4,8"),
+                              tr("Device counts to sweep, each with its own baseline"));
+  auto* sweep_box = new QGroupBox(tr("Sweep"), this);
+  sweep_box->setToolTip(
+      tr("Lists here make a sweep: Run sweeps the policy above, Compare policies sweeps drop, "
+         "expanded and reroute (as moescope-cli sweep)"));
+  auto* sweep_form = new QFormLayout(sweep_box);
+  sweep_form->addRow(tr("γ values"), sweep_gammas_);
+  sweep_form->addRow(tr("m values"), sweep_ms_);
+  sweep_form->addRow(tr("Device counts"), sweep_devices_);
+
   auto* device_box = new QGroupBox(tr("Devices"), this);
   auto* device_form = new QFormLayout(device_box);
   device_form->addRow(tr("Devices"), devices_);
@@ -260,7 +283,10 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                                                            {timing_, "timing"},
                                                            {seed_, "seed"},
                                                            {replicas_, "replicas"},
-                                                           {replica_choice_, "replica-choice"}};
+                                                           {replica_choice_, "replica-choice"},
+                                                           {sweep_gammas_, "sweep-gamma"},
+                                                           {sweep_ms_, "sweep-m"},
+                                                           {sweep_devices_, "sweep-devices"}};
   for (const auto& [widget, name] : option_names)
     widget->setObjectName(name);
 
@@ -288,6 +314,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(model_box);
   layout->addWidget(routing_box);
   layout->addWidget(policy_box);
+  layout->addWidget(sweep_box);
   layout->addWidget(device_box);
   layout->addWidget(target_);
   layout->addLayout(buttons);
@@ -314,8 +341,12 @@ void RunSetupPanel::update_enabled() {
   tokens_->setEnabled(!busy_ && !replay);
   scale_->setEnabled(!busy_ && weights_dir_->text().trimmed().isEmpty());
   const QString p = policy_->currentText();
-  gamma_->setEnabled(!busy_ && p != "none");
-  m_->setEnabled(!busy_ && p == "expanded");
+  const auto blank = [](const QLineEdit* field) { return field->text().trimmed().isEmpty(); };
+  gamma_->setEnabled(!busy_ && p != "none" && blank(sweep_gammas_));
+  m_->setEnabled(!busy_ && p == "expanded" && blank(sweep_ms_));
+  devices_->setEnabled(!busy_ && blank(sweep_devices_));
+  for (QLineEdit* field : {sweep_gammas_, sweep_ms_, sweep_devices_})
+    field->setEnabled(!busy_);
   priority_->setEnabled(!busy_ && p == "drop");
   reroute_scope_->setEnabled(!busy_ && p == "reroute");
   replica_choice_->setEnabled(!busy_ && replicas_->value() > 0);
@@ -348,13 +379,19 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   PolicyGrid& g = e.policies;
   g.kinds =
       compare ? compared_kinds() : std::vector{parse_policy(policy_->currentText().toStdString())};
-  g.gammas = {gamma_->value()};
-  g.ms = {m_->value()};
+  g.gammas =
+      parse_positive_list(sweep_gammas_->text().toStdString(), "sweep: γ values", "0.5,1,1.5,2");
+  if (g.gammas.empty()) g.gammas = {gamma_->value()};
+  g.ms = parse_number_list(sweep_ms_->text().toStdString(), "sweep: m values", "0,1,2");
+  if (g.ms.empty()) g.ms = {m_->value()};
   g.capacity_scope = parse_capacity_scope(capacity_scope_->currentText().toStdString());
   g.priority = parse_priority(priority_->currentText().toStdString());
   g.reroute_scope = parse_reroute_scope(reroute_scope_->currentText().toStdString());
   g.renormalize = renormalize_->isChecked();
   if (devices_->value() > 0) e.devices = {devices_->value()};
+  const std::vector<int> device_counts =
+      parse_number_list(sweep_devices_->text().toStdString(), "sweep: device counts", "4,8");
+  if (!device_counts.empty()) e.devices = device_counts;
   e.placement = parse_number_list(placement_->text().toStdString(), "placement", "0,0,1,1");
   e.backend = backend_->currentText().toStdString();
   e.timing = timing_->currentText().toStdString();
@@ -381,6 +418,10 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   if (!g.kinds.empty()) policy_->setCurrentText(text(policy_name(g.kinds.front())));
   if (!g.gammas.empty()) gamma_->setValue(g.gammas.front());
   if (!g.ms.empty()) m_->setValue(g.ms.front());
+  // Lists go to the sweep fields; a single value stays in its own field.
+  sweep_gammas_->setText(g.gammas.size() > 1 ? text(format_positive_list(g.gammas)) : QString());
+  sweep_ms_->setText(g.ms.size() > 1 ? text(format_number_list(g.ms)) : QString());
+  sweep_devices_->setText(e.devices.size() > 1 ? text(format_number_list(e.devices)) : QString());
   capacity_scope_->setCurrentText(text(capacity_scope_name(g.capacity_scope)));
   priority_->setCurrentText(text(priority_name(g.priority)));
   reroute_scope_->setCurrentText(text(reroute_scope_name(g.reroute_scope)));

@@ -76,6 +76,10 @@ class RunSetupPanel : public QWidget {
   QCheckBox* renormalize_ = nullptr;
   QSpinBox* devices_ = nullptr;
   QLineEdit* placement_ = nullptr;
+  // A sweep: lists that, when given, replace the single γ, m and device count above.
+  QLineEdit* sweep_gammas_ = nullptr;
+  QLineEdit* sweep_ms_ = nullptr;
+  QLineEdit* sweep_devices_ = nullptr;
   QComboBox* backend_ = nullptr;
   QComboBox* timing_ = nullptr;
   QSpinBox* seed_ = nullptr;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/gui/run_setup_panel.h"
+#include "core/base/error.h"
 #include "core/run/experiment_json.h"
 #include "tests/gui/gui_test_support.h"
 
@@ -152,6 +153,31 @@ class FrontEndsTest : public QObject {
              QString::fromStdString(cli.dump(2)));
     // With nothing else set, both front-ends leave the device count to the model.
     QCOMPARE(cli["devices"], nlohmann::json::array());
+  }
+
+  // The panel's sweep lists with Compare policies are `moescope-cli sweep` with those lists.
+  void aSweepFromThePanelIsTheCliSweep() {
+    const QStringList model = {"--preset", "olmoe-1b-7b", "--scale", "8",
+                               "--tokens", "256",         "--steps", "1"};
+    QProcess cli;
+    cli.start(MOESCOPE_CLI_PATH, QStringList{"sweep"} + model +
+                                     QStringList{"--gamma", "0.5,1,2", "--m", "0,2", "--devices",
+                                                 "4,8", "--print-request"});
+    QVERIFY(cli.waitForFinished(30000) && cli.exitCode() == 0);
+    const auto expected = nlohmann::json::parse(cli.readAllStandardOutput().toStdString());
+    const auto panel = panel_request(model + QStringList{"--sweep-gamma", "0.5, 1,2", "--sweep-m",
+                                                         "0,2", "--sweep-devices", "4,8"},
+                                     true);
+    QCOMPARE(QString::fromStdString(panel.dump(2)), QString::fromStdString(expected.dump(2)));
+    // A typo is refused with the field's name, not dropped.
+    gui::RunSetupPanel typo;
+    type_into(typo, {"--sweep-gamma", "0.5,one"});
+    try {
+      typo.experiment(true);
+      QFAIL("a bad gamma list was accepted");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains("sweep: γ values: item 2 ('one')"), e.what());
+    }
   }
 
   void aReplayedRoutingAndASpecFile() {

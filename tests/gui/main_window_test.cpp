@@ -433,6 +433,21 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.tabs()->currentIndex(), 2);  // the straggler timeline
   }
 
+  // Load setup: the panel then describes the run's own experiment (its policy and gamma).
+  void load_setup_puts_the_runs_experiment_in_the_panel() {
+    const std::string path = dir_.filePath("setup.moescope").toStdString();
+    auto e = gui::testing::small_experiment(/*steps=*/1);
+    e.policies.gammas = {1.75};
+    const auto ids = gui::testing::record(e, path);
+    gui::MainWindow window({path, false});
+    QVERIFY(window.load_setup({path, ids.back()}));
+    const Experiment loaded = window.setup_panel()->experiment(false);
+    QCOMPARE(loaded.policies.gammas, std::vector<double>{1.75});
+    QCOMPARE(loaded.policies.kinds, std::vector<PolicyKind>{PolicyKind::kDrop});
+    QCOMPARE(loaded.model.scale, e.model.scale);
+    QCOMPARE(loaded.routing.tokens, e.routing.tokens);
+  }
+
   void a_relative_session_path_shows_its_last_run() {
     const std::string path = dir_.filePath("relative.moescope").toStdString();
     const auto ids = gui::testing::record(gui::testing::small_experiment(1), path);
