@@ -281,9 +281,21 @@ void MainWindow::build_actions() {
   QAction* remove = add(run, tr("&Delete runs"), QKeySequence::Delete, [this] {
     const auto runs = selected_runs();
     if (runs.empty()) return;
-    if (QMessageBox::question(this, tr("Delete runs"),
-                              tr("Delete %n run(s) and their data from the session file?", nullptr,
-                                 static_cast<int>(runs.size()))) == QMessageBox::Yes)
+    QString question = tr("Delete %n run(s) and their data from the session file?", nullptr,
+                          static_cast<int>(runs.size()));
+    // A deleted baseline leaves its policy runs' speedups without their reference run.
+    const auto dependents = runs_model_->measured_against(runs);
+    if (!dependents.empty()) {
+      QStringList ids;
+      for (const auto& d : dependents)
+        ids << QString::number(d.run_id);
+      question += "\n\n" + tr("%n other run(s) measure their speedup against a baseline being "
+                              "deleted (%1). They keep their stored speedups but lose the "
+                              "link to the run those were measured against.",
+                              nullptr, static_cast<int>(dependents.size()))
+                               .arg(ids.join(", "));
+    }
+    if (QMessageBox::question(this, tr("Delete runs"), question) == QMessageBox::Yes)
       delete_runs(runs);
   });
   tree_->setContextMenuPolicy(Qt::ActionsContextMenu);

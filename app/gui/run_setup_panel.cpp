@@ -1,5 +1,7 @@
 #include "app/gui/run_setup_panel.h"
 
+#include <algorithm>
+
 #include <functional>
 
 #include <QCheckBox>
@@ -104,11 +106,13 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
          "(the spec must be its config, at scale 1); empty for seeded synthetic weights"));
   // The first look: the demo's small setup, so that a first Run takes seconds on a CPU.
   const Experiment first = demo_experiment();
-  scale_ = spin(1, 64, first.model.scale,
+  // Ranges start at 0: a typed 0 stays in the field and Run refuses it with a message, where a
+  // minimum of 1 would quietly turn it into 1.
+  scale_ = spin(0, 64, first.model.scale,
                 tr("Divide the hidden and FFN sizes by this (quick runs on a CPU)"), this);
-  tokens_ = spin(1, 1 << 20, first.routing.tokens, tr("Tokens per step (batch × sequence)"), this);
-  steps_ = spin(1, 10000, first.steps, tr("Forward passes; each step routes new tokens"), this);
-  repeats_ = spin(1, 1000, first.repeats,
+  tokens_ = spin(0, 1 << 20, first.routing.tokens, tr("Tokens per step (batch × sequence)"), this);
+  steps_ = spin(0, 10000, first.steps, tr("Forward passes; each step routes new tokens"), this);
+  repeats_ = spin(0, 1000, first.repeats,
                   tr("Times every layer is timed, after a warm-up: its latency is the median, "
                      "with a 95% interval"),
                   this);
@@ -159,7 +163,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
                   this);
   policy_->setCurrentText(QString::fromStdString(policy_name(first.policies.kinds.front())));
   gamma_ = new QDoubleSpinBox(this);
-  gamma_->setRange(0.01, 1000);
+  gamma_->setRange(0, 1000);
   gamma_->setDecimals(2);
   gamma_->setSingleStep(0.25);
   gamma_->setValue(first.policies.gammas.front());
@@ -397,6 +401,8 @@ Experiment RunSetupPanel::experiment(bool compare) const {
   e.timing = timing_->currentText().toStdString();
   e.replication.replicas = replicas_->value();
   e.replication.choice = parse_replica_choice(replica_choice_->currentText().toStdString());
+  // What the fields allow but a run does not (a 0 typed in), named as the CLI names it.
+  validate_values(e);
   return e;
 }
 

@@ -89,7 +89,7 @@ Experiment resolve(Experiment experiment) {
   return cpu_for_experts();
 }
 
-void validate(const Experiment& e) {
+void validate_values(const Experiment& e) {
   // Requests are stored as JSON text, which must be UTF-8.
   require_utf8(e.model.preset, "the preset's name");
   require_utf8(e.model.spec_file, "the spec file's path");
@@ -150,6 +150,10 @@ void validate(const Experiment& e) {
                   std::to_string(e.placement[i]) + "; devices are numbered from 0");
     }
   }
+}
+
+void validate(const Experiment& e) {
+  validate_values(e);
   if (!is_backend_name(e.backend)) make_backend(e.backend);  // throws, naming the known ones
   profiler::Timing timing{};
   if (!profiler::parse_timing(e.timing, timing)) {

@@ -95,6 +95,8 @@ Experiment resolve(Experiment experiment);
 // skew, scale, gammas, ms, devices, placement, the backend's name; with model.spec set, also
 // the device counts and the placement against the model's experts. Throws Error.
 void validate(const Experiment& experiment);
+// The same without opening the backend: the numbers and names a form can check as it is filled.
+void validate_values(const Experiment& experiment);
 
 // The device counts to run (min(8, E) when none is asked for). Needs model.spec.
 std::vector<int> device_counts(const Experiment& experiment);

@@ -114,6 +114,14 @@ bool has_content(const std::string& path) {
 // right when no journal beside it holds writes the main file lacks (a writer at work, or one
 // killed before its checkpoint): then the session is refused, not shown stale.
 std::unique_ptr<SqliteDb> open_for_reading(const std::string& path) {
+  // Where the file and its folder are writable, read through a read-write connection that
+  // writes nothing: SQLite then removes the -wal and -shm files it made when the last
+  // connection closes (a read-only one cannot), so reading, or failing to read a corrupt file,
+  // leaves nothing beside it.
+  const std::string parent = folder_of(path);
+  if (::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0) {
+    return std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWrite);
+  }
   auto db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadOnly);
   try {
     db->query_int("PRAGMA application_id");  // the first read: it opens the WAL index

@@ -101,6 +101,8 @@ SqliteStatement::SqliteStatement(SqliteDb& db, std::string_view sql) : db_(db) {
   if ((rc & 0xFF) == SQLITE_NOTADB) {
     throw Error(db.path() + ": not a MoEScope session (not an SQLite database)");
   }
+  // A damaged schema page can be met here too, before any step.
+  if ((rc & 0xFF) == SQLITE_CORRUPT) db.fail("the session file is corrupt or truncated");
   db.fail("cannot read the session");
 }
 

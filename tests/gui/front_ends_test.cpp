@@ -169,6 +169,21 @@ class FrontEndsTest : public QObject {
                                                          "0,2", "--sweep-devices", "4,8"},
                                      true);
     QCOMPARE(QString::fromStdString(panel.dump(2)), QString::fromStdString(expected.dump(2)));
+    // A 0 typed where a run needs more stays in the field and is refused, not quietly raised.
+    for (const auto& [option, needle] : std::vector<std::pair<QString, QString>>{
+             {"--gamma", "gamma must be a finite number > 0, got 0"},
+             {"--tokens", "tokens must be a positive"},
+             {"--scale", "scale must be a positive"},
+             {"--steps", "steps must be a positive"}}) {
+      gui::RunSetupPanel zero;
+      type_into(zero, {option, "0"});
+      try {
+        zero.experiment(false);
+        QFAIL(qPrintable(option + " 0 was accepted"));
+      } catch (const Error& e) {
+        QVERIFY2(QString(e.what()).contains(needle), e.what());
+      }
+    }
     // A typo is refused with the field's name, not dropped.
     gui::RunSetupPanel typo;
     type_into(typo, {"--sweep-gamma", "0.5,one"});

@@ -65,6 +65,16 @@ class ModelsTest : public QObject {
       QCOMPARE(ref->run_id, runs[static_cast<std::size_t>(i)].id);
       QCOMPARE(model.index_of(*ref), name);
     }
+    // Deleting the baseline would orphan its policy runs; deleting them all orphans none.
+    const std::vector<gui::RunRef> baseline = {{a_, ids_a_.front()}};
+    const auto orphans = model.measured_against(baseline);
+    QVERIFY(!orphans.empty());
+    for (const auto& o : orphans)
+      QCOMPARE(*model.stored_run(o)->baseline_run, ids_a_.front());
+    std::vector<gui::RunRef> every;
+    for (auto id : ids_a_)
+      every.push_back({a_, id});
+    QVERIFY(model.measured_against(every).empty());
     // Refreshing a session with one run fewer, then removing it, keeps the tester happy.
     auto fewer = a.runs();
     fewer.pop_back();

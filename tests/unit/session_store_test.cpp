@@ -263,6 +263,34 @@ TEST_F(SessionStoreTest, ANewerSchemaIsRefusedAndLeftAlone) {
   EXPECT_EQ(file_bytes(), before);
 }
 
+// Reading a session, or failing to read a damaged one, leaves no -wal or -shm file beside it.
+TEST_F(SessionStoreTest, ReadingLeavesNoJournalBesideTheFile) {
+  {
+    SessionStore store(path_, SessionStore::Access::kWrite);
+    for (int i = 0; i < 3; ++i)
+      record(store);
+  }
+  const auto leftovers = [&] {
+    return std::filesystem::exists(path_ + "-wal") || std::filesystem::exists(path_ + "-shm");
+  };
+  ASSERT_FALSE(leftovers());
+  {
+    SessionStore store(path_, SessionStore::Access::kRead);
+    EXPECT_FALSE(store.runs().empty());
+  }
+  EXPECT_FALSE(leftovers());
+  std::filesystem::resize_file(path_, std::filesystem::file_size(path_) / 2);
+  try {
+    SessionStore store(path_, SessionStore::Access::kRead);
+    for (const auto& r : store.runs())
+      store.spans(r.id);
+    ADD_FAILURE() << "a truncated session was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt or truncated"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(leftovers());
+}
+
 TEST_F(SessionStoreTest, ATruncatedSessionGivesAClearError) {
   {
     SessionStore store(path_, SessionStore::Access::kWrite);

@@ -1,5 +1,7 @@
 #include "app/gui/models/runs_model.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <QFileInfo>
@@ -68,6 +70,19 @@ const StoredRun* RunsModel::stored_run(const RunRef& ref) const {
   const QModelIndex i = index_of(ref);
   if (!i.isValid()) return nullptr;
   return &sessions_[i.internalId() - 1].runs[static_cast<std::size_t>(i.row())];
+}
+
+std::vector<RunRef> RunsModel::measured_against(const std::vector<RunRef>& runs) const {
+  std::vector<RunRef> out;
+  for (const Session& session : sessions_) {
+    for (const StoredRun& run : session.runs) {
+      const RunRef ref{session.path, run.id};
+      if (!run.baseline_run || std::find(runs.begin(), runs.end(), ref) != runs.end()) continue;
+      const RunRef baseline{session.path, *run.baseline_run};
+      if (std::find(runs.begin(), runs.end(), baseline) != runs.end()) out.push_back(ref);
+    }
+  }
+  return out;
 }
 
 QModelIndex RunsModel::index(int row, int column, const QModelIndex& parent) const {

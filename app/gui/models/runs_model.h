@@ -55,6 +55,9 @@ class RunsModel : public QAbstractItemModel {
   QModelIndex index_of(const RunRef& ref) const;
   std::optional<RunRef> run_at(const QModelIndex& index) const;
   const StoredRun* stored_run(const RunRef& ref) const;
+  // The runs outside `runs` whose speedup is measured against one of them (their baseline):
+  // what deleting `runs` would leave without a baseline.
+  std::vector<RunRef> measured_against(const std::vector<RunRef>& runs) const;
 
   QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;
   QModelIndex parent(const QModelIndex& child) const override;
