@@ -206,71 +206,79 @@ RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs) {
   return table;
 }
 
-std::vector<std::vector<std::optional<double>>> relative_values(const RunsMetricTable& table) {
-  std::vector<double> largest(table.metrics.size(), 0.0);
-  for (const auto& row : table.values) {
-    for (std::size_t m = 0; m < row.size(); ++m) {
-      if (row[m]) largest[m] = std::max(largest[m], std::abs(*row[m]));
-    }
-  }
-  std::vector<std::vector<std::optional<double>>> out;
-  for (const auto& row : table.values) {
-    auto& rel = out.emplace_back();
-    for (std::size_t m = 0; m < row.size(); ++m) {
-      if (!row[m]) {
-        rel.push_back(std::nullopt);
-      } else {
-        rel.push_back(largest[m] > 0 ? 100.0 * *row[m] / largest[m] : 0.0);
-      }
-    }
-  }
-  return out;
+MetricUnit readable_unit(const MetricInfo& metric, const std::vector<viewdata::RunData>& runs) {
+  if (std::string_view(metric.unit) != "µs") return {std::string(metric.unit), metric.scale};
+  double largest = 0;  // stored in ns
+  for (const auto& run : runs)
+    largest = std::max(largest, std::abs(run.metric(metric.key).value_or(0)));
+  if (largest >= 1e9) return {"s", 1e-9};
+  if (largest >= 1e6) return {"ms", 1e-6};
+  if (largest >= 1e3 || largest == 0) return {"µs", 1e-3};
+  return {"ns", 1};
 }
 
-void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs) {
-  prepare_plot(plot, "Headline metrics (each relative to its largest value among these runs)");
-  const RunsMetricTable table = runs_metric_table(runs);
-  const auto relative = relative_values(table);
-
-  // Only the metrics some run has: a column of nothing but gaps tells the reader nothing.
-  std::vector<std::size_t> shown;
-  for (std::size_t m = 0; m < table.metrics.size(); ++m) {
-    const bool any = std::any_of(relative.begin(), relative.end(),
-                                 [&](const auto& row) { return row[m].has_value(); });
-    if (any) shown.push_back(m);
-  }
+void plot_metric(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
+                 const MetricInfo& metric) {
+  const MetricUnit unit = readable_unit(metric, runs);
+  const char* better = metric.better == Better::kHigher  ? "higher is better"
+                       : metric.better == Better::kLower ? "lower is better"
+                                                         : "";
+  // A short title, so that a small chart keeps its room for the data; the unit and which way
+  // is better go on the value axis.
+  prepare_plot(plot, qstr(metric.label));
+  std::string axis = unit.unit;
+  if (*better != '\0') axis += (axis.empty() ? "" : ", ") + std::string(better);
+  plot.yAxis->setLabel(qstr(axis));
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-  for (std::size_t x = 0; x < shown.size(); ++x) {
-    ticker->addTick(static_cast<double>(x), wrap_label(table.metrics[shown[x]].label));
-  }
-  plot.xAxis->setTicker(ticker);
-  plot.xAxis->setSubTicks(false);
-  plot.xAxis->setTickLength(0, 4);
-  plot.xAxis->grid()->setVisible(false);
-  plot.xAxis->setRange(-0.6, static_cast<double>(shown.size()) - 0.4);
-
-  auto* group = new QCPBarsGroup(&plot);
-  group->setSpacingType(QCPBarsGroup::stAbsolute);
-  group->setSpacing(1);
-  const double width = 0.8 / static_cast<double>(std::max<std::size_t>(runs.size(), 1));
+  double top = 0, bottom = 0;
+  const bool speedup = metric.key == "speedup";
   for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto x = static_cast<double>(r);
+    ticker->addTick(x, QString("#%1").arg(runs[r].run.id));
+    const std::optional<double> value = speedup ? speedup_of(runs[r]) : runs[r].metric(metric.key);
+    if (!value || !std::isfinite(*value)) continue;
     auto* bars = new QCPBars(plot.xAxis, plot.yAxis);
-    bars->setName(qstr(table.runs[r]));
+    bars->setName(qstr(runs[r].display_name()));
+    bars->removeFromLegend();
     const QColor color = series_color(static_cast<int>(r));
     bars->setPen(QPen(color.darker(115), 0));
     bars->setBrush(color);
-    bars->setWidth(width);
-    bars->setBarsGroup(group);
-    for (std::size_t x = 0; x < shown.size(); ++x) {
-      if (const auto& v = relative[r][shown[x]]) bars->addData(static_cast<double>(x), *v);
+    bars->setWidth(0.7);
+    const double y = *value * unit.factor;
+    bars->addData(x, y);
+    top = std::max(top, y);
+    bottom = std::min(bottom, y);
+    const MetricRow* row = runs[r].metric_row(metric.key);
+    if (row != nullptr && row->low && row->high) {
+      auto* interval = new QCPErrorBars(plot.xAxis, plot.yAxis);
+      interval->removeFromLegend();
+      interval->setPen(QPen(QColor(0x33, 0x33, 0x33), 1.2));
+      interval->setSymbolGap(0);
+      interval->setDataPlottable(bars);
+      interval->addData(std::max(0.0, y - *row->low * unit.factor),
+                        std::max(0.0, *row->high * unit.factor - y));
+      top = std::max(top, *row->high * unit.factor);
     }
   }
-  plot.yAxis->setLabel("% of the largest value among these runs");
-  plot.yAxis->setRange(0, 105);
-  QSharedPointer<QCPAxisTickerFixed> percent(new QCPAxisTickerFixed);
-  percent->setTickStep(20);
-  plot.yAxis->setTicker(percent);
-  finish_legend(plot);
+  plot.xAxis->setTicker(ticker);
+  plot.xAxis->setSubTicks(false);
+  plot.xAxis->grid()->setVisible(false);
+  plot.xAxis->setRange(-0.6, static_cast<double>(runs.size()) - 0.4);
+  if (speedup) {
+    auto* one = new QCPItemStraightLine(&plot);
+    one->setPen(QPen(QColor(0x55, 0x55, 0x55), 1.2, Qt::DashLine));
+    one->point1->setCoords(0, 1);
+    one->point2->setCoords(1, 1);
+    top = std::max(top, 1.0);
+  }
+  // From zero, so bar lengths compare; a little room above the tallest.
+  plot.yAxis->setRange(bottom < 0 ? bottom * 1.1 : 0, top > 0 ? top * 1.12 : 1);
+  // No legend: the x labels name the runs. Out of the layout, so it takes no room.
+  plot.legend->setVisible(false);
+  if (plot.legend->layout() == plot.plotLayout()) {
+    plot.plotLayout()->take(plot.legend);
+    plot.plotLayout()->simplify();
+  }
 }
 
 void plot_layer_latency(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs) {

@@ -1,6 +1,6 @@
-// Charts that put several runs side by side: the trade-off (speedup against what it costs), the
-// headline metrics as grouped bars, latency per layer, and the paper's sweep figures (speedup
-// and drop rate against gamma, a line per policy).
+// Charts that put several runs side by side: the trade-off (speedup against what it costs), one
+// chart per headline metric in its own unit, latency per layer, and the paper's sweep figures
+// (speedup and drop rate against gamma, a line per policy).
 // Each fills a QCustomPlot it is given, so the Compare view, chart export and reports draw the
 // same pictures; the data behind them comes from pure functions that tests check directly.
 #pragma once
@@ -19,8 +19,7 @@ class QCustomPlot;
 namespace moescope::charts {
 
 // The actual headline metrics of some runs, in each metric's display unit (stored value times
-// MetricInfo::scale). The bar chart shows them relative to each other; this is what
-// the table under it and the reports print.
+// MetricInfo::scale): what the table under the metric charts and the reports print.
 struct RunsMetricTable {
   std::vector<MetricInfo> metrics;                         // columns: headline_metrics() order
   std::vector<std::string> runs;                           // rows: display names
@@ -30,16 +29,23 @@ struct RunsMetricTable {
 };
 RunsMetricTable runs_metric_table(const std::vector<viewdata::RunData>& runs);
 
-// Each metric as a percentage of the largest magnitude among the runs (100% = largest), so
-// that metrics in different units share one axis. [run][metric]; empty where the run lacks the
-// metric, 0 where every run's value is 0.
-std::vector<std::vector<std::optional<double>>> relative_values(const RunsMetricTable& table);
+// A metric's values in a unit its values read well in: latencies in ns, µs, ms or s by their
+// size, the others in the metric's display unit. `factor` turns a stored value into it.
+struct MetricUnit {
+  std::string unit;
+  double factor = 1;
+};
+MetricUnit readable_unit(const MetricInfo& metric, const std::vector<viewdata::RunData>& runs);
 
-// Grouped bars: x = headline metric, one bar series per run (its display name in the legend).
-void plot_metric_bars(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs);
+// One metric across the runs, in its own unit: a bar per run (x labelled "#id", in the runs'
+// colors), its 95% interval where stored, the value axis saying which way is better and
+// starting at 0, and for the speedup a dashed line at 1x. The Compare view shows one per
+// headline metric; reports draw them in grids.
+void plot_metric(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
+                 const MetricInfo& metric);
 
 // Fits a chart of these functions to `width` pixels: the legend below it in as many columns
-// as fit, the bar chart's metric names on two lines or, when even that is too wide, slanted.
+// as fit, category labels on two lines or, when even that is too wide, slanted.
 // They call it with the plot's width; call it again when the plot is resized, and before
 // drawing it at another width (export_chart does). Other plots are left alone.
 void fit_chart_to_width(QCustomPlot& plot, int width);

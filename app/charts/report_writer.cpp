@@ -13,6 +13,7 @@
 #include <QImage>
 #include <QPageLayout>
 #include <QPageSize>
+#include <QPainter>
 #include <QPdfWriter>
 #include <QTextDocument>
 #include <QUrl>
@@ -22,6 +23,7 @@
 #include "app/charts/compare_charts.h"
 #include "app/viewdata/report_summary.h"
 #include "core/base/error.h"
+#include "core/run/metric_table.h"
 #include "core/session/session_store.h"
 
 namespace moescope::charts {
@@ -91,6 +93,38 @@ Chart render_chart(const QString& file, const std::string& title, ChartSize size
   const int height = size.height + std::max(0, legend_rows - kLegendRowsIncluded) * row_height;
   plot.resize(size.width, height);
   const QImage image = plot.toPixmap(size.width, height, size.scale).toImage();
+  QByteArray png;
+  QBuffer buffer(&png);
+  buffer.open(QIODevice::WriteOnly);
+  if (!image.save(&buffer, "PNG")) throw Error("could not render the chart '" + title + "'");
+  return {file, title, png};
+}
+
+// Headline metrics as small charts, each in its own unit, two to a row, in one image: the bars
+// of one metric compare, bars of different metrics never share an axis. At most three rows, so
+// that an image fits a printed page.
+Chart render_metric_grid(const QString& file, const std::string& title,
+                         const std::vector<viewdata::RunData>& runs,
+                         const std::vector<MetricInfo>& metrics, ChartSize size) {
+  constexpr int kColumns = 2;
+  const int cell_width = size.width / kColumns;
+  const int cell_height = size.height / 2;
+  const int rows = (static_cast<int>(metrics.size()) + kColumns - 1) / kColumns;
+  QImage image(static_cast<int>(size.width * size.scale),
+               static_cast<int>(cell_height * rows * size.scale), QImage::Format_RGB32);
+  image.fill(Qt::white);
+  QPainter painter(&image);
+  for (std::size_t m = 0; m < metrics.size(); ++m) {
+    QCustomPlot plot;
+    plot.resize(cell_width, cell_height);
+    plot_metric(plot, runs, metrics[m]);
+    fit_chart_to_width(plot, cell_width);
+    const QPixmap cell = plot.toPixmap(cell_width, cell_height, size.scale);
+    painter.drawPixmap(
+        static_cast<int>((static_cast<int>(m) % kColumns) * cell_width * size.scale),
+        static_cast<int>((static_cast<int>(m) / kColumns) * cell_height * size.scale), cell);
+  }
+  painter.end();
   QByteArray png;
   QBuffer buffer(&png);
   buffer.open(QIODevice::WriteOnly);
@@ -200,8 +234,17 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
   report.charts.push_back(
       render_chart("tradeoff.png", "Trade-off: speedup against output error", chart_size,
                    [&](QCustomPlot& p) { plot_tradeoff(p, runs, TradeoffCost::kOutputError); }));
-  report.charts.push_back(render_chart("headline_metrics.png", "Headline metrics", chart_size,
-                                       [&](QCustomPlot& p) { plot_metric_bars(p, runs); }));
+  const auto metrics = headline_metrics();
+  constexpr std::size_t kPerImage = 6;  // three rows of two
+  for (std::size_t first = 0, part = 1; first < metrics.size(); first += kPerImage, ++part) {
+    const std::vector<MetricInfo> some(
+        metrics.begin() + static_cast<std::ptrdiff_t>(first),
+        metrics.begin() + static_cast<std::ptrdiff_t>(std::min(metrics.size(), first + kPerImage)));
+    report.charts.push_back(
+        render_metric_grid(QString("headline_metrics_%1.png").arg(part),
+                           "Headline metrics, each in its own unit (" + std::to_string(part) + ")",
+                           runs, some, chart_size));
+  }
   report.charts.push_back(render_chart("layer_latency.png", "Latency per layer", chart_size,
                                        [&](QCustomPlot& p) { plot_layer_latency(p, runs); }));
   if (has_sweep(runs)) {

@@ -33,6 +33,7 @@
 #include "core/base/error.h"
 #include "core/exec/backend.h"
 #include "core/exec/backend_registry.h"
+#include "core/run/metric_table.h"
 #include "core/session/session_store.h"
 #include "tests/gui/gui_test_support.h"
 
@@ -355,7 +356,14 @@ class MainWindowTest : public QObject {
     auto* compare = window.compare();
     QCOMPARE(compare->runs().size(), std::size_t{3});
     QCOMPARE(compare->values_table()->rowCount(), 3);
-    QCOMPARE(compare->metrics_plot()->plottableCount(), 2);  // one bar series per complete run
+    // A chart per headline metric, each with a bar per complete run in the metric's own unit.
+    QCOMPARE(compare->metric_plots().size(), headline_metrics().size());
+    for (QCustomPlot* plot : compare->metric_plots()) {
+      int bars = 0;
+      for (int i = 0; i < plot->plottableCount(); ++i)
+        bars += qobject_cast<QCPBars*>(plot->plottable(i)) != nullptr;
+      QCOMPARE(bars, 2);
+    }
     QCOMPARE(compare->layers_plot()->graphCount(), 2);
     // The table holds the stored numbers: the latency column of the baseline.
     SessionStore store(path, SessionStore::Access::kRead);

@@ -162,57 +162,16 @@ class ReportTest : public QObject {
     QCOMPARE(*table.values[0][0], *compare_[0].metric("latency_ns") / 1e3);
   }
 
-  void barsAreRelativeToTheLargestRun() {
-    const RunsMetricTable table = runs_metric_table(compare_);
-    const auto relative = relative_values(table);
-    for (std::size_t m = 0; m < table.metrics.size(); ++m) {
-      double largest = 0, largest_relative = 0;
-      for (std::size_t r = 0; r < compare_.size(); ++r) {
-        largest = std::max(largest, std::abs(*table.values[r][m]));
-        largest_relative = std::max(largest_relative, *relative[r][m]);
-      }
-      QCOMPARE(largest_relative, largest > 0 ? 100.0 : 0.0);
-      for (std::size_t r = 0; r < compare_.size() && largest > 0; ++r)
-        QVERIFY(std::abs(*relative[r][m] - 100 * *table.values[r][m] / largest) < 1e-9);
-    }
-
+  // Drawing again into the same plot (the Compare view redraws in place) replaces the bars.
+  void aMetricChartRedrawnInPlaceKeepsOneBarPerRun() {
     QCustomPlot plot;
-    plot.resize(1200, 700);
-    plot_metric_bars(plot, compare_);
-    QCOMPARE(plot.plottableCount(), static_cast<int>(compare_.size()));
-    for (int r = 0; r < plot.plottableCount(); ++r) {
-      auto* bars = qobject_cast<QCPBars*>(plot.plottable(r));
-      QVERIFY(bars != nullptr);
-      QCOMPARE(bars->name().toStdString(), compare_[static_cast<std::size_t>(r)].display_name());
-      QVERIFY(bars->barsGroup() != nullptr);
-      // Every metric the runs hold is a bar, at the relative value.
-      QCOMPARE(bars->data()->size(), static_cast<int>(table.metrics.size()));
-      for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
-        const auto m = static_cast<std::size_t>(it->key);
-        QCOMPARE(it->value, *relative[static_cast<std::size_t>(r)][m]);
-      }
-    }
-    QVERIFY(plot.yAxis->label().contains("%"));
-    // Drawing again into the same plot (the Compare view redraws in place) replaces the series.
-    plot_metric_bars(plot, compare_);
-    QCOMPARE(plot.plottableCount(), static_cast<int>(compare_.size()));
-  }
-
-  void layerLatencyIsALinePerRunInMicroseconds() {
-    QCustomPlot plot;
-    plot_layer_latency(plot, compare_);
-    QCOMPARE(plot.graphCount(), static_cast<int>(compare_.size()));
-    for (int r = 0; r < plot.graphCount(); ++r) {
-      const auto expected = viewdata::latency_per_layer(compare_[static_cast<std::size_t>(r)]);
-      const auto* data = plot.graph(r)->data().data();
-      QCOMPARE(data->size(), 3);
-      int i = 0;
-      for (auto it = data->constBegin(); it != data->constEnd(); ++it, ++i) {
-        QCOMPARE(it->key, static_cast<double>(expected[static_cast<std::size_t>(i)].layer));
-        QCOMPARE(it->value, expected[static_cast<std::size_t>(i)].latency_ns / 1e3);
-      }
-    }
-    QVERIFY(plot.yAxis->label().contains("µs"));
+    plot.resize(400, 260);
+    for (int twice = 0; twice < 2; ++twice)
+      plot_metric(plot, compare_, metric_info("drop_rate"));
+    int bars = 0;
+    for (int i = 0; i < plot.plottableCount(); ++i)
+      bars += qobject_cast<QCPBars*>(plot.plottable(i)) != nullptr;
+    QCOMPARE(bars, static_cast<int>(compare_.size()));
   }
 
   // The trade-off's points are the stored metrics, in the cost's display unit.
@@ -316,6 +275,34 @@ class ReportTest : public QObject {
                 .startsWith("No policy run is significantly faster"));
   }
 
+  // A metric's chart holds the stored values in a readable unit, from zero, and says which way
+  // is better; a latency of 900 µs reads in µs, one of 5 ms in ms.
+  void metricChartsShowStoredValuesInTheirOwnUnit() {
+    const MetricInfo& latency = metric_info("latency_ns");
+    const MetricUnit unit = readable_unit(latency, compare_);
+    double largest = 0;
+    for (const auto& run : compare_)
+      largest = std::max(largest, *run.metric("latency_ns"));
+    QCOMPARE(QString::fromStdString(unit.unit), QString(largest >= 1e6   ? "ms"
+                                                        : largest >= 1e3 ? "µs"
+                                                                         : "ns"));
+    QCustomPlot plot;
+    plot_metric(plot, compare_, latency);
+    int r = 0;
+    for (int i = 0; i < plot.plottableCount(); ++i) {
+      auto* bars = qobject_cast<QCPBars*>(plot.plottable(i));
+      if (bars == nullptr) continue;
+      QCOMPARE(bars->data()->constBegin()->value,
+               *compare_[static_cast<std::size_t>(r++)].metric("latency_ns") * unit.factor);
+    }
+    QCOMPARE(r, static_cast<int>(compare_.size()));
+    QCOMPARE(plot.yAxis->range().lower, 0.0);
+    QCOMPARE(plot.yAxis->label(), QString::fromStdString(unit.unit) + QString(", lower is better"));
+    QCustomPlot tokens;
+    plot_metric(tokens, compare_, metric_info("tokens_fully_dropped"));
+    QCOMPARE(tokens.yAxis->label(), QString("%, lower is better"));
+  }
+
   void sweepRunsGroupByPolicyAndItsNonGammaOptions() {
     const std::vector<StoredRun> runs = {
         stored(1, "none", "none", std::nullopt),
@@ -390,8 +377,8 @@ class ReportTest : public QObject {
 
   void exportsPngAtTheAskedPixelSizeAndDpi() {
     QCustomPlot plot;
-    plot_metric_bars(plot, compare_);
-    const QString png = path("bars.png");
+    plot_tradeoff(plot, compare_, TradeoffCost::kOutputError);
+    const QString png = path("tradeoff.png");
     export_chart(plot, png, {1200, 700, 96});
     QImage image(png);
     QCOMPARE(image.size(), QSize(1200, 700));
@@ -419,7 +406,7 @@ class ReportTest : public QObject {
 
   void failedExportsNameThePathAndKeepTheOldFile() {
     QCustomPlot plot;
-    plot_metric_bars(plot, compare_);
+    plot_layer_latency(plot, compare_);
     const QString existing = path("keep.png");
     write_all(existing, "old chart");
 
@@ -474,7 +461,8 @@ class ReportTest : public QObject {
       QVERIFY(image.loadFromData(png, "PNG"));
       QVERIFY(image.width() >= 1200 && image.height() >= 600);
     }
-    QCOMPARE(images, 5);  // trade-off, comparison, layers, speedup and drop rate against gamma
+    // trade-off, the headline metrics in two images, layers, speedup and drop rate against gamma
+    QCOMPARE(images, 6);
 
     // The stored request, pretty-printed: one key a line.
     QVERIFY(html.contains("&quot;policies&quot;: {\n"));
@@ -482,7 +470,7 @@ class ReportTest : public QObject {
 
     // A comparison alone has no sweep figures.
     write_report(compare_, html_path);
-    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 3);
+    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 4);
   }
 
   void markdownReportHasTablesAndChartFiles() {
@@ -520,7 +508,7 @@ class ReportTest : public QObject {
       QVERIFY2(file.contains("notes_files/"), qPrintable(file));
       QVERIFY2(!QImage(file).isNull(), qPrintable(file));
     }
-    QCOMPARE(images, 5);
+    QCOMPARE(images, 6);
     // The script name is text, not HTML.
     QVERIFY(!md.contains(QString::fromStdString(kScriptName)));
     QVERIFY(md.contains("\\<script\\>alert(1)\\</script\\>"));
@@ -551,7 +539,7 @@ class ReportTest : public QObject {
       // page num type width height ...: the charts are drawn 2280 pixels wide
       if (fields.size() > 4 && fields[2] == "image" && fields[3].toInt() >= 2000) ++charts;
     }
-    QCOMPARE(charts, 3);  // trade-off, comparison, layers
+    QCOMPARE(charts, 4);  // trade-off, the headline metrics in two images, layers
   }
 
   void reportFailuresNameThePathAndKeepTheOldFile() {

@@ -2,9 +2,11 @@
 
 #include <qcustomplot.h>
 #include <QComboBox>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -12,6 +14,7 @@
 #include <QVBoxLayout>
 
 #include "app/charts/compare_charts.h"
+#include "core/run/metric_table.h"
 
 namespace moescope::gui {
 namespace {
@@ -22,6 +25,17 @@ QCustomPlot* make_plot(QWidget* parent) {
   plot->setMinimumHeight(240);
   return plot;
 }
+
+// Sorts by the number a cell holds rather than by its text ("1 134 ± 12" after "987").
+class NumberItem : public QTableWidgetItem {
+ public:
+  using QTableWidgetItem::QTableWidgetItem;
+  bool operator<(const QTableWidgetItem& other) const override {
+    const QVariant a = data(Qt::UserRole), b = other.data(Qt::UserRole);
+    if (a.isValid() && b.isValid()) return a.toDouble() < b.toDouble();
+    return a.isValid() < b.isValid();  // cells without a value sort first
+  }
+};
 
 }  // namespace
 
@@ -40,20 +54,37 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   connect(tradeoff_cost_, &QComboBox::currentIndexChanged, this, [this] { plot_tradeoff(); });
   connect(tradeoff_plot_, &QCustomPlot::mouseMove, this, &CompareView::on_tradeoff_hover);
   connect(tradeoff_plot_, &QCustomPlot::mousePress, this, &CompareView::on_tradeoff_click);
-  metrics_plot_ = make_plot(this);
+  // One small chart per headline metric, in its own unit, two to a row.
+  auto* metric_grid_widget = new QWidget(this);
+  auto* metric_grid = new QGridLayout(metric_grid_widget);
+  const auto metrics = headline_metrics();
+  for (std::size_t m = 0; m < metrics.size(); ++m) {
+    auto* plot = make_plot(metric_grid_widget);
+    plot->setMinimumHeight(200);
+    plot->setMinimumWidth(240);
+    plot->setToolTip(QString::fromUtf8(metrics[m].description.data(),
+                                       static_cast<int>(metrics[m].description.size())));
+    metric_grid->addWidget(plot, static_cast<int>(m / 2), static_cast<int>(m % 2));
+    metric_plots_.push_back(plot);
+  }
+  auto* metric_scroll = new QScrollArea(this);
+  metric_scroll->setWidget(metric_grid_widget);
+  metric_scroll->setWidgetResizable(true);
   layers_plot_ = make_plot(this);
   sweep_plot_ = make_plot(this);
   sweep_lost_plot_ = make_plot(this);
   // Legend columns and metric labels follow the chart's width.
-  for (QCustomPlot* plot :
-       {tradeoff_plot_, metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
+  for (QCustomPlot* plot : {tradeoff_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
     plot->installEventFilter(this);
   values_ = new QTableWidget(this);
   values_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   values_->setAlternatingRowColors(true);
+  // Sortable by a click on a column; in the runs' order until then.
+  values_->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+  values_->setSortingEnabled(true);
 
   auto* metrics_page = new QSplitter(Qt::Vertical, this);
-  metrics_page->addWidget(metrics_plot_);
+  metrics_page->addWidget(metric_scroll);
   metrics_page->addWidget(values_);
   metrics_page->setStretchFactor(0, 3);
   metrics_page->setStretchFactor(1, 1);
@@ -94,8 +125,8 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
                      ? tr("Select two or more runs in the tree (Ctrl-click or Shift-click, from "
                           "any open session) to compare them.")
                      : tr("%1 runs. Trade-off: hover a point for its run, click to show it. "
-                          "Headline metrics: bars relative to each metric's largest value, exact "
-                          "values in the table.")
+                          "Headline metrics: a chart per metric in its own unit; click a column "
+                          "of the table to sort by it.")
                            .arg(runs_.size());
   if (charted.size() < runs_.size()) {
     hint += tr(" %n run(s) without results (incomplete or failed) left out of the charts.", nullptr,
@@ -104,7 +135,9 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   hint_->setText(hint);
   charted_ = charted;
   plot_tradeoff();
-  charts::plot_metric_bars(*metrics_plot_, charted);
+  const auto metrics = headline_metrics();
+  for (std::size_t m = 0; m < metrics.size() && m < metric_plots_.size(); ++m)
+    charts::plot_metric(*metric_plots_[m], charted, metrics[m]);
   charts::plot_layer_latency(*layers_plot_, charted);
   const bool sweep = charts::has_sweep(charted);
   for (int page : {3, 4}) {
@@ -119,6 +152,7 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   }
 
   const charts::RunsMetricTable table = charts::runs_metric_table(runs_);
+  values_->setSortingEnabled(false);  // rows would move while they are filled
   values_->clear();
   values_->setRowCount(static_cast<int>(table.runs.size()));
   values_->setColumnCount(static_cast<int>(table.metrics.size()));
@@ -134,14 +168,17 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
     for (std::size_t m = 0; m < table.values[r].size(); ++m) {
       const auto& v = table.values[r][m];
       auto* item =
-          new QTableWidgetItem(v ? QString::fromStdString(table.texts[r][m]) : QStringLiteral("—"));
+          new NumberItem(v ? QString::fromStdString(table.texts[r][m]) : QStringLiteral("—"));
       item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       if (v) item->setData(Qt::UserRole, *v);
       values_->setItem(static_cast<int>(r), static_cast<int>(m), item);
     }
   }
   values_->resizeColumnsToContents();
-  for (QCustomPlot* plot : {metrics_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_}) {
+  values_->setSortingEnabled(true);
+  std::vector<QCustomPlot*> plots = {layers_plot_, sweep_plot_, sweep_lost_plot_};
+  plots.insert(plots.end(), metric_plots_.begin(), metric_plots_.end());
+  for (QCustomPlot* plot : plots) {
     charts::fit_chart_to_width(*plot, plot->width());
     plot->replot();
   }
@@ -215,7 +252,7 @@ QCustomPlot* CompareView::current_plot() const {
     case 4:
       return sweep_lost_plot_;
     default:
-      return metrics_plot_;
+      return metric_plots_.front();
   }
 }
 

@@ -40,7 +40,9 @@ class CompareView : public QWidget {
   QComboBox* tradeoff_cost() const { return tradeoff_cost_; }
   // The points the trade-off chart shows, for its hover and click.
   const std::vector<charts::TradeoffPoint>& tradeoff_points() const { return tradeoff_points_; }
-  QCustomPlot* metrics_plot() const { return metrics_plot_; }
+  // The headline metrics, one small chart each (headline_metrics() order).
+  const std::vector<QCustomPlot*>& metric_plots() const { return metric_plots_; }
+  QCustomPlot* metrics_plot() const { return metric_plots_.front(); }
   QCustomPlot* layers_plot() const { return layers_plot_; }
   QCustomPlot* sweep_plot() const { return sweep_plot_; }
   QCustomPlot* sweep_lost_plot() const { return sweep_lost_plot_; }
@@ -64,7 +66,7 @@ class CompareView : public QWidget {
   QCustomPlot* tradeoff_plot_ = nullptr;
   QLabel* hint_ = nullptr;
   QTabWidget* pages_ = nullptr;
-  QCustomPlot* metrics_plot_ = nullptr;
+  std::vector<QCustomPlot*> metric_plots_;
   QCustomPlot* layers_plot_ = nullptr;
   QCustomPlot* sweep_plot_ = nullptr;
   QCustomPlot* sweep_lost_plot_ = nullptr;
