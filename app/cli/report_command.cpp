@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,14 +52,27 @@ void write_report_file(const ReportArgs& args) {
   // Before any work: a mistyped extension should not cost a session read and chart rendering.
   charts::report_format(out);
   SessionStore store(session_path(args.session), SessionStore::Access::kRead);
-  std::vector<std::int64_t> ids = parse_run_ids(args.runs);
+  const RunIds given = parse_run_ids(args.runs);
+  const std::vector<StoredRun> stored = store.runs();
+  std::set<std::int64_t> exists;
+  for (const StoredRun& run : stored)
+    exists.insert(run.id);
+  // A range may span deleted runs: they are skipped; an id given alone must be there.
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < given.ids.size(); ++i) {
+    if (!given.from_range[i] || exists.contains(given.ids[i])) ids.push_back(given.ids[i]);
+  }
+  if (!given.ids.empty() && ids.empty()) {
+    throw Error(store.path() + " holds no run in the ranges given (see `moescope-cli sessions`)");
+  }
   if (args.group) {
-    const std::size_t before = ids.size();
-    for (const StoredRun& run : store.runs()) {
-      if (run.group == args.group && std::find(ids.begin(), ids.end(), run.id) == ids.end())
-        ids.push_back(run.id);
+    bool found = false;
+    for (const StoredRun& run : stored) {
+      if (run.group != args.group) continue;
+      found = true;
+      if (std::find(ids.begin(), ids.end(), run.id) == ids.end()) ids.push_back(run.id);
     }
-    if (ids.size() == before) {
+    if (!found) {
       throw Error(store.path() + " holds no run of group " + std::to_string(*args.group) +
                   " (see `moescope-cli sessions`)");
     }

@@ -1,7 +1,7 @@
 #include "app/cli/run_ids.h"
 
-#include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "core/base/error.h"
 
@@ -17,10 +17,16 @@ bool parse_id(const std::string& text, std::int64_t& id) {
 
 }  // namespace
 
-std::vector<std::int64_t> parse_run_ids(const std::vector<std::string>& items) {
-  std::vector<std::int64_t> ids;
-  const auto add = [&ids](std::int64_t id) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+RunIds parse_run_ids(const std::vector<std::string>& items) {
+  RunIds out;
+  std::unordered_set<std::int64_t> seen;
+  const auto add = [&](std::int64_t id, bool range) {
+    if (!seen.insert(id).second) return;
+    if (static_cast<std::int64_t>(out.ids.size()) >= kMaxRunIds) {
+      throw Error("the runs given name more than " + std::to_string(kMaxRunIds) + " ids");
+    }
+    out.ids.push_back(id);
+    out.from_range.push_back(range);
   };
   for (const std::string& item : items) {
     const auto dash = item.find('-', 1);
@@ -29,7 +35,7 @@ std::vector<std::int64_t> parse_run_ids(const std::vector<std::string>& items) {
       if (!parse_id(item, first)) {
         throw Error("run '" + item + "' is not a run id (1, 2, ...) or a range of them (1-19)");
       }
-      add(first);
+      add(first, false);
       continue;
     }
     if (!parse_id(item.substr(0, dash), first) || !parse_id(item.substr(dash + 1), last) ||
@@ -41,9 +47,9 @@ std::vector<std::int64_t> parse_run_ids(const std::vector<std::string>& items) {
                   " runs");
     }
     for (std::int64_t id = first; id <= last; ++id)
-      add(id);
+      add(id, true);
   }
-  return ids;
+  return out;
 }
 
 }  // namespace moescope::cli

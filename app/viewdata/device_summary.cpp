@@ -26,9 +26,10 @@ std::vector<DeviceSummaryRow> summarize_devices(const TimelineData& timeline) {
         by_expert[s.expert] += static_cast<double>(s.duration_ns()) / n;
       }
     }
-    std::int64_t idle = 0;
+    std::int64_t idle = 0;  // one pass over the device's idle blocks, not one per layer
+    for (const IdleBlock& block : timeline.idle(d))
+      idle += block.end_ns - block.start_ns;
     for (std::size_t slot = 0; slot < layers.size(); ++slot) {
-      idle += timeline.idle_ns(static_cast<int>(slot), d);
       if (layers[slot].straggler_device != d) continue;
       row.straggler_share += 1.0 / n;
       if (row.first_straggler_slot < 0) row.first_straggler_slot = static_cast<int>(slot);

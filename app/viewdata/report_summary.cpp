@@ -1,6 +1,7 @@
 #include "app/viewdata/report_summary.h"
 
 #include <sstream>
+#include <vector>
 
 #include "app/viewdata/metric_text.h"
 
@@ -10,6 +11,13 @@ namespace {
 
 bool is_policy_run(const RunData& run) {
   return run.run.baseline_run.has_value() && !run.metrics.empty();
+}
+
+// A speedup whose interval leaves out 1x; one repeat's zero-width interval shows no spread at
+// all, so it cannot show a change either.
+bool changed(const RunData& run) {
+  const MetricRow* s = run.metric_row("speedup");
+  return significant_speedup(run) && s != nullptr && *s->low < *s->high;
 }
 
 std::string percent(double fraction) {
@@ -23,7 +31,7 @@ std::optional<std::size_t> best_policy_run(const std::vector<RunData>& runs) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const RunData& r = runs[i];
     const auto speedup = r.metric("speedup");
-    if (!is_policy_run(r) || !speedup || *speedup <= 1.0 || !significant_speedup(r)) continue;
+    if (!is_policy_run(r) || !speedup || *speedup <= 1.0 || !changed(r)) continue;
     if (!best) {
       best = i;
       continue;
@@ -43,7 +51,7 @@ std::string summary_paragraph(const std::vector<RunData>& runs) {
     if (!is_policy_run(r)) continue;
     ++policy_runs;
     const double speedup = r.metric("speedup").value_or(1.0);
-    if (!significant_speedup(r)) {
+    if (!changed(r)) {
       ++unchanged;
     } else if (speedup > 1.0) {
       ++faster;
@@ -62,11 +70,22 @@ std::string summary_paragraph(const std::vector<RunData>& runs) {
     const MetricRow* s = b.metric_row("speedup");
     out << "Best: run " << b.display_name() << " is " << format_value(s->mean)
         << "x as fast as its baseline (95% interval " << format_value(*s->low) << " to "
-        << format_value(*s->high) << "), at an output error of "
-        << format_value(b.metric("output_error").value_or(0)) << " (relative L2), with "
-        << percent(b.metric("lost_pairs").value_or(0)) << " of the top-k pairs lost and "
-        << percent(b.metric("gate_mass_kept").value_or(1)) << " of the gate mass kept. ";
-    // Runs whose speedup lies inside the best one's interval are not told apart from it.
+        << format_value(*s->high) << ")";
+    // Its cost, as far as the run stored it.
+    std::vector<std::string> cost;
+    if (const auto e = b.metric("output_error")) {
+      cost.push_back("an output error of " + format_value(*e) + " (relative L2)");
+    }
+    if (const auto l = b.metric("lost_pairs"))
+      cost.push_back(percent(*l) + " of the top-k pairs lost");
+    if (const auto g = b.metric("gate_mass_kept")) {
+      cost.push_back(percent(*g) + " of the gate mass kept");
+    }
+    for (std::size_t i = 0; i < cost.size(); ++i)
+      out << (i == 0 ? ", at " : i + 1 == cost.size() ? " and " : ", ") << cost[i];
+    out << ". ";
+    // Runs whose speedup lies inside the best one's interval: this data does not tell them
+    // apart from it (others may not be told apart either: their own intervals can overlap).
     std::vector<std::string> close;
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto v = runs[i].metric("speedup");
@@ -74,7 +93,7 @@ std::string summary_paragraph(const std::vector<RunData>& runs) {
       close.push_back(runs[i].run.policy + " " + format_value(*v) + "x");
     }
     if (!close.empty()) {
-      out << "Within its interval, so no different from it: ";
+      out << "Speedups inside its interval, not shown to differ from it: ";
       for (std::size_t i = 0; i < close.size() && i < 3; ++i)
         out << (i ? ", " : "") << close[i];
       if (close.size() > 3) out << " and " << close.size() - 3 << " more";

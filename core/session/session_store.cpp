@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -113,13 +115,28 @@ bool has_content(const std::string& path) {
 // mount; there the file is read as immutable, which reads the main file alone. That is only
 // right when no journal beside it holds writes the main file lacks (a writer at work, or one
 // killed before its checkpoint): then the session is refused, not shown stale.
+// Whether the file's own first bytes say it is a session of this schema (SQLite's header keeps
+// user_version at byte 60 and application_id at byte 68, big-endian). Read without SQLite, so a
+// file that is not one is never opened for writing.
+bool header_says_current_session(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[72] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return false;
+  const auto be32 = [&](int at) {
+    return (std::uint32_t{header[at]} << 24) | (std::uint32_t{header[at + 1]} << 16) |
+           (std::uint32_t{header[at + 2]} << 8) | std::uint32_t{header[at + 3]};
+  };
+  return std::memcmp(header, "SQLite format 3", 16) == 0 &&
+         static_cast<std::int64_t>(be32(60)) == kSessionSchemaVersion &&
+         static_cast<std::int64_t>(be32(68)) == kSessionApplicationId;
+}
+
 std::unique_ptr<SqliteDb> open_for_reading(const std::string& path) {
-  // Where the file and its folder are writable, read through a read-write connection that
-  // writes nothing: SQLite then removes the -wal and -shm files it made when the last
-  // connection closes (a read-only one cannot), so reading, or failing to read a corrupt file,
-  // leaves nothing beside it.
-  const std::string parent = folder_of(path);
-  if (::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0) {
+  // A session of ours, in a writable place: read through a read-write connection that writes
+  // nothing. SQLite removes the -wal and -shm files when the last connection closes, which a
+  // read-only one cannot, so reading, or failing on a damaged page, leaves nothing beside it.
+  if (::access(path.c_str(), W_OK) == 0 && ::access(folder_of(path).c_str(), W_OK) == 0 &&
+      header_says_current_session(path)) {
     return std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadWrite);
   }
   auto db = std::make_unique<SqliteDb>(path, SqliteDb::Mode::kReadOnly);

@@ -368,8 +368,21 @@ class MainWindowTest : public QObject {
     // The table holds the stored numbers: the latency column of the baseline.
     SessionStore store(path, SessionStore::Access::kRead);
     const auto baseline = viewdata::load_run_data(store, ids.front());
-    QCOMPARE(compare->values_table()->item(0, 0)->data(Qt::UserRole).toDouble(),
+    QCOMPARE(compare->values_table()->item(0, 1)->data(Qt::UserRole).toDouble(),
              *baseline.metric("latency_ns") * 1e-3);
+    // Sorted by latency, each row keeps its run's name beside its values.
+    QTableWidget* table = compare->values_table();
+    table->sortItems(1, Qt::DescendingOrder);
+    for (int row = 0; row < table->rowCount(); ++row) {
+      const QString name = table->item(row, 0)->text();
+      const QVariant latency = table->item(row, 1)->data(Qt::UserRole);
+      for (const auto id : {ids.front(), ids.back()}) {
+        const auto run = viewdata::load_run_data(store, id);
+        if (name.toStdString() == run.display_name()) {
+          QCOMPARE(latency.toDouble(), *run.metric("latency_ns") * 1e-3);
+        }
+      }
+    }
   }
 
   // The trade-off chart is Compare's first page; a click on a run's point shows that run in

@@ -258,12 +258,12 @@ class ReportTest : public QObject {
     const QString text = QString::fromStdString(viewdata::summary_paragraph(runs));
     QVERIFY2(text.startsWith("Best: run olmoe drop(gamma=2) (#4) is 1.6x"), qPrintable(text));
     // A's 1.5x and B's 1.7x both lie in C's interval, 1.4 to 1.8: not told apart from it.
-    QVERIFY2(text.contains("Within its interval, so no different from it: drop(gamma=1) 1.5x, "
-                           "drop(gamma=1.5) 1.7x."),
+    QVERIFY2(text.contains("Speedups inside its interval, not shown to differ from it: "
+                           "drop(gamma=1) 1.5x, drop(gamma=1.5) 1.7x."),
              qPrintable(text));
     QVERIFY2(text.contains("95% interval 1.4 to 1.8"), qPrintable(text));
-    QVERIFY2(text.contains("output error of 0.4"), qPrintable(text));
-    QVERIFY2(text.contains("25% of the top-k pairs lost and 80% of the gate mass kept"),
+    QVERIFY2(text.contains("at an output error of 0.4 (relative L2), 25% of the top-k pairs lost "
+                           "and 80% of the gate mass kept."),
              qPrintable(text));
     QVERIFY2(text.contains("Of the 3 policy runs, 2 are significantly faster, 1 shows no "
                            "significant change"),

@@ -33,6 +33,7 @@ class NumberItem : public QTableWidgetItem {
   bool operator<(const QTableWidgetItem& other) const override {
     const QVariant a = data(Qt::UserRole), b = other.data(Qt::UserRole);
     if (a.isValid() && b.isValid()) return a.toDouble() < b.toDouble();
+    if (!a.isValid() && !b.isValid()) return text() < other.text();  // the run names
     return a.isValid() < b.isValid();  // cells without a value sort first
   }
 };
@@ -155,23 +156,22 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
   values_->setSortingEnabled(false);  // rows would move while they are filled
   values_->clear();
   values_->setRowCount(static_cast<int>(table.runs.size()));
-  values_->setColumnCount(static_cast<int>(table.metrics.size()));
-  QStringList headers;
+  // The run's name is a column of its own: sorting moves cells, and a row header would stay put.
+  values_->setColumnCount(static_cast<int>(table.metrics.size()) + 1);
+  QStringList headers = {tr("Run")};
   for (const auto& m : table.metrics)
     headers << QString::fromStdString(metric_heading(m));
   values_->setHorizontalHeaderLabels(headers);
-  QStringList rows;
-  for (const auto& r : table.runs)
-    rows << QString::fromStdString(r);
-  values_->setVerticalHeaderLabels(rows);
+  values_->verticalHeader()->hide();
   for (std::size_t r = 0; r < table.values.size(); ++r) {
+    values_->setItem(static_cast<int>(r), 0, new NumberItem(QString::fromStdString(table.runs[r])));
     for (std::size_t m = 0; m < table.values[r].size(); ++m) {
       const auto& v = table.values[r][m];
       auto* item =
           new NumberItem(v ? QString::fromStdString(table.texts[r][m]) : QStringLiteral("—"));
       item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       if (v) item->setData(Qt::UserRole, *v);
-      values_->setItem(static_cast<int>(r), static_cast<int>(m), item);
+      values_->setItem(static_cast<int>(r), static_cast<int>(m) + 1, item);
     }
   }
   values_->resizeColumnsToContents();

@@ -1,7 +1,8 @@
 // Compare: two or more runs (from any open session) side by side: the trade-off (speedup
 // against output error, lost pairs or gate mass lost, with the Pareto front; hover names a
-// point's run, a click shows it), grouped bars of the headline metrics with the exact values in
-// a table, per-layer latency, and for a sweep the speedup and drop rate against gamma.
+// point's run, a click shows it), a chart per headline metric in its own unit with the exact
+// values in a sortable table, per-layer latency, and for a sweep the speedup and drop rate
+// against gamma.
 #pragma once
 
 #include <cstdint>

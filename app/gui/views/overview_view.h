@@ -42,8 +42,8 @@ class OverviewView : public QWidget {
 
  signals:
   void layer_selected(int layer);
-  // A device row was clicked: its first straggling layer (else its busiest), and its busiest
-  // expert there (-1 when none).
+  // A device row was clicked: its first straggling layer (else the first layer), and its
+  // busiest expert (-1 when none).
   void device_activated(int layer, int expert);
 
  private:
