@@ -30,6 +30,8 @@ std::string format_with_spread(double value, double half_width) {
 bool significant_speedup(const RunData& run) {
   const MetricRow* speedup = run.metric_row("speedup");
   if (speedup == nullptr || !speedup->low || !speedup->high || run.same_work()) return false;
+  // One repeat gives a zero-width interval: no spread seen, so no change shown either.
+  if (!(*speedup->low < *speedup->high)) return false;
   return !(*speedup->low <= 1.0 && 1.0 <= *speedup->high);
 }
 

@@ -29,7 +29,8 @@ std::string spread_text(const MetricInfo& metric, const RunData& run);
 std::string spread_brief(const MetricInfo& metric, const RunData& run);
 
 // Whether the run's speedup is a change: its interval leaves out 1 (false for a baseline,
-// a run that did the baseline's work, and runs stored without an interval).
+// a run that did the baseline's work, runs stored without an interval, and a zero-width
+// interval, which one repeat gives).
 bool significant_speedup(const RunData& run);
 
 }  // namespace moescope::viewdata

@@ -13,13 +13,6 @@ bool is_policy_run(const RunData& run) {
   return run.run.baseline_run.has_value() && !run.metrics.empty();
 }
 
-// A speedup whose interval leaves out 1x; one repeat's zero-width interval shows no spread at
-// all, so it cannot show a change either.
-bool changed(const RunData& run) {
-  const MetricRow* s = run.metric_row("speedup");
-  return significant_speedup(run) && s != nullptr && *s->low < *s->high;
-}
-
 std::string percent(double fraction) {
   return format_value(fraction * 100) + "%";
 }
@@ -31,7 +24,7 @@ std::optional<std::size_t> best_policy_run(const std::vector<RunData>& runs) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const RunData& r = runs[i];
     const auto speedup = r.metric("speedup");
-    if (!is_policy_run(r) || !speedup || *speedup <= 1.0 || !changed(r)) continue;
+    if (!is_policy_run(r) || !speedup || *speedup <= 1.0 || !significant_speedup(r)) continue;
     if (!best) {
       best = i;
       continue;
@@ -51,7 +44,7 @@ std::string summary_paragraph(const std::vector<RunData>& runs) {
     if (!is_policy_run(r)) continue;
     ++policy_runs;
     const double speedup = r.metric("speedup").value_or(1.0);
-    if (!changed(r)) {
+    if (!significant_speedup(r)) {
       ++unchanged;
     } else if (speedup > 1.0) {
       ++faster;

@@ -19,6 +19,7 @@
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
 #include "app/charts/report_writer.h"
+#include "app/viewdata/metric_text.h"
 #include "app/viewdata/report_summary.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
@@ -268,6 +269,11 @@ class ReportTest : public QObject {
     QVERIFY2(text.contains("Of the 3 policy runs, 2 are significantly faster, 1 shows no "
                            "significant change"),
              qPrintable(text));
+    // One repeat: a zero-width interval shows no spread, so no change either.
+    const std::vector<viewdata::RunData> one_repeat = {baseline,
+                                                       run(5, "drop(gamma=3)", 3.1, 3.1, 3.1, 0.5)};
+    QVERIFY(!viewdata::significant_speedup(one_repeat[1]));
+    QVERIFY(!viewdata::best_policy_run(one_repeat));
     // Nothing significant: said so, no best.
     const std::vector<viewdata::RunData> none = {baseline, runs[2]};
     QVERIFY(!viewdata::best_policy_run(none));
