@@ -114,8 +114,8 @@ Loaded load() {
   return out;
 }
 
-const Loaded& loaded() {
-  static const Loaded instance = load();
+Loaded& loaded() {
+  static Loaded instance = load();
   return instance;
 }
 
@@ -149,6 +149,12 @@ void multiply_transposed_on_this_thread(int m, int n, int k, const float* a, int
 
 int threads() {
   return loaded().kernels.threads;
+}
+
+void set_threads(int threads) {
+  Loaded& l = loaded();
+  l.api.set_num_threads(threads);
+  l.kernels.threads = l.api.get_num_threads();
 }
 
 }  // namespace moescope::blas

@@ -36,5 +36,7 @@ void multiply_transposed_on_this_thread(int m, int n, int k, const float* a, int
 
 // Threads a product uses; the CPU backend's own loops use as many.
 int threads();
+// Sets them (ranks run one thread each by default). Call it before products run on other threads.
+void set_threads(int threads);
 
 }  // namespace moescope::blas

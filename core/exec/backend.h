@@ -27,6 +27,15 @@ struct LayerExecution {
   // the layer; empty for the other collectors.
   std::vector<profiler::Event> gpu_kernels;
   std::vector<std::string> gpu_kernel_names;
+  // Ranks only: every rank's spans as they happened (device = rank), on rank 0's clock, in ns
+  // from the layer's first span; empty for single-process runs.
+  std::vector<profiler::Event> measured_spans;
+};
+
+// When one group of rows was computed (profiler::now_ns()).
+struct GroupSpan {
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
 };
 
 class Backend {
@@ -59,6 +68,24 @@ class Backend {
   virtual LayerExecution run_layer(const float* hidden_states, const ExpertWeights& weights,
                                    const PolicyOutcome& outcome, const DispatchPlan& plan,
                                    const CancelFlag* cancel) = 0;
+
+  // The stages of a layer apart, for ranks (core/ranks/), which put an all-to-all between
+  // them. run_layer combines each token's pairs device by device in device order (a partial sum
+  // per device, added to the shared experts' output in device order), so that ranks, which
+  // add one partial sum per rank, give its bits. A backend without stages throws Error.
+  virtual bool has_stages() const { return false; }
+  // The experts of `groups` (groups of `layer_plan`, increasing) on their rows, given in fp32
+  // one group after the other ([sum of their rows, H]); the outputs go to `rows_out` in the same
+  // layout. The kernels are the ones run_layer chooses for the whole `layer_plan`, so a group's
+  // rows come out with run_layer's bits. Returns each group's span.
+  virtual std::vector<GroupSpan> run_expert_groups(const float* rows_in, const ExpertWeights& w,
+                                                   const DispatchPlan& layer_plan,
+                                                   const std::vector<int>& groups, float* rows_out,
+                                                   const CancelFlag* cancel);
+  // The shared experts on `tokens` rows of `x`, added into `y` ([tokens, H]), with the kernels
+  // a layer of `layer_tokens` tokens chooses.
+  virtual void run_shared_experts(const float* x, std::int64_t tokens, std::int64_t layer_tokens,
+                                  const ExpertWeights& w, float* y);
 };
 
 }  // namespace moescope

@@ -9,6 +9,7 @@
 #include "core/base/cpu_features.h"
 #include "core/base/error.h"
 #include "core/exec/bf16.h"
+#include "core/exec/combine_rows.h"
 #include "core/exec/cpu_info.h"
 #include "core/exec/onednn_matmul.h"
 #include "core/exec/parallel_for.h"
@@ -57,11 +58,11 @@ FfnKernels expert_kernels(CpuPrecision precision, const DispatchPlan& plan,
                             w.bytes_per_expert());
 }
 
-FfnKernels shared_expert_kernels(CpuPrecision precision, const DispatchPlan& plan,
+FfnKernels shared_expert_kernels(CpuPrecision precision, std::int64_t tokens,
                                  const ExpertWeights& w) {
   const std::uint64_t bytes =
       3ull * static_cast<std::uint64_t>(w.hidden) * static_cast<std::uint64_t>(w.shared_ffn) * 4ull;
-  return choose_ffn_kernels(precision, plan.tokens, 1, bytes);
+  return choose_ffn_kernels(precision, tokens, 1, bytes);
 }
 
 class CpuBackend final : public Backend {
@@ -85,6 +86,10 @@ class CpuBackend final : public Backend {
 
   std::string collector() const override { return "cpu-timer"; }
 
+  void begin_layer(int /*step*/, int /*layer*/, const Placement& placement) override {
+    device_of_expert_ = placement.device_of_expert;
+  }
+
   LayerExecution run_layer(const float* x, const ExpertWeights& w, const PolicyOutcome& outcome,
                            const DispatchPlan& plan, const CancelFlag* cancel) override {
     const auto H = static_cast<std::size_t>(w.hidden);
@@ -92,23 +97,15 @@ class CpuBackend final : public Backend {
     const std::size_t rows = plan.row_token.size();
     const bool bf16 = precision_ == CpuPrecision::kBf16;
     const FfnKernels kernels = expert_kernels(precision_, plan, w);
-    const FfnKernels shared_kernels = shared_expert_kernels(precision_, plan, w);
-    // Where oneDNN computes the experts, the loops around them stay on this thread: its OpenMP
-    // threads keep spinning for a while after each product, and worker threads woken beside
-    // them on the same cores made layer times jump (up to 100 ms, a scheduler slice).
-    const bool onednn_layer = kernels == FfnKernels::kOnednn &&
-                              (w.shared_experts == 0 || shared_kernels == FfnKernels::kOnednn);
-    const int threads = onednn_layer ? 1 : onednn_threads();
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, plan.tokens, w);
+    const int threads = loop_threads(kernels, shared_kernels, w);
     LayerExecution out;
     out.expert_ns.assign(static_cast<std::size_t>(plan.experts), 0);  // per group (slot)
-    // Converting the weights is loading them, and generating the products' code is preparing
-    // them, not computing the layer: both outside every timer.
-    if (bf16) weights_.convert(w, onednn_threads());
-    ffn_.make_room(plan.experts + w.shared_experts);
-    for (int g = 0; g < plan.experts; ++g)
-      ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels, w.mlp);
-    for (int s = 0; s < w.shared_experts; ++s)
-      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
+    std::vector<int> groups;
+    for (int g = 0; g < plan.experts; ++g) {
+      if (plan.rows_of(g) > 0) groups.push_back(g);
+    }
+    prepare(w, plan, groups, kernels, shared_kernels);
 
     // Each expert's rows together, already in the precision the experts compute in.
     profiler::CpuTimer dispatch;
@@ -130,12 +127,132 @@ class CpuBackend final : public Backend {
     out.dispatch_ns = dispatch.elapsed_ns();
 
     permuted_out_.resize(rows * H);
-    const auto F = static_cast<std::size_t>(w.ffn);
-    for (int g = 0; g < plan.experts; ++g) {
-      const std::int64_t n = plan.rows_of(g);
-      if (n == 0) continue;
+    const std::vector<GroupSpan> spans =
+        compute_groups(w, plan, groups, plan.offsets, kernels, permuted_out_.data(), cancel);
+    for (std::size_t i = 0; i < groups.size(); ++i)
+      out.expert_ns[static_cast<std::size_t>(groups[i])] = spans[i].end_ns - spans[i].start_ns;
+
+    out.output.assign(T * H, 0.0f);
+    if (w.shared_experts > 0) {
       throw_if_cancelled(cancel);
-      const auto first = static_cast<std::size_t>(plan.offsets[static_cast<std::size_t>(g)]) * H;
+      profiler::CpuTimer timer;
+      shared_experts(x, w, T, out.output.data(), threads, shared_kernels);
+      out.shared_ns = timer.elapsed_ns();
+    }
+
+    // Fixed order (token, then device, then pair) and each token summed by one thread: the same
+    // input always gives the same bits, and the ones ranks give (Backend::has_stages).
+    profiler::CpuTimer combine;
+    const auto& kept = outcome.kept;
+    parallel_for(
+        static_cast<std::int64_t>(T), threads, 64,
+        [&](std::int64_t first_token, std::int64_t end_token) {
+          auto by_token = [](const KeptPair& p, std::int64_t t) { return p.token < t; };
+          std::vector<float> partial(H);
+          std::vector<std::size_t> pairs;  // one token's pairs, by device
+          auto it = std::lower_bound(kept.begin(), kept.end(), first_token, by_token);
+          for (std::int64_t t = first_token; t < end_token; ++t) {
+            pairs.clear();
+            for (; it != kept.end() && it->token == t; ++it)
+              pairs.push_back(static_cast<std::size_t>(it - kept.begin()));
+            std::stable_sort(pairs.begin(), pairs.end(), [&](std::size_t a, std::size_t b) {
+              return device_of(kept[a].expert) < device_of(kept[b].expert);
+            });
+            float* dst = &out.output[static_cast<std::size_t>(t) * H];
+            for (std::size_t i = 0; i < pairs.size();) {
+              const int device = device_of(kept[pairs[i]].expert);
+              std::fill(partial.begin(), partial.end(), 0.0f);
+              for (; i < pairs.size() && device_of(kept[pairs[i]].expert) == device; ++i) {
+                const std::size_t pair = pairs[i];
+                add_scaled_row(partial.data(), kept[pair].weight,
+                               &permuted_out_[static_cast<std::size_t>(plan.pair_row[pair]) * H],
+                               H);
+              }
+              add_row(dst, partial.data(), H);
+            }
+          }
+        });
+    out.combine_ns = combine.elapsed_ns();
+    return out;
+  }
+
+  bool has_stages() const override { return true; }
+
+  std::vector<GroupSpan> run_expert_groups(const float* rows_in, const ExpertWeights& w,
+                                           const DispatchPlan& layer_plan,
+                                           const std::vector<int>& groups, float* rows_out,
+                                           const CancelFlag* cancel) override {
+    const auto H = static_cast<std::size_t>(w.hidden);
+    const FfnKernels kernels = expert_kernels(precision_, layer_plan, w);
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, layer_plan.tokens, w);
+    prepare(w, layer_plan, groups, kernels, shared_kernels);
+    std::vector<std::int64_t> first_rows{0};
+    for (int g : groups)
+      first_rows.push_back(first_rows.back() + layer_plan.rows_of(g));
+    const auto rows = static_cast<std::size_t>(first_rows.back());
+    if (precision_ == CpuPrecision::kBf16) {
+      permuted_in_.resize(rows * H * 2 / sizeof(float) + 1);
+      convert_to_bf16(rows_in, rows * H, reinterpret_cast<std::uint16_t*>(permuted_in_.data()),
+                      loop_threads(kernels, shared_kernels, w));
+    } else {
+      permuted_in_.assign(rows_in, rows_in + rows * H);
+    }
+    // compute_groups reads group g's rows at first_rows[g]: here the groups are packed.
+    std::vector<std::int64_t> packed(static_cast<std::size_t>(layer_plan.experts) + 1, 0);
+    for (std::size_t i = 0; i < groups.size(); ++i)
+      packed[static_cast<std::size_t>(groups[i])] = first_rows[i];
+    return compute_groups(w, layer_plan, groups, packed, kernels, rows_out, cancel);
+  }
+
+  void run_shared_experts(const float* x, std::int64_t tokens, std::int64_t layer_tokens,
+                          const ExpertWeights& w, float* y) override {
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, layer_tokens, w);
+    if (precision_ == CpuPrecision::kBf16) weights_.convert(w, onednn_threads());
+    for (int s = 0; s < w.shared_experts; ++s)
+      ffn_.prepare(precision_, tokens, w.shared_ffn, w.hidden, shared_kernels);
+    const int threads = shared_kernels == FfnKernels::kOnednn ? 1 : onednn_threads();
+    shared_experts(x, w, static_cast<std::size_t>(tokens), y, threads, shared_kernels);
+  }
+
+ private:
+  // Where oneDNN computes the experts, the loops around them stay on this thread: its OpenMP
+  // threads keep spinning for a while after each product, and worker threads woken beside
+  // them on the same cores made layer times jump (up to 100 ms, a scheduler slice).
+  int loop_threads(FfnKernels kernels, FfnKernels shared_kernels, const ExpertWeights& w) const {
+    const bool onednn_layer = kernels == FfnKernels::kOnednn &&
+                              (w.shared_experts == 0 || shared_kernels == FfnKernels::kOnednn);
+    return onednn_layer ? 1 : onednn_threads();
+  }
+
+  // Converting the weights is loading them, and generating the products' code is preparing
+  // them, not computing the layer: both outside every timer.
+  void prepare(const ExpertWeights& w, const DispatchPlan& plan, const std::vector<int>& groups,
+               FfnKernels kernels, FfnKernels shared_kernels) {
+    if (precision_ == CpuPrecision::kBf16) weights_.convert(w, onednn_threads());
+    ffn_.make_room(plan.experts + w.shared_experts);
+    for (int g : groups)
+      ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels, w.mlp);
+    for (int s = 0; s < w.shared_experts; ++s)
+      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
+  }
+
+  // The experts of `groups`, group g's rows from row first_rows[g] of permuted_in_ (in the
+  // compute precision) into the same rows of `output`; each group's span.
+  std::vector<GroupSpan> compute_groups(const ExpertWeights& w, const DispatchPlan& plan,
+                                        const std::vector<int>& groups,
+                                        const std::vector<std::int64_t>& first_rows,
+                                        FfnKernels kernels, float* output,
+                                        const CancelFlag* cancel) {
+    const auto H = static_cast<std::size_t>(w.hidden);
+    const auto F = static_cast<std::size_t>(w.ffn);
+    const bool bf16 = precision_ == CpuPrecision::kBf16;
+    const auto* in_f32 = permuted_in_.data();
+    const auto* in_bf16 = reinterpret_cast<const std::uint16_t*>(permuted_in_.data());
+    std::vector<GroupSpan> spans;
+    for (int g : groups) {
+      throw_if_cancelled(cancel);
+      const std::int64_t n = plan.rows_of(g);
+      const auto first = static_cast<std::size_t>(first_rows[static_cast<std::size_t>(g)]) * H;
       const int e = plan.weights_of(g);
       const auto ue = static_cast<std::size_t>(e);
       const void* input = bf16 ? static_cast<const void*>(in_bf16 + first) : in_f32 + first;
@@ -144,45 +261,24 @@ class CpuBackend final : public Backend {
       const void* down =
           bf16 ? static_cast<const void*>(&weights_.down[ue * H * F]) : w.expert_down(e);
       const FfnActivation activation{w.mlp, w.expert_gate_up_bias(e), w.expert_down_bias(e)};
-      profiler::CpuTimer timer;
-      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, &permuted_out_[first], kernels,
+      GroupSpan span;
+      span.start_ns = profiler::now_ns();
+      ffn_.run(precision_, input, n, gate_up, down, w.ffn, w.hidden, output + first, kernels,
                activation);
-      out.expert_ns[static_cast<std::size_t>(g)] = timer.elapsed_ns();
+      span.end_ns = profiler::now_ns();
+      spans.push_back(span);
     }
-
-    out.output.assign(T * H, 0.0f);
-    if (w.shared_experts > 0) {
-      throw_if_cancelled(cancel);
-      profiler::CpuTimer timer;
-      run_shared_experts(x, w, T, out.output.data(), threads, shared_kernels);
-      out.shared_ns = timer.elapsed_ns();
-    }
-
-    // Fixed order (token, then expert) and each token summed by one thread: the same input
-    // always gives the same bits.
-    profiler::CpuTimer combine;
-    const auto& kept = outcome.kept;
-    parallel_for(
-        static_cast<std::int64_t>(T), threads, 64,
-        [&](std::int64_t first_token, std::int64_t end_token) {
-          auto by_token = [](const KeptPair& p, std::int64_t t) { return p.token < t; };
-          const auto first = std::lower_bound(kept.begin(), kept.end(), first_token, by_token);
-          const auto last = std::lower_bound(first, kept.end(), end_token, by_token);
-          for (auto it = first; it != last; ++it) {
-            const auto i = static_cast<std::size_t>(it - kept.begin());
-            const float* src = &permuted_out_[static_cast<std::size_t>(plan.pair_row[i]) * H];
-            float* dst = &out.output[static_cast<std::size_t>(it->token) * H];
-            for (std::size_t h = 0; h < H; ++h)
-              dst[h] += it->weight * src[h];
-          }
-        });
-    out.combine_ns = combine.elapsed_ns();
-    return out;
+    return spans;
   }
 
- private:
-  void run_shared_experts(const float* x, const ExpertWeights& w, std::size_t tokens, float* y,
-                          int threads, FfnKernels kernels) {
+  // The device of a pair's (logical) expert in the layer's placement; 0 where none was given.
+  int device_of(int expert) const {
+    const auto e = static_cast<std::size_t>(expert);
+    return e < device_of_expert_.size() ? device_of_expert_[e] : 0;
+  }
+
+  void shared_experts(const float* x, const ExpertWeights& w, std::size_t tokens, float* y,
+                      int threads, FfnKernels kernels) {
     const auto H = static_cast<std::size_t>(w.hidden);
     const auto Fs = static_cast<std::size_t>(w.shared_ffn);
     const bool bf16 = precision_ == CpuPrecision::kBf16;
@@ -215,6 +311,7 @@ class CpuBackend final : public Backend {
   }
 
   CpuPrecision precision_;
+  std::vector<int> device_of_expert_;  // the layer's placement (begin_layer)
   SwigluFfn ffn_;
   Bf16Weights weights_;
   // Reused across layers so a run allocates its buffers once.

@@ -37,6 +37,12 @@ int onednn_threads() {
   return get != nullptr ? get() : 1;
 }
 
+void set_onednn_threads(int threads) {
+  using Fn = void (*)(int);
+  static const auto set = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set != nullptr) set(threads);
+}
+
 std::string onednn_isa() {
   switch (dnnl::get_effective_cpu_isa()) {
     case dnnl::cpu_isa::sse41:

@@ -76,6 +76,8 @@ const dnnl::engine& cpu_engine();
 
 // Threads oneDNN computes a product with (its OpenMP threads).
 int onednn_threads();
+// Sets them, for the calling thread and the threads it starts later (OpenMP's rule).
+void set_onednn_threads(int threads);
 
 // oneDNN's name for the widest instruction set it uses on this CPU: "avx512_core_bf16".
 std::string onednn_isa();
