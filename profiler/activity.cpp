@@ -83,6 +83,7 @@ LayerGpuTimes sum_layer_times(const std::vector<Event>& events, int step, int la
         break;
       case Phase::kGating:
       case Phase::kPolicy:
+      case Phase::kWait:
         break;
     }
   }

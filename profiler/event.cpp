@@ -16,6 +16,8 @@ std::string_view phase_name(Phase phase) {
       return "shared_expert";
     case Phase::kCombine:
       return "combine";
+    case Phase::kWait:
+      return "wait";
   }
   return "unknown";
 }

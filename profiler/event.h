@@ -7,9 +7,18 @@
 
 namespace moescope::profiler {
 
-// The phases of one MoE layer, in the order they run.
-enum class Phase : std::uint8_t { kGating, kPolicy, kDispatch, kExpert, kSharedExpert, kCombine };
-inline constexpr int kPhaseCount = 6;
+// The phases of one MoE layer, in the order they run. kWait is a rank waiting at an all-to-all
+// for the slowest rank (measured timelines only; composed ones draw waiting as idle gaps).
+enum class Phase : std::uint8_t {
+  kGating,
+  kPolicy,
+  kDispatch,
+  kExpert,
+  kSharedExpert,
+  kCombine,
+  kWait
+};
+inline constexpr int kPhaseCount = 7;
 
 std::string_view phase_name(Phase phase);
 

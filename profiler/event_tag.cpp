@@ -35,7 +35,7 @@ std::uint64_t pack_tag(const EventTag& tag) {
   // The expert is stored plus one, so that -1 (no expert) packs as 0.
   id = (id << kExpertBits) | field(tag.expert, -1, kMaxTagExpert, "expert");
   id = (id << kPhaseBits) |
-       field(static_cast<int>(tag.phase), 0, static_cast<int>(Phase::kCombine), "phase");
+       field(static_cast<int>(tag.phase), 0, static_cast<int>(Phase::kWait), "phase");
   return id;
 }
 

@@ -12,6 +12,7 @@ set(rules
   "core/inputs/|core/base/ core/model/"
   "core/moe/|core/base/ core/model/ core/inputs/"
   "core/exec/|core/base/ core/model/ core/inputs/ core/moe/ profiler/"
+  "core/ranks/|core/base/ core/model/ core/inputs/ core/moe/ core/exec/ profiler/"
   "core/run/|core/base/ core/model/ core/inputs/ core/moe/ core/exec/ profiler/"
   "core/session/|core/base/ core/model/ core/inputs/ core/moe/ core/exec/ core/run/ profiler/"
   "kernels/|core/ profiler/"

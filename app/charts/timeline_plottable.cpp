@@ -43,6 +43,8 @@ QColor span_color(const viewdata::TimelineSpan& span) {
     case Phase::kGating:
     case Phase::kPolicy:
       return kHostColor;
+    case Phase::kWait:
+      return kIdleFill;
   }
   return kTransferColor;
 }
@@ -549,7 +551,7 @@ QString timeline_title(const std::string& timing, int devices) {
   const QString head = QStringLiteral("Straggler timeline — ");
   const QString plural = devices == 1 ? "" : "s";
   if (timing == "measured") {
-    return head + (devices > 0 ? QString("measured on %1 device%2").arg(devices).arg(plural)
+    return head + (devices > 0 ? QString("measured on %1 rank%2").arg(devices).arg(plural)
                                : QString("measured"));
   }
   return head + "composed from per-expert timings" +
@@ -559,7 +561,8 @@ QString timeline_title(const std::string& timing, int devices) {
 
 QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing) {
   if (lane.expert >= 0) return QString("expert %1").arg(lane.expert);
-  return QString(timing == "measured" ? "GPU %1" : "Device %1").arg(lane.device);
+  // A measured timeline has one lane per rank (one process per device).
+  return QString(timing == "measured" ? "Rank %1" : "Device %1").arg(lane.device);
 }
 
 namespace {

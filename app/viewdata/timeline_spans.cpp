@@ -249,6 +249,8 @@ TimelineData TimelineData::build(const std::vector<Event>& events,
       case Phase::kPolicy:
         critical = true;
         break;
+      case Phase::kWait:
+        break;
       case Phase::kDispatch:
         critical = i == s.critical_dispatch;
         break;

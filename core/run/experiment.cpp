@@ -159,10 +159,10 @@ void validate(const Experiment& e) {
   if (!profiler::parse_timing(e.timing, timing)) {
     throw Error("unknown timing '" + e.timing + "' (expected one of: composed, modeled, measured)");
   }
-  if (timing == profiler::Timing::kMeasured) {
+  if (timing == profiler::Timing::kMeasured && e.devices.size() != 1) {
     throw Error(
-        "timing 'measured' needs one process per device (ranks), not yet available; "
-        "use composed or modeled");
+        "timing 'measured' runs one process per device (ranks) on one device count, the ranks' "
+        "(mpirun -np N moescope-cli run ... --ranks)");
   }
   const ReplicationOptions& rep = e.replication;
   if (rep.replicas < 0) throw Error("replicas must be >= 0, got " + std::to_string(rep.replicas));

@@ -73,7 +73,7 @@ struct Experiment {
   std::string backend = "auto";
   // composed: timelines from the durations measured; modeled: from the loads through this
   // machine's cost model (calibrated first when there is none); measured: one process per
-  // device (not yet available).
+  // device (ranks, core/ranks/), on the ranks' one device count.
   std::string timing = "composed";
   // With replicas > 0 the grid also runs `replicate` and every drop point on replicated experts.
   ReplicationOptions replication;

@@ -87,4 +87,44 @@ LayerTimeline compose_layer_timeline(const LayerExecution& execution, const Plac
   return out;
 }
 
+LayerTimeline measured_layer_timeline(const std::vector<profiler::Event>& spans, int devices) {
+  LayerTimeline out;
+  out.events = spans;
+  const auto D = static_cast<std::size_t>(devices);
+  out.device_busy_ns.assign(D, 0);
+  std::vector<std::int64_t> dispatch_end(D, 0), expert_end(D, 0);
+  std::int64_t end = 0;
+  for (const Event& e : spans) {
+    const auto d = static_cast<std::size_t>(e.device);
+    if (d >= D) continue;
+    end = std::max(end, e.end_ns);
+    if (e.phase == Phase::kDispatch) dispatch_end[d] = std::max(dispatch_end[d], e.end_ns);
+    if (e.phase == Phase::kExpert || e.phase == Phase::kSharedExpert) {
+      expert_end[d] = std::max(expert_end[d], e.end_ns);
+      if (e.phase == Phase::kExpert) out.device_busy_ns[d] += e.duration_ns();
+    }
+  }
+  out.dispatch_ns = *std::max_element(dispatch_end.begin(), dispatch_end.end());
+  const auto slowest = std::max_element(expert_end.begin(), expert_end.end());
+  out.straggler_device = static_cast<int>(slowest - expert_end.begin());
+  out.expert_phase_ns = std::max<std::int64_t>(0, *slowest - out.dispatch_ns);
+  out.latency_ns = end;
+  out.combine_ns = std::max<std::int64_t>(0, end - out.dispatch_ns - out.expert_phase_ns);
+  std::int64_t slowest_expert_ns = -1;
+  for (const Event& e : spans) {
+    if (e.phase == Phase::kExpert && e.device == out.straggler_device &&
+        e.duration_ns() > slowest_expert_ns) {
+      slowest_expert_ns = e.duration_ns();
+      out.straggler_expert = e.expert;
+    }
+  }
+  const auto max_busy = *std::max_element(out.device_busy_ns.begin(), out.device_busy_ns.end());
+  const double mean_busy =
+      static_cast<double>(
+          std::accumulate(out.device_busy_ns.begin(), out.device_busy_ns.end(), std::int64_t{0})) /
+      devices;
+  out.straggler_margin_ns = max_busy - static_cast<std::int64_t>(mean_busy);
+  return out;
+}
+
 }  // namespace moescope

@@ -31,4 +31,9 @@ LayerTimeline compose_layer_timeline(const LayerExecution& execution, const Plac
                                      const std::vector<std::int64_t>& kept_pairs_per_device,
                                      std::int64_t tokens, int step, int layer);
 
+// The timeline ranks measured (LayerExecution::measured_spans, device = rank): the phases end
+// where the slowest rank's last dispatch, expert and combine spans end, and the straggler is the
+// rank whose experts finish last.
+LayerTimeline measured_layer_timeline(const std::vector<profiler::Event>& spans, int devices);
+
 }  // namespace moescope

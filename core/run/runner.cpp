@@ -89,10 +89,12 @@ void check_run_options(const RunOptions& options, const RoutingSource& source) {
   if (options.repeats < 1 || options.repeats > 1000) {
     throw Error("repeats must be from 1 to 1000, got " + std::to_string(options.repeats));
   }
-  if (options.timing == profiler::Timing::kMeasured) {
+  if (options.timing == profiler::Timing::kMeasured &&
+      std::any_of(options.policies.begin(), options.policies.end(),
+                  [](const PolicyConfig& p) { return p.replicated; })) {
     throw Error(
-        "measured timelines need one process per device (ranks), not yet available; "
-        "use --timing composed or modeled");
+        "ranks run every expert on its own device; replicated experts are not yet "
+        "supported with --ranks");
   }
   if (options.timing == profiler::Timing::kModeled && !options.cost_model) {
     throw Error(
@@ -177,6 +179,8 @@ struct LayerWork {
   LayerRecord record;
   std::vector<LayerExecution> repeats;  // timings only; the output is kept once
   std::vector<LayerTimeline> timelines;
+  // Measured runs: each repeat's latency composed from its own durations, beside the measured.
+  std::vector<std::int64_t> composed_latency_ns;
 };
 
 // The layer's routing: the router on the recorded logits (on the backend, when given), or a load
@@ -295,6 +299,14 @@ void place_on_replicas(LayerWork& w, const ReplicaPlan& plan,
 RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
                     const ProgressFn& progress, const CancelFlag* cancel) {
   check_run_options(options, source);
+  const bool measured = options.timing == profiler::Timing::kMeasured;
+  if (measured != (backend.timing() == profiler::Timing::kMeasured)) {
+    throw Error(measured ? "a measured timeline needs one process per device: mpirun -np N "
+                           "moescope-cli run ... --ranks"
+                         : "the " + backend.name() +
+                               " backend measures timelines; its runs "
+                               "are timing 'measured'");
+  }
   const int tokens = source.tokens();
   RunResult result;
   result.spec = options.spec;
@@ -409,8 +421,15 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
           LayerExecution execution = backend.run_layer(input.hidden_states.data(), layer_weights,
                                                        w.outcome, w.plan, cancel);
           if (r > 0) execution.output = {};  // the first repeat's output is the one compared
-          w.timelines.push_back(compose_layer_timeline(
-              execution, w.placement, w.record.load.kept_device_load, tokens, step, layer));
+          LayerTimeline composed = compose_layer_timeline(
+              execution, w.placement, w.record.load.kept_device_load, tokens, step, layer);
+          if (measured) {
+            w.composed_latency_ns.push_back(composed.latency_ns);
+            w.timelines.push_back(
+                measured_layer_timeline(execution.measured_spans, w.placement.devices));
+          } else {
+            w.timelines.push_back(std::move(composed));
+          }
           name_logical_experts(w.timelines.back(), w.slot_expert);
           w.repeats.push_back(std::move(execution));
           if (progress) progress(++done, total);
@@ -441,6 +460,7 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         for (auto& repeat : w.repeats)
           repeat.output = {};
         w.timelines = work[0].timelines;
+        w.composed_latency_ns = work[0].composed_latency_ns;
       }
       for (std::size_t p = 0; p < n_runs; ++p) {
         LayerWork& w = work[p];
@@ -453,7 +473,8 @@ RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& b
         std::vector<double> latencies(record.repeat_latency_ns.begin(),
                                       record.repeat_latency_ns.end());
         const std::size_t median = lower_median_index(latencies);
-        record.composed_latency_ns = w.timelines[median].latency_ns;
+        record.composed_latency_ns =
+            measured ? w.composed_latency_ns[median] : w.timelines[median].latency_ns;
         if (options.cost_model) {
           LayerExecution predicted =
               model_layer(*options.cost_model, w.plan, options.spec.shared_experts > 0);

@@ -77,11 +77,25 @@ std::optional<CostModel> cost_model_for(const Experiment& e, Backend& backend, i
 RecordedExperiment record_experiment(SessionStore& store, const Experiment& experiment,
                                      Backend& backend, const ProgressFn& progress,
                                      const CancelFlag* cancel, CostModels* cost_models) {
+  return run_experiment(&store, experiment, backend, progress, cancel, cost_models);
+}
+
+RecordedExperiment run_experiment(SessionStore* store, const Experiment& experiment,
+                                  Backend& backend, const ProgressFn& progress,
+                                  const CancelFlag* cancel, CostModels* cost_models) {
   RecordedExperiment out;
-  out.session_path = store.path();
+  if (store != nullptr) out.session_path = store->path();
   out.experiment = resolve(experiment);
   validate(out.experiment);
   backend.check_model(*out.experiment.model.spec);
+  const bool measured = out.experiment.timing == profiler::timing_name(profiler::Timing::kMeasured);
+  if (measured != (backend.timing() == profiler::Timing::kMeasured)) {
+    throw Error(measured ? "timing 'measured' needs one process per device: mpirun -np N "
+                           "moescope-cli run ... --ranks"
+                         : "the " + backend.name() +
+                               " backend measures its timelines; its "
+                               "runs are timing 'measured'");
+  }
   const auto source = make_routing_source(out.experiment);
   // A checkpoint that is not the model's, or lacks a tensor of a layer the run visits, is
   // refused before any run is stored; the first layer's values are read and checked too (the
@@ -116,10 +130,12 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
   for (const RunOptions& options : batches) {
     RecordedBatch batch;
     batch.devices = options.devices;
-    const BatchIds ids = store.begin_batch(
-        batch_headers(options, backend, source->tokens(), request, batches.size() > 1), group);
-    batch.run_ids = ids.ids;
-    group = out.group = ids.group;
+    if (store != nullptr) {
+      const BatchIds ids = store->begin_batch(
+          batch_headers(options, backend, source->tokens(), request, batches.size() > 1), group);
+      batch.run_ids = ids.ids;
+      group = out.group = ids.group;
+    }
     const ProgressFn batch_progress = [&](std::int64_t done, std::int64_t) {
       if (progress) progress(done_before + done, total);
     };
@@ -129,11 +145,11 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
       throw;  // the runs stay `incomplete`
     } catch (...) {
       for (std::int64_t id : batch.run_ids)
-        store.set_status(id, "failed");
+        store->set_status(id, "failed");
       throw;
     }
     for (std::size_t i = 0; i < batch.run_ids.size(); ++i) {
-      store.finish_run(batch.run_ids[i], tabulate_run(batch.result, i));
+      store->finish_run(batch.run_ids[i], tabulate_run(batch.result, i));
     }
     done_before += progress_units(options);
     out.batches.push_back(std::move(batch));

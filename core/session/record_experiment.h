@@ -44,4 +44,10 @@ RecordedExperiment record_experiment(SessionStore& store, const Experiment& expe
                                      Backend& backend, const ProgressFn& progress,
                                      const CancelFlag* cancel, CostModels* cost_models = nullptr);
 
+// The same, storing nothing when `store` is null: ranks other than 0 run every layer with rank
+// 0, which alone writes the session.
+RecordedExperiment run_experiment(SessionStore* store, const Experiment& experiment,
+                                  Backend& backend, const ProgressFn& progress,
+                                  const CancelFlag* cancel, CostModels* cost_models);
+
 }  // namespace moescope

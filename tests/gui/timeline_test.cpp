@@ -395,7 +395,7 @@ class TimelineTest : public QObject {
     const QPoint p = span_center(*view.plot(), *view.timeline(), 0, 5'000'000, 5'000'000);
     const QString details = view.details_at(p);
     QVERIFY2(details.contains("spans folded"), qPrintable(details));
-    QVERIFY2(details.startsWith("GPU 0"), qPrintable(details));
+    QVERIFY2(details.startsWith("Rank 0"), qPrintable(details));
   }
 
   void empty_run_shows_a_message() {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/base/error.h"
+#include "core/exec/backend_registry.h"
 #include "core/exec/cpu_backend.h"
 #include "core/model/presets.h"
 #include "core/run/calibration.h"
@@ -181,14 +182,24 @@ TEST_F(ModeledRun, AComposedRunShowsTheModeledLatencyBesideItsOwnWhenThereIsAMod
   EXPECT_EQ(store.run(with.batches.front().run_ids[1]).timing, "composed");
 }
 
-TEST_F(ModeledRun, MeasuredAndUnknownTimingsAreRefused) {
+TEST_F(ModeledRun, MeasuredWithoutRanksAndUnknownTimingsAreRefused) {
+  // Measured timings come from ranks (one process per device), on one device count.
   Experiment e = resolve(comparison("measured"));
+  EXPECT_NO_THROW(validate(e));
+  SessionStore store(session_, SessionStore::Access::kWrite);
+  const auto backend = make_backend("cpu");
   try {
-    validate(e);
-    FAIL();
+    record_experiment(store, e, *backend, nullptr, nullptr);
+    FAIL() << "a measured run without ranks was recorded";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("one process per device"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("one process per device: mpirun -np N"),
+              std::string::npos)
+        << error.what();
   }
+  EXPECT_TRUE(store.runs().empty());  // refused before anything was stored
+  e.devices = {2, 4};
+  EXPECT_THROW(validate(e), Error);
+  e.devices = {4};
   e.timing = "guessed";
   EXPECT_THROW(validate(e), Error);
 }

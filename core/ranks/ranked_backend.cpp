@@ -1,0 +1,274 @@
+#include "core/ranks/ranked_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/exec/combine_rows.h"
+#include "core/moe/routing_math.h"
+#include "profiler/cpu_timer.h"
+
+namespace moescope {
+
+namespace {
+
+using profiler::Event;
+using profiler::Phase;
+
+// Rank s sources the tokens first[s] .. first[s + 1] - 1 (src(t) = t * D / T is monotonic).
+std::vector<std::int64_t> token_blocks(int ranks, std::int64_t tokens) {
+  std::vector<std::int64_t> first(static_cast<std::size_t>(ranks) + 1, tokens);
+  for (std::int64_t t = tokens - 1; t >= 0; --t)
+    first[static_cast<std::size_t>(routing::source_of_token(t, ranks, tokens))] = t;
+  for (int s = ranks - 1; s >= 0; --s) {
+    const auto u = static_cast<std::size_t>(s);
+    first[u] = std::min(first[u], first[u + 1]);
+  }
+  return first;
+}
+
+std::vector<std::int64_t> sizes_of(const std::vector<std::vector<std::int64_t>>& lists) {
+  std::vector<std::int64_t> out;
+  for (const auto& l : lists)
+    out.push_back(static_cast<std::int64_t>(l.size()));
+  return out;
+}
+
+std::string as_bytes(const void* data, std::size_t bytes) {
+  return {static_cast<const char*>(data), bytes};
+}
+
+}  // namespace
+
+RankedBackend::RankedBackend(std::unique_ptr<Backend> inner, Communicator& comm)
+    : inner_(std::move(inner)), comm_(comm) {
+  if (!inner_->has_stages()) {
+    throw Error("the " + inner_->name() +
+                " backend cannot run as ranks yet (ranks run on the CPU backend)");
+  }
+  clocks_ = align_clocks(comm_);
+}
+
+std::string RankedBackend::describe() const {
+  return std::to_string(comm_.size()) + " ranks over " + comm_.describe() +
+         ", clocks aligned within " + std::to_string(clocks_.residual_ns / 1000) +
+         " us; each rank " + inner_->describe();
+}
+
+std::string RankedBackend::machine() const {
+  return inner_->machine() + ", " + std::to_string(comm_.size()) + " ranks";
+}
+
+void RankedBackend::begin_layer(int step, int layer, const Placement& placement) {
+  step_ = step;
+  layer_ = layer;
+  placement_ = placement;
+  inner_->begin_layer(step, layer, placement);
+}
+
+LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
+                                        const PolicyOutcome& outcome, const DispatchPlan& plan,
+                                        const CancelFlag* cancel) {
+  const int N = comm_.size();
+  const int me = comm_.rank();
+  if (placement_.devices != N) {
+    throw Error("the placement has " + std::to_string(placement_.devices) +
+                " devices and the run " + std::to_string(N) + " ranks: ranks run one device each");
+  }
+  if (!plan.group_expert.empty()) {
+    throw Error("ranks do not run replicated experts yet");
+  }
+  const auto H = static_cast<std::size_t>(w.hidden);
+  const std::int64_t T = plan.tokens;
+  const std::vector<std::int64_t> blocks = token_blocks(N, T);
+  const auto& kept = outcome.kept;
+  const auto un = static_cast<std::size_t>(N);
+  std::vector<Event> spans;
+  auto span = [&](std::int64_t start, Phase phase, int expert) {
+    spans.push_back({start, profiler::now_ns(), me, 0, step_, layer_, expert, phase});
+  };
+
+  // Dispatch. What each rank sends where follows from the kept pairs, which every rank has.
+  std::int64_t start = profiler::now_ns();
+  std::vector<std::vector<std::int64_t>> send_tokens(un), recv_tokens(un);
+  std::vector<char> needs(un);
+  for (std::size_t i = 0; i < kept.size();) {
+    const std::int64_t t = kept[i].token;
+    std::fill(needs.begin(), needs.end(), 0);
+    for (; i < kept.size() && kept[i].token == t; ++i)
+      needs[static_cast<std::size_t>(placement_.device(kept[i].expert))] = 1;
+    const auto source = static_cast<std::size_t>(routing::source_of_token(t, N, T));
+    if (source == static_cast<std::size_t>(me)) {
+      for (std::size_t r = 0; r < un; ++r) {
+        if (needs[r]) send_tokens[r].push_back(t);
+      }
+    }
+    if (needs[static_cast<std::size_t>(me)]) recv_tokens[source].push_back(t);
+  }
+  const std::vector<std::int64_t> send_rows = sizes_of(send_tokens);
+  const std::vector<std::int64_t> recv_rows = sizes_of(recv_tokens);
+  std::int64_t sent = 0, received = 0;
+  for (std::size_t r = 0; r < un; ++r) {
+    sent += send_rows[r];
+    received += recv_rows[r];
+  }
+  std::vector<float> send(static_cast<std::size_t>(sent) * H);
+  std::size_t row = 0;
+  for (const auto& tokens : send_tokens) {
+    for (std::int64_t t : tokens)
+      std::memcpy(&send[row++ * H], x + static_cast<std::size_t>(t) * H, H * sizeof(float));
+  }
+  span(start, Phase::kDispatch, -1);
+
+  start = profiler::now_ns();
+  const std::vector<std::int64_t> announced = comm_.exchange_counts(send_rows);
+  span(start, Phase::kWait, -1);
+  for (std::size_t s = 0; s < un; ++s) {
+    if (announced[s] != recv_rows[s]) {
+      throw Error("rank " + std::to_string(s) + " sends " + std::to_string(announced[s]) +
+                  " rows to rank " + std::to_string(me) + ", which expected " +
+                  std::to_string(recv_rows[s]) + ": the ranks disagree on the routing");
+    }
+  }
+  start = profiler::now_ns();
+  std::vector<float> received_rows(static_cast<std::size_t>(received) * H);
+  comm_.exchange_rows(send.data(), send_rows, received_rows.data(), recv_rows, w.hidden);
+  span(start, Phase::kDispatch, -1);
+
+  // The experts of this rank, each on its rows in the layer plan's order.
+  start = profiler::now_ns();
+  std::vector<std::int64_t> row_of_token(static_cast<std::size_t>(T), -1);
+  row = 0;
+  for (const auto& tokens : recv_tokens) {
+    for (std::int64_t t : tokens)
+      row_of_token[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(row++);
+  }
+  std::vector<int> groups;
+  std::vector<std::int64_t> local_first(static_cast<std::size_t>(plan.experts), 0);
+  std::int64_t local_rows = 0;
+  for (int g = 0; g < plan.experts; ++g) {
+    if (placement_.device(g) != me || plan.rows_of(g) == 0) continue;
+    groups.push_back(g);
+    local_first[static_cast<std::size_t>(g)] = local_rows;
+    local_rows += plan.rows_of(g);
+  }
+  std::vector<float> rows_in(static_cast<std::size_t>(local_rows) * H);
+  row = 0;
+  for (int g : groups) {
+    for (std::int64_t r = plan.offsets[static_cast<std::size_t>(g)];
+         r < plan.offsets[static_cast<std::size_t>(g) + 1]; ++r) {
+      const std::int64_t from =
+          row_of_token[static_cast<std::size_t>(plan.row_token[static_cast<std::size_t>(r)])];
+      std::memcpy(&rows_in[row++ * H], &received_rows[static_cast<std::size_t>(from) * H],
+                  H * sizeof(float));
+    }
+  }
+  span(start, Phase::kDispatch, -1);
+  std::vector<float> rows_out(static_cast<std::size_t>(local_rows) * H);
+  const std::vector<GroupSpan> group_spans =
+      inner_->run_expert_groups(rows_in.data(), w, plan, groups, rows_out.data(), cancel);
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    spans.push_back({group_spans[i].start_ns, group_spans[i].end_ns, me, 0, step_, layer_,
+                     groups[i], Phase::kExpert});
+  }
+
+  // The shared experts of this rank's own tokens.
+  const std::int64_t first = blocks[static_cast<std::size_t>(me)];
+  const std::int64_t own = blocks[static_cast<std::size_t>(me) + 1] - first;
+  std::vector<float> output(static_cast<std::size_t>(own) * H, 0.0f);
+  if (w.shared_experts > 0) {
+    throw_if_cancelled(cancel);
+    start = profiler::now_ns();
+    inner_->run_shared_experts(x + static_cast<std::size_t>(first) * H, own, T, w, output.data());
+    span(start, Phase::kSharedExpert, -1);
+  }
+
+  // One partial sum per received token: its pairs here, in outcome order.
+  start = profiler::now_ns();
+  std::vector<float> partials(static_cast<std::size_t>(received) * H, 0.0f);
+  auto by_token = [](const KeptPair& p, std::int64_t t) { return p.token < t; };
+  row = 0;
+  for (const auto& tokens : recv_tokens) {
+    for (std::int64_t t : tokens) {
+      float* sum = &partials[row++ * H];
+      for (auto it = std::lower_bound(kept.begin(), kept.end(), t, by_token);
+           it != kept.end() && it->token == t; ++it) {
+        if (placement_.device(it->expert) != me) continue;
+        const auto pair = static_cast<std::size_t>(it - kept.begin());
+        const auto g = static_cast<std::size_t>(it->expert);
+        const std::int64_t local = local_first[g] + plan.pair_row[pair] - plan.offsets[g];
+        add_scaled_row(sum, it->weight, &rows_out[static_cast<std::size_t>(local) * H], H);
+      }
+    }
+  }
+  span(start, Phase::kCombine, -1);
+
+  // Combine: the partial sums back to their tokens' ranks, added there in rank order.
+  start = profiler::now_ns();
+  const std::vector<std::int64_t> returned = comm_.exchange_counts(recv_rows);
+  span(start, Phase::kWait, -1);
+  if (returned != send_rows) throw Error("the ranks disagree on the combine's rows");
+  start = profiler::now_ns();
+  std::vector<float> back(static_cast<std::size_t>(sent) * H);
+  comm_.exchange_rows(partials.data(), recv_rows, back.data(), send_rows, w.hidden);
+  span(start, Phase::kCombine, -1);
+  start = profiler::now_ns();
+  row = 0;
+  for (const auto& tokens : send_tokens) {
+    for (std::int64_t t : tokens)
+      add_row(&output[static_cast<std::size_t>(t - first) * H], &back[row++ * H], H);
+  }
+  span(start, Phase::kCombine, -1);
+
+  // Outside the timers: the whole output and every rank's spans, on every rank.
+  LayerExecution out;
+  const std::vector<std::string> outputs =
+      comm_.all_gather(as_bytes(output.data(), output.size() * sizeof(float)));
+  out.output.resize(static_cast<std::size_t>(T) * H);
+  std::size_t at = 0;
+  for (const auto& part : outputs) {
+    std::memcpy(reinterpret_cast<char*>(out.output.data()) + at, part.data(), part.size());
+    at += part.size();
+  }
+  for (auto& e : spans) {
+    e.start_ns -= clocks_.offset_ns;
+    e.end_ns -= clocks_.offset_ns;
+  }
+  const std::vector<std::string> all_spans =
+      comm_.all_gather(as_bytes(spans.data(), spans.size() * sizeof(Event)));
+  for (const auto& part : all_spans) {
+    const std::size_t n = part.size() / sizeof(Event);
+    const std::size_t before = out.measured_spans.size();
+    out.measured_spans.resize(before + n);
+    std::memcpy(static_cast<void*>(out.measured_spans.data() + before), part.data(),
+                n * sizeof(Event));
+  }
+  std::int64_t layer_start = INT64_MAX;
+  for (const auto& e : out.measured_spans)
+    layer_start = std::min(layer_start, e.start_ns);
+  out.expert_ns.assign(static_cast<std::size_t>(plan.experts), 0);
+  for (auto& e : out.measured_spans) {
+    e.start_ns -= layer_start;
+    e.end_ns -= layer_start;
+    switch (e.phase) {
+      case Phase::kExpert:
+        out.expert_ns[static_cast<std::size_t>(e.expert)] += e.duration_ns();
+        break;
+      case Phase::kDispatch:
+        out.dispatch_ns += e.duration_ns();
+        break;
+      case Phase::kSharedExpert:
+        out.shared_ns += e.duration_ns();
+        break;
+      case Phase::kCombine:
+        out.combine_ns += e.duration_ns();
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace moescope
