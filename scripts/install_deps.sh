@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config clang-format clang libclang-rt-14-dev
           libopenblas-dev libdnnl-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-          libbenchmark-dev
+          libbenchmark-dev libopenmpi-dev openmpi-bin openssh-client
           qt6-base-dev libqt6svg6 libqcustomplot-dev libgl-dev fonts-dejavu-core poppler-utils)
 
 missing=()

@@ -12,6 +12,7 @@
 #include "app/cli/calibrate_command.h"
 #include "app/cli/info_command.h"
 #include "app/cli/plan_command.h"
+#include "app/cli/ranks_run.h"
 #include "app/cli/report_command.h"
 #include "app/cli/rerun_command.h"
 #include "app/cli/route_command.h"
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const cli::QuietExit& e) {
+    return e.status;
   } catch (const CLI::ParseError& e) {
     return report(std::string(e.what()) + " (see moescope-cli --help)", 2);
   } catch (const Cancelled&) {

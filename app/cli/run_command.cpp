@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/experiment_options.h"
+#include "app/cli/ranks_run.h"
 #include "app/cli/recorded_output.h"
 #include "app/cli/recording.h"
 #include "app/cli/session_option.h"
@@ -26,6 +27,8 @@ struct RunCommand {
   std::string format = "table";
   bool compare = false;
   bool per_layer = false;
+  bool ranks = false;
+  int threads_per_rank = 1;
 };
 
 Experiment experiment_of(const RunCommand& args, const CLI::App& cmd) {
@@ -53,9 +56,20 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--compare", args->compare, "run drop, expanded and reroute beside the baseline");
   cmd->add_flag("--per-layer", args->per_layer, "table: add a row per layer");
+  cmd->add_flag("--ranks", args->ranks,
+                "run as one rank of `mpirun -np N`: one process per device, a measured "
+                "timeline; rank 0 writes the session");
+  cmd->add_option("--threads-per-rank", args->threads_per_rank,
+                  "--ranks: BLAS and oneDNN threads of each rank")
+      ->capture_default_str();
   cmd->callback([args, cmd] {
     const Experiment experiment = experiment_of(*args, *cmd);
     if (print_request_if_asked(args->common, experiment)) return;
+    if (args->ranks) {
+      run_ranks(experiment, session_path(args->common.session), args->format, args->per_layer,
+                args->threads_per_rank);
+      return;
+    }
     const RecordedExperiment recorded = record_in_session(
         experiment, session_path(args->common.session), "running", install_interrupt_handler());
     print_recorded(std::cout, recorded, args->format, args->per_layer);

@@ -64,6 +64,24 @@ void print_model_gap(std::ostream& out, const RunResult& result) {
   }
 }
 
+// Ranks: the measured layer latency beside the one composed from the same run's durations, as
+// a single process would compose them; the gap is what the composed timelines leave out.
+void print_measured_gap(std::ostream& out, const RunResult& result) {
+  if (result.timing != profiler::Timing::kMeasured) return;
+  const MetricInfo& measured = metric_info("latency_ns");
+  const MetricInfo& composed = metric_info("composed_latency_ns");
+  out << "\nMeasured against composed from the same durations (mean layer latency):\n";
+  out << pad("policy", 26) << pad("measured(us)", 18) << pad("composed(us)", 18) << "gap\n";
+  for (const auto& run : result.runs) {
+    const RunSummary s = summarize(run, result.runs.front());
+    const Stat& m = s.stat("latency_ns");
+    const Stat& c = s.stat("composed_latency_ns");
+    out << pad(s.label, 26) << pad(format_metric(measured, m.mean, m.interval), 18)
+        << pad(format_metric(composed, c.mean, c.interval), 18)
+        << fmt("%+.1f%%", m.mean > 0 ? 100 * (c.mean - m.mean) / m.mean : 0.0) << "\n";
+  }
+}
+
 // The replica plans' shape and what copies of the weights would take on real devices.
 void print_replication(std::ostream& out, const RunResult& result) {
   if (result.replica_plans.empty()) return;
@@ -171,6 +189,7 @@ void print_run_tables(std::ostream& out, const RunResult& result, bool per_layer
            "kept the baseline's pairs\n";
   }
   print_model_gap(out, result);
+  print_measured_gap(out, result);
 
   const PolicyRun& shown = result.runs.back();
   if (per_layer) {

@@ -54,6 +54,10 @@ TEST(CliBadInput, RunOptions) {
   expect_error(small_run({"--skew", "-1"}), "skew");
   expect_error(small_run({"--backend", "tpu"}), "unknown backend 'tpu'");
   expect_error(small_run({"--timing", "measured"}), "one process per device");
+  // Ranks run under an MPI launcher only (tests/cli/cli_ranks_test.cpp runs them under one).
+  expect_error(small_run({"--ranks"}),
+               "--ranks runs as one process per device under an MPI "
+               "launcher: mpirun -np 2");
   expect_error(small_run({"--timing", "guessed"}), "unknown timing 'guessed'");
   expect_error(small_run({"--repeats", "0"}), "repeats must be from 1 to 1000");
   expect_error(small_run({"--format", "xml"}), "--format");
