@@ -1,7 +1,11 @@
 #include "app/cli/ranks_run.h"
 
+#include <sched.h>
+
+#include <climits>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +40,35 @@ void agree(Communicator& comm, const std::string& failure) {
   }
 }
 
+// Runs `step` on every rank and agrees on its failure: bad input is reported once, by rank 0,
+// and no rank is left waiting in a collective for one that gave up.
+template <typename Step>
+void agreed(Communicator& comm, Step step) {
+  std::string failure;
+  try {
+    step();
+  } catch (const std::exception& e) {
+    failure = e.what();
+    if (failure.empty()) failure = "unknown error";
+  }
+  agree(comm, failure);
+}
+
+std::string joined(const std::vector<int>& values) {
+  std::string out;
+  for (int v : values)
+    out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+// The CPUs this process may run on (mpirun binds ranks to cores or sockets).
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
+}
+
 }  // namespace
 
 void run_ranks(Experiment experiment, const std::string& session_path, const std::string& format,
@@ -50,41 +83,54 @@ void run_ranks(Experiment experiment, const std::string& session_path, const std
   const int me = comm->rank();
 
   std::unique_ptr<Backend> inner;
-  std::string failure;
-  try {
+  agreed(*comm, [&] {
     if (threads_per_rank < 1 || threads_per_rank > 1024) {
       throw Error("--threads-per-rank must be from 1 to 1024, got " +
                   std::to_string(threads_per_rank));
     }
     if (!experiment.devices.empty() && experiment.devices != std::vector<int>{ranks}) {
-      throw Error("--devices " + std::to_string(experiment.devices.front()) + " with " +
-                  std::to_string(ranks) + " ranks: each rank is one device (leave --devices out)");
+      throw Error("--devices " + joined(experiment.devices) + " with " + std::to_string(ranks) +
+                  " ranks: each rank is one device (leave --devices out)");
+    }
+    if (experiment.timing == profiler::timing_name(profiler::Timing::kModeled)) {
+      throw Error("--ranks measures its timelines; --timing modeled runs without --ranks");
     }
     experiment.devices = {ranks};
     experiment.timing = std::string(profiler::timing_name(profiler::Timing::kMeasured));
     if (experiment.backend == "auto") experiment.backend = "cpu";  // the one with stages, for now
     experiment = resolve(experiment);
     validate(experiment);
+    const auto source = make_routing_source(experiment);
+    check_run_options(run_options(experiment, ranks), *source);
+    // Every rank gets each layer's whole output in one MPI call (counts are int).
+    const auto output_bytes = static_cast<std::uint64_t>(source->tokens()) *
+                              static_cast<std::uint64_t>(experiment.model.spec->hidden) * 4;
+    if (output_bytes > static_cast<std::uint64_t>(INT_MAX)) {
+      throw Error("--ranks: a layer's output of " + std::to_string(source->tokens()) +
+                  " tokens is beyond what one MPI call gathers (2 GiB); use fewer --tokens");
+    }
     inner = make_backend(experiment.backend);
     if (!inner->has_stages()) {
       throw Error(
           "--ranks runs on the CPU backend for now (GPU ranks over NCCL are not built "
           "yet); use --backend cpu or cpu:bf16");
     }
-  } catch (const Error& e) {
-    failure = e.what();
-  }
-  agree(*comm, failure);
-  blas::set_threads(threads_per_rank);
-  set_onednn_threads(threads_per_rank);
-  try {
-    check_same_run(*comm, version(), experiment_to_json(experiment).dump());
-    failure.clear();
-  } catch (const Error& e) {
-    failure = e.what();
-  }
-  agree(*comm, failure);
+  });
+  agreed(*comm, [&] {
+    blas::set_threads(threads_per_rank);
+    set_onednn_threads(threads_per_rank);
+    // Spans travel between ranks as bytes: the same layout is part of the same build.
+    check_same_run(*comm,
+                   std::string(version()) + ", " + comm->describe() + ", span of " +
+                       std::to_string(sizeof(profiler::Event)) + " bytes",
+                   experiment_to_json(experiment).dump());
+  });
+  std::optional<SessionStore> store;
+  agreed(*comm, [&] {
+    if (me == 0) store.emplace(session_path, SessionStore::Access::kWrite);
+  });
 
+  const std::vector<std::string> cpus = comm->all_gather(std::to_string(usable_cpus()));
   const auto cores = static_cast<int>(std::thread::hardware_concurrency());
   if (me == 0 && cores > 0 && ranks * threads_per_rank > cores) {
     std::fprintf(stderr,
@@ -92,16 +138,25 @@ void run_ranks(Experiment experiment, const std::string& session_path, const std
                  "include waiting for a core\n",
                  ranks, threads_per_rank, cores);
   }
+  for (std::size_t r = 0; me == 0 && r < cpus.size(); ++r) {
+    const int usable = std::stoi(cpus[r]);
+    if (usable > 0 && usable < threads_per_rank) {
+      std::fprintf(stderr,
+                   "warning: rank %zu may run on %d CPU(s) only (mpirun binds ranks to cores) "
+                   "but has %d threads: add --bind-to none or --map-by slot:PE=%d to mpirun\n",
+                   r, usable, threads_per_rank, threads_per_rank);
+      break;
+    }
+  }
   try {
     RankedBackend backend(std::move(inner), *comm);
     const CancelFlag* cancel = install_interrupt_handler();
     if (me == 0) {
-      SessionStore store(session_path, SessionStore::Access::kWrite);
       ProgressLine progress("running " + experiment.model.spec->name + " on " +
                             std::to_string(ranks) + " ranks");
       CostModels cost_models(default_cost_model_path());
       const RecordedExperiment recorded = run_experiment(
-          &store, experiment, backend,
+          &*store, experiment, backend,
           [&](std::int64_t done, std::int64_t total) { progress.update(done, total); }, cancel,
           &cost_models);
       print_recorded(std::cout, recorded, format, per_layer);

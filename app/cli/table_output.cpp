@@ -65,7 +65,8 @@ void print_model_gap(std::ostream& out, const RunResult& result) {
 }
 
 // Ranks: the measured layer latency beside the one composed from the same run's durations, as
-// a single process would compose them; the gap is what the composed timelines leave out.
+// a single process would compose them; the gap is what the composed timelines leave out. The
+// repeats' spread is the measured latency's (the composed one is kept for the median repeat only).
 void print_measured_gap(std::ostream& out, const RunResult& result) {
   if (result.timing != profiler::Timing::kMeasured) return;
   const MetricInfo& measured = metric_info("latency_ns");
@@ -77,7 +78,7 @@ void print_measured_gap(std::ostream& out, const RunResult& result) {
     const Stat& m = s.stat("latency_ns");
     const Stat& c = s.stat("composed_latency_ns");
     out << pad(s.label, 26) << pad(format_metric(measured, m.mean, m.interval), 18)
-        << pad(format_metric(composed, c.mean, c.interval), 18)
+        << pad(format_metric(composed, c.mean), 18)
         << fmt("%+.1f%%", m.mean > 0 ? 100 * (c.mean - m.mean) / m.mean : 0.0) << "\n";
   }
 }

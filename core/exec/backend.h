@@ -74,6 +74,11 @@ class Backend {
   // per device, added to the shared experts' output in device order), so that ranks, which
   // add one partial sum per rank, give its bits. A backend without stages throws Error.
   virtual bool has_stages() const { return false; }
+  // Before the clocks start: whatever run_expert_groups for `groups` of `layer_plan` and
+  // run_shared_experts on `shared_rows` rows will need (weights in the compute precision, the
+  // products' code), so that their spans time computing only.
+  virtual void prepare_stages(const ExpertWeights& /*w*/, const DispatchPlan& /*layer_plan*/,
+                              const std::vector<int>& /*groups*/, std::int64_t /*shared_rows*/) {}
   // The experts of `groups` (groups of `layer_plan`, increasing) on their rows, given in fp32
   // one group after the other ([sum of their rows, H]); the outputs go to `rows_out` in the same
   // layout. The kernels are the ones run_layer chooses for the whole `layer_plan`, so a group's

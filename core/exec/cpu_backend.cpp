@@ -105,7 +105,7 @@ class CpuBackend final : public Backend {
     for (int g = 0; g < plan.experts; ++g) {
       if (plan.rows_of(g) > 0) groups.push_back(g);
     }
-    prepare(w, plan, groups, kernels, shared_kernels);
+    prepare(w, plan, groups, kernels, shared_kernels, plan.tokens);
 
     // Each expert's rows together, already in the precision the experts compute in.
     profiler::CpuTimer dispatch;
@@ -127,8 +127,9 @@ class CpuBackend final : public Backend {
     out.dispatch_ns = dispatch.elapsed_ns();
 
     permuted_out_.resize(rows * H);
+    const void* input = bf16 ? static_cast<const void*>(in_bf16) : in_f32;
     const std::vector<GroupSpan> spans =
-        compute_groups(w, plan, groups, plan.offsets, kernels, permuted_out_.data(), cancel);
+        compute_groups(input, w, plan, groups, plan.offsets, kernels, permuted_out_.data(), cancel);
     for (std::size_t i = 0; i < groups.size(); ++i)
       out.expert_ns[static_cast<std::size_t>(groups[i])] = spans[i].end_ns - spans[i].start_ns;
 
@@ -178,6 +179,13 @@ class CpuBackend final : public Backend {
 
   bool has_stages() const override { return true; }
 
+  void prepare_stages(const ExpertWeights& w, const DispatchPlan& layer_plan,
+                      const std::vector<int>& groups, std::int64_t shared_rows) override {
+    const FfnKernels kernels = expert_kernels(precision_, layer_plan, w);
+    const FfnKernels shared_kernels = shared_expert_kernels(precision_, layer_plan.tokens, w);
+    prepare(w, layer_plan, groups, kernels, shared_kernels, shared_rows);
+  }
+
   std::vector<GroupSpan> run_expert_groups(const float* rows_in, const ExpertWeights& w,
                                            const DispatchPlan& layer_plan,
                                            const std::vector<int>& groups, float* rows_out,
@@ -185,30 +193,30 @@ class CpuBackend final : public Backend {
     const auto H = static_cast<std::size_t>(w.hidden);
     const FfnKernels kernels = expert_kernels(precision_, layer_plan, w);
     const FfnKernels shared_kernels = shared_expert_kernels(precision_, layer_plan.tokens, w);
-    prepare(w, layer_plan, groups, kernels, shared_kernels);
-    std::vector<std::int64_t> first_rows{0};
-    for (int g : groups)
-      first_rows.push_back(first_rows.back() + layer_plan.rows_of(g));
-    const auto rows = static_cast<std::size_t>(first_rows.back());
-    if (precision_ == CpuPrecision::kBf16) {
-      permuted_in_.resize(rows * H * 2 / sizeof(float) + 1);
-      convert_to_bf16(rows_in, rows * H, reinterpret_cast<std::uint16_t*>(permuted_in_.data()),
-                      loop_threads(kernels, shared_kernels, w));
-    } else {
-      permuted_in_.assign(rows_in, rows_in + rows * H);
-    }
+    prepare(w, layer_plan, groups, kernels, shared_kernels, 0);  // done already: lookups only
     // compute_groups reads group g's rows at first_rows[g]: here the groups are packed.
-    std::vector<std::int64_t> packed(static_cast<std::size_t>(layer_plan.experts) + 1, 0);
-    for (std::size_t i = 0; i < groups.size(); ++i)
-      packed[static_cast<std::size_t>(groups[i])] = first_rows[i];
-    return compute_groups(w, layer_plan, groups, packed, kernels, rows_out, cancel);
+    std::vector<std::int64_t> first_rows(static_cast<std::size_t>(layer_plan.experts) + 1, 0);
+    std::int64_t rows = 0;
+    for (int g : groups) {
+      first_rows[static_cast<std::size_t>(g)] = rows;
+      rows += layer_plan.rows_of(g);
+    }
+    const void* input = rows_in;
+    if (precision_ == CpuPrecision::kBf16) {
+      const auto n = static_cast<std::size_t>(rows) * H;
+      permuted_in_.resize(n * 2 / sizeof(float) + 1);
+      auto* bf16 = reinterpret_cast<std::uint16_t*>(permuted_in_.data());
+      convert_to_bf16(rows_in, n, bf16, loop_threads(kernels, shared_kernels, w));
+      input = bf16;
+    }
+    return compute_groups(input, w, layer_plan, groups, first_rows, kernels, rows_out, cancel);
   }
 
   void run_shared_experts(const float* x, std::int64_t tokens, std::int64_t layer_tokens,
                           const ExpertWeights& w, float* y) override {
     const FfnKernels shared_kernels = shared_expert_kernels(precision_, layer_tokens, w);
     if (precision_ == CpuPrecision::kBf16) weights_.convert(w, onednn_threads());
-    for (int s = 0; s < w.shared_experts; ++s)
+    for (int s = 0; s < w.shared_experts; ++s)  // done in prepare_stages: lookups only
       ffn_.prepare(precision_, tokens, w.shared_ffn, w.hidden, shared_kernels);
     const int threads = shared_kernels == FfnKernels::kOnednn ? 1 : onednn_threads();
     shared_experts(x, w, static_cast<std::size_t>(tokens), y, threads, shared_kernels);
@@ -226,28 +234,29 @@ class CpuBackend final : public Backend {
 
   // Converting the weights is loading them, and generating the products' code is preparing
   // them, not computing the layer: both outside every timer.
+  // The shared experts are prepared for `shared_rows` rows (none: 0).
   void prepare(const ExpertWeights& w, const DispatchPlan& plan, const std::vector<int>& groups,
-               FfnKernels kernels, FfnKernels shared_kernels) {
+               FfnKernels kernels, FfnKernels shared_kernels, std::int64_t shared_rows) {
     if (precision_ == CpuPrecision::kBf16) weights_.convert(w, onednn_threads());
     ffn_.make_room(plan.experts + w.shared_experts);
     for (int g : groups)
       ffn_.prepare(precision_, plan.rows_of(g), w.ffn, w.hidden, kernels, w.mlp);
-    for (int s = 0; s < w.shared_experts; ++s)
-      ffn_.prepare(precision_, plan.tokens, w.shared_ffn, w.hidden, shared_kernels);
+    for (int s = 0; s < w.shared_experts && shared_rows > 0; ++s)
+      ffn_.prepare(precision_, shared_rows, w.shared_ffn, w.hidden, shared_kernels);
   }
 
-  // The experts of `groups`, group g's rows from row first_rows[g] of permuted_in_ (in the
-  // compute precision) into the same rows of `output`; each group's span.
-  std::vector<GroupSpan> compute_groups(const ExpertWeights& w, const DispatchPlan& plan,
-                                        const std::vector<int>& groups,
+  // The experts of `groups`, group g's rows from row first_rows[g] of `rows` (in the compute
+  // precision) into the same rows of `output`; each group's span.
+  std::vector<GroupSpan> compute_groups(const void* rows, const ExpertWeights& w,
+                                        const DispatchPlan& plan, const std::vector<int>& groups,
                                         const std::vector<std::int64_t>& first_rows,
                                         FfnKernels kernels, float* output,
                                         const CancelFlag* cancel) {
     const auto H = static_cast<std::size_t>(w.hidden);
     const auto F = static_cast<std::size_t>(w.ffn);
     const bool bf16 = precision_ == CpuPrecision::kBf16;
-    const auto* in_f32 = permuted_in_.data();
-    const auto* in_bf16 = reinterpret_cast<const std::uint16_t*>(permuted_in_.data());
+    const auto* in_f32 = static_cast<const float*>(rows);
+    const auto* in_bf16 = static_cast<const std::uint16_t*>(rows);
     std::vector<GroupSpan> spans;
     for (int g : groups) {
       throw_if_cancelled(cancel);

@@ -24,6 +24,8 @@ class Communicator {
   virtual void exchange_rows(const float* send, const std::vector<std::int64_t>& send_rows,
                              float* recv, const std::vector<std::int64_t>& recv_rows,
                              int row_floats) = 0;
+  // Returns when every rank has called it.
+  virtual void barrier() = 0;
   // Every rank's bytes, in rank order.
   virtual std::vector<std::string> all_gather(const std::string& mine) = 0;
 

@@ -85,6 +85,8 @@ class MpiCommunicator final : public Communicator {
                   recv_at.data(), row, MPI_COMM_WORLD);
   }
 
+  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+
   std::vector<std::string> all_gather(const std::string& mine) override {
     const auto n = static_cast<std::size_t>(size_);
     std::vector<std::int64_t> sizes(n);

@@ -39,6 +39,30 @@ std::string as_bytes(const void* data, std::size_t bytes) {
   return {static_cast<const char*>(data), bytes};
 }
 
+// What each rank tells the others after a layer.
+struct RankSummary {
+  std::uint64_t pairs = 0;       // fingerprint of the kept pairs it derived
+  std::int64_t dispatch_ns = 0;  // its own dispatch work: packing and gathering rows
+  std::int64_t combine_ns = 0;   // its own combine work: partial sums and the final sum
+};
+
+// FNV-1a over every kept pair's token, expert and weight bits.
+std::uint64_t pairs_fingerprint(const std::vector<KeptPair>& kept) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const void* data, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= static_cast<const unsigned char*>(data)[i];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const KeptPair& p : kept) {
+    mix(&p.token, sizeof p.token);
+    mix(&p.expert, sizeof p.expert);
+    mix(&p.weight, sizeof p.weight);
+  }
+  return h;
+}
+
 }  // namespace
 
 RankedBackend::RankedBackend(std::unique_ptr<Backend> inner, Communicator& comm)
@@ -85,9 +109,30 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
   const auto& kept = outcome.kept;
   const auto un = static_cast<std::size_t>(N);
   std::vector<Event> spans;
-  auto span = [&](std::int64_t start, Phase phase, int expert) {
+  // This rank's own work (not the transfers or the waiting): what a single process would do of
+  // it, for the latency composed from the same run's durations.
+  std::int64_t own_dispatch_ns = 0, own_combine_ns = 0;
+  auto span = [&](std::int64_t start, Phase phase, int expert, std::int64_t* own_work) {
     spans.push_back({start, profiler::now_ns(), me, 0, step_, layer_, expert, phase});
+    if (own_work != nullptr) *own_work += spans.back().duration_ns();
   };
+
+  // Before the clocks: the experts' code and weights ready, and every rank starting together
+  // (what happened between layers, the replicated routing and the gathering of the last output,
+  // is not this layer's).
+  std::vector<int> groups;
+  std::vector<std::int64_t> local_first(static_cast<std::size_t>(plan.experts), 0);
+  std::int64_t local_rows = 0;
+  for (int g = 0; g < plan.experts; ++g) {
+    if (placement_.device(g) != me || plan.rows_of(g) == 0) continue;
+    groups.push_back(g);
+    local_first[static_cast<std::size_t>(g)] = local_rows;
+    local_rows += plan.rows_of(g);
+  }
+  const std::int64_t first = blocks[static_cast<std::size_t>(me)];
+  const std::int64_t own = blocks[static_cast<std::size_t>(me) + 1] - first;
+  inner_->prepare_stages(w, plan, groups, own);
+  comm_.barrier();
 
   // Dispatch. What each rank sends where follows from the kept pairs, which every rank has.
   std::int64_t start = profiler::now_ns();
@@ -113,17 +158,18 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
     sent += send_rows[r];
     received += recv_rows[r];
   }
-  std::vector<float> send(static_cast<std::size_t>(sent) * H);
+  std::vector<float>& send = buffers_.send;
+  send.resize(static_cast<std::size_t>(sent) * H);
   std::size_t row = 0;
   for (const auto& tokens : send_tokens) {
     for (std::int64_t t : tokens)
       std::memcpy(&send[row++ * H], x + static_cast<std::size_t>(t) * H, H * sizeof(float));
   }
-  span(start, Phase::kDispatch, -1);
+  span(start, Phase::kDispatch, -1, &own_dispatch_ns);
 
   start = profiler::now_ns();
   const std::vector<std::int64_t> announced = comm_.exchange_counts(send_rows);
-  span(start, Phase::kWait, -1);
+  span(start, Phase::kWait, -1, nullptr);
   for (std::size_t s = 0; s < un; ++s) {
     if (announced[s] != recv_rows[s]) {
       throw Error("rank " + std::to_string(s) + " sends " + std::to_string(announced[s]) +
@@ -132,28 +178,22 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
     }
   }
   start = profiler::now_ns();
-  std::vector<float> received_rows(static_cast<std::size_t>(received) * H);
+  std::vector<float>& received_rows = buffers_.received;
+  received_rows.resize(static_cast<std::size_t>(received) * H);
   comm_.exchange_rows(send.data(), send_rows, received_rows.data(), recv_rows, w.hidden);
-  span(start, Phase::kDispatch, -1);
+  span(start, Phase::kDispatch, -1, nullptr);
 
   // The experts of this rank, each on its rows in the layer plan's order.
   start = profiler::now_ns();
-  std::vector<std::int64_t> row_of_token(static_cast<std::size_t>(T), -1);
+  std::vector<std::int64_t>& row_of_token = buffers_.row_of_token;
+  row_of_token.assign(static_cast<std::size_t>(T), -1);
   row = 0;
   for (const auto& tokens : recv_tokens) {
     for (std::int64_t t : tokens)
       row_of_token[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(row++);
   }
-  std::vector<int> groups;
-  std::vector<std::int64_t> local_first(static_cast<std::size_t>(plan.experts), 0);
-  std::int64_t local_rows = 0;
-  for (int g = 0; g < plan.experts; ++g) {
-    if (placement_.device(g) != me || plan.rows_of(g) == 0) continue;
-    groups.push_back(g);
-    local_first[static_cast<std::size_t>(g)] = local_rows;
-    local_rows += plan.rows_of(g);
-  }
-  std::vector<float> rows_in(static_cast<std::size_t>(local_rows) * H);
+  std::vector<float>& rows_in = buffers_.rows_in;
+  rows_in.resize(static_cast<std::size_t>(local_rows) * H);
   row = 0;
   for (int g : groups) {
     for (std::int64_t r = plan.offsets[static_cast<std::size_t>(g)];
@@ -164,8 +204,9 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
                   H * sizeof(float));
     }
   }
-  span(start, Phase::kDispatch, -1);
-  std::vector<float> rows_out(static_cast<std::size_t>(local_rows) * H);
+  span(start, Phase::kDispatch, -1, &own_dispatch_ns);
+  std::vector<float>& rows_out = buffers_.rows_out;
+  rows_out.resize(static_cast<std::size_t>(local_rows) * H);
   const std::vector<GroupSpan> group_spans =
       inner_->run_expert_groups(rows_in.data(), w, plan, groups, rows_out.data(), cancel);
   for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -174,19 +215,19 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
   }
 
   // The shared experts of this rank's own tokens.
-  const std::int64_t first = blocks[static_cast<std::size_t>(me)];
-  const std::int64_t own = blocks[static_cast<std::size_t>(me) + 1] - first;
-  std::vector<float> output(static_cast<std::size_t>(own) * H, 0.0f);
+  std::vector<float>& output = buffers_.output;
+  output.assign(static_cast<std::size_t>(own) * H, 0.0f);
   if (w.shared_experts > 0) {
     throw_if_cancelled(cancel);
     start = profiler::now_ns();
     inner_->run_shared_experts(x + static_cast<std::size_t>(first) * H, own, T, w, output.data());
-    span(start, Phase::kSharedExpert, -1);
+    span(start, Phase::kSharedExpert, -1, nullptr);
   }
 
   // One partial sum per received token: its pairs here, in outcome order.
   start = profiler::now_ns();
-  std::vector<float> partials(static_cast<std::size_t>(received) * H, 0.0f);
+  std::vector<float>& partials = buffers_.partials;
+  partials.assign(static_cast<std::size_t>(received) * H, 0.0f);
   auto by_token = [](const KeptPair& p, std::int64_t t) { return p.token < t; };
   row = 0;
   for (const auto& tokens : recv_tokens) {
@@ -202,26 +243,28 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
       }
     }
   }
-  span(start, Phase::kCombine, -1);
+  span(start, Phase::kCombine, -1, &own_combine_ns);
 
   // Combine: the partial sums back to their tokens' ranks, added there in rank order.
   start = profiler::now_ns();
   const std::vector<std::int64_t> returned = comm_.exchange_counts(recv_rows);
-  span(start, Phase::kWait, -1);
+  span(start, Phase::kWait, -1, nullptr);
   if (returned != send_rows) throw Error("the ranks disagree on the combine's rows");
   start = profiler::now_ns();
-  std::vector<float> back(static_cast<std::size_t>(sent) * H);
+  std::vector<float>& back = buffers_.back;
+  back.resize(static_cast<std::size_t>(sent) * H);
   comm_.exchange_rows(partials.data(), recv_rows, back.data(), send_rows, w.hidden);
-  span(start, Phase::kCombine, -1);
+  span(start, Phase::kCombine, -1, nullptr);
   start = profiler::now_ns();
   row = 0;
   for (const auto& tokens : send_tokens) {
     for (std::int64_t t : tokens)
       add_row(&output[static_cast<std::size_t>(t - first) * H], &back[row++ * H], H);
   }
-  span(start, Phase::kCombine, -1);
+  span(start, Phase::kCombine, -1, &own_combine_ns);
 
-  // Outside the timers: the whole output and every rank's spans, on every rank.
+  // Outside the timers: the whole output, every rank's spans and own work, and a check that
+  // every rank derived the same pairs (the counts above catch most disagreements, not all).
   LayerExecution out;
   const std::vector<std::string> outputs =
       comm_.all_gather(as_bytes(output.data(), output.size() * sizeof(float)));
@@ -234,6 +277,19 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
   for (auto& e : spans) {
     e.start_ns -= clocks_.offset_ns;
     e.end_ns -= clocks_.offset_ns;
+  }
+  const RankSummary summary{pairs_fingerprint(kept), own_dispatch_ns, own_combine_ns};
+  const std::vector<std::string> summaries = comm_.all_gather(as_bytes(&summary, sizeof summary));
+  for (std::size_t r = 0; r < summaries.size(); ++r) {
+    RankSummary theirs;
+    std::memcpy(&theirs, summaries[r].data(), sizeof theirs);
+    if (theirs.pairs != summary.pairs) {
+      throw Error("rank " + std::to_string(r) + " kept other pairs than rank " +
+                  std::to_string(me) + " in layer " + std::to_string(layer_) +
+                  ": the ranks' routing or inputs differ (the same files on every host?)");
+    }
+    out.dispatch_ns += theirs.dispatch_ns;
+    out.combine_ns += theirs.combine_ns;
   }
   const std::vector<std::string> all_spans =
       comm_.all_gather(as_bytes(spans.data(), spans.size() * sizeof(Event)));
@@ -251,22 +307,9 @@ LayerExecution RankedBackend::run_layer(const float* x, const ExpertWeights& w,
   for (auto& e : out.measured_spans) {
     e.start_ns -= layer_start;
     e.end_ns -= layer_start;
-    switch (e.phase) {
-      case Phase::kExpert:
-        out.expert_ns[static_cast<std::size_t>(e.expert)] += e.duration_ns();
-        break;
-      case Phase::kDispatch:
-        out.dispatch_ns += e.duration_ns();
-        break;
-      case Phase::kSharedExpert:
-        out.shared_ns += e.duration_ns();
-        break;
-      case Phase::kCombine:
-        out.combine_ns += e.duration_ns();
-        break;
-      default:
-        break;
-    }
+    if (e.phase == Phase::kExpert)
+      out.expert_ns[static_cast<std::size_t>(e.expert)] += e.duration_ns();
+    if (e.phase == Phase::kSharedExpert) out.shared_ns += e.duration_ns();
   }
   return out;
 }

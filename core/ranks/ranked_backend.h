@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/exec/backend.h"
 #include "core/ranks/clock_alignment.h"
@@ -42,6 +43,12 @@ class RankedBackend final : public Backend {
   Placement placement_;
   int step_ = 0;
   int layer_ = 0;
+  // Reused across layers: fresh buffers of a large layer cost more in page faults than the
+  // all-to-all they feed.
+  struct Buffers {
+    std::vector<float> send, received, rows_in, rows_out, output, partials, back;
+    std::vector<std::int64_t> row_of_token;
+  } buffers_;
 };
 
 }  // namespace moescope

@@ -159,6 +159,11 @@ void validate(const Experiment& e) {
   if (!profiler::parse_timing(e.timing, timing)) {
     throw Error("unknown timing '" + e.timing + "' (expected one of: composed, modeled, measured)");
   }
+  if (timing == profiler::Timing::kMeasured && e.replication.replicas > 0) {
+    throw Error(
+        "ranks (timing 'measured') run every expert on its own device; replicated "
+        "experts (--replicas) are not yet supported with --ranks");
+  }
   if (timing == profiler::Timing::kMeasured && e.devices.size() != 1) {
     throw Error(
         "timing 'measured' runs one process per device (ranks) on one device count, the ranks' "

@@ -1,8 +1,9 @@
 // The ranks' dispatch and combine against MPI's own all-to-all-v of the same byte counts, side
 // by side in one run: `mpirun -np 2 ranks_bench [--tokens T] [--scale S] [--repeats R]`. Each
 // repeat times the ranked layer, then one bare MPI_Alltoallv with the dispatch's row counts and
-// one with the combine's; a phase lasts until its slowest rank finishes (max over ranks). Prints
-// the medians, their 95% intervals and the ratio of medians, with the CPU and kernels.
+// one with the combine's, each after a barrier. Prints every part of the layer's dispatch and
+// combine (the slowest rank's), and the transfers against the bare calls: medians, 95%
+// intervals and the ratio of medians, with the CPU and kernels.
 #include <mpi.h>
 
 #include <algorithm>
@@ -29,29 +30,40 @@ namespace {
 
 using profiler::Phase;
 
-struct Phases {
-  double dispatch_ns = 0;
-  double combine_ns = 0;
+// The spans of one rank's layer besides its experts, in the order they run.
+enum Part {
+  kPack,
+  kCounts,
+  kTransfer,
+  kGather,
+  kPartialSums,
+  kCombineWait,
+  kCombineTransfer,
+  kSum
 };
+constexpr int kParts = 8;
+const char* const kPartNames[kParts] = {"pack",
+                                        "counts",
+                                        "transfer",
+                                        "gather into expert order",
+                                        "partial sums",
+                                        "combine wait (imbalance)",
+                                        "combine transfer",
+                                        "sum in rank order"};
 
-// This rank's dispatch (first span to the end of the last dispatch span before its experts)
-// and combine (the wait before the combine's transfer to its last span).
-Phases phases_of(const std::vector<profiler::Event>& spans, int rank) {
+std::vector<double> parts_of(const std::vector<profiler::Event>& spans, int rank) {
   std::vector<profiler::Event> mine;
   for (const auto& e : spans) {
-    if (e.device == rank) mine.push_back(e);
+    if (e.device == rank && e.phase != Phase::kExpert && e.phase != Phase::kSharedExpert) {
+      mine.push_back(e);
+    }
   }
   std::sort(mine.begin(), mine.end(),
             [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
-  std::int64_t dispatch_end = 0, combine_start = 0, end = 0;
-  int dispatch_spans = 0, waits = 0;
-  for (const auto& e : mine) {
-    if (e.phase == Phase::kDispatch && ++dispatch_spans <= 3) dispatch_end = e.end_ns;
-    if (e.phase == Phase::kWait && ++waits == 2) combine_start = e.start_ns;
-    end = std::max(end, e.end_ns);
-  }
-  return {static_cast<double>(dispatch_end - mine.front().start_ns),
-          static_cast<double>(end - combine_start)};
+  std::vector<double> out(kParts, 0);
+  for (std::size_t i = 0; i < mine.size() && i < kParts; ++i)
+    out[i] = static_cast<double>(mine[i].duration_ns());
+  return out;
 }
 
 double slowest(double mine) {
@@ -133,17 +145,20 @@ int bench(int argc, char** argv) {
   std::vector<float> b(a.size());
 
   const ExpertWeights& w = weights.of(0);
-  std::vector<double> ours_dispatch, ours_combine, bare_dispatch, bare_combine;
+  std::vector<std::vector<double>> parts(kParts);
+  std::vector<double> bare_dispatch, bare_combine;
   for (int r = -2; r < repeats; ++r) {  // two warm-ups
     MPI_Barrier(MPI_COMM_WORLD);
     const LayerExecution e = ranks.run_layer(input.hidden_states.data(), w, outcome, plan, nullptr);
-    const Phases p = phases_of(e.measured_spans, me);
-    const double d = slowest(p.dispatch_ns), c = slowest(p.combine_ns);
+    const std::vector<double> mine = parts_of(e.measured_spans, me);
+    std::vector<double> worst(kParts);
+    for (int i = 0; i < kParts; ++i)
+      worst[static_cast<std::size_t>(i)] = slowest(mine[static_cast<std::size_t>(i)]);
     const double bd = bare_alltoallv(send_rows, recv_rows, row, a, b);
     const double bc = bare_alltoallv(recv_rows, send_rows, row, a, b);
     if (r < 0) continue;
-    ours_dispatch.push_back(d);
-    ours_combine.push_back(c);
+    for (int i = 0; i < kParts; ++i)
+      parts[static_cast<std::size_t>(i)].push_back(worst[static_cast<std::size_t>(i)]);
     bare_dispatch.push_back(bd);
     bare_combine.push_back(bc);
   }
@@ -154,8 +169,15 @@ int bench(int argc, char** argv) {
                 repeats, ranks.machine().c_str());
     std::printf("dispatch rows sent by rank 0: %d, received: %d (%.1f MB each way)\n", sent,
                 received, sent * spec.hidden * 4.0 / 1e6);
-    print("dispatch", ours_dispatch, bare_dispatch);
-    print("combine", ours_combine, bare_combine);
+    std::printf("each part: the slowest rank's, median [95%% interval] over the repeats\n");
+    for (int i = 0; i < kParts; ++i) {
+      const auto& v = parts[static_cast<std::size_t>(i)];
+      const Interval in = median_interval(v);
+      std::printf("  %-26s %9.1f us [%.1f, %.1f]\n", kPartNames[i], lower_median(v) / 1e3,
+                  in.low / 1e3, in.high / 1e3);
+    }
+    print("dispatch transfer", parts[kTransfer], bare_dispatch);
+    print("combine transfer", parts[kCombineTransfer], bare_combine);
   }
   return 0;
 }
