@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "app/gui/ranks_process.h"
 #include "core/base/error.h"
 #include "core/exec/backend_registry.h"
 #include "core/run/cost_model_file.h"
@@ -64,6 +65,12 @@ void RunController::work(const Experiment& experiment, const std::string& sessio
     // Bad settings are refused before the session is touched or a GPU started.
     const Experiment resolved = resolve(experiment);
     validate(resolved);
+    if (resolved.timing == profiler::timing_name(profiler::Timing::kMeasured)) {
+      emit progress(0, 0);  // the ranks report no progress: busy until they end
+      run_ids_ = run_as_ranks(resolved, session_path, cancel_);
+      outcome_ = Outcome::kFinished;
+      return;
+    }
     const auto backend = make_backend(resolved.backend);
     SessionStore store(session_path, SessionStore::Access::kWrite);
     // Progress arrives per layer and expert; the bar needs a few updates a second at most.

@@ -213,10 +213,11 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
          "times every expert's GEMMs, cuda-grouped runs one grouped GEMM for all. Options "
          "follow a colon: cpu:bf16 (bf16 weights on CPUs with AVX-512 BF16), cuda:fp32, "
          "cuda:gpu=1"));
-  timing_ = combo({"composed", "modeled"},
+  timing_ = combo({"composed", "modeled", "measured"},
                   tr("composed: each layer's timeline from the durations measured. modeled: from "
                      "the loads through this machine's cost model (calibrated first when there "
-                     "is none): deterministic, what the loads predict"),
+                     "is none): deterministic, what the loads predict. measured: one process "
+                     "per device (mpirun, one rank each), the waiting at each all-to-all real"),
                   this);
   seed_ = spin(0, 1 << 30, 0, tr("Seeds the synthetic routing and weights"), this);
   replicas_ = spin(0, 4096, 0,
@@ -477,7 +478,11 @@ void RunSetupPanel::set_busy(bool busy) {
 }
 
 void RunSetupPanel::set_progress(qint64 done, qint64 total) {
-  if (total <= 0) return;
+  if (total <= 0) {  // no count: busy until the run ends (ranks)
+    progress_->setRange(0, 0);
+    status_->setText(tr("Running…"));
+    return;
+  }
   // QProgressBar takes int; scale to per-mille so huge totals still fit.
   progress_->setRange(0, 1000);
   progress_->setValue(static_cast<int>(1000 * done / total));
