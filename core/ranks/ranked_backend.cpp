@@ -1,6 +1,7 @@
 #include "core/ranks/ranked_backend.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -75,9 +76,10 @@ RankedBackend::RankedBackend(std::unique_ptr<Backend> inner, Communicator& comm)
 }
 
 std::string RankedBackend::describe() const {
+  char residual[32];
+  std::snprintf(residual, sizeof residual, "%.1f", static_cast<double>(clocks_.residual_ns) / 1e3);
   return std::to_string(comm_.size()) + " ranks over " + comm_.describe() +
-         ", clocks aligned within " + std::to_string(clocks_.residual_ns / 1000) +
-         " us; each rank " + inner_->describe();
+         ", clocks aligned within " + residual + " us; each rank " + inner_->describe();
 }
 
 std::string RankedBackend::machine() const {
