@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     // Before any other thread exists: loading the BLAS sets its kernels through the environment.
     blas::kernels();
     if (argc < 2) throw Error("a command is required (see --help)");
+    cli::remember_command_line(argc, argv);
     const std::string command = argv[1];
     const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
     const bool known = std::any_of(commands.begin(), commands.end(),

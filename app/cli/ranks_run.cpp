@@ -1,6 +1,7 @@
 #include "app/cli/ranks_run.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdio>
@@ -61,6 +62,23 @@ std::string joined(const std::vector<int>& values) {
   return out;
 }
 
+std::vector<std::string>& typed_arguments() {
+  static std::vector<std::string> args;
+  return args;
+}
+
+// A word for /bin/sh: as it is when it holds nothing the shell would read, else single-quoted.
+std::string shell_word(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of(
+                                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                       "OPQRSTUVWXYZ0123456789_-+=/.,:@%") == std::string::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 // The CPUs this process may run on (mpirun binds ranks to cores or sockets).
 int usable_cpus() {
   cpu_set_t set;
@@ -70,6 +88,35 @@ int usable_cpus() {
 }
 
 }  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  typed_arguments().assign(argv + 1, argv + argc);
+}
+
+std::string mpirun_line(Experiment experiment, int ranks, const std::string& hostfile) {
+  experiment.devices = {ranks};
+  experiment.timing = std::string(profiler::timing_name(profiler::Timing::kMeasured));
+  if (experiment.backend == "auto") experiment.backend = "cpu";
+  validate(resolve(experiment));
+  char self[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string line = "mpirun -q -np " + std::to_string(ranks);
+  if (!hostfile.empty()) line += " --hostfile " + shell_word(hostfile);
+  line += " " + shell_word(n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "moescope-cli");
+  const auto& args = typed_arguments();
+  bool has_ranks = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--dry-run") continue;
+    if (args[i] == "--hostfile") {
+      ++i;  // and its value
+      continue;
+    }
+    if (args[i].rfind("--hostfile=", 0) == 0) continue;
+    has_ranks = has_ranks || args[i] == "--ranks";
+    line += " " + shell_word(args[i]);
+  }
+  return has_ranks ? line : line + " --ranks";
+}
 
 void run_ranks(Experiment experiment, const std::string& session_path, const std::string& format,
                bool per_layer, int threads_per_rank) {

@@ -29,6 +29,8 @@ struct RunCommand {
   bool per_layer = false;
   bool ranks = false;
   int threads_per_rank = 1;
+  bool dry_run = false;
+  std::string hostfile;
 };
 
 Experiment experiment_of(const RunCommand& args, const CLI::App& cmd) {
@@ -62,9 +64,20 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--threads-per-rank", args->threads_per_rank,
                   "--ranks: BLAS and oneDNN threads of each rank")
       ->capture_default_str();
+  cmd->add_flag("--dry-run", args->dry_run,
+                "--ranks: check the run and print the mpirun line that runs it (--devices D "
+                "ranks), run nothing");
+  cmd->add_option("--hostfile", args->hostfile, "--dry-run: the MPI hostfile the line names");
   cmd->callback([args, cmd] {
     const Experiment experiment = experiment_of(*args, *cmd);
     if (print_request_if_asked(args->common, experiment)) return;
+    if (args->dry_run || !args->hostfile.empty()) {
+      if (!args->dry_run)
+        throw Error("--hostfile goes with --dry-run (mpirun reads it, not MoEScope)");
+      if (!args->devices) throw Error("--dry-run needs --devices D: the number of ranks");
+      std::cout << mpirun_line(experiment, *args->devices, args->hostfile) << "\n";
+      return;
+    }
     if (args->ranks) {
       run_ranks(experiment, session_path(args->common.session), args->format, args->per_layer,
                 args->threads_per_rank);

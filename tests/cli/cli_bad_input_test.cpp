@@ -58,6 +58,9 @@ TEST(CliBadInput, RunOptions) {
   expect_error(small_run({"--ranks"}),
                "--ranks runs as one process per device under an MPI "
                "launcher: mpirun -np 2");
+  expect_error(small_run({"--ranks", "--dry-run"}), "--dry-run needs --devices D");
+  expect_error(small_run({"--hostfile", "h"}), "--hostfile goes with --dry-run");
+  expect_error(small_run({"--dry-run", "--devices", "2", "--gamma", "0"}), "gamma");
   expect_error(small_run({"--timing", "guessed"}), "unknown timing 'guessed'");
   expect_error(small_run({"--repeats", "0"}), "repeats must be from 1 to 1000");
   expect_error(small_run({"--format", "xml"}), "--format");

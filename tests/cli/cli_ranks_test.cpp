@@ -79,6 +79,29 @@ TEST(CliRanks, MeasuredRunsEqualTheSingleProcessOnes) {
   }
 }
 
+TEST(CliRanks, TheDryRunsLineRunsTheRanks) {
+  const std::string session = temp_path("dry run.moescope");  // a space, quoted in the line
+  const CliResult dry =
+      run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "32", "--tokens", "64", "--layers", "0",
+               "--devices", "2", "--session", session, "--dry-run", "--hostfile", "hosts.txt"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out.rfind("mpirun -q -np 2 --hostfile hosts.txt ", 0), 0u) << dry.out;
+  EXPECT_NE(dry.out.find(" --ranks\n"), std::string::npos) << dry.out;
+  EXPECT_FALSE(std::filesystem::exists(session)) << "a dry run ran";
+  // The same line without the hostfile (one machine), run as printed.
+  const CliResult line =
+      run_cli({"run", "--preset", "olmoe-1b-7b", "--scale", "32", "--tokens", "64", "--layers", "0",
+               "--devices", "2", "--session", session, "--dry-run"});
+  ASSERT_EQ(line.exit_code, 0) << line.err;
+  const std::string command = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " +
+                              line.out.substr(0, line.out.size() - 1) + " > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  SessionStore store(session, SessionStore::Access::kRead);
+  ASSERT_EQ(store.runs().size(), 2u);
+  EXPECT_EQ(store.runs().front().timing, "measured");
+  EXPECT_EQ(store.runs().front().status, "complete");
+}
+
 void expect_one_error_line(const CliResult& r, const std::string& needle) {
   EXPECT_NE(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
