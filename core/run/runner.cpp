@@ -296,17 +296,20 @@ void place_on_replicas(LayerWork& w, const ReplicaPlan& plan,
 
 }  // namespace
 
+void require_timing_of(const Backend& backend, profiler::Timing timing) {
+  const bool measured = timing == profiler::Timing::kMeasured;
+  if (measured == (backend.timing() == profiler::Timing::kMeasured)) return;
+  throw Error(measured ? "timing 'measured' needs one process per device: mpirun -np N "
+                         "moescope-cli run ... --ranks"
+                       : "the " + backend.name() +
+                             " backend measures its timelines; its runs are timing 'measured'");
+}
+
 RunResult run_model(const RunOptions& options, RoutingSource& source, Backend& backend,
                     const ProgressFn& progress, const CancelFlag* cancel) {
   check_run_options(options, source);
+  require_timing_of(backend, options.timing);
   const bool measured = options.timing == profiler::Timing::kMeasured;
-  if (measured != (backend.timing() == profiler::Timing::kMeasured)) {
-    throw Error(measured ? "a measured timeline needs one process per device: mpirun -np N "
-                           "moescope-cli run ... --ranks"
-                         : "the " + backend.name() +
-                               " backend measures timelines; its runs "
-                               "are timing 'measured'");
-  }
   const int tokens = source.tokens();
   RunResult result;
   result.spec = options.spec;

@@ -119,6 +119,10 @@ class Backend;
 // placement, memory) without starting a backend. Throws Error.
 void check_run_options(const RunOptions& options, const RoutingSource& source);
 
+// Throws Error unless the backend measures its timelines exactly when `timing` is measured
+// (ranks do; every other backend's timelines are composed or modeled).
+void require_timing_of(const Backend& backend, profiler::Timing timing);
+
 // Throws Error on bad options, Cancelled when `cancel` is set (between layers and experts).
 // Runs on `backend`, which the caller made (so that a GPU starts once for many runs, and its
 // name, timing and collector can be stored before the run).

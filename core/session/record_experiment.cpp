@@ -88,14 +88,9 @@ RecordedExperiment run_experiment(SessionStore* store, const Experiment& experim
   out.experiment = resolve(experiment);
   validate(out.experiment);
   backend.check_model(*out.experiment.model.spec);
-  const bool measured = out.experiment.timing == profiler::timing_name(profiler::Timing::kMeasured);
-  if (measured != (backend.timing() == profiler::Timing::kMeasured)) {
-    throw Error(measured ? "timing 'measured' needs one process per device: mpirun -np N "
-                           "moescope-cli run ... --ranks"
-                         : "the " + backend.name() +
-                               " backend measures its timelines; its "
-                               "runs are timing 'measured'");
-  }
+  profiler::Timing timing{};
+  profiler::parse_timing(out.experiment.timing, timing);  // validate() checked the name
+  require_timing_of(backend, timing);
   const auto source = make_routing_source(out.experiment);
   // A checkpoint that is not the model's, or lacks a tensor of a layer the run visits, is
   // refused before any run is stored; the first layer's values are read and checked too (the
