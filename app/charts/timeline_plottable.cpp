@@ -27,11 +27,34 @@ const QColor kFoldSparse(0xb8, 0xbc, 0xc2);
 const QColor kFoldBusy(0x4a, 0x4f, 0x57);
 const QColor kIdleFill(0xe1, 0x3b, 0x3b, 45);
 const QColor kIdleHatch(0xd0, 0x2a, 0x2a, 150);
-const QColor kStraggler(0xd6, 0x27, 0x28);
 const QColor kCritical(0x1f, 0x1f, 0x1f);
 const QColor kBoundary(0xa8, 0xae, 0xb8);
 
-QColor span_color(const viewdata::TimelineSpan& span) {
+// Expert load against the layer's mean, ColorBrewer's yellow-orange-brown: pale yellow below
+// the mean, amber at it, dark brown at twice it and above. No blue (the shared experts and
+// transfers are blue-grey), no idle red, no straggler magenta.
+QColor load_color(double kept_over_mean) {
+  struct Stop {
+    double at;
+    QRgb color;
+  };
+  static constexpr Stop kStops[] = {
+      {0.0, 0xffffd4}, {0.5, 0xfee391}, {1.0, 0xfec44f}, {1.5, 0xec7014}, {2.0, 0x8c2d04}};
+  const double x = std::clamp(kept_over_mean, 0.0, 2.0);
+  for (std::size_t k = 1; k < std::size(kStops); ++k) {
+    if (x <= kStops[k].at) {
+      const double t = (x - kStops[k - 1].at) / (kStops[k].at - kStops[k - 1].at);
+      const QColor a(kStops[k - 1].color);
+      const QColor b(kStops[k].color);
+      return QColor::fromRgbF(static_cast<float>(a.redF() + (b.redF() - a.redF()) * t),
+                              static_cast<float>(a.greenF() + (b.greenF() - a.greenF()) * t),
+                              static_cast<float>(a.blueF() + (b.blueF() - a.blueF()) * t));
+    }
+  }
+  return QColor(kStops[std::size(kStops) - 1].color);
+}
+
+QColor phase_color(const viewdata::TimelineSpan& span) {
   switch (span.phase) {
     case Phase::kExpert:
       return span.expert >= 0 ? expert_color(span.expert) : kSharedColor;
@@ -86,7 +109,8 @@ QRgb idle_shade(const QColor& band, float fraction) {
 // The colour key under the title: what each mark of the timeline means.
 class TimelineKey : public QCPLayoutElement {
  public:
-  explicit TimelineKey(QCustomPlot* plot) : QCPLayoutElement(plot) {
+  TimelineKey(QCustomPlot* plot, TimelinePlottable* timeline)
+      : QCPLayoutElement(plot), timeline_(timeline) {
     setMargins(QMargins(0, 0, 0, 0));
   }
 
@@ -103,7 +127,11 @@ class TimelineKey : public QCPLayoutElement {
       QString text;
       int kind;
     };
-    const Entry entries[] = {{"experts", 0},      {"shared expert", 1}, {"dispatch / combine", 2},
+    const SpanColoring coloring = timeline_ ? timeline_->coloring() : SpanColoring::kByExpert;
+    const QString experts = coloring == SpanColoring::kByLoad ? "expert rows ÷ layer mean, 0 – 2+"
+                            : coloring == SpanColoring::kByDevice ? "experts, by device"
+                                                                  : "experts";
+    const Entry entries[] = {{experts, 0},        {"shared expert", 1}, {"dispatch / combine", 2},
                              {"folded spans", 3}, {"idle, waiting", 4}, {"straggler", 5},
                              {"critical path", 6}};
     const QRectF area = rect();
@@ -129,7 +157,9 @@ class TimelineKey : public QCPLayoutElement {
       switch (e.kind) {
         case 0:
           for (int k = 0; k < 4; ++k) {
-            painter->setBrush(expert_color(k));
+            painter->setBrush(coloring == SpanColoring::kByLoad     ? load_color(k * 2.0 / 3)
+                              : coloring == SpanColoring::kByDevice ? device_series_color(k)
+                                                                    : expert_color(k));
             painter->drawRect(QRectF(swatch.left() + swatch.width() * k / 4, swatch.top(),
                                      swatch.width() / 4, swatch.height()));
           }
@@ -148,7 +178,7 @@ class TimelineKey : public QCPLayoutElement {
           painter->fillRect(swatch, QBrush(kIdleHatch, Qt::BDiagPattern));
           break;
         case 5:
-          painter->setPen(QPen(kStraggler, 1.5));
+          painter->setPen(QPen(straggler_color(), 1.5));
           painter->setBrush(Qt::NoBrush);
           painter->drawRect(swatch.adjusted(1, 0, -1, 0));
           break;
@@ -163,11 +193,15 @@ class TimelineKey : public QCPLayoutElement {
       x += fm.horizontalAdvance(e.text) + 14;
     }
   }
+
+ private:
+  QPointer<TimelinePlottable> timeline_;
 };
 
-// Layer names on the top axis: centred over a layer wide enough to hold its name, else at its
-// start, as many as fit without overlapping. It works from the viewport, which an export sets
-// before laying the plot out, so exported images get labels for their own width.
+// Layer names on the top axis, each centred over its own layer (the visible part of it) with a
+// tick pointing into it, so a name never sits over a neighbouring layer's spans; as many as fit
+// without overlapping. It works from the viewport, which an export sets before laying the plot
+// out, so exported images get labels for their own width.
 class LayerAxisTicker : public QCPAxisTicker {
  public:
   LayerAxisTicker(QCustomPlot* plot, TimelinePlottable* timeline)
@@ -198,21 +232,25 @@ class LayerAxisTicker : public QCPAxisTicker {
     while (k < static_cast<int>(layers.size()) &&
            layers[static_cast<std::size_t>(k)].start_ns < t1) {
       const viewdata::TimelineLayer& l = layers[static_cast<std::size_t>(k)];
-      const QString label = several_steps ? QString("step %1 · layer %2").arg(l.step).arg(l.layer)
-                                          : QString("layer %1").arg(l.layer);
+      QString label = several_steps ? QString("step %1 · layer %2").arg(l.step).arg(l.layer)
+                                    : QString("layer %1").arg(l.layer);
+      const auto& notes = timeline_->layer_notes();
+      if (static_cast<std::size_t>(k) < notes.size() &&
+          !notes[static_cast<std::size_t>(k)].isEmpty())
+        label += " · " + notes[static_cast<std::size_t>(k)];
       const double half = (fm.horizontalAdvance(label) + 16) / px_per_key / 2;
       const double start = static_cast<double>(std::max(l.start_ns, t0)) / kNsPerKey;
       const double end = static_cast<double>(std::min(l.end_ns, t1)) / kNsPerKey;
-      const double at = end - start >= 2 * half ? (start + end) / 2 : start + half;
-      if (at + half > range.upper) break;  // later layers start later still
-      if (at - half >= free_from) {
+      const double at = (start + end) / 2;
+      if (at - half >= free_from && at + half <= range.upper) {
         ticks.push_back(at);
         if (tick_labels) tick_labels->push_back(label);
         free_from = at + half;
       }
-      // The next candidate is the layer where the free room begins (a wide one may still hold
-      // its name), else the one after it: at most two per name placed, never one per layer.
-      k = std::max(k + 1, data.layer_at(static_cast<std::int64_t>(free_from * kNsPerKey)));
+      // The next candidate is the layer under the free room plus half a name (names are about
+      // as wide as this one), else the one after it: a few per name placed, never one per layer.
+      k = std::max(k + 1, data.layer_at(static_cast<std::int64_t>(
+                              (std::max(free_from, start) + half) * kNsPerKey)));
     }
   }
 
@@ -234,6 +272,9 @@ void TimelinePlottable::set_data(std::shared_ptr<const viewdata::TimelineData> d
   data_ = data ? std::move(data) : std::make_shared<const viewdata::TimelineData>();
   rows_ = data_->rows(expanded_);
   drawn_.assign(rows_.size(), {});
+  set_loads(nullptr);
+  layer_notes_.clear();
+  area_t0_ = area_t1_ = 0;
 }
 
 void TimelinePlottable::set_expanded(bool expanded) {
@@ -250,6 +291,59 @@ int TimelinePlottable::row_of_lane(int lane) const {
 void TimelinePlottable::set_highlight(int layer, int expert) {
   highlight_layer_ = layer;
   highlight_expert_ = expert;
+}
+
+void TimelinePlottable::set_loads(std::shared_ptr<const viewdata::LoadCube> loads) {
+  loads_ = loads && !loads->empty() ? std::move(loads) : nullptr;
+  const auto& layers = data_->layers();
+  slot_cube_layer_.assign(layers.size(), -1);
+  slot_mean_kept_.assign(layers.size(), 0);
+  if (!loads_) return;
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    const int index = loads_->layer_index(layers[k].layer);
+    if (index < 0 || layers[k].step < 0 || layers[k].step >= loads_->steps()) continue;
+    slot_cube_layer_[k] = index;
+    double sum = 0;
+    for (int e = 0; e < loads_->experts(); ++e)
+      sum += loads_->value(layers[k].step, index, e, viewdata::LoadKind::kKept);
+    slot_mean_kept_[k] = sum / loads_->experts();
+  }
+}
+
+std::optional<ExpertRows> TimelinePlottable::rows_of(int layer_slot, int expert) const {
+  if (!loads_ || layer_slot < 0 || layer_slot >= static_cast<int>(slot_cube_layer_.size()) ||
+      expert < 0 || expert >= loads_->experts()) {
+    return std::nullopt;
+  }
+  const int index = slot_cube_layer_[static_cast<std::size_t>(layer_slot)];
+  if (index < 0) return std::nullopt;
+  const int step = data_->layers()[static_cast<std::size_t>(layer_slot)].step;
+  ExpertRows rows;
+  rows.routed = loads_->value(step, index, expert, viewdata::LoadKind::kRouted);
+  rows.kept = loads_->value(step, index, expert, viewdata::LoadKind::kKept);
+  const double mean = slot_mean_kept_[static_cast<std::size_t>(layer_slot)];
+  rows.kept_over_mean = mean > 0 ? rows.kept / mean : 0;
+  return rows;
+}
+
+QColor TimelinePlottable::color_of(const viewdata::TimelineSpan& span, int device) const {
+  if (span.phase != Phase::kExpert || span.expert < 0) return phase_color(span);
+  switch (coloring_) {
+    case SpanColoring::kByExpert:
+      break;
+    case SpanColoring::kByDevice:
+      return device_series_color(device);
+    case SpanColoring::kByLoad:
+      if (const auto rows = rows_of(span.layer_slot, span.expert))
+        return load_color(rows->kept_over_mean);
+      return kSharedColor;  // no loads for this layer: neutral
+  }
+  return phase_color(span);
+}
+
+void TimelinePlottable::set_area(std::int64_t t0_ns, std::int64_t t1_ns) {
+  area_t0_ = t0_ns;
+  area_t1_ = t1_ns;
 }
 
 double TimelinePlottable::x_of(std::int64_t t_ns) const {
@@ -334,6 +428,17 @@ void TimelinePlottable::draw(QCPPainter* painter) {
   for (int row = first_row; row <= last_row; ++row)
     draw_lane(painter, row, t0, t1, width_px);
   draw_layer_boundaries(painter, t0, t1);
+  if (area_t1_ > area_t0_ && area_t1_ > t0 && area_t0_ < t1) {
+    const QRect clip = clipRect();
+    const double x0 = std::max(x_of(area_t0_), clip.left() - 1.0);
+    const double x1 = std::min(x_of(area_t1_), clip.right() + 1.0);
+    const QRectF area(x0, clip.top(), std::max(1.0, x1 - x0), clip.height());
+    painter->fillRect(area, QColor(0x2b, 0x6c, 0xd4, 40));
+    painter->setPen(QPen(QColor(0x2b, 0x6c, 0xd4), 1));
+    painter->setBrush(Qt::NoBrush);
+    painter->drawLine(QPointF(area.left(), area.top()), QPointF(area.left(), area.bottom()));
+    painter->drawLine(QPointF(area.right(), area.top()), QPointF(area.right(), area.bottom()));
+  }
 }
 
 void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0, std::int64_t t1,
@@ -423,7 +528,7 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
           static_cast<double>(std::max<std::int64_t>(1, item.end_ns - item.start_ns));
       color = fold_shade(static_cast<double>(item.busy_ns) / extent);
     } else {
-      color = span_color(lane.spans[static_cast<std::size_t>(item.first_span)]).rgb();
+      color = color_of(lane.spans[static_cast<std::size_t>(item.first_span)], lane.device).rgb();
     }
     const auto [c0, c1] = columns_of(x0, x1);
     auto* line = reinterpret_cast<QRgb*>(strip_.scanLine(0));
@@ -453,7 +558,7 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
     if (in_strip(item, x0, x1)) continue;
     const QRectF r(x0, y0, x1 - x0, span_h);
     const viewdata::TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
-    const QColor color = span_color(span);
+    const QColor color = color_of(span, lane.device);
     painter->fillRect(r, color);
     painter->setPen(QPen(color.darker(140), 0));
     painter->setBrush(Qt::NoBrush);
@@ -484,7 +589,7 @@ void TimelinePlottable::draw_lane(QCPPainter* painter, int row, std::int64_t t0,
 void TimelinePlottable::draw_stragglers(QCPPainter* painter, int device, std::int64_t t0,
                                         std::int64_t t1, double y0, double y1) {
   const auto& layers = data_->layers();
-  painter->setPen(QPen(kStraggler, 2));
+  painter->setPen(QPen(straggler_color(), 2));
   painter->setBrush(Qt::NoBrush);
   for (int k = std::max(0, data_->layer_at(t0)); k < static_cast<int>(layers.size()); ++k) {
     const viewdata::TimelineLayer& l = layers[static_cast<std::size_t>(k)];
@@ -547,6 +652,33 @@ QString TimeAxisTicker::getTickLabel(double tick, const QLocale& locale, QChar f
   return locale.toString(tick * scale, 'f', decimals) + (in_s ? " s" : (in_ms ? " ms" : " µs"));
 }
 
+QString timeline_title(const std::string& timing, int devices, const QString& run_name) {
+  const QString title = timeline_title(timing, devices);
+  if (run_name.isEmpty()) return title;
+  const QString head = QStringLiteral("Straggler timeline — ");
+  return head + run_name + " — " + title.mid(head.size());
+}
+
+QString coloring_name(SpanColoring coloring) {
+  switch (coloring) {
+    case SpanColoring::kByExpert:
+      return "expert";
+    case SpanColoring::kByDevice:
+      return "device";
+    case SpanColoring::kByLoad:
+      return "load";
+  }
+  return "expert";
+}
+
+SpanColoring default_coloring(const viewdata::TimelineData& data, bool has_loads) {
+  int experts = 0;
+  for (const auto& lane : data.lanes())
+    experts = std::max(experts, lane.expert + 1);
+  if (experts <= kExpertHues) return SpanColoring::kByExpert;
+  return has_loads ? SpanColoring::kByLoad : SpanColoring::kByDevice;
+}
+
 QString timeline_title(const std::string& timing, int devices) {
   const QString head = QStringLiteral("Straggler timeline — ");
   const QString plural = devices == 1 ? "" : "s";
@@ -607,7 +739,8 @@ void zoom_to_fit(QCustomPlot& plot, const TimelinePlottable& timeline) {
 
 TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
                                        std::shared_ptr<const viewdata::TimelineData> data,
-                                       const std::string& timing, bool expanded) {
+                                       const std::string& timing, bool expanded,
+                                       const QString& run_name) {
   plot.clearPlottables();
   plot.clearItems();
   // A previous setup's title and key rows go; the axis rect stays.
@@ -618,15 +751,17 @@ TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
   apply_chart_style(plot);
   const int devices = data ? data->devices() : 0;
   plot.plotLayout()->insertRow(0);
-  auto* title = new QCPTextElement(&plot, timeline_title(timing, devices), chart_font(11));
+  auto* title =
+      new QCPTextElement(&plot, timeline_title(timing, devices, run_name), chart_font(11));
   title->setMargins(QMargins(0, 6, 0, 0));
   plot.plotLayout()->addElement(0, 0, title);
-  plot.plotLayout()->insertRow(1);
-  plot.plotLayout()->addElement(1, 0, new TimelineKey(&plot));
 
   auto* timeline = new TimelinePlottable(plot.xAxis, plot.yAxis);
   timeline->set_data(std::move(data));
   timeline->set_expanded(expanded);
+  timeline->set_coloring(default_coloring(timeline->data(), false));
+  plot.plotLayout()->insertRow(1);
+  plot.plotLayout()->addElement(1, 0, new TimelineKey(&plot, timeline));
 
   plot.xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new TimeAxisTicker));
   plot.xAxis->setLabel("Time since the run's start");
@@ -643,7 +778,9 @@ TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
   // Set up again for every run shown: one connection, not one per run.
   QObject::connect(plot.xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), plot.xAxis2,
                    qOverload<const QCPRange&>(&QCPAxis::setRange), Qt::UniqueConnection);
-  plot.xAxis2->setTickLength(0, 0);
+  // A short tick from each layer name down into its own layer.
+  plot.xAxis2->setTickLength(0, 5);
+  plot.xAxis2->setTickPen(QPen(QColor(0x40, 0x46, 0x50), 1));
   plot.xAxis2->setSubTickLength(0, 0);
   plot.xAxis2->setBasePen(Qt::NoPen);
   plot.xAxis2->setTickLabelFont(chart_font(8));

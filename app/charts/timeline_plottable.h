@@ -7,15 +7,29 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <qcustomplot.h>
 #include <QImage>
 #include <QString>
 
+#include "app/viewdata/load_cube.h"
 #include "app/viewdata/timeline_spans.h"
 
 namespace moescope::charts {
+
+// How expert spans are coloured: a hue per expert reads well up to a dozen experts; past that
+// the device that ran them, or their load against the layer's mean, says more.
+enum class SpanColoring { kByExpert, kByDevice, kByLoad };
+QString coloring_name(SpanColoring coloring);  // "expert", "device", "load"
+
+// An expert's rows in one (step, layer), from the run's loads.
+struct ExpertRows {
+  std::int32_t routed = 0;
+  std::int32_t kept = 0;
+  double kept_over_mean = 0;  // kept rows over the mean kept rows of the layer's experts
+};
 
 // What the last frame drew at a point of the plot.
 struct TimelineHit {
@@ -41,6 +55,25 @@ class TimelinePlottable : public QCPAbstractPlottable {
   // Outlines one expert's spans in every step of one model layer; expert -1 clears.
   void set_highlight(int layer, int expert);
 
+  // The run's loads (null: none), for colouring by load and for the rows in tooltips.
+  void set_loads(std::shared_ptr<const viewdata::LoadCube> loads);
+  bool has_loads() const { return loads_ != nullptr; }
+  // The rows of an expert in a timeline layer slot; nullopt without loads for it.
+  std::optional<ExpertRows> rows_of(int layer_slot, int expert) const;
+  void set_coloring(SpanColoring coloring) { coloring_ = coloring; }
+  SpanColoring coloring() const { return coloring_; }
+  // The colour a span is drawn in under the current colouring.
+  QColor color_of(const viewdata::TimelineSpan& span, int device) const;
+
+  // Per layer slot, a short note drawn with the layer's name on the top axis (the A/B view's
+  // saving); empty: none.
+  void set_layer_notes(std::vector<QString> notes) { layer_notes_ = std::move(notes); }
+  const std::vector<QString>& layer_notes() const { return layer_notes_; }
+
+  // A time window shaded as selected (t1 <= t0: none).
+  void set_area(std::int64_t t0_ns, std::int64_t t1_ns);
+  std::pair<std::int64_t, std::int64_t> area() const { return {area_t0_, area_t1_}; }
+
   // The item of the last frame under (key in µs, value in rows), within `tolerance_px`.
   std::optional<TimelineHit> item_at(double key, double value, double tolerance_px = 2) const;
 
@@ -63,6 +96,13 @@ class TimelinePlottable : public QCPAbstractPlottable {
   double x_of(std::int64_t t_ns) const;
 
   std::shared_ptr<const viewdata::TimelineData> data_;
+  std::shared_ptr<const viewdata::LoadCube> loads_;
+  std::vector<int> slot_cube_layer_;  // per layer slot: its layer's index in loads_, or -1
+  std::vector<double> slot_mean_kept_;
+  SpanColoring coloring_ = SpanColoring::kByExpert;
+  std::vector<QString> layer_notes_;
+  std::int64_t area_t0_ = 0;
+  std::int64_t area_t1_ = 0;
   bool expanded_ = false;
   std::vector<int> rows_;
   int highlight_layer_ = -1;
@@ -94,6 +134,8 @@ inline constexpr char kEmptyTimelineMessage[] =
 
 // "Straggler timeline — composed from per-expert timings (virtual devices)" and the like.
 QString timeline_title(const std::string& timing, int devices);
+// The title with the run's name: "Straggler timeline — drop(gamma=1.5) (#3) — composed ...".
+QString timeline_title(const std::string& timing, int devices, const QString& run_name);
 // "GPU 0" for measured runs, "Device 0" for virtual ones; "expert 3" for a sub-lane.
 QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing);
 
@@ -102,7 +144,13 @@ QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing
 // The plot owns the returned plottable.
 TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
                                        std::shared_ptr<const viewdata::TimelineData> data,
-                                       const std::string& timing, bool expanded = false);
+                                       const std::string& timing, bool expanded = false,
+                                       const QString& run_name = {});
+
+// The colouring that reads best for a run: a hue per expert up to kExpertHues experts, then
+// load when the loads are known, else device.
+inline constexpr int kExpertHues = 16;
+SpanColoring default_coloring(const viewdata::TimelineData& data, bool has_loads);
 
 // The whole run in view (keys), every row in view (values); no replot.
 void zoom_to_fit(QCustomPlot& plot, const TimelinePlottable& timeline);

@@ -185,6 +185,7 @@ void MainWindow::build_layout() {
     overview_->select_layer(layer);
     heatmap_->select_cell(layer, expert);
   });
+  connect(timeline_, &TimelineView::compare_requested, this, &MainWindow::show_compared_run);
   connect(overview_, &OverviewView::layer_selected, this,
           [this](int layer) { timeline_->select_expert(layer, -1); });
   connect(overview_, &OverviewView::device_activated, this, [this](int layer, int expert) {
@@ -461,6 +462,31 @@ void MainWindow::on_selection_changed() {
       [this](const QString& message) { show_error(tr("Cannot read the runs"), message); });
 }
 
+void MainWindow::offer_compared_runs(const viewdata::LoadedRun& run) {
+  // A/B in the timeline: any other run of the same session, its baseline first offered.
+  std::vector<std::pair<std::int64_t, QString>> choices;
+  for (const StoredRun& stored : runs_model_->runs_of(run.data.session_path)) {
+    if (stored.id == run.data.run.id) continue;
+    choices.emplace_back(
+        stored.id, QString("%1 (#%2)").arg(QString::fromStdString(stored.name)).arg(stored.id));
+  }
+  timeline_->set_compare_choices(choices, run.data.run.baseline_run);
+}
+
+void MainWindow::show_compared_run(std::int64_t run_id) {
+  if (run_id < 0 || !shown_ref_) return;
+  const RunRef ref{shown_ref_->session_path, run_id};
+  loader_->load_compared_run(
+      ref,
+      [this, run_id](std::shared_ptr<const viewdata::LoadedRun> run) {
+        if (timeline_->compared_run_id() == run_id) timeline_->show_compared(run);
+      },
+      [this](const QString& message) {
+        timeline_->show_compared(nullptr);
+        show_error(tr("Cannot show the run to compare with"), message);
+      });
+}
+
 void MainWindow::show_run(const RunRef& ref) {
   pending_ref_ = ref;
   statusBar()->showMessage(tr("Loading run %1…").arg(ref.run_id));
@@ -499,7 +525,8 @@ void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::Lo
       if (shown_ != run) return;
       overview_->show_devices(run->timeline);
       if (run->timeline) {
-        timeline_->show_timeline(run->timeline, run->data.run.timing);
+        timeline_->show_loaded(run);
+        offer_compared_runs(*run);
       } else {
         timeline_->clear();
         show_error(tr("Cannot show the timeline"), QString::fromStdString(run->timeline_error));

@@ -112,6 +112,8 @@ class MainWindow : public QMainWindow {
   void on_selection_changed();
   void show_run(const RunRef& run);
   void apply_run(const RunRef& ref, std::shared_ptr<const viewdata::LoadedRun> run);
+  void offer_compared_runs(const viewdata::LoadedRun& run);
+  void show_compared_run(std::int64_t run_id);
   void add_recent(const QString& path);
   void update_recent_menu();
   void update_status_bar();

@@ -20,7 +20,9 @@ RunLoader::RunLoader(QObject* parent) : QObject(parent) {
 }
 
 RunLoader::~RunLoader() {
-  if (run_cancel_) run_cancel_->store(true);
+  for (RunLine* line : {&shown_line_, &compared_line_}) {
+    if (line->cancel) line->cancel->store(true);
+  }
   if (summaries_cancel_) summaries_cancel_->store(true);
   pool_.waitForDone();
 }
@@ -52,8 +54,16 @@ void RunLoader::keep_summary(const Key& key, std::shared_ptr<const viewdata::Run
 }
 
 void RunLoader::load_run(const RunRef& ref, RunDone done, Failed failed) {
-  const std::uint64_t job = ++run_job_;
-  if (run_cancel_) run_cancel_->store(true);  // the older job's result would be dropped anyway
+  load_run_on(shown_line_, ref, std::move(done), std::move(failed));
+}
+
+void RunLoader::load_compared_run(const RunRef& ref, RunDone done, Failed failed) {
+  load_run_on(compared_line_, ref, std::move(done), std::move(failed));
+}
+
+void RunLoader::load_run_on(RunLine& line, const RunRef& ref, RunDone done, Failed failed) {
+  const std::uint64_t job = ++line.job;
+  if (line.cancel) line.cancel->store(true);  // the older job's result would be dropped anyway
   const Key key = key_of(ref);
   for (const auto& [kept_key, run] : runs_) {
     if (kept_key == key) {
@@ -64,10 +74,10 @@ void RunLoader::load_run(const RunRef& ref, RunDone done, Failed failed) {
     }
   }
   auto cancel = std::make_shared<CancelFlag>(false);
-  run_cancel_ = cancel;
+  line.cancel = cancel;
   const std::uint64_t generation = generation_of(ref.session_path);
   ++jobs_in_flight_;
-  pool_.start([this, ref, key, job, generation, cancel, done = std::move(done),
+  pool_.start([this, &line, ref, key, job, generation, cancel, done = std::move(done),
                failed = std::move(failed)] {
     std::shared_ptr<const viewdata::LoadedRun> loaded;
     QString error;
@@ -83,10 +93,10 @@ void RunLoader::load_run(const RunRef& ref, RunDone done, Failed failed) {
     // Back on the GUI thread; dropped with this object if it is gone by then.
     QMetaObject::invokeMethod(
         this,
-        [this, key, job, generation, loaded, error, cancelled, done, failed] {
+        [this, &line, key, job, generation, loaded, error, cancelled, done, failed] {
           --jobs_in_flight_;
           if (loaded && generation == generation_of(key.first)) keep_run(key, loaded);
-          if (cancelled || job != run_job_) return;  // overtaken by a newer request
+          if (cancelled || job != line.job) return;  // overtaken by a newer request
           if (loaded) {
             done(loaded);
           } else {

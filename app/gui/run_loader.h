@@ -37,6 +37,9 @@ class RunLoader : public QObject {
   // Loads a run for the single-run views. `done` or `failed` is called on the GUI thread,
   // unless a newer load_run came first; from what is kept, `done` is called at once.
   void load_run(const RunRef& ref, RunDone done, Failed failed);
+  // The same for the run the timeline compares with (A/B): its own line of requests, so that
+  // neither overtakes the other.
+  void load_compared_run(const RunRef& ref, RunDone done, Failed failed);
   // Loads the summaries of runs (of any open sessions) for Compare; the same rules.
   void load_summaries(const std::vector<RunRef>& refs, SummariesDone done, Failed failed);
   // Forgets what is kept of a session's runs: the file changed.
@@ -52,12 +55,18 @@ class RunLoader : public QObject {
   void keep_run(const Key& key, std::shared_ptr<const viewdata::LoadedRun> run);
   void keep_summary(const Key& key, std::shared_ptr<const viewdata::RunData> data);
   std::uint64_t generation_of(const std::string& session_path) const;
+  // One line of run requests: a newer request drops the older one's result.
+  struct RunLine {
+    std::uint64_t job = 0;
+    std::shared_ptr<CancelFlag> cancel;
+  };
+  void load_run_on(RunLine& line, const RunRef& ref, RunDone done, Failed failed);
 
   QThreadPool pool_;
   int jobs_in_flight_ = 0;
-  std::uint64_t run_job_ = 0;
+  RunLine shown_line_;
+  RunLine compared_line_;
   std::uint64_t summaries_job_ = 0;
-  std::shared_ptr<CancelFlag> run_cancel_;
   std::shared_ptr<CancelFlag> summaries_cancel_;
   // Results of a session read before forget() are not kept: its generation moved on.
   std::map<std::string, std::uint64_t> generations_;

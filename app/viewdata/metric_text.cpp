@@ -17,6 +17,26 @@ std::string format_value(double value) {
   return text;
 }
 
+std::string format_duration(double ns) {
+  if (!std::isfinite(ns)) return "-";
+  const double size = std::abs(ns);
+  const char* unit = "ns";
+  double scaled = ns;
+  if (size >= 1e9) {
+    unit = "s";
+    scaled = ns / 1e9;
+  } else if (size >= 1e6) {
+    unit = "ms";
+    scaled = ns / 1e6;
+  } else if (size >= 1e3) {
+    unit = "µs";
+    scaled = ns / 1e3;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, "%.4g %s", scaled, unit);
+  return text;
+}
+
 std::string format_with_spread(double value, double half_width) {
   if (!std::isfinite(value) || !std::isfinite(half_width) || half_width <= 0)
     return format_value(value);

@@ -13,6 +13,10 @@ namespace moescope::viewdata {
 // Four significant digits, no exponent for the values a table usually holds; "-" for NaN.
 std::string format_value(double value);
 
+// A duration in the unit that reads best, four significant digits: "850 ns", "12.35 µs",
+// "1.234 ms", "2.5 s"; "-" for NaN.
+std::string format_duration(double ns);
+
 // A figure with half its interval, both rounded to the interval's second significant digit
 // (digits beyond it are noise): 706.73 and 52.79 give "707 ± 53", 1.2021 and 0.0978 give
 // "1.202 ± 0.098". Without a usable half-width (zero, NaN) it is format_value(value).

@@ -188,6 +188,7 @@ TimelineData TimelineData::build(const std::vector<Event>& events,
     } else if (has_experts) {
       l.straggler_device = static_cast<int>(std::max_element(ends, ends + D) - ends);
     }
+    if (it != stat_of.end()) l.capacity = it->second->capacity;
   }
   for (std::size_t k = 0; k < slots.size(); ++k) {
     const int slot = order[k];
@@ -372,6 +373,49 @@ std::optional<int> TimelineData::hit_test(int lane, std::int64_t t_ns,
     }
   }
   return best;
+}
+
+std::vector<DeviceTotals> totals_between(const TimelineData& timeline, std::int64_t t0_ns,
+                                         std::int64_t t1_ns) {
+  std::vector<DeviceTotals> totals(static_cast<std::size_t>(timeline.devices()));
+  auto inside = [&](std::int64_t start, std::int64_t end) {
+    return std::max<std::int64_t>(0, std::min(end, t1_ns) - std::max(start, t0_ns));
+  };
+  for (int d = 0; d < timeline.devices(); ++d) {
+    DeviceTotals& row = totals[static_cast<std::size_t>(d)];
+    row.device = d;
+    if (t1_ns <= t0_ns) continue;
+    const TimelineLane& lane = timeline.lanes()[static_cast<std::size_t>(timeline.device_lane(d))];
+    for (std::size_t i = first_visible_span(lane, t0_ns);
+         i < lane.spans.size() && lane.spans[i].start_ns < t1_ns; ++i) {
+      const TimelineSpan& span = lane.spans[i];
+      if (span.end_ns < t0_ns) continue;  // an earlier, longer span kept the prefix maximum up
+      ++row.spans;
+      const std::int64_t part = inside(span.start_ns, span.end_ns);
+      switch (span.phase) {
+        case Phase::kExpert:
+        case Phase::kSharedExpert:
+          row.expert_ns += part;
+          break;
+        case Phase::kDispatch:
+        case Phase::kCombine:
+          row.transfer_ns += part;
+          break;
+        case Phase::kGating:
+        case Phase::kPolicy:
+          row.host_ns += part;
+          break;
+        case Phase::kWait:
+          row.idle_ns += part;
+          break;
+      }
+    }
+    for (const IdleBlock& block : timeline.idle(d)) {
+      if (block.start_ns >= t1_ns) break;
+      row.idle_ns += inside(block.start_ns, block.end_ns);
+    }
+  }
+  return totals;
 }
 
 std::size_t first_visible_span(const TimelineLane& lane, std::int64_t t0_ns) {

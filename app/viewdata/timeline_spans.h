@@ -60,6 +60,9 @@ struct TimelineLayer {
   std::int64_t expert_phase_end_ns = 0;
   int straggler_device = -1;  // from the layer statistics when given, else from the spans
   std::int64_t straggler_margin_ns = 0;
+  // Each expert's capacity in rows, from the layer statistics: one value, or one per source
+  // device (a local capacity scope); empty when the run has none (no policy, no statistics).
+  std::vector<std::int64_t> capacity;
 };
 
 // A device waiting at the barrier after the expert phase for the slowest device.
@@ -141,6 +144,20 @@ class TimelineData {
   std::int64_t start_ns_ = 0;
   std::int64_t end_ns_ = 0;
 };
+
+// What a device did in a window of time [t0, t1]: the area selection's totals. Spans and idle
+// blocks count by the part of them inside the window.
+struct DeviceTotals {
+  int device = 0;
+  std::int64_t expert_ns = 0;    // routed and shared experts
+  std::int64_t transfer_ns = 0;  // dispatch and combine
+  std::int64_t host_ns = 0;      // gating and policy
+  std::int64_t idle_ns = 0;      // waiting for the straggler (and a rank's wait spans)
+  int spans = 0;                 // spans that overlap the window, waiting spans included
+};
+// One row per device, in device order. t1 <= t0 gives zeros.
+std::vector<DeviceTotals> totals_between(const TimelineData& timeline, std::int64_t t0_ns,
+                                         std::int64_t t1_ns);
 
 // The first span of a lane that ends after t0 (by the prefix maximum: spans may overlap).
 std::size_t first_visible_span(const TimelineLane& lane, std::int64_t t0_ns);

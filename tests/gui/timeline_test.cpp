@@ -16,8 +16,10 @@
 
 #include "app/charts/chart_style.h"
 #include "app/charts/timeline_plottable.h"
+#include "app/gui/views/timeline_chart.h"
 #include "app/gui/views/timeline_view.h"
 #include "app/viewdata/device_summary.h"
+#include "app/viewdata/layer_saving.h"
 #include "app/viewdata/timeline_spans.h"
 #include "core/base/error.h"
 #include "core/exec/cpu_backend.h"
@@ -124,6 +126,46 @@ QPoint span_center(QCustomPlot& plot, const moescope::charts::TimelinePlottable&
   const double x = plot.xAxis->coordToPixel(static_cast<double>(start_ns + end_ns) / 2 / 1e3);
   const double y = plot.yAxis->coordToPixel(row);
   return QPoint(static_cast<int>(x), static_cast<int>(y));
+}
+
+// A stored-run stand-in for the views: hand_events() (times scaled), its layer statistics
+// with a 95% interval of +-`half` µs around each layer's latency, a capacity of 60 rows, and
+// loads where expert 2 of layer 0 kept 50 of 70 routed rows against a mean of 20.
+std::shared_ptr<const moescope::viewdata::LoadedRun> hand_run(std::int64_t id, double scale,
+                                                              std::int64_t half_us) {
+  auto run = std::make_shared<moescope::viewdata::LoadedRun>();
+  run->data.run.id = id;
+  run->data.run.name = "run" + std::to_string(id);
+  run->data.run.timing = "composed";
+  auto events = hand_events();
+  for (auto& e : events) {
+    e.start_ns = static_cast<std::int64_t>(static_cast<double>(e.start_ns) * scale);
+    e.end_ns = static_cast<std::int64_t>(static_cast<double>(e.end_ns) * scale);
+  }
+  for (int layer = 0; layer < 2; ++layer) {
+    LayerStatRow row;
+    row.layer = layer;
+    row.latency_ns =
+        static_cast<std::int64_t>(static_cast<double>(layer == 0 ? 105 : 71) * kUs * scale);
+    row.latency_low_ns = row.latency_ns - half_us * kUs;
+    row.latency_high_ns = row.latency_ns + half_us * kUs;
+    row.straggler_device = layer == 0 ? 1 : 0;
+    row.capacity = {60};
+    run->data.layers.push_back(row);
+  }
+  run->timeline =
+      std::make_shared<const TimelineData>(TimelineData::build(events, run->data.layers));
+  moescope::viewdata::LoadCube cube(1, {0, 1}, 6);
+  const int kept[6] = {10, 20, 50, 0, 30, 10};
+  for (int layer = 0; layer < 2; ++layer) {
+    for (int e = 0; e < 6; ++e) {
+      cube.set(0, layer, e, moescope::viewdata::LoadKind::kKept, kept[e]);
+      cube.set(0, layer, e, moescope::viewdata::LoadKind::kRouted, kept[e] + (e == 2 ? 20 : 0));
+    }
+  }
+  cube.finish();
+  run->cube = std::make_shared<const moescope::viewdata::LoadCube>(std::move(cube));
+  return run;
 }
 
 }  // namespace
@@ -357,11 +399,10 @@ class TimelineTest : public QObject {
     const QPoint p = span_center(*plot, *timeline, 1, 17 * kUs, 97 * kUs);
     const QString details = view.details_at(p);
     QVERIFY2(details.contains("Device 1, expert 2"), qPrintable(details));
-    QVERIFY2(details.contains("duration 80.000 µs"), qPrintable(details));
-    QVERIFY2(details.contains("start 17.000 µs"), qPrintable(details));
+    QVERIFY2(details.contains("duration 80 µs, from 17 µs into the layer"), qPrintable(details));
     QVERIFY2(details.contains("step 0, layer 0"), qPrintable(details));
     const QString idle = view.details_at(span_center(*plot, *timeline, 2, 60 * kUs, 60 * kUs));
-    QVERIFY2(idle.contains("idle 57.000 µs, waiting for Device 1"), qPrintable(idle));
+    QVERIFY2(idle.contains("idle 57 µs, waiting for Device 1"), qPrintable(idle));
 
     QSignalSpy selected(&view, &moescope::gui::TimelineView::span_selected);
     QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, p);
@@ -487,6 +528,270 @@ class TimelineTest : public QObject {
     bad[0].end_ns = -5;  // ends before it starts
     QVERIFY_THROWS_EXCEPTION(moescope::Error, view.show_run(bad, {}, "composed"));
     QCOMPARE(view.timeline()->data().span_count(), std::size_t{0});
+  }
+
+  // By hand from hand_events(): layer 0 is 0..105 µs, its expert phase 12..97.
+  void totals_of_a_window() {
+    const auto data = TimelineData::build(hand_events(), {});
+    auto totals = moescope::viewdata::totals_between(data, 0, 105 * kUs);
+    QCOMPARE(totals.size(), std::size_t{3});
+    QCOMPARE(totals[0].expert_ns, 45 * kUs);    // 5 shared + 30 + 10
+    QCOMPARE(totals[0].transfer_ns, 17 * kUs);  // dispatch 10, combine 7
+    QCOMPARE(totals[0].idle_ns, 40 * kUs);      // 57..97
+    QCOMPARE(totals[2].expert_ns, 28 * kUs);
+    QCOMPARE(totals[2].idle_ns, 57 * kUs);
+    QCOMPARE(totals[1].idle_ns, std::int64_t{0});  // the straggler
+    totals = moescope::viewdata::totals_between(data, 20 * kUs, 60 * kUs);
+    QCOMPARE(totals[0].expert_ns, 37 * kUs);
+    QCOMPARE(totals[0].idle_ns, 3 * kUs);
+    QCOMPARE(totals[0].spans, 2);
+    QCOMPARE(totals[1].expert_ns, 40 * kUs);
+    QCOMPARE(totals[1].spans, 1);
+    QCOMPARE(totals[2].expert_ns, 20 * kUs);
+    QCOMPARE(totals[2].idle_ns, 20 * kUs);
+    QCOMPARE(totals[2].transfer_ns, std::int64_t{0});
+    for (const auto& row : moescope::viewdata::totals_between(data, 50 * kUs, 50 * kUs))
+      QCOMPARE(row.spans, 0);
+  }
+
+  void area_selection_totals_the_window() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_run(hand_events(), {}, "composed");
+    view.chart()->select_area(20 * kUs, 60 * kUs);
+    const QString text = view.area_text();
+    QVERIFY2(text.contains("Selected 40 µs (1 layer): experts 97 µs, transfers and routing 0 ns, "
+                           "idle 23 µs (19.2% of the devices' time); most idle: Device 2, 20 µs"),
+             qPrintable(text));
+    // Shift+drag selects; a plain drag pans and leaves the selection as it is.
+    QCustomPlot* plot = view.plot();
+    const int y = static_cast<int>(plot->yAxis->coordToPixel(0));
+    const int x0 = static_cast<int>(plot->xAxis->coordToPixel(30));
+    const int x1 = static_cast<int>(plot->xAxis->coordToPixel(90));
+    QTest::mousePress(plot, Qt::LeftButton, Qt::ShiftModifier, QPoint(x0, y));
+    QMouseEvent move(QEvent::MouseMove, QPointF(x1, y), plot->mapToGlobal(QPointF(x1, y)),
+                     Qt::LeftButton, Qt::LeftButton, Qt::ShiftModifier);
+    QApplication::sendEvent(plot, &move);
+    QTest::mouseRelease(plot, Qt::LeftButton, Qt::ShiftModifier, QPoint(x1, y));
+    const auto area = view.chart()->area();
+    QVERIFY(area.has_value());
+    QVERIFY2(std::abs(static_cast<double>(area->first) / 1e3 - 30) < 0.5 &&
+                 std::abs(static_cast<double>(area->second) / 1e3 - 90) < 0.5,
+             qPrintable(QString("%1 %2").arg(area->first).arg(area->second)));
+    QTest::keyClick(&view, Qt::Key_Escape);
+    QVERIFY(!view.chart()->area().has_value());
+    QVERIFY(view.area_text().isEmpty());
+  }
+
+  void keys_zoom_and_pan_and_the_window_stays_on_the_run() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_run(hand_events(), {}, "composed");
+    QCustomPlot* plot = view.plot();
+    plot->xAxis->setRange(40, 140);
+    QTest::keyClick(&view, Qt::Key_W);
+    QCOMPARE(plot->xAxis->range().size(), 80.0);
+    QCOMPARE(plot->xAxis->range().center(), 90.0);
+    QTest::keyClick(&view, Qt::Key_D);
+    QCOMPARE(plot->xAxis->range().center(), 106.0);
+    QTest::keyClick(&view, Qt::Key_A);
+    QTest::keyClick(&view, Qt::Key_A);
+    QCOMPARE(plot->xAxis->range().center(), 74.0);
+    QTest::keyClick(&view, Qt::Key_S);
+    QCOMPARE(plot->xAxis->range().size(), 100.0);
+    // Dragged past the end, the window stops at the run's end (plus a 2% margin).
+    const double end = 176 * 1.02;
+    plot->xAxis->setRange(1000, 1100);
+    QCOMPARE(plot->xAxis->range().size(), 100.0);
+    QVERIFY2(plot->xAxis->range().upper <= end + 1e-9,
+             qPrintable(QString::number(plot->xAxis->range().upper)));
+    plot->xAxis->setRange(-1e6, 1e6);  // zoomed far out: the whole run, no more
+    QVERIFY(plot->xAxis->range().lower >= -176 * 0.02 - 1e-9);
+    QVERIFY(plot->xAxis->range().upper <= end + 1e-9);
+  }
+
+  // Every layer name on the top axis sits over its own layer, never over a neighbour.
+  void layer_names_sit_over_their_layers() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    std::vector<Event> events;
+    // 40 layers of unequal lengths, so names do not fit every layer.
+    std::int64_t t = 0;
+    for (int layer = 0; layer < 40; ++layer) {
+      const std::int64_t length = (layer % 3 + 1) * 7 * kUs;
+      events.push_back({t, t + length, 0, 0, 0, layer, layer % 4, Phase::kExpert});
+      t += length;
+    }
+    view.show_run(events, {}, "composed");
+    for (const auto& [lower, upper] :
+         {std::pair{0.0, 600.0}, std::pair{35.0, 140.0}, std::pair{100.0, 120.0}}) {
+      view.plot()->xAxis->setRange(lower, upper);
+      view.plot()->replot();
+      const auto ticks = view.plot()->xAxis2->tickVector();
+      const auto labels = view.plot()->xAxis2->tickVectorLabels();
+      QVERIFY(!ticks.isEmpty());
+      for (qsizetype i = 0; i < ticks.size(); ++i) {
+        const int layer = labels[i].section(' ', 1, 1).toInt();
+        const auto& info = view.timeline()->data().layers()[static_cast<std::size_t>(layer)];
+        QCOMPARE(info.layer, layer);
+        QVERIFY2(ticks[i] * 1e3 >= static_cast<double>(info.start_ns) &&
+                     ticks[i] * 1e3 <= static_cast<double>(info.end_ns),
+                 qPrintable(labels[i] + " at " + QString::number(ticks[i])));
+      }
+    }
+  }
+
+  void colouring_rows_and_capacity() {
+    using moescope::charts::SpanColoring;
+    // Straggler magenta: no expert or device colour comes near its hue.
+    const int straggler_hue = moescope::charts::straggler_color().hslHue();
+    auto hue_distance = [](int a, int b) {
+      const int d = std::abs(a - b) % 360;
+      return std::min(d, 360 - d);
+    };
+    for (int e = 0; e < 1024; ++e)
+      QVERIFY(hue_distance(moescope::charts::expert_color(e).hslHue(), straggler_hue) >= 25);
+    for (int d = 0; d < 64; ++d) {
+      const QColor c = moescope::charts::device_series_color(d);
+      QVERIFY(c.hslSaturation() < 60 || hue_distance(c.hslHue(), straggler_hue) >= 25);
+    }
+
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.show_loaded(hand_run(1, 1.0, 5));
+    QCOMPARE(view.timeline()->coloring(), SpanColoring::kByExpert);  // 6 experts: hues
+    QVERIFY(view.plot()->plottableCount() == 1);
+    QVERIFY(view.plot()->plotLayout()->elementCount() > 0);
+    const QPoint p = span_center(*view.plot(), *view.timeline(), 1, 17 * kUs, 97 * kUs);
+    const QString details = view.details_at(p);
+    QVERIFY2(details.contains("rows 50 kept of 70 routed (2.50× the layer's mean)"),
+             qPrintable(details));
+    QVERIFY2(details.contains("capacity 60 rows per expert"), qPrintable(details));
+    view.set_coloring(SpanColoring::kByDevice);
+    QImage image = view.plot()->toPixmap().toImage();
+    QCOMPARE(image.pixelColor(p).rgb(), moescope::charts::device_series_color(1).rgb());
+    view.set_coloring(SpanColoring::kByLoad);
+    image = view.plot()->toPixmap().toImage();
+    const QColor hot = image.pixelColor(p);  // 2.5x the mean: the darkest brown
+    QCOMPARE(hot.rgb(), QColor(0x8c2d04).rgb());
+
+    // 64 experts: not 64 hues, but load when the loads are known, else device.
+    std::vector<Event> many;
+    for (int e = 0; e < 64; ++e)
+      many.push_back({e * kUs, (e + 1) * kUs, e / 32, 0, 0, 0, e, Phase::kExpert});
+    const auto data = TimelineData::build(many, {});
+    QCOMPARE(moescope::charts::default_coloring(data, false), SpanColoring::kByDevice);
+    QCOMPARE(moescope::charts::default_coloring(data, true), SpanColoring::kByLoad);
+  }
+
+  // Expanded, 64 experts keep a readable lane each; the rest scroll.
+  void expanded_lanes_stay_readable() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    std::vector<Event> many;
+    for (int e = 0; e < 64; ++e)
+      many.push_back({e * kUs, (e + 1) * kUs, e / 32, 0, 0, 0, e, Phase::kExpert});
+    view.show_run(many, {}, "composed");
+    view.set_experts_expanded(true);
+    QCustomPlot* plot = view.plot();
+    plot->replot();
+    QCoreApplication::processEvents();
+    QCOMPARE(static_cast<int>(view.timeline()->rows().size()), 66);
+    const double row_px = std::abs(plot->yAxis->coordToPixel(1) - plot->yAxis->coordToPixel(0));
+    QVERIFY2(row_px >= 16, qPrintable(QString::number(row_px)));
+    QCOMPARE(plot->yAxis->range().lower, -0.5);
+    const auto labels =
+        qSharedPointerDynamicCast<QCPAxisTickerText>(plot->yAxis->ticker())->ticks();
+    QCOMPARE(labels.value(1), QString("expert 0"));
+    QTest::keyClick(&view, Qt::Key_Down);
+    QCOMPARE(plot->yAxis->range().lower, 0.5);
+    for (int i = 0; i < 100; ++i)
+      view.chart()->scroll_rows(1);
+    QCOMPARE(plot->yAxis->range().upper, 65.5);  // stops at the last lane
+  }
+
+  void layer_saving_is_a_change_only_outside_the_noise() {
+    LayerStatRow a;
+    a.latency_ns = 100 * kUs;
+    a.latency_low_ns = 95 * kUs;
+    a.latency_high_ns = 105 * kUs;
+    LayerStatRow b = a;
+    b.latency_ns = 150 * kUs;
+    b.latency_low_ns = 140 * kUs;
+    b.latency_high_ns = 160 * kUs;
+    using moescope::viewdata::layer_saving;
+    using moescope::viewdata::saving_text;
+    QCOMPARE(saving_text(layer_saving(a, b)), std::string("saves 50 µs (33.3%)"));
+    QCOMPARE(saving_text(layer_saving(b, a)), std::string("costs 50 µs (+50.0%)"));
+    b.latency_low_ns = 104 * kUs;  // the intervals overlap
+    QCOMPARE(saving_text(layer_saving(a, b)), std::string("no significant change"));
+    b.latency_low_ns = b.latency_high_ns = b.latency_ns;  // one repeat
+    QCOMPARE(saving_text(layer_saving(a, b)), std::string("saves 50 µs (33.3%), one repeat"));
+  }
+
+  // A/B: the compared run under the shown one, one time window for both while locked, kept
+  // when the shown run changes; each layer marked with what the shown run saves.
+  void ab_axes_stay_locked_across_a_run_switch() {
+    moescope::gui::TimelineView view;
+    view.resize(1200, 800);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QSignalSpy requested(&view, &moescope::gui::TimelineView::compare_requested);
+    view.show_loaded(hand_run(1, 1.0, 5));
+    view.set_compare_choices({{7, "run7 (#7)"}, {8, "run8 (#8)"}}, 7);
+    QCOMPARE(requested.count(), 1);
+    QCOMPARE(requested.at(0).at(0).toLongLong(), 7);
+    QCOMPARE(view.compared_run_id().value_or(-1), 7);
+    view.show_compared(hand_run(7, 1.5, 5));
+    QVERIFY(view.compared_chart()->isVisible());
+    QVERIFY(view.axes_locked());
+
+    // The shown run saves 52.5 µs in layer 0 (intervals apart) and 35.5 µs in layer 1.
+    const auto& notes = view.timeline()->layer_notes();
+    QCOMPARE(static_cast<int>(notes.size()), 2);
+    QCOMPARE(notes[0], QString("saves 52.5 µs (33.3%)"));
+    QCOMPARE(notes[1], QString("saves 35.5 µs (33.3%)"));
+
+    // The compared run is longer (264 µs): locked, the window may show all of it.
+    view.chart()->set_window(150, 250);
+    QCOMPARE(view.compared_chart()->window(), std::pair(150.0, 250.0));
+    QCOMPARE(view.chart()->window(), std::pair(150.0, 250.0));
+    view.compared_chart()->set_window(20, 60);
+    QCOMPARE(view.chart()->window(), std::pair(20.0, 60.0));
+
+    // Another run shown: the window is kept on both, still locked, the choice kept.
+    view.show_loaded(hand_run(2, 1.2, 5));
+    view.set_compare_choices({{7, "run7 (#7)"}, {8, "run8 (#8)"}}, 8);
+    QCOMPARE(view.compared_run_id().value_or(-1), 7);
+    view.show_compared(hand_run(7, 1.5, 5));
+    QCOMPARE(view.chart()->window(), std::pair(20.0, 60.0));
+    QCOMPARE(view.compared_chart()->window(), std::pair(20.0, 60.0));
+    view.chart()->set_window(30, 70);
+    QCOMPARE(view.compared_chart()->window(), std::pair(30.0, 70.0));
+
+    // Unlocked, each chart keeps its own window.
+    view.set_axes_locked(false);
+    view.chart()->set_window(0, 50);
+    QCOMPARE(view.compared_chart()->window(), std::pair(30.0, 70.0));
+    // Zoom to fit fits both, each to its own run.
+    view.zoom_to_fit();
+    QVERIFY(view.compared_chart()->window().second > 264);
+    QVERIFY(view.chart()->window().second < 220);
+
+    // Nothing to compare with: the lower chart goes.
+    view.set_compare_choices({}, std::nullopt);
+    QVERIFY(!view.compared_chart()->isVisible());
+    QVERIFY(view.timeline()->layer_notes().empty());
   }
 
   void zoom_is_kept_inside_sane_limits() {

@@ -72,6 +72,13 @@ const StoredRun* RunsModel::stored_run(const RunRef& ref) const {
   return &sessions_[i.internalId() - 1].runs[static_cast<std::size_t>(i.row())];
 }
 
+std::vector<StoredRun> RunsModel::runs_of(const std::string& session_path) const {
+  for (const Session& session : sessions_) {
+    if (session.path == session_path) return session.runs;
+  }
+  return {};
+}
+
 std::vector<RunRef> RunsModel::measured_against(const std::vector<RunRef>& runs) const {
   std::vector<RunRef> out;
   for (const Session& session : sessions_) {

@@ -55,6 +55,8 @@ class RunsModel : public QAbstractItemModel {
   QModelIndex index_of(const RunRef& ref) const;
   std::optional<RunRef> run_at(const QModelIndex& index) const;
   const StoredRun* stored_run(const RunRef& ref) const;
+  // The runs of an open session, as listed; empty for a session not open.
+  std::vector<StoredRun> runs_of(const std::string& session_path) const;
   // The runs outside `runs` whose speedup is measured against one of them (their baseline):
   // what deleting `runs` would leave without a baseline.
   std::vector<RunRef> measured_against(const std::vector<RunRef>& runs) const;

@@ -1,34 +1,33 @@
 #include "app/gui/views/timeline_view.h"
 
 #include <algorithm>
-#include <cmath>
+#include <map>
 
 #include <qcustomplot.h>
 #include <QAction>
-#include <QMouseEvent>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QSplitter>
 #include <QToolBar>
-#include <QToolTip>
 #include <QVBoxLayout>
 
-#include "app/charts/timeline_plottable.h"
+#include "app/gui/views/timeline_chart.h"
+#include "app/viewdata/layer_saving.h"
 #include "app/viewdata/timeline_spans.h"
 
 namespace moescope::gui {
 
 namespace {
 
-QString us(std::int64_t ns) {
-  return QString::number(static_cast<double>(ns) / 1e3, 'f', 3) + " µs";
-}
-
-QString phase_text(profiler::Phase phase) {
-  const auto name = profiler::phase_name(phase);
-  return QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
-}
+constexpr double kKeyZoom = 0.8;  // W zooms in to this much of the window, S out by its inverse
+constexpr double kKeyPan = 0.2;   // A and D pan by this much of the window
 
 }  // namespace
 
 TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
+  setFocusPolicy(Qt::StrongFocus);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(0);
@@ -36,35 +35,69 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   zoom_action_ = toolbar->addAction("Zoom to fit");
   zoom_action_->setShortcut(QKeySequence(Qt::Key_F));
   zoom_action_->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-  zoom_action_->setToolTip("Show the whole run (F)");
+  zoom_action_->setToolTip(
+      "Show the whole run (F). W/S zoom, A/D pan, Shift+drag selects a "
+      "window and totals it, Esc clears it");
   addAction(zoom_action_);
   expand_action_ = toolbar->addAction("Expand experts");
   expand_action_->setCheckable(true);
-  expand_action_->setToolTip("One sub-lane per expert under each device");
+  expand_action_->setToolTip(
+      "One sub-lane per expert under each device; drag up and down or use "
+      "the arrow keys when they do not all fit");
+  toolbar->addSeparator();
+  toolbar->addWidget(new QLabel(" Colour experts by ", toolbar));
+  coloring_box_ = new QComboBox(toolbar);
+  coloring_box_->addItem("expert", static_cast<int>(charts::SpanColoring::kByExpert));
+  coloring_box_->addItem("device", static_cast<int>(charts::SpanColoring::kByDevice));
+  coloring_box_->addItem("load", static_cast<int>(charts::SpanColoring::kByLoad));
+  coloring_box_->setToolTip(
+      "A hue per expert reads up to 16 experts; past that colour by the "
+      "device that ran them or by their rows against the layer's mean");
+  toolbar->addWidget(coloring_box_);
+  toolbar->addSeparator();
+  toolbar->addWidget(new QLabel(" Compare with ", toolbar));
+  compare_box_ = new QComboBox(toolbar);
+  compare_box_->setMinimumContentsLength(18);
+  compare_box_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  compare_box_->setToolTip(
+      "A second run under this one on the same time axis (A/B), each layer "
+      "marked with what the shown run saves against it");
+  compare_box_->addItem("(nothing)", QVariant::fromValue<qlonglong>(-1));
+  toolbar->addWidget(compare_box_);
+  lock_box_ = new QCheckBox("Lock time axes", toolbar);
+  lock_box_->setChecked(true);
+  lock_box_->setToolTip("Both runs show the same time window");
+  toolbar->addWidget(lock_box_);
   layout->addWidget(toolbar);
 
-  plot_ = new QCustomPlot(this);
-  plot_->setMouseTracking(true);
-  layout->addWidget(plot_, 1);
+  area_label_ = new QLabel(this);
+  area_label_->setWordWrap(true);
+  area_label_->setContentsMargins(8, 2, 8, 2);
+  area_label_->setVisible(false);
+  layout->addWidget(area_label_);
+
+  auto* splitter = new QSplitter(Qt::Vertical, this);
+  chart_ = new TimelineChart(splitter);
+  compared_chart_ = new TimelineChart(splitter);
+  compared_chart_->setVisible(false);
+  splitter->addWidget(chart_);
+  splitter->addWidget(compared_chart_);
+  layout->addWidget(splitter, 1);
 
   connect(zoom_action_, &QAction::triggered, this, &TimelineView::zoom_to_fit);
   connect(expand_action_, &QAction::toggled, this, &TimelineView::set_experts_expanded);
-  connect(plot_, &QCustomPlot::mouseMove, this, &TimelineView::on_mouse_move);
-  connect(plot_, &QCustomPlot::mousePress, this, &TimelineView::on_mouse_press);
-  connect(plot_, &QCustomPlot::mouseRelease, this, &TimelineView::on_mouse_release);
-  // Wheel zoom has no end of its own: keep the window between 1 ns and 1000 s and within
-  // ±10^6 s, so times stay far inside int64 when they become pixels.
-  connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
-          [this](const QCPRange& range) {
-            constexpr double kMinSpanUs = 1e-3;
-            constexpr double kMaxSpanUs = 1e9;
-            constexpr double kMaxCenterUs = 1e12;
-            const double center = std::clamp(range.center(), -kMaxCenterUs, kMaxCenterUs);
-            const double span = std::clamp(range.size(), kMinSpanUs, kMaxSpanUs);
-            if (center != range.center() || span != range.size())
-              plot_->xAxis->setRange(center, span, Qt::AlignCenter);
-          });
-  clear();
+  connect(coloring_box_, qOverload<int>(&QComboBox::activated), this, [this](int index) {
+    set_coloring(static_cast<charts::SpanColoring>(coloring_box_->itemData(index).toInt()));
+  });
+  connect(compare_box_, qOverload<int>(&QComboBox::activated), this,
+          [this](int) { on_compare_choice(); });
+  connect(lock_box_, &QCheckBox::toggled, this, &TimelineView::set_axes_locked);
+  for (TimelineChart* chart : {chart_, compared_chart_}) {
+    connect(chart, &TimelineChart::span_selected, this, &TimelineView::span_selected);
+    connect(chart, &TimelineChart::area_changed, this, &TimelineView::update_area_label);
+    connect(chart, &TimelineChart::time_window_changed, this,
+            [this, chart] { sync_window(chart); });
+  }
 }
 
 TimelineView::~TimelineView() = default;
@@ -79,55 +112,177 @@ void TimelineView::show_run(const std::vector<profiler::Event>& events,
     clear();  // never leave the previous run on screen under a new selection
     throw;
   }
-  show_data(std::move(built), timing);
+  show_main(std::move(built), nullptr, timing, {}, layers);
 }
 
 void TimelineView::show_timeline(std::shared_ptr<const viewdata::TimelineData> lanes,
                                  const std::string& timing) {
-  show_data(std::move(lanes), timing);
+  show_main(std::move(lanes), nullptr, timing, {}, {});
+}
+
+void TimelineView::show_loaded(std::shared_ptr<const viewdata::LoadedRun> run) {
+  show_main(run->timeline, run->cube, run->data.run.timing,
+            QString::fromStdString(run->data.display_name()), run->data.layers);
+}
+
+void TimelineView::show_main(std::shared_ptr<const viewdata::TimelineData> lanes,
+                             std::shared_ptr<const viewdata::LoadCube> loads,
+                             const std::string& timing, const QString& name,
+                             std::vector<LayerStatRow> layers) {
+  // Switching runs keeps the time window (Zoom to fit fits): the runs compare at one scale.
+  const bool keep = chart_->has_run();
+  const auto [lower, upper] = chart_->window();
+  layers_ = std::move(layers);
+  syncing_ = true;  // the new run's fit must not move the compared chart
+  chart_->show_data(std::move(lanes), std::move(loads), timing, name);
+  syncing_ = false;
+  const int coloring = coloring_box_->findData(static_cast<int>(chart_->timeline()->coloring()));
+  coloring_box_->setCurrentIndex(coloring);
+  update_extents();
+  if (keep && chart_->has_run()) chart_->set_window(lower, upper);
+  update_layer_notes();
+  sync_window(chart_);
 }
 
 void TimelineView::clear() {
-  show_data(std::make_shared<const viewdata::TimelineData>(), "composed");
-  for (int i = 0; i < plot_->itemCount(); ++i) {
-    if (auto* text = qobject_cast<QCPItemText*>(plot_->item(i))) {
-      text->setText("No run selected: pick a run to see its straggler timeline");
-    }
-  }
-  plot_->replot();
+  layers_.clear();
+  chart_->show_message("No run selected: pick a run to see its straggler timeline");
+  set_compare_choices({}, std::nullopt);
 }
 
-void TimelineView::show_data(std::shared_ptr<const viewdata::TimelineData> timeline_data,
-                             const std::string& timing) {
-  timing_ = timing;
-  timeline_ = charts::setup_timeline_plot(*plot_, std::move(timeline_data), timing,
-                                          expand_action_->isChecked());
-  plot_->replot();
+void TimelineView::set_compare_choices(const std::vector<std::pair<std::int64_t, QString>>& runs,
+                                       std::optional<std::int64_t> preferred) {
+  const std::optional<std::int64_t> chosen = compared_run_id();
+  compare_box_->clear();
+  compare_box_->addItem("(nothing)", QVariant::fromValue<qlonglong>(-1));
+  for (const auto& [id, name] : runs)
+    compare_box_->addItem(name, QVariant::fromValue<qlonglong>(id));
+  // The run compared with so far while it is offered, else the preferred one, else nothing.
+  int index = 0;
+  if (chosen) index = std::max(0, compare_box_->findData(QVariant::fromValue<qlonglong>(*chosen)));
+  if (index == 0 && preferred)
+    index = std::max(0, compare_box_->findData(QVariant::fromValue<qlonglong>(*preferred)));
+  compare_box_->setCurrentIndex(index);
+  on_compare_choice();
+}
+
+void TimelineView::on_compare_choice() {
+  const auto id = compared_run_id();
+  if (!id) show_compared(nullptr);
+  emit compare_requested(id.value_or(-1));
+}
+
+std::optional<std::int64_t> TimelineView::compared_run_id() const {
+  const qlonglong id = compare_box_->currentData().toLongLong();
+  if (id < 0) return std::nullopt;
+  return id;
+}
+
+void TimelineView::show_compared(std::shared_ptr<const viewdata::LoadedRun> run) {
+  if (!run || !run->timeline) {
+    compared_layers_.clear();
+    compared_chart_->show_message("Nothing to compare with");
+    compared_chart_->setVisible(false);
+  } else {
+    compared_layers_ = run->data.layers;
+    const auto [lower, upper] = chart_->window();
+    syncing_ = true;  // its fit must not move the shown chart
+    compared_chart_->show_data(run->timeline, run->cube, run->data.run.timing,
+                               QString::fromStdString(run->data.display_name()));
+    compared_chart_->set_expanded(expand_action_->isChecked());
+    compared_chart_->set_coloring(chart_->timeline()->coloring());
+    compared_chart_->setVisible(true);
+    syncing_ = false;
+    update_extents();
+    chart_->set_window(lower, upper);
+  }
+  update_extents();
+  update_layer_notes();
+  sync_window(chart_);
+}
+
+void TimelineView::set_axes_locked(bool locked) {
+  if (lock_box_->isChecked() != locked) {
+    lock_box_->setChecked(locked);  // comes back here through toggled
+    return;
+  }
+  update_extents();
+  sync_window(chart_);
+}
+
+bool TimelineView::axes_locked() const {
+  return lock_box_->isChecked();
+}
+
+void TimelineView::update_extents() {
+  // Locked, one window must be able to show either run: both pan over both runs' time.
+  const bool both = axes_locked() && compared_chart_->isVisibleTo(this) &&
+                    compared_chart_->has_run() && chart_->has_run();
+  const auto& a = chart_->timeline()->data();
+  const auto& b = compared_chart_->timeline()->data();
+  if (both) {
+    const auto start = std::min(a.start_ns(), b.start_ns());
+    const auto end = std::max(a.end_ns(), b.end_ns());
+    chart_->set_time_extent(start, end);
+    compared_chart_->set_time_extent(start, end);
+  } else {
+    chart_->set_time_extent(a.start_ns(), a.end_ns());
+    compared_chart_->set_time_extent(b.start_ns(), b.end_ns());
+  }
+}
+
+void TimelineView::update_layer_notes() {
+  std::vector<QString> notes;
+  if (compared_chart_->isVisibleTo(this) && !compared_layers_.empty() && !layers_.empty()) {
+    std::map<std::pair<int, int>, const LayerStatRow*> other;
+    for (const auto& row : compared_layers_)
+      other[{row.step, row.layer}] = &row;
+    std::map<std::pair<int, int>, const LayerStatRow*> shown;
+    for (const auto& row : layers_)
+      shown[{row.step, row.layer}] = &row;
+    for (const auto& layer : chart_->timeline()->data().layers()) {
+      const auto a = shown.find({layer.step, layer.layer});
+      const auto b = other.find({layer.step, layer.layer});
+      notes.push_back(a == shown.end() || b == other.end()
+                          ? QString()
+                          : QString::fromStdString(viewdata::saving_text(
+                                viewdata::layer_saving(*a->second, *b->second))));
+    }
+  }
+  chart_->timeline()->set_layer_notes(std::move(notes));
+  if (chart_->isVisible()) chart_->plot()->replot();
+}
+
+void TimelineView::sync_window(TimelineChart* from) {
+  if (syncing_ || !axes_locked() || !compared_chart_->isVisibleTo(this)) return;
+  syncing_ = true;
+  TimelineChart* to = from == chart_ ? compared_chart_ : chart_;
+  const auto [lower, upper] = from->window();
+  to->set_window(lower, upper);
+  syncing_ = false;
+}
+
+void TimelineView::update_area_label() {
+  const QString text = area_text();
+  area_label_->setText(text);
+  area_label_->setVisible(!text.isEmpty());
+}
+
+QString TimelineView::area_text() const {
+  QString text = chart_->area_text();
+  const QString other = compared_chart_->isVisibleTo(this) ? compared_chart_->area_text() : "";
+  if (!other.isEmpty()) text += (text.isEmpty() ? "" : "\n") + QString("Compared run: ") + other;
+  return text;
 }
 
 void TimelineView::select_expert(int layer, int expert) {
-  timeline_->set_highlight(layer, expert);
-  const auto& layers = timeline_->data().layers();
-  const auto it = std::find_if(layers.begin(), layers.end(),
-                               [&](const viewdata::TimelineLayer& l) { return l.layer == layer; });
-  if (it != layers.end()) {
-    // Keep the zoom when the layer fits in it; otherwise show the layer with a margin.
-    const double start = static_cast<double>(it->start_ns) / 1e3;
-    const double end = static_cast<double>(it->end_ns) / 1e3;
-    const double width = plot_->xAxis->range().size();
-    if (end - start <= width * 0.9) {
-      plot_->xAxis->setRange((start + end) / 2 - width / 2, (start + end) / 2 + width / 2);
-    } else {
-      const double pad = (end - start) * 0.05;
-      plot_->xAxis->setRange(start - pad, end + pad);
-    }
-  }
-  plot_->replot();
+  chart_->select_expert(layer, expert);
 }
 
 void TimelineView::zoom_to_fit() {
-  charts::zoom_to_fit(*plot_, *timeline_);
-  plot_->replot();
+  chart_->zoom_to_fit();
+  if (compared_chart_->isVisibleTo(this) && !axes_locked()) compared_chart_->zoom_to_fit();
+  sync_window(chart_);
 }
 
 void TimelineView::set_experts_expanded(bool expanded) {
@@ -135,112 +290,61 @@ void TimelineView::set_experts_expanded(bool expanded) {
     expand_action_->setChecked(expanded);  // comes back here through toggled
     return;
   }
-  timeline_->set_expanded(expanded);
-  const auto keys = plot_->xAxis->range();
-  charts::zoom_to_fit(*plot_, *timeline_);
-  plot_->xAxis->setRange(keys);
-  plot_->replot();
+  chart_->set_expanded(expanded);
+  compared_chart_->set_expanded(expanded);
 }
 
 bool TimelineView::experts_expanded() const {
   return expand_action_->isChecked();
 }
 
+void TimelineView::set_coloring(charts::SpanColoring coloring) {
+  coloring_box_->setCurrentIndex(coloring_box_->findData(static_cast<int>(coloring)));
+  chart_->set_coloring(coloring);
+  compared_chart_->set_coloring(coloring);
+}
+
 QCustomPlot* TimelineView::plot() {
-  return plot_;
+  return chart_->plot();
 }
 
 charts::TimelinePlottable* TimelineView::timeline() {
-  return timeline_;
+  return chart_->timeline();
 }
 
 QString TimelineView::details_at(const QPoint& pos) const {
-  if (!plot_->axisRect()->rect().contains(pos)) return {};
-  const double key = plot_->xAxis->pixelToCoord(pos.x());
-  const double value = plot_->yAxis->pixelToCoord(pos.y());
-  const viewdata::TimelineData& run = timeline_->data();
-  const auto hit = timeline_->item_at(key, value);
-  if (hit) {
-    const viewdata::TimelineLane& lane = run.lanes()[static_cast<std::size_t>(hit->lane)];
-    const QString where =
-        charts::lane_label(run.lanes()[static_cast<std::size_t>(lane.device)], timing_);
-    const viewdata::DrawItem& item = hit->item;
-    if (item.folded) {
-      const double extent =
-          static_cast<double>(std::max<std::int64_t>(1, item.end_ns - item.start_ns));
-      return QString("%1: %2 spans folded (zoom in to see them)\n%3 – %4\nbusy %5%")
-          .arg(where)
-          .arg(item.count)
-          .arg(us(item.start_ns), us(item.end_ns))
-          .arg(std::min(100.0, 100.0 * static_cast<double>(item.busy_ns) / extent), 0, 'f', 0);
-    }
-    const viewdata::TimelineSpan& span = lane.spans[static_cast<std::size_t>(item.first_span)];
-    const viewdata::TimelineLayer& layer = run.layers()[static_cast<std::size_t>(span.layer_slot)];
-    QString text = where;
-    if (span.expert >= 0) text += QString(", expert %1").arg(span.expert);
-    text += QString("\nphase %1\nstep %2, layer %3\nstart %4\nduration %5")
-                .arg(phase_text(span.phase))
-                .arg(layer.step)
-                .arg(layer.layer)
-                .arg(us(span.start_ns), us(span.duration_ns()));
-    if (span.on_critical_path()) text += "\non the critical path";
-    if (layer.straggler_device == lane.device && lane.expert < 0) {
-      text += "\nthis device is the layer's straggler";
-    }
-    return text;
-  }
-  // Not on a span: maybe waiting at the barrier.
-  const int row = static_cast<int>(std::lround(value));
-  if (row < 0 || row >= static_cast<int>(timeline_->rows().size())) return {};
-  const viewdata::TimelineLane& lane =
-      run.lanes()[static_cast<std::size_t>(timeline_->rows()[static_cast<std::size_t>(row)])];
-  if (lane.expert >= 0) return {};
-  const auto t = static_cast<std::int64_t>(key * 1e3);
-  for (const auto& block : run.idle(lane.device)) {
-    if (block.start_ns <= t && t <= block.end_ns) {
-      const auto& layer = run.layers()[static_cast<std::size_t>(block.layer_slot)];
-      return QString("%1 idle %2, waiting for %3\nstep %4, layer %5")
-          .arg(charts::lane_label(lane, timing_), us(block.end_ns - block.start_ns),
-               layer.straggler_device >= 0 && layer.straggler_device < run.devices()
-                   ? charts::lane_label(
-                         run.lanes()[static_cast<std::size_t>(layer.straggler_device)], timing_)
-                   : QStringLiteral("the straggler"))
-          .arg(layer.step)
-          .arg(layer.layer);
-    }
-    if (block.start_ns > t) break;
-  }
-  return {};
+  return chart_->details_at(pos);
 }
 
-void TimelineView::on_mouse_move(QMouseEvent* event) {
-  if (event->buttons() != Qt::NoButton) return;  // dragging
-  const QString text = details_at(event->pos());
-  if (text.isEmpty()) {
-    QToolTip::hideText();
-  } else {
-    QToolTip::showText(event->globalPosition().toPoint(), text, plot_);
+void TimelineView::keyPressEvent(QKeyEvent* event) {
+  switch (event->key()) {
+    case Qt::Key_W:
+      chart_->zoom_by(kKeyZoom);
+      break;
+    case Qt::Key_S:
+      chart_->zoom_by(1 / kKeyZoom);
+      break;
+    case Qt::Key_A:
+      chart_->pan_by(-kKeyPan);
+      break;
+    case Qt::Key_D:
+      chart_->pan_by(kKeyPan);
+      break;
+    case Qt::Key_Up:
+      chart_->scroll_rows(-1);
+      break;
+    case Qt::Key_Down:
+      chart_->scroll_rows(1);
+      break;
+    case Qt::Key_Escape:
+      chart_->select_area(0, 0);
+      compared_chart_->select_area(0, 0);
+      break;
+    default:
+      QWidget::keyPressEvent(event);
+      return;
   }
-}
-
-void TimelineView::on_mouse_press(QMouseEvent* event) {
-  press_pos_ = event->pos();
-}
-
-void TimelineView::on_mouse_release(QMouseEvent* event) {
-  if (event->button() != Qt::LeftButton) return;
-  if ((event->pos() - press_pos_).manhattanLength() > 3) return;  // a drag, not a click
-  const auto hit = timeline_->item_at(plot_->xAxis->pixelToCoord(event->pos().x()),
-                                      plot_->yAxis->pixelToCoord(event->pos().y()));
-  if (!hit || hit->item.folded) return;
-  const viewdata::TimelineData& run = timeline_->data();
-  const auto& span = run.lanes()[static_cast<std::size_t>(hit->lane)]
-                         .spans[static_cast<std::size_t>(hit->item.first_span)];
-  if (span.expert < 0) return;
-  const int layer = run.layers()[static_cast<std::size_t>(span.layer_slot)].layer;
-  timeline_->set_highlight(layer, span.expert);
-  plot_->replot();
-  emit span_selected(layer, span.expert);
+  event->accept();
 }
 
 }  // namespace moescope::gui
