@@ -29,6 +29,8 @@
 #include "app/gui/views/compare_view.h"
 #include "app/gui/views/heatmap_view.h"
 #include "app/gui/views/overview_view.h"
+#include "app/gui/views/timeline_chart.h"
+#include "app/gui/views/timeline_view.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
 #include "core/exec/backend.h"
@@ -452,6 +454,34 @@ class MainWindowTest : public QObject {
     emit table->cellClicked(straggler, 0);
     QCOMPARE(activated.size(), 1);
     QCOMPARE(window.tabs()->currentIndex(), 2);  // the straggler timeline
+  }
+
+  // A policy run shown: the timeline offers the session's other runs to compare with, picks
+  // the run's baseline, loads it under the shown run and marks every layer.
+  void timeline_compares_a_run_with_its_baseline() {
+    const std::string path = dir_.filePath("ab.moescope").toStdString();
+    const auto ids = gui::testing::record(gui::testing::small_experiment(/*steps=*/1), path);
+    QCOMPARE(ids.size(), std::size_t{2});
+    gui::MainWindow window({path, false});
+    window.show();
+    window.tabs()->setCurrentWidget(window.timeline());
+    window.select_runs({{path, ids.back()}});
+    QVERIFY(wait_until_shown(window));
+    QCOMPARE(window.timeline()->compared_run_id().value_or(-1), ids.front());
+    QVERIFY(wait_until_shown(window));  // the compared run loads on its own line
+    QVERIFY(window.timeline()->compared_chart()->isVisible());
+    QVERIFY(window.timeline()->compared_chart()->has_run());
+    const auto& notes = window.timeline()->timeline()->layer_notes();
+    QCOMPARE(notes.size(), window.timeline()->timeline()->data().layers().size());
+    for (const QString& note : notes)
+      QVERIFY2(
+          note.startsWith("saves") || note.startsWith("costs") || note == "no significant change",
+          qPrintable(note));
+    // The baseline itself shown: it is not offered against itself; the policy run is.
+    window.select_runs({{path, ids.front()}});
+    QVERIFY(wait_until_shown(window));
+    QVERIFY(!window.timeline()->compared_run_id().has_value() ||
+            *window.timeline()->compared_run_id() != ids.front());
   }
 
   // Load setup: the panel then describes the run's own experiment (its policy and gamma).
