@@ -1,6 +1,7 @@
 #include "app/charts/report_writer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -21,6 +22,11 @@
 
 #include "app/charts/chart_export.h"
 #include "app/charts/compare_charts.h"
+#include "app/charts/heatmap_chart.h"
+#include "app/charts/timeline_plottable.h"
+#include "app/viewdata/device_summary.h"
+#include "app/viewdata/loaded_run.h"
+#include "app/viewdata/metric_text.h"
 #include "app/viewdata/report_summary.h"
 #include "core/base/error.h"
 #include "core/run/metric_table.h"
@@ -61,7 +67,18 @@ struct Table {
 struct RunSection {
   std::string name;
   Table layers;
-  std::string spec;  // pretty-printed JSON
+  // The first run's whole request (pretty-printed JSON); for the others, what differs from it.
+  std::string spec;
+  std::vector<std::string> spec_differences;
+  bool first = false;
+};
+
+// The baseline or the best policy up close: where its time goes.
+struct FocusRun {
+  std::string heading;  // "Baseline: none (#1)"
+  std::vector<Chart> charts;
+  Table devices;
+  std::string error;  // why its loads or spans could not be shown
 };
 
 struct Report {
@@ -73,8 +90,21 @@ struct Report {
   Table runs;
   Table metrics;
   std::vector<Chart> charts;
+  std::vector<FocusRun> focus;
   std::vector<RunSection> sections;
 };
+
+// Every image of the report, in the order they appear.
+std::vector<const Chart*> all_charts(const Report& r) {
+  std::vector<const Chart*> out;
+  for (const auto& chart : r.charts)
+    out.push_back(&chart);
+  for (const auto& focus : r.focus) {
+    for (const auto& chart : focus.charts)
+      out.push_back(&chart);
+  }
+  return out;
+}
 
 std::string quoted(const QString& path) {
   return "'" + path.toStdString() + "'";
@@ -180,6 +210,16 @@ constexpr const char* kMetricsNote =
     "and a policy that kept the baseline's pairs as the same work. The other figures are exact: a "
     "function of the routing and the policy, the same on every rerun.";
 
+constexpr const char* kFocusNote =
+    "The baseline and the policy the summary names, up close: each expert's kept rows against "
+    "its layer's mean, and the straggler timeline (the median repeat of every layer; idle time is "
+    "a device waiting for the layer's slowest one). Per device: its busy time, how often it was "
+    "the straggler, how long it idled, its busiest experts.";
+
+constexpr const char* kSpecNote =
+    "The first run's whole request, which reproduces it; for every other run, only what its "
+    "request changes (a run of the same comparison or sweep shares it).";
+
 // Means over the steps, per layer: what a reader compares across layers.
 Table layer_table(const viewdata::RunData& run) {
   struct Sums {
@@ -216,6 +256,118 @@ Table layer_table(const viewdata::RunData& run) {
          viewdata::format_value(s.error / n)});
   }
   return t;
+}
+
+Table device_table(const viewdata::TimelineData& timeline, const std::string& timing) {
+  Table t;
+  t.header = {"Device", "Busy per layer", "Straggler (% of layers)", "Idle (% of the expert phase)",
+              "Busiest experts (per layer)"};
+  t.text_columns = 1;
+  for (const auto& d : viewdata::summarize_devices(timeline)) {
+    std::string busiest;
+    for (const auto& e : d.busiest) {
+      // No break inside one expert's figure: "E4 263 µs" stays on one line (U+00A0).
+      const std::string nbsp = "\u00a0";
+      std::string duration = viewdata::format_duration(e.ns);
+      duration.replace(duration.find(' '), 1, nbsp);
+      busiest += (busiest.empty() ? "" : ", ") + std::string("E") + std::to_string(e.expert) +
+                 nbsp + duration;
+    }
+    t.rows.push_back(
+        {lane_label(timeline.lanes()[static_cast<std::size_t>(d.device)], timing).toStdString(),
+         viewdata::format_duration(d.busy_ns), viewdata::format_value(100 * d.straggler_share),
+         viewdata::format_value(100 * d.idle_share), busiest});
+  }
+  return t;
+}
+
+// The run up close: its load heatmap and its timeline, and the devices' summary. A run whose
+// loads or spans cannot be read gets a line saying so; the report is still written.
+FocusRun focus_run(const viewdata::RunData& run, const std::string& role, const QString& file_stem,
+                   ChartSize size) {
+  FocusRun focus;
+  focus.heading = role + ": " + run.display_name();
+  try {
+    const viewdata::LoadedRun loaded = viewdata::load_run(run.session_path, run.run.id, nullptr);
+    if (loaded.cube && !loaded.cube->empty()) {
+      const viewdata::LoadCube& cube = *loaded.cube;
+      focus.charts.push_back(render_chart(
+          file_stem + "_heatmap.png", "Expert load of " + run.display_name(),
+          {size.width, std::clamp(160 + 18 * cube.layer_count(), 300, 900), size.scale},
+          [&](QCustomPlot& p) {
+            HeatmapChart chart(p);
+            HeatmapLabels labels;
+            labels.title = "Kept rows ÷ the layer's mean (mean over steps)";
+            labels.row_label = "Layer";
+            labels.row_ids = cube.layer_ids();
+            labels.value_label = "kept ÷ mean";
+            labels.device_of_expert = cube.device_of_expert();
+            chart.set_grid(cube.layer_grid(viewdata::LoadKind::kKept, true), labels);
+          }));
+    } else if (!loaded.cube_error.empty()) {
+      focus.error += "Its loads could not be read: " + loaded.cube_error + ". ";
+    }
+    if (loaded.timeline && !loaded.timeline->empty()) {
+      const viewdata::TimelineData& timeline = *loaded.timeline;
+      focus.charts.push_back(render_chart(
+          file_stem + "_timeline.png", "Straggler timeline of " + run.display_name(),
+          {size.width, std::clamp(150 + 34 * timeline.devices(), 300, 900), size.scale},
+          [&](QCustomPlot& p) {
+            // The heading above names the run: the title stays short enough to fit.
+            auto* plottable = setup_timeline_plot(p, loaded.timeline, run.run.timing, false);
+            plottable->set_loads(loaded.cube);
+            plottable->set_coloring(default_coloring(timeline, plottable->has_loads()));
+          }));
+      focus.devices = device_table(timeline, run.run.timing);
+    } else if (!loaded.timeline_error.empty()) {
+      focus.error += "Its spans could not be read: " + loaded.timeline_error + ".";
+    }
+  } catch (const std::exception& e) {
+    focus.error = std::string("It could not be read: ") + e.what();
+  }
+  return focus;
+}
+
+// The baseline and the policy the summary names (else the fastest policy run), from the runs
+// given or, for the baseline, from its session.
+std::vector<FocusRun> focus_runs(const std::vector<viewdata::RunData>& runs, ChartSize size) {
+  auto is_policy = [](const viewdata::RunData& r) { return r.run.baseline_run.has_value(); };
+  std::optional<std::size_t> best = viewdata::best_policy_run(runs);
+  std::string best_role = "Best policy";
+  if (!best) {
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const auto speedup = runs[i].metric("speedup");
+      if (!is_policy(runs[i]) || !speedup) continue;
+      if (!best || *speedup > *runs[*best].metric("speedup")) best = i;
+    }
+    best_role = "Fastest policy (no significant speedup)";
+  }
+  std::vector<FocusRun> out;
+  if (best) {
+    const viewdata::RunData& policy = runs[*best];
+    const std::int64_t baseline_id = *policy.run.baseline_run;
+    const auto it = std::find_if(runs.begin(), runs.end(), [&](const viewdata::RunData& r) {
+      return r.session_path == policy.session_path && r.run.id == baseline_id;
+    });
+    if (it != runs.end()) {
+      out.push_back(focus_run(*it, "Baseline", "baseline", size));
+    } else {
+      try {
+        SessionStore store(policy.session_path, SessionStore::Access::kRead);
+        out.push_back(
+            focus_run(viewdata::load_run_data(store, baseline_id), "Baseline", "baseline", size));
+      } catch (const std::exception& e) {
+        out.push_back({"Baseline: run #" + std::to_string(baseline_id),
+                       {},
+                       {},
+                       std::string("It could not be read: ") + e.what()});
+      }
+    }
+    out.push_back(focus_run(policy, best_role, "best_policy", size));
+  } else {
+    out.push_back(focus_run(runs.front(), "Run", "run", size));
+  }
+  return out;
 }
 
 Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOptions& options,
@@ -255,9 +407,16 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
         render_chart("sweep_lost_pairs.png", "Lost pairs against gamma", chart_size,
                      [&](QCustomPlot& p) { plot_sweep(p, runs, SweepMetric::kLostPairs); }));
   }
+  report.focus = focus_runs(runs, chart_size);
   for (const auto& r : runs) {
-    report.sections.push_back(
-        {r.display_name(), layer_table(r), viewdata::pretty_request_json(r.run.request_json)});
+    RunSection section{r.display_name(), layer_table(r), {}, {}, report.sections.empty()};
+    if (section.first) {
+      section.spec = viewdata::pretty_request_json(r.run.request_json);
+    } else {
+      section.spec_differences =
+          viewdata::request_differences(runs.front().run.request_json, r.run.request_json);
+    }
+    report.sections.push_back(std::move(section));
   }
   return report;
 }
@@ -295,20 +454,42 @@ std::string html_escape(const std::string& text) {
 // width into narrow columns, so print tables take the page width.
 enum class Target { kBrowser, kPrint };
 
+// A number keeps its unit and its spread on its line: the spaces in "1855 ± 455" and "412 µs"
+// do not break; the one before "(no significant change)" still may.
+std::string unbroken(const std::string& text) {
+  static const std::string kPlusMinus = "±";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ' ') {
+      out += html_escape(std::string(1, text[i]));
+      continue;
+    }
+    const bool after_digit = i > 0 && std::isdigit(static_cast<unsigned char>(text[i - 1]));
+    const bool before_paren = i + 1 < text.size() && text[i + 1] == '(';
+    const bool at_plus_minus =
+        text.compare(i + 1, kPlusMinus.size(), kPlusMinus) == 0 ||
+        (i >= kPlusMinus.size() &&
+         text.compare(i - kPlusMinus.size(), kPlusMinus.size(), kPlusMinus) == 0);
+    out += at_plus_minus || (after_digit && !before_paren) ? "&nbsp;" : " ";
+  }
+  return out;
+}
+
 void html_table(std::ostringstream& out, const Table& t, Target target) {
+  // The header row in <thead>: on paper it repeats on every page the table spans.
   out << "<table class=\"data\" border=\"1\" cellspacing=\"0\" cellpadding=\"3\""
-      << (target == Target::kPrint ? " width=\"100%\"" : "") << ">\n<tr>";
+      << (target == Target::kPrint ? " width=\"100%\"" : "") << ">\n<thead><tr>";
   for (std::size_t c = 0; c < t.header.size(); ++c) {
     out << "<th" << (c < t.text_columns ? " align=\"left\"" : " align=\"right\"")
         << (c == 0 && target == Target::kPrint ? " width=\"22%\"" : "") << ">"
         << html_escape(t.header[c]) << "</th>";
   }
-  out << "</tr>\n";
+  out << "</tr></thead>\n";
   for (const auto& row : t.rows) {
     out << "<tr>";
     for (std::size_t c = 0; c < row.size(); ++c) {
-      out << "<td" << (c < t.text_columns ? "" : " align=\"right\"") << ">" << html_escape(row[c])
-          << "</td>";
+      out << "<td" << (c < t.text_columns ? "" : " align=\"right\"") << ">"
+          << (c < t.text_columns ? html_escape(row[c]) : unbroken(row[c])) << "</td>";
     }
     out << "</tr>\n";
   }
@@ -359,15 +540,36 @@ std::string report_html(const Report& r, Target target, ImageSrc&& image_src) {
         << (print ? kPrintChartShownWidth : kBrowserChart.width) << "\" alt=\""
         << html_escape(chart.title) << "\"></p>\n";
   }
+  out << "<h2" << (print ? " style=\"page-break-before: always\"" : "")
+      << ">Where the time goes</h2>\n<p>" << kFocusNote << "</p>\n";
+  for (const auto& f : r.focus) {
+    out << "<h3>" << html_escape(f.heading) << "</h3>\n";
+    if (!f.error.empty()) out << "<p>" << html_escape(f.error) << "</p>\n";
+    for (const auto& chart : f.charts) {
+      out << "<p><img class=\"chart\" src=\"" << image_src(chart) << "\" width=\""
+          << (print ? kPrintChartShownWidth : kBrowserChart.width) << "\" alt=\""
+          << html_escape(chart.title) << "\"></p>\n";
+    }
+    if (!f.devices.rows.empty()) html_table(out, f.devices, target);
+  }
   out << "<h2>Per-layer statistics</h2>\n<p>Means over the steps.</p>\n";
   for (const auto& s : r.sections) {
     out << "<h3>" << html_escape(s.name) << "</h3>\n";
     html_table(out, s.layers, target);
   }
-  out << "<h2>Run specifications</h2>\n<p>The whole request of each run: it reproduces the "
-         "run.</p>\n";
+  out << "<h2>Run specifications</h2>\n<p>" << kSpecNote << "</p>\n";
   for (const auto& s : r.sections) {
-    out << "<h3>" << html_escape(s.name) << "</h3>\n<pre>" << html_escape(s.spec) << "</pre>\n";
+    out << "<h3>" << html_escape(s.name) << "</h3>\n";
+    if (s.first) {
+      out << "<pre>" << html_escape(s.spec) << "</pre>\n";
+    } else if (s.spec_differences.empty()) {
+      out << "<p>The same request as " << html_escape(r.sections.front().name) << ".</p>\n";
+    } else {
+      out << "<pre>";
+      for (const auto& line : s.spec_differences)
+        out << html_escape(line) << "\n";
+      out << "</pre>\n";
+    }
   }
   out << "</body>\n</html>\n";
   return out.str();
@@ -394,9 +596,13 @@ void write_pdf(const Report& report, const QString& path) {
                                        [](const Chart& chart) { return chart.file.toStdString(); });
   QTextDocument document;
   document.setDefaultFont(QFont("DejaVu Sans", 9));
-  for (const auto& chart : report.charts) {
-    document.addResource(QTextDocument::ImageResource, QUrl(chart.file),
-                         QImage::fromData(chart.png, "PNG"));
+  // Lines break between words only: a number is never split across lines (a column widens).
+  QTextOption text_option = document.defaultTextOption();
+  text_option.setWrapMode(QTextOption::WordWrap);
+  document.setDefaultTextOption(text_option);
+  for (const Chart* chart : all_charts(report)) {
+    document.addResource(QTextDocument::ImageResource, QUrl(chart->file),
+                         QImage::fromData(chart->png, "PNG"));
   }
   document.setHtml(QString::fromStdString(html));
   write_atomically(path, [&](const QString& temp) {
@@ -471,9 +677,9 @@ void write_markdown(const Report& r, const QString& path) {
     throw Error("cannot write " + quoted(path) + ": cannot create the folder " +
                 quoted(folder.path()) + " for its charts");
   }
-  for (const auto& chart : r.charts) {
-    write_atomically(folder.filePath(chart.file),
-                     [&](const QString& temp) { return write_bytes(temp, chart.png); });
+  for (const Chart* chart : all_charts(r)) {
+    write_atomically(folder.filePath(chart->file),
+                     [&](const QString& temp) { return write_bytes(temp, chart->png); });
   }
   std::ostringstream out;
   out << "# " << md_escape(r.title) << "\n\nGenerated " << md_escape(r.generated_at);
@@ -491,18 +697,36 @@ void write_markdown(const Report& r, const QString& path) {
     out << "![" << md_escape(chart.title) << "](" << link_folder.toStdString() << "/"
         << QUrl::toPercentEncoding(chart.file).toStdString() << ")\n\n";
   }
+  out << "## Where the time goes\n\n" << kFocusNote << "\n\n";
+  for (const auto& f : r.focus) {
+    out << "### " << md_escape(f.heading) << "\n\n";
+    if (!f.error.empty()) out << md_escape(f.error) << "\n\n";
+    for (const auto& chart : f.charts) {
+      out << "![" << md_escape(chart.title) << "](" << link_folder.toStdString() << "/"
+          << QUrl::toPercentEncoding(chart.file).toStdString() << ")\n\n";
+    }
+    if (!f.devices.rows.empty()) md_table(out, f.devices);
+  }
   out << "## Per-layer statistics\n\nMeans over the steps.\n\n";
   for (const auto& s : r.sections) {
     out << "### " << md_escape(s.name) << "\n\n";
     md_table(out, s.layers);
   }
-  out << "## Run specifications\n\nThe whole request of each run: it reproduces the run.\n\n";
+  out << "## Run specifications\n\n" << kSpecNote << "\n\n";
   for (const auto& s : r.sections) {
-    const std::string fence = fence_for(s.spec);
-    out << "### " << md_escape(s.name) << "\n\n"
-        << fence << "json\n"
-        << s.spec << "\n"
-        << fence << "\n\n";
+    out << "### " << md_escape(s.name) << "\n\n";
+    if (s.first) {
+      const std::string fence = fence_for(s.spec);
+      out << fence << "json\n" << s.spec << "\n" << fence << "\n\n";
+    } else if (s.spec_differences.empty()) {
+      out << "The same request as " << md_escape(r.sections.front().name) << ".\n\n";
+    } else {
+      std::string lines;
+      for (const auto& line : s.spec_differences)
+        lines += line + "\n";
+      const std::string fence = fence_for(lines);
+      out << fence << "\n" << lines << fence << "\n\n";
+    }
   }
   const std::string text = out.str();
   write_atomically(path, [&](const QString& temp) {

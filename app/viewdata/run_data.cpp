@@ -101,7 +101,63 @@ void pretty_json(std::ostringstream& out, const nlohmann::json& j, int indent) {
   }
 }
 
+// Short arrays of scalars are one value (a layer list, the gammas); objects and arrays of
+// objects are walked.
+bool is_leaf(const nlohmann::json& j) {
+  if (j.is_object()) return false;
+  if (!j.is_array()) return true;
+  return std::none_of(j.begin(), j.end(),
+                      [](const nlohmann::json& e) { return e.is_structured(); });
+}
+
+void collect_differences(const nlohmann::json* a, const nlohmann::json* b, const std::string& path,
+                         std::vector<std::string>& out) {
+  const auto text = [](const nlohmann::json* j) {
+    return j == nullptr ? std::string("(absent)")
+                        : j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  if (a != nullptr && b != nullptr && *a == *b) return;
+  const bool walk_objects = a != nullptr && b != nullptr && a->is_object() && b->is_object();
+  const bool walk_arrays = a != nullptr && b != nullptr && a->is_array() && b->is_array() &&
+                           !is_leaf(*a) && !is_leaf(*b) && a->size() == b->size();
+  if (walk_objects) {
+    std::vector<std::string> keys;
+    for (const auto& item : a->items())
+      keys.push_back(item.key());
+    for (const auto& item : b->items()) {
+      if (!a->contains(item.key())) keys.push_back(item.key());
+    }
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys) {
+      const auto ia = a->find(key);
+      const auto ib = b->find(key);
+      collect_differences(ia == a->end() ? nullptr : &*ia, ib == b->end() ? nullptr : &*ib,
+                          path.empty() ? key : path + "." + key, out);
+    }
+    return;
+  }
+  if (walk_arrays) {
+    for (std::size_t i = 0; i < a->size(); ++i)
+      collect_differences(&(*a)[i], &(*b)[i], path + "[" + std::to_string(i) + "]", out);
+    return;
+  }
+  out.push_back((path.empty() ? std::string("(the whole request)") : path) + ": " + text(a) +
+                " → " + text(b));
+}
+
 }  // namespace
+
+std::vector<std::string> request_differences(const std::string& a_json, const std::string& b_json) {
+  auto parse = [](const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(text) : j;
+  };
+  const nlohmann::json a = parse(a_json);
+  const nlohmann::json b = parse(b_json);
+  std::vector<std::string> out;
+  collect_differences(&a, &b, "", out);
+  return out;
+}
 
 std::string pretty_request_json(const std::string& request_json) {
   const auto j = nlohmann::json::parse(request_json, nullptr, false);

@@ -43,4 +43,9 @@ std::vector<LayerLatency> latency_per_layer(const RunData& run);
 // is not JSON comes back as it is, and bytes that are not UTF-8 are replaced rather than thrown on.
 std::string pretty_request_json(const std::string& request_json);
 
+// Where two stored requests differ, one line per changed leaf by its dotted path, in key
+// order: "policies.gamma: [1.25] → [1.5]", "seed: 1 → (absent)". Arrays of numbers or strings
+// compare whole; text that is not JSON compares as one value. Empty when they agree.
+std::vector<std::string> request_differences(const std::string& a_json, const std::string& b_json);
+
 }  // namespace moescope::viewdata

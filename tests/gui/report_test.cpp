@@ -442,13 +442,18 @@ class ReportTest : public QObject {
     QVERIFY(html.contains("2025-01-02T03:04:05Z"));
     QVERIFY(html.contains(dir_.filePath("session.moescope")));
 
+    // A figure keeps its spread on its line: "1855&nbsp;±&nbsp;455".
+    QVERIFY(html.contains(QRegularExpression("[0-9]&nbsp;±&nbsp;[0-9]")));
+    QVERIFY(!html.contains(QRegularExpression("[0-9] ± [0-9]")));
+    QString spaced = html;
+    spaced.replace("&nbsp;", " ");
     // The actual values as the table formats them, with units in the headers.
     const RunsMetricTable table = runs_metric_table(all_);
     for (std::size_t r = 0; r < table.values.size(); ++r) {
       for (std::size_t m = 0; m < table.values[r].size(); ++m) {
         if (!table.values[r][m]) continue;
         const QString text = QString::fromStdString(table.texts[r][m]).toHtmlEscaped();
-        QVERIFY2(html.contains(text), qPrintable(text));
+        QVERIFY2(spaced.contains(text), qPrintable(text));
       }
     }
     QVERIFY(html.contains("Layer latency (µs)"));
@@ -467,16 +472,37 @@ class ReportTest : public QObject {
       QVERIFY(image.loadFromData(png, "PNG"));
       QVERIFY(image.width() >= 1200 && image.height() >= 600);
     }
-    // trade-off, the headline metrics in two images, layers, speedup and drop rate against gamma
-    QCOMPARE(images, 6);
+    // trade-off, the headline metrics in two images, layers, speedup and drop rate against gamma,
+    // then the heatmap and the timeline of the baseline and of the best policy
+    QCOMPARE(images, 10);
+    QVERIFY(html.contains("<thead><tr>"));
 
-    // The stored request, pretty-printed: one key a line.
+    // Where the time goes: the baseline and the policy the summary names, each with its devices.
+    const auto best = viewdata::best_policy_run(all_);
+    QVERIFY(best.has_value());
+    const auto baseline = std::find_if(all_.begin(), all_.end(), [&](const auto& r) {
+      return r.run.id == all_[*best].run.baseline_run.value_or(-1);
+    });
+    QVERIFY(baseline != all_.end());
+    QVERIFY(html.contains("<h3>Baseline: " +
+                          QString::fromStdString(baseline->display_name()).toHtmlEscaped()));
+    QVERIFY(html.contains("<h3>Best policy: " +
+                          QString::fromStdString(all_[*best].display_name()).toHtmlEscaped()));
+    QCOMPARE(html.count("<th align=\"left\">Device</th>"), 2);
+
+    // The first request whole, pretty-printed (one key a line); the others by what differs.
     QVERIFY(html.contains("&quot;policies&quot;: {\n"));
     QVERIFY(html.contains("&quot;layer_subset&quot;: [0, 3, 7]"));
+    QCOMPARE(html.count("&quot;layer_subset&quot;"), 1);
+    QCOMPARE(html.count("The same request as " +
+                        QString::fromStdString(all_.front().display_name()).toHtmlEscaped()),
+             3);  // the other runs of the comparison
+    QVERIFY(html.contains(
+        QRegularExpression("policies\\.gamma: \\[[^\\]]*\\] → \\[0\\.5,1\\.0,2\\.0\\]")));
 
     // A comparison alone has no sweep figures.
     write_report(compare_, html_path);
-    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 4);
+    QCOMPARE(QString::fromUtf8(read_all(html_path)).count("data:image/png;base64,"), 8);
   }
 
   void markdownReportHasTablesAndChartFiles() {
@@ -497,11 +523,14 @@ class ReportTest : public QObject {
         rows = 0;
       }
     }
-    // runs, metrics, then one per-layer table per run
-    QCOMPARE(table_rows.size(), 2 + all_.size());
+    // runs, metrics, the devices of the baseline and the best policy, then one per-layer table
+    // per run
+    QCOMPARE(table_rows.size(), 4 + all_.size());
     QCOMPARE(table_rows[0], 2 + static_cast<int>(all_.size()));
     QCOMPARE(table_rows[1], 2 + static_cast<int>(all_.size()));
-    for (std::size_t t = 2; t < table_rows.size(); ++t)
+    QCOMPARE(table_rows[2], 2 + 4);  // four devices
+    QCOMPARE(table_rows[3], 2 + 4);
+    for (std::size_t t = 4; t < table_rows.size(); ++t)
       QCOMPARE(table_rows[t], 2 + 3);  // three layers
     // Every row of a table has the header's column count.
     const QString metrics_header = lines[lines.indexOf(QRegularExpression("^\\| Run \\| Layer.*"))];
@@ -514,7 +543,7 @@ class ReportTest : public QObject {
       QVERIFY2(file.contains("notes_files/"), qPrintable(file));
       QVERIFY2(!QImage(file).isNull(), qPrintable(file));
     }
-    QCOMPARE(images, 6);
+    QCOMPARE(images, 10);
     // The script name is text, not HTML.
     QVERIFY(!md.contains(QString::fromStdString(kScriptName)));
     QVERIFY(md.contains("\\<script\\>alert(1)\\</script\\>"));
@@ -545,7 +574,8 @@ class ReportTest : public QObject {
       // page num type width height ...: the charts are drawn 2280 pixels wide
       if (fields.size() > 4 && fields[2] == "image" && fields[3].toInt() >= 2000) ++charts;
     }
-    QCOMPARE(charts, 4);  // trade-off, the headline metrics in two images, layers
+    // trade-off, the headline metrics in two images, layers; heatmap and timeline of two runs
+    QCOMPARE(charts, 8);
   }
 
   void reportFailuresNameThePathAndKeepTheOldFile() {
