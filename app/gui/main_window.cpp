@@ -35,6 +35,7 @@
 
 #include "app/charts/chart_export.h"
 #include "app/charts/report_writer.h"
+#include "app/gui/glossary_dialog.h"
 #include "app/gui/run_controller.h"
 #include "app/gui/run_loader.h"
 #include "app/gui/run_setup_panel.h"
@@ -314,6 +315,11 @@ void MainWindow::build_actions() {
   });
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
+  add(help, tr("Metric &glossary"), QKeySequence::HelpContents, [this] {
+    if (glossary_ == nullptr) glossary_ = make_glossary_dialog(this);
+    glossary_->show();
+    glossary_->raise();
+  });
   add(help, tr("&About MoEScope"), QKeySequence(), [this] { about(); });
 }
 

@@ -16,6 +16,7 @@
 #include "app/viewdata/run_data.h"
 
 class QAction;
+class QDialog;
 class QMenu;
 class QTabWidget;
 class QTimer;
@@ -145,6 +146,7 @@ class MainWindow : public QMainWindow {
   QTimer* watch_timer_ = nullptr;
   std::vector<WatchedFile> watched_;
   RunLoader* loader_ = nullptr;
+  QDialog* glossary_ = nullptr;  // made when first asked for
   std::shared_ptr<const viewdata::LoadedRun> shown_;
   std::optional<RunRef> shown_ref_;
   std::optional<RunRef> pending_ref_;  // selected, still loading

@@ -35,6 +35,16 @@ int RunData::repeats() const {
   return most;
 }
 
+std::string RunData::capacity_scope() const {
+  const auto j = nlohmann::json::parse(run.request_json, nullptr, false);
+  if (j.is_object() && j.contains("policies") && j["policies"].is_object()) {
+    const auto& policies = j["policies"];
+    if (policies.contains("capacity_scope") && policies["capacity_scope"].is_string())
+      return policies["capacity_scope"].get<std::string>();
+  }
+  return "global";
+}
+
 std::string RunData::display_name() const {
   return run.name + " (#" + std::to_string(run.id) + ")";
 }

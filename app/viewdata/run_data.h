@@ -28,6 +28,8 @@ struct RunData {
   int repeats() const;
   // "name (#id)": how charts and tables name a run.
   std::string display_name() const;
+  // The request's capacity scope: "global", "source" or "device" (global when it says none).
+  std::string capacity_scope() const;
 };
 
 RunData load_run_data(SessionStore& store, std::int64_t id);

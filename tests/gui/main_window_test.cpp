@@ -3,7 +3,9 @@
 // session, and exports through the window.
 #include <qcustomplot.h>
 #include <QApplication>
+#include <QAction>
 #include <QComboBox>
+#include <QDialog>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -18,6 +20,7 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QTreeView>
 #include <QtTest>
 
@@ -482,6 +485,25 @@ class MainWindowTest : public QObject {
     QVERIFY(wait_until_shown(window));
     QVERIFY(!window.timeline()->compared_run_id().has_value() ||
             *window.timeline()->compared_run_id() != ids.front());
+  }
+
+  void help_opens_the_metric_glossary() {
+    gui::MainWindow window({dir_.filePath("glossary.moescope").toStdString(), false});
+    window.show();
+    QAction* action = nullptr;
+    for (QAction* a : window.findChildren<QAction*>()) {
+      if (a->text() == "Metric &glossary") action = a;
+    }
+    QVERIFY(action != nullptr);
+    QCOMPARE(action->shortcut(), QKeySequence(QKeySequence::HelpContents));
+    action->trigger();
+    auto* dialog = window.findChild<QDialog*>("glossary");
+    QVERIFY(dialog != nullptr && dialog->isVisible());
+    auto* text = dialog->findChild<QTextBrowser*>();
+    QVERIFY(text != nullptr);
+    QVERIFY(text->toPlainText().contains("Straggler margin"));
+    action->trigger();  // again: the same dialog, not a second one
+    QCOMPARE(window.findChildren<QDialog*>("glossary").size(), 1);
   }
 
   // Load setup: the panel then describes the run's own experiment (its policy and gamma).

@@ -10,6 +10,7 @@
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
 #include "app/gui/number_list.h"
+#include "app/viewdata/metric_glossary.h"
 #include "app/viewdata/metric_text.h"
 #include "app/viewdata/run_data.h"
 #include "core/base/error.h"
@@ -136,6 +137,34 @@ class ModelsTest : public QObject {
     }
     model.set_run(nullptr);
     QCOMPARE(model.rowCount(), 0);
+  }
+
+  // The glossary and the tooltips come from the one metric table: every metric is explained.
+  void glossary_explains_every_metric() {
+    const QString html = QString::fromStdString(viewdata::glossary_html());
+    for (const MetricInfo& m : metric_table()) {
+      const QString label =
+          QString::fromUtf8(m.label.data(), static_cast<qsizetype>(m.label.size()));
+      const QString description =
+          QString::fromUtf8(m.description.data(), static_cast<qsizetype>(m.description.size()));
+      QVERIFY2(!description.isEmpty(), qPrintable(label));
+      QVERIFY2(html.contains("<b>" + label.toHtmlEscaped() + "</b>"), qPrintable(label));
+      QVERIFY2(html.contains(description.toHtmlEscaped()), qPrintable(description));
+    }
+    QCOMPARE(viewdata::better_text(metric_info("latency_ns")), std::string("lower is better"));
+    QCOMPARE(viewdata::better_text(metric_info("gate_mass_kept")), std::string("higher is better"));
+    QVERIFY(html.contains("<b>Straggler</b>"));
+
+    gui::LayerTableModel layers;
+    for (int c = 0; c < layers.columnCount(); ++c) {
+      const QString header = layers.headerData(c, Qt::Horizontal).toString();
+      const QString tip = layers.headerData(c, Qt::Horizontal, Qt::ToolTipRole).toString();
+      QVERIFY2(c == gui::LayerTableModel::kLayer || !tip.isEmpty(), qPrintable(header));
+    }
+    QCOMPARE(layers.headerData(gui::LayerTableModel::kDropRate, Qt::Horizontal, Qt::ToolTipRole)
+                 .toString()
+                 .toStdString(),
+             std::string(metric_info("drop_rate").description));
   }
 
   void layer_table_averages_the_steps() {

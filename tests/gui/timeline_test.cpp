@@ -675,6 +675,24 @@ class TimelineTest : public QObject {
     QVERIFY2(details.contains("rows 50 kept of 70 routed (2.50× the layer's mean)"),
              qPrintable(details));
     QVERIFY2(details.contains("capacity 60 rows per expert"), qPrintable(details));
+    // Capacities per device read as the run's scope says: C_d of the device, C_s per source.
+    {
+      auto scoped = std::make_shared<moescope::viewdata::LoadedRun>(*hand_run(1, 1.0, 5));
+      for (auto& row : scoped->data.layers)
+        row.capacity = {30, 60, 90};
+      scoped->timeline = std::make_shared<const TimelineData>(
+          TimelineData::build(hand_events(), scoped->data.layers));
+      scoped->data.run.request_json = R"({"policies": {"capacity_scope": "device"}})";
+      view.show_loaded(scoped);
+      QVERIFY2(view.details_at(p).contains("capacity 60 rows on this device (device scope)"),
+               qPrintable(view.details_at(p)));
+      scoped->data.run.request_json = R"({"policies": {"capacity_scope": "source"}})";
+      view.show_loaded(scoped);
+      QVERIFY2(view.details_at(p).contains(
+                   "capacity per expert from each source device: 30, 60, 90 rows"),
+               qPrintable(view.details_at(p)));
+      view.show_loaded(hand_run(1, 1.0, 5));
+    }
     view.set_coloring(SpanColoring::kByDevice);
     QImage image = view.plot()->toPixmap().toImage();
     QCOMPARE(image.pixelColor(p).rgb(), moescope::charts::device_series_color(1).rgb());

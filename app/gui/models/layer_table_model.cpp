@@ -1,9 +1,11 @@
 #include "app/gui/models/layer_table_model.h"
 
 #include <map>
+#include <string_view>
 
 #include "app/gui/models/metrics_table_model.h"
 #include "app/viewdata/metric_text.h"
+#include "core/run/metric_table.h"
 
 namespace moescope::gui {
 
@@ -124,7 +126,24 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  if (orientation != Qt::Horizontal) return {};
+  if (role == Qt::ToolTipRole) {
+    // The glossary's sentence for each metric column.
+    static const std::map<int, std::string_view> kKeys = {{kLatency, "latency_ns"},
+                                                          {kStragglerMargin, "straggler_margin_ns"},
+                                                          {kImbalanceRouted, "imbalance_routed"},
+                                                          {kImbalanceKept, "imbalance_kept"},
+                                                          {kDropRate, "drop_rate"},
+                                                          {kLostPairs, "lost_pairs"},
+                                                          {kOutputError, "output_error"}};
+    if (section == kStragglerDevice)
+      return tr("The device whose experts finished the layer last: the others waited for it");
+    const auto it = kKeys.find(section);
+    if (it == kKeys.end()) return {};
+    const auto description = metric_info(it->second).description;
+    return QString::fromUtf8(description.data(), static_cast<qsizetype>(description.size()));
+  }
+  if (role != Qt::DisplayRole) return {};
   switch (section) {
     case kLayer:
       return tr("Layer");

@@ -27,21 +27,23 @@ QString phase_text(profiler::Phase phase) {
   return QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
 }
 
-// "capacity 380 rows per expert", per source device when the scope is local.
-QString capacity_text(const std::vector<std::int64_t>& capacity) {
+// The capacity that bounded a span's expert, as the run's scope defines it
+// (shared/ALGORITHMS.md, Capacity): C per expert, C_s per (source device, expert), or C_d rows
+// on each destination device.
+QString capacity_text(const std::vector<std::int64_t>& capacity, const std::string& scope,
+                      int device) {
   if (capacity.empty()) return {};
-  const bool same = std::all_of(capacity.begin(), capacity.end(),
-                                [&](std::int64_t c) { return c == capacity.front(); });
-  if (same) {
-    return QString("capacity %1 rows per expert%2")
-        .arg(capacity.front())
-        .arg(capacity.size() > 1 ? " from each source device" : "");
+  if (scope == "device") {
+    if (device < 0 || device >= static_cast<int>(capacity.size())) return {};
+    return QString("capacity %1 rows on this device (device scope)")
+        .arg(capacity[static_cast<std::size_t>(device)]);
   }
+  if (capacity.size() == 1) return QString("capacity %1 rows per expert").arg(capacity.front());
   QStringList values;
   for (std::size_t d = 0; d < capacity.size() && d < 8; ++d)
     values << QString::number(capacity[d]);
   if (capacity.size() > 8) values << "…";
-  return "capacity per source device: " + values.join(", ") + " rows";
+  return "capacity per expert from each source device: " + values.join(", ") + " rows";
 }
 
 }  // namespace
@@ -90,6 +92,10 @@ void TimelineChart::show_message(const QString& message) {
     if (auto* text = qobject_cast<QCPItemText*>(plot_->item(i))) text->setText(message);
   }
   replot();
+}
+
+void TimelineChart::set_capacity_scope(const std::string& scope) {
+  capacity_scope_ = scope;
 }
 
 void TimelineChart::set_window(double lower_us, double upper_us) {
@@ -302,7 +308,7 @@ QString TimelineChart::details_at(const QPoint& pos) const {
                     .arg(rows->routed)
                     .arg(rows->kept_over_mean, 0, 'f', 2);
       }
-      const QString capacity = capacity_text(layer.capacity);
+      const QString capacity = capacity_text(layer.capacity, capacity_scope_, lane.device);
       if (!capacity.isEmpty()) text += "\n" + capacity;
     }
     if (span.on_critical_path()) text += "\non the critical path";

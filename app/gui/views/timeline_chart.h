@@ -33,6 +33,8 @@ class TimelineChart : public QWidget {
   void show_data(std::shared_ptr<const viewdata::TimelineData> lanes,
                  std::shared_ptr<const viewdata::LoadCube> loads, const std::string& timing,
                  const QString& run_name);
+  // How the run's capacities are read in tooltips: "global", "source" or "device".
+  void set_capacity_scope(const std::string& scope);
   // The time window in µs since the run's start, kept on the run (see set_time_extent).
   void set_window(double lower_us, double upper_us);
   std::pair<double, double> window() const;
@@ -87,6 +89,7 @@ class TimelineChart : public QWidget {
   QCustomPlot* plot_ = nullptr;
   charts::TimelinePlottable* timeline_ = nullptr;  // owned by plot_
   std::string timing_;
+  std::string capacity_scope_ = "global";
   QString run_name_;
   std::shared_ptr<const viewdata::LoadCube> loads_;
   std::optional<charts::SpanColoring> coloring_;  // the user's choice; unset: the run's default

@@ -112,15 +112,18 @@ void TimelineView::show_run(const std::vector<profiler::Event>& events,
     clear();  // never leave the previous run on screen under a new selection
     throw;
   }
+  chart_->set_capacity_scope("global");
   show_main(std::move(built), nullptr, timing, {}, layers);
 }
 
 void TimelineView::show_timeline(std::shared_ptr<const viewdata::TimelineData> lanes,
                                  const std::string& timing) {
+  chart_->set_capacity_scope("global");
   show_main(std::move(lanes), nullptr, timing, {}, {});
 }
 
 void TimelineView::show_loaded(std::shared_ptr<const viewdata::LoadedRun> run) {
+  chart_->set_capacity_scope(run->data.capacity_scope());
   show_main(run->timeline, run->cube, run->data.run.timing,
             QString::fromStdString(run->data.display_name()), run->data.layers);
 }
@@ -185,6 +188,7 @@ void TimelineView::show_compared(std::shared_ptr<const viewdata::LoadedRun> run)
     compared_chart_->setVisible(false);
   } else {
     compared_layers_ = run->data.layers;
+    compared_chart_->set_capacity_scope(run->data.capacity_scope());
     const auto [lower, upper] = chart_->window();
     syncing_ = true;  // its fit must not move the shown chart
     compared_chart_->show_data(run->timeline, run->cube, run->data.run.timing,
