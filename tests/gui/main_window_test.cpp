@@ -2,8 +2,8 @@
 // from the panel, Cancel, rename and delete, a session another process writes to, a corrupt
 // session, and exports through the window.
 #include <qcustomplot.h>
-#include <QApplication>
 #include <QAction>
+#include <QApplication>
 #include <QComboBox>
 #include <QDialog>
 #include <QDir>
