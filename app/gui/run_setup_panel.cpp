@@ -127,6 +127,12 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   model_form->addRow(tr("Weights"),
                      folder_row(weights_dir_, tr("A model folder with its checkpoint"), this));
   model_form->addRow(tr("Scale ÷"), scale_);
+  // What the scale rounded, when it does not divide the model's sizes.
+  scale_note_ = new QLabel(this);
+  scale_note_->setWordWrap(true);
+  scale_note_->setStyleSheet("color: #8a5a00;");
+  scale_note_->setVisible(false);
+  model_form->addRow(scale_note_);
   model_form->addRow(tr("Tokens"), tokens_);
   model_form->addRow(tr("Steps"), steps_);
   model_form->addRow(tr("Repeats"), repeats_);
@@ -336,7 +342,28 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   connect(policy_, &QComboBox::currentIndexChanged, this, update);
   connect(replicas_, &QSpinBox::valueChanged, this, update);
   connect(weights_dir_, &QLineEdit::textChanged, this, update);
+  auto note = [this] { update_scale_note(); };
+  connect(scale_, &QSpinBox::valueChanged, this, note);
+  connect(preset_, &QComboBox::currentTextChanged, this, note);
+  connect(spec_file_, &QLineEdit::editingFinished, this, note);
+  connect(weights_dir_, &QLineEdit::textChanged, this, note);
   update_enabled();
+  update_scale_note();
+}
+
+void RunSetupPanel::update_scale_note() {
+  Experiment e;
+  e.model.preset = preset_->currentText().toStdString();
+  e.model.spec_file = spec_file_->text().trimmed().toStdString();
+  e.model.weights_dir = weights_dir_->text().trimmed().toStdString();
+  e.model.scale = scale_->value();
+  const QString note = QString::fromStdString(scale_note(e));
+  scale_note_->setText(note);
+  scale_note_->setVisible(!note.isEmpty());
+}
+
+QString RunSetupPanel::scale_note_text() const {
+  return scale_note_->isVisibleTo(this) ? scale_note_->text() : QString();
 }
 
 void RunSetupPanel::update_enabled() {

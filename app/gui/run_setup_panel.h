@@ -42,6 +42,8 @@ class RunSetupPanel : public QWidget {
   // The session the next run is stored in, shown above the Run button.
   void set_target_session(const QString& path);
   QString target_session_text() const;
+  // What the scale rounded down (shown under it); empty when it divides the model's sizes.
+  QString scale_note_text() const;
 
   QPushButton* run_button() const { return run_button_; }
   QPushButton* compare_button() const { return compare_button_; }
@@ -52,6 +54,7 @@ class RunSetupPanel : public QWidget {
   void cancel_clicked();
 
  private:
+  void update_scale_note();
   void update_enabled();
 
   QComboBox* preset_ = nullptr;
@@ -88,6 +91,7 @@ class RunSetupPanel : public QWidget {
   QPushButton* cancel_button_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QLabel* status_ = nullptr;
+  QLabel* scale_note_ = nullptr;
   QLabel* target_ = nullptr;
   bool busy_ = false;
 };

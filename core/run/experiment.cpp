@@ -89,6 +89,30 @@ Experiment resolve(Experiment experiment) {
   return cpu_for_experts();
 }
 
+std::string scale_note(const Experiment& experiment) {
+  const ModelChoice& m = experiment.model;
+  if (m.spec || m.scale <= 1 || !m.weights_dir.empty()) return {};
+  ModelSpec base;
+  try {
+    if (m.spec_file.empty() && m.preset.empty()) return {};
+    base = m.spec_file.empty() ? preset(m.preset) : load_model_file(m.spec_file);
+  } catch (const Error&) {
+    return {};
+  }
+  std::string rounded;
+  const auto check = [&](const char* name, int size) {
+    if (size % m.scale == 0) return;
+    rounded += (rounded.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(size) +
+               " ÷ " + std::to_string(m.scale) + " rounded down to " +
+               std::to_string(std::max(1, size / m.scale));
+  };
+  check("hidden", base.hidden);
+  check("expert_ffn", base.expert_ffn);
+  if (base.shared_experts > 0) check("shared_ffn", base.shared_ffn);
+  if (rounded.empty()) return {};
+  return "scale " + std::to_string(m.scale) + " does not divide the model's sizes: " + rounded;
+}
+
 void validate_values(const Experiment& e) {
   // Requests are stored as JSON text, which must be UTF-8.
   require_utf8(e.model.preset, "the preset's name");

@@ -91,6 +91,12 @@ Experiment demo_experiment();
 // Throws Error naming what is wrong (an unknown preset, an unreadable file, a bad layer).
 Experiment resolve(Experiment experiment);
 
+// What --scale rounded, when it does not divide the model's sizes: "scale 3 does not divide
+// the model's sizes: hidden 2048 ÷ 3 rounded down to 682, ..."; empty when it divides them,
+// at scale 1, for a resolved or checkpoint-sized model, or when the model cannot be read (the
+// run says why).
+std::string scale_note(const Experiment& experiment);
+
 // Checks everything that can be checked before a run starts, naming the field: steps, tokens,
 // skew, scale, gammas, ms, devices, placement, the backend's name; with model.spec set, also
 // the device counts and the placement against the model's experts. Throws Error.

@@ -122,6 +122,22 @@ TEST(CliRun, TableNamesThePoliciesAndDevices) {
   EXPECT_TRUE(r.err.empty()) << "no progress line when stderr is not a terminal: " << r.err;
 }
 
+// A scale that does not divide the sizes runs at the sizes it rounds to, and says so.
+TEST(CliRun, ScaleThatDoesNotDivideSaysWhatItRounded) {
+  const CliResult r = run_cli({"run", "--preset", "mixtral-8x7b", "--scale", "3", "--tokens", "16",
+                               "--layers", "0", "--repeats", "1", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: scale 3 does not divide the model's sizes: hidden 4096 ÷ 3 rounded "
+                       "down to 1365, expert_ffn 14336 ÷ 3 rounded down to 4778"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("\"hidden\": 1365"), std::string::npos) << r.out.substr(0, 2000);
+  const CliResult divides = run_cli({"run", "--preset", "mixtral-8x7b", "--scale", "64", "--tokens",
+                                     "16", "--layers", "0", "--repeats", "1"});
+  ASSERT_EQ(divides.exit_code, 0) << divides.err;
+  EXPECT_EQ(divides.err.find("note:"), std::string::npos) << divides.err;
+}
+
 TEST(CliRun, SpecFileAndReplayedLogits) {
   const std::string spec = temp_path(".json");
   CliResult r = run_cli({"spec", "--preset", "olmoe-1b-7b", "--scale", "32", "--out", spec});

@@ -189,6 +189,20 @@ class MainWindowTest : public QObject {
     }
   }
 
+  void the_panel_says_what_a_scale_rounded() {
+    gui::MainWindow window({dir_.filePath("scale.moescope").toStdString(), false});
+    auto experiment = gui::testing::small_experiment();
+    experiment.model.preset = "mixtral-8x7b";
+    experiment.model.scale = 3;
+    window.setup_panel()->set_experiment(experiment);
+    QCOMPARE(window.setup_panel()->scale_note_text(),
+             QString("scale 3 does not divide the model's sizes: hidden 4096 ÷ 3 rounded down to "
+                     "1365, expert_ffn 14336 ÷ 3 rounded down to 4778"));
+    experiment.model.scale = 16;
+    window.setup_panel()->set_experiment(experiment);
+    QVERIFY(window.setup_panel()->scale_note_text().isEmpty());
+  }
+
   void bad_panel_input_shows_an_error() {
     const std::string path = dir_.filePath("bad.moescope").toStdString();
     gui::MainWindow window({path, false});
