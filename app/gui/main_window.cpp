@@ -128,16 +128,14 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     const QString path = QFileInfo(QString::fromStdString(options.session_path)).absoluteFilePath();
     if (open_session(path, /*create=*/true)) {
       const auto row = runs_model_->session_row(path.toStdString());
-      const bool empty = row && runs_model_->rowCount(runs_model_->index(*row, 0)) == 0;
+      const bool empty = row && runs_model_->run_count(*row) == 0;
       if (empty && options.demo_when_empty) {
         panel_->set_experiment(demo_experiment());
         panel_->set_status(tr("First start: making a demo comparison so the views have data…"));
         controller_->start(demo_experiment(), path.toStdString());
       } else if (row && !empty) {
-        const QModelIndex session = runs_model_->index(*row, 0);
-        const auto last =
-            runs_model_->run_at(runs_model_->index(runs_model_->rowCount(session) - 1, 0, session));
-        if (last) select_runs({*last});
+        // The session's latest run, wherever the tree groups it.
+        select_runs({{path.toStdString(), runs_model_->runs_of(path.toStdString()).back().id}});
       }
     }
   }
@@ -340,7 +338,7 @@ bool MainWindow::open_session(const QString& path, bool create) {
       runs = store.runs();
     }
     const int row = runs_model_->set_session(p, std::move(runs));
-    tree_->expand(runs_model_->index(row, 0));
+    tree_->expandRecursively(runs_model_->index(row, 0));
     for (int c = 0; c < RunsModel::kColumnCount; ++c)
       tree_->resizeColumnToContents(c);
     if (std::none_of(watched_.begin(), watched_.end(), [&](const auto& w) { return w.path == p; }))
@@ -383,7 +381,7 @@ void MainWindow::reload_session(const std::string& path) {
                       "session) or restore the file."));
     return;
   }
-  tree_->expand(runs_model_->index(*runs_model_->session_row(path), 0));
+  tree_->expandRecursively(runs_model_->index(*runs_model_->session_row(path), 0));
   select_runs(selected, /*scroll=*/false);
 }
 
@@ -430,8 +428,11 @@ void MainWindow::select_runs(const std::vector<RunRef>& runs, bool scroll) {
 
 std::vector<RunRef> MainWindow::selected_runs() const {
   std::vector<RunRef> out;
+  // A comparison or sweep node stands for all its runs.
   for (const QModelIndex& i : tree_->selectionModel()->selectedRows()) {
-    if (auto ref = runs_model_->run_at(i)) out.push_back(*ref);
+    for (const RunRef& ref : runs_model_->runs_under(i)) {
+      if (std::find(out.begin(), out.end(), ref) == out.end()) out.push_back(ref);
+    }
   }
   // Tree order: session, then run id.
   std::sort(out.begin(), out.end(), [this](const RunRef& a, const RunRef& b) {

@@ -84,7 +84,7 @@ class MainWindowTest : public QObject {
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QCOMPARE(window.runs_model()->session_count(), 1);
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 0);
+    QCOMPARE(window.runs_model()->run_count(0), 0);
     QVERIFY(window.shown_run() == nullptr);
     QVERIFY(window.overview()->header_text().contains("No run selected"));
     QVERIFY(!window.controller()->busy());
@@ -101,7 +101,7 @@ class MainWindowTest : public QObject {
     QCOMPARE(runs.size(), std::size_t{4});  // baseline, drop, expanded, reroute
     for (const auto& r : runs)
       QCOMPARE(r.status, std::string("complete"));
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4);
+    QCOMPARE(window.runs_model()->run_count(0), 4);
     QVERIFY(wait_until_shown(window));
     QVERIFY(window.shown_run() != nullptr);
     QCOMPARE(window.selected_runs().size(), std::size_t{4});
@@ -130,7 +130,7 @@ class MainWindowTest : public QObject {
     const auto runs = stored_runs(path);
     QCOMPARE(runs.size(), std::size_t{2});
     QCOMPARE(runs.back().policy_kind, std::string("drop"));
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    QCOMPARE(window.runs_model()->run_count(0), 2);
     QVERIFY(wait_until_shown(window));
     QCOMPARE(window.shown_run()->run.id, static_cast<std::int64_t>(ids.back()));
     QVERIFY(window.setup_panel()->target_session_text().contains("panel.moescope"));
@@ -155,8 +155,7 @@ class MainWindowTest : public QObject {
     QVERIFY(!runs.empty());
     QCOMPARE(runs.front().status, std::string("incomplete"));
     // The tree shows the incomplete run and the window still works.
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)),
-             static_cast<int>(runs.size()));
+    QCOMPARE(window.runs_model()->run_count(0), static_cast<int>(runs.size()));
     QTRY_VERIFY(window.setup_panel()->run_button()->isEnabled());
   }
 
@@ -219,11 +218,10 @@ class MainWindowTest : public QObject {
     const std::string path = dir_.filePath("shared.moescope").toStdString();
     gui::testing::record(gui::testing::small_experiment(1), path);
     gui::MainWindow window({path, false});
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    QCOMPARE(window.runs_model()->run_count(0), 2);
     gui::testing::record(gui::testing::small_experiment(1), path);
     // File times have a granularity; the watcher compares them, so wait for it to tick.
-    QTRY_COMPARE_WITH_TIMEOUT(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 4,
-                              10000);
+    QTRY_COMPARE_WITH_TIMEOUT(window.runs_model()->run_count(0), 4, 10000);
   }
 
   void corrupt_session_shows_an_error_and_the_window_works() {
@@ -281,7 +279,7 @@ class MainWindowTest : public QObject {
     QTest::qWait(2500);  // two more watcher ticks: no new dialog
     QCOMPARE(window.findChildren<QMessageBox*>().size(), boxes);
     // The runs stay as last read, and closing the session removes them.
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 2);
+    QCOMPARE(window.runs_model()->run_count(0), 2);
     window.close_session(path);
     QCOMPARE(window.runs_model()->session_count(), 0);
   }
@@ -296,7 +294,7 @@ class MainWindowTest : public QObject {
     QCOMPARE(index.data().toString(), QString("my <b>run</b>"));
     window.delete_runs({{path, ids.back()}});
     QCOMPARE(stored_runs(path).size(), std::size_t{1});
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(0, 0)), 1);
+    QCOMPARE(window.runs_model()->run_count(0), 1);
   }
 
   void exports_through_the_window() {
@@ -355,7 +353,24 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.runs_model()->session_count(), 2);
     const auto row = window.runs_model()->session_row(dropped);
     QVERIFY(row.has_value());
-    QCOMPARE(window.runs_model()->rowCount(window.runs_model()->index(*row, 0)), 2);
+    QCOMPARE(window.runs_model()->run_count(*row), 2);
+  }
+
+  // The runs recorded together sit under one node; selecting it compares them all.
+  void selecting_a_comparison_node_compares_its_runs() {
+    const std::string path = dir_.filePath("node.moescope").toStdString();
+    const auto ids =
+        gui::testing::record(gui::testing::small_experiment(1, /*compare=*/true), path);
+    gui::MainWindow window({path, false});
+    window.show();
+    auto* tree = window.findChild<QTreeView*>();
+    const QModelIndex node = window.runs_model()->index(0, 0, window.runs_model()->index(0, 0));
+    QVERIFY(node.data().toString().startsWith("Comparison"));
+    QVERIFY(tree->isExpanded(node));  // its runs show without a click
+    tree->selectionModel()->select(node,
+                                   QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QVERIFY(wait_until_shown(window));
+    QCOMPARE(window.compare()->runs().size(), ids.size());
   }
 
   void compare_keeps_runs_without_results_out_of_the_charts() {

@@ -41,15 +41,25 @@ class ModelsTest : public QObject {
     QCOMPARE(model.set_session(b_, b.runs()), 1);
     QCOMPARE(model.rowCount(), 2);
     const QModelIndex session_a = model.index(0, 0);
-    QCOMPARE(model.rowCount(session_a), static_cast<int>(ids_a_.size()));
-    QCOMPARE(model.rowCount(model.index(1, 0)), static_cast<int>(ids_b_.size()));
+    // Each session's runs were recorded together: one comparison node holds them.
+    QCOMPARE(model.rowCount(session_a), 1);
+    const QModelIndex group_a = model.index(0, 0, session_a);
+    QCOMPARE(group_a.data().toString(),
+             QString("Comparison · %1 runs").arg(static_cast<int>(ids_a_.size())));
+    QCOMPARE(model.rowCount(group_a), static_cast<int>(ids_a_.size()));
+    QVERIFY(!model.run_at(group_a).has_value());
+    QCOMPARE(static_cast<int>(model.runs_under(group_a).size()), static_cast<int>(ids_a_.size()));
+    QCOMPARE(model.run_count(0), static_cast<int>(ids_a_.size()));
+    QCOMPARE(model.run_count(1), static_cast<int>(ids_b_.size()));
     const auto runs = a.runs();
-    for (int i = 0; i < model.rowCount(session_a); ++i) {
-      const QModelIndex name = model.index(i, gui::RunsModel::kName, session_a);
+    for (int i = 0; i < model.rowCount(group_a); ++i) {
+      const QModelIndex name = model.index(i, gui::RunsModel::kName, group_a);
+      QCOMPARE(name.parent(), group_a);
       QCOMPARE(name.data().toString().toStdString(), runs[static_cast<std::size_t>(i)].name);
+      QCOMPARE(model.runs_under(name).size(), std::size_t{1});
       // Every column is the stored run's.
       const StoredRun& run = runs[static_cast<std::size_t>(i)];
-      const auto cell = [&](int column) { return model.index(i, column, session_a).data(); };
+      const auto cell = [&](int column) { return model.index(i, column, group_a).data(); };
       QCOMPARE(cell(gui::RunsModel::kStatus).toString(), QString("complete"));
       QCOMPARE(cell(gui::RunsModel::kPolicy).toString().toStdString(), run.policy);
       QCOMPARE(cell(gui::RunsModel::kGamma).isValid(), run.gamma.has_value());
@@ -80,7 +90,17 @@ class ModelsTest : public QObject {
     auto fewer = a.runs();
     fewer.pop_back();
     model.set_session(a_, fewer);
-    QCOMPARE(model.rowCount(model.index(0, 0)), static_cast<int>(ids_a_.size()) - 1);
+    QCOMPARE(model.run_count(0), static_cast<int>(ids_a_.size()) - 1);
+    // Runs of no group, or alone in theirs, sit under the session itself.
+    auto ungrouped = a.runs();
+    ungrouped[0].group.reset();
+    ungrouped[1].group = 999;
+    model.set_session(a_, ungrouped);
+    QCOMPARE(model.rowCount(model.index(0, 0)), 3);  // two runs, then the others' node
+    QCOMPARE(model.run_at(model.index(0, 0, model.index(0, 0)))->run_id, ids_a_[0]);
+    QCOMPARE(model.rowCount(model.index(2, 0, model.index(0, 0))),
+             static_cast<int>(ids_a_.size()) - 2);
+    QCOMPARE(model.index_of({a_, ids_a_.back()}).parent(), model.index(2, 0, model.index(0, 0)));
     model.remove_session(a_);
     QCOMPARE(model.rowCount(), 1);
     QVERIFY(!model.index_of({a_, ids_a_.front()}).isValid());
@@ -140,6 +160,19 @@ class ModelsTest : public QObject {
   }
 
   // The glossary and the tooltips come from the one metric table: every metric is explained.
+  // A sweep (a policy at several settings) is named as one.
+  void a_sweep_node_is_named_a_sweep() {
+    const std::string path = dir_.filePath("sweep.moescope").toStdString();
+    auto experiment = gui::testing::small_experiment(1);
+    experiment.policies.gammas = {1.0, 2.0};
+    gui::testing::record(experiment, path);
+    SessionStore store(path, SessionStore::Access::kRead);
+    gui::RunsModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.set_session(path, store.runs());
+    QCOMPARE(model.index(0, 0, model.index(0, 0)).data().toString(), QString("Sweep · 3 runs"));
+  }
+
   void glossary_explains_every_metric() {
     const QString html = QString::fromStdString(viewdata::glossary_html());
     for (const MetricInfo& m : metric_table()) {

@@ -1,6 +1,8 @@
 #include "app/gui/models/runs_model.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +11,86 @@
 
 namespace moescope::gui {
 
+namespace {
+
+// Expanded drop's m, from the run's stored policy; none for other policies and old runs.
+QVariant m_of(const StoredRun& run) {
+  if (run.policy_kind != "expanded" || run.policy_json.empty()) return {};
+  const nlohmann::json j = nlohmann::json::parse(run.policy_json, nullptr, false);
+  if (!j.is_object() || !j.contains("m") || !j["m"].is_number_integer()) return {};
+  return j["m"].get<int>();
+}
+
+}  // namespace
+
+static_assert(sizeof(quintptr) >= 8, "internal ids pack a session and a group into 64 bits");
+
 RunsModel::RunsModel(QObject* parent) : QAbstractItemModel(parent) {}
+
+void RunsModel::build_tree(Session& session) {
+  // Read once here, not per paint: expanded drop's m from the run's policy JSON.
+  session.m.clear();
+  for (const StoredRun& run : session.runs)
+    session.m.push_back(m_of(run));
+  session.entries.clear();
+  session.groups.clear();
+  session.group_row.clear();
+  std::map<std::int64_t, int> size_of_group;
+  for (const StoredRun& run : session.runs) {
+    if (run.group) ++size_of_group[*run.group];
+  }
+  // A group of two or more runs is one node, where its first run would be.
+  std::map<std::int64_t, int> node_of_group;
+  for (std::size_t i = 0; i < session.runs.size(); ++i) {
+    const StoredRun& run = session.runs[i];
+    if (!run.group || size_of_group[*run.group] < 2) {
+      session.entries.push_back({static_cast<int>(i), -1});
+      continue;
+    }
+    auto [it, added] =
+        node_of_group.try_emplace(*run.group, static_cast<int>(session.groups.size()));
+    if (added) {
+      session.groups.emplace_back();
+      session.group_row.push_back(static_cast<int>(session.entries.size()));
+      session.entries.push_back({-1, it->second});
+    }
+    session.groups[static_cast<std::size_t>(it->second)].push_back(static_cast<int>(i));
+  }
+}
+
+int RunsModel::run_index(const QModelIndex& index) const {
+  if (!index.isValid() || index.internalId() == kSessionId) return -1;
+  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  const int group = group_of(index.internalId());
+  if (group >= 0)
+    return session.groups[static_cast<std::size_t>(group)][static_cast<std::size_t>(index.row())];
+  return session.entries[static_cast<std::size_t>(index.row())].run;
+}
+
+int RunsModel::group_index(const QModelIndex& index) const {
+  if (!index.isValid() || index.internalId() == kSessionId || group_of(index.internalId()) >= 0)
+    return -1;
+  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  return session.entries[static_cast<std::size_t>(index.row())].group;
+}
+
+int RunsModel::run_count(int session_row) const {
+  if (session_row < 0 || session_row >= static_cast<int>(sessions_.size())) return 0;
+  return static_cast<int>(sessions_[static_cast<std::size_t>(session_row)].runs.size());
+}
+
+std::vector<RunRef> RunsModel::runs_under(const QModelIndex& index) const {
+  std::vector<RunRef> out;
+  if (!index.isValid() || index.internalId() == kSessionId) return out;
+  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  if (const int run = run_index(index); run >= 0) {
+    out.push_back({session.path, session.runs[static_cast<std::size_t>(run)].id});
+  } else if (const int group = group_index(index); group >= 0) {
+    for (const int i : session.groups[static_cast<std::size_t>(group)])
+      out.push_back({session.path, session.runs[static_cast<std::size_t>(i)].id});
+  }
+  return out;
+}
 
 std::optional<int> RunsModel::session_row(const std::string& path) const {
   for (std::size_t i = 0; i < sessions_.size(); ++i) {
@@ -23,21 +104,26 @@ int RunsModel::set_session(const std::string& path, std::vector<StoredRun> runs)
     // Replace the children: remove then insert keeps persistent indexes honest.
     auto& session = sessions_[static_cast<std::size_t>(*row)];
     const QModelIndex parent_index = index(*row, 0);
-    if (!session.runs.empty()) {
-      beginRemoveRows(parent_index, 0, static_cast<int>(session.runs.size()) - 1);
+    if (!session.entries.empty()) {
+      beginRemoveRows(parent_index, 0, static_cast<int>(session.entries.size()) - 1);
       session.runs.clear();
+      build_tree(session);
       endRemoveRows();
     }
-    if (!runs.empty()) {
-      beginInsertRows(parent_index, 0, static_cast<int>(runs.size()) - 1);
-      session.runs = std::move(runs);
+    Session next{path, std::move(runs), {}, {}, {}, {}};
+    build_tree(next);
+    if (!next.entries.empty()) {
+      beginInsertRows(parent_index, 0, static_cast<int>(next.entries.size()) - 1);
+      session = std::move(next);
       endInsertRows();
     }
     return *row;
   }
   const int row = static_cast<int>(sessions_.size());
+  Session session{path, std::move(runs), {}, {}, {}, {}};
+  build_tree(session);
   beginInsertRows({}, row, row);
-  sessions_.push_back({path, std::move(runs)});
+  sessions_.push_back(std::move(session));
   endInsertRows();
   return row;
 }
@@ -53,23 +139,38 @@ void RunsModel::remove_session(const std::string& path) {
 QModelIndex RunsModel::index_of(const RunRef& ref) const {
   const auto row = session_row(ref.session_path);
   if (!row) return {};
-  const auto& runs = sessions_[static_cast<std::size_t>(*row)].runs;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (runs[i].id == ref.run_id) return createIndex(static_cast<int>(i), 0, quintptr(*row + 1));
+  const Session& session = sessions_[static_cast<std::size_t>(*row)];
+  const auto it = std::find_if(session.runs.begin(), session.runs.end(),
+                               [&](const StoredRun& r) { return r.id == ref.run_id; });
+  if (it == session.runs.end()) return {};
+  const int run = static_cast<int>(it - session.runs.begin());
+  for (std::size_t e = 0; e < session.entries.size(); ++e) {
+    if (session.entries[e].run == run) return createIndex(static_cast<int>(e), 0, id_of(*row, -1));
+  }
+  for (std::size_t g = 0; g < session.groups.size(); ++g) {
+    const auto& members = session.groups[g];
+    const auto m = std::find(members.begin(), members.end(), run);
+    if (m != members.end()) {
+      return createIndex(static_cast<int>(m - members.begin()), 0,
+                         id_of(*row, static_cast<int>(g)));
+    }
   }
   return {};
 }
 
 std::optional<RunRef> RunsModel::run_at(const QModelIndex& index) const {
-  if (!index.isValid() || index.internalId() == kSessionId) return std::nullopt;
-  const auto& session = sessions_[index.internalId() - 1];
-  return RunRef{session.path, session.runs[static_cast<std::size_t>(index.row())].id};
+  const int run = run_index(index);
+  if (run < 0) return std::nullopt;
+  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  return RunRef{session.path, session.runs[static_cast<std::size_t>(run)].id};
 }
 
 const StoredRun* RunsModel::stored_run(const RunRef& ref) const {
   const QModelIndex i = index_of(ref);
-  if (!i.isValid()) return nullptr;
-  return &sessions_[i.internalId() - 1].runs[static_cast<std::size_t>(i.row())];
+  const int run = run_index(i);
+  if (run < 0) return nullptr;
+  return &sessions_[static_cast<std::size_t>(session_of(i.internalId()))]
+              .runs[static_cast<std::size_t>(run)];
 }
 
 std::vector<StoredRun> RunsModel::runs_of(const std::string& session_path) const {
@@ -98,21 +199,40 @@ QModelIndex RunsModel::index(int row, int column, const QModelIndex& parent) con
     if (row >= static_cast<int>(sessions_.size())) return {};
     return createIndex(row, column, kSessionId);
   }
-  if (parent.internalId() != kSessionId || parent.column() != 0) return {};
-  const auto& session = sessions_[static_cast<std::size_t>(parent.row())];
-  if (row >= static_cast<int>(session.runs.size())) return {};
-  return createIndex(row, column, quintptr(parent.row() + 1));
+  if (parent.column() != 0) return {};
+  if (parent.internalId() == kSessionId) {
+    const auto& session = sessions_[static_cast<std::size_t>(parent.row())];
+    if (row >= static_cast<int>(session.entries.size())) return {};
+    return createIndex(row, column, id_of(parent.row(), -1));
+  }
+  const int group = group_index(parent);
+  if (group < 0) return {};
+  const int s = session_of(parent.internalId());
+  const auto& members =
+      sessions_[static_cast<std::size_t>(s)].groups[static_cast<std::size_t>(group)];
+  if (row >= static_cast<int>(members.size())) return {};
+  return createIndex(row, column, id_of(s, group));
 }
 
 QModelIndex RunsModel::parent(const QModelIndex& child) const {
   if (!child.isValid() || child.internalId() == kSessionId) return {};
-  return createIndex(static_cast<int>(child.internalId() - 1), 0, kSessionId);
+  const int s = session_of(child.internalId());
+  const int group = group_of(child.internalId());
+  if (group < 0) return createIndex(s, 0, kSessionId);
+  const int row = sessions_[static_cast<std::size_t>(s)].group_row[static_cast<std::size_t>(group)];
+  return createIndex(row, 0, id_of(s, -1));
 }
 
 int RunsModel::rowCount(const QModelIndex& parent) const {
   if (!parent.isValid()) return static_cast<int>(sessions_.size());
-  if (parent.internalId() != kSessionId || parent.column() != 0) return 0;
-  return static_cast<int>(sessions_[static_cast<std::size_t>(parent.row())].runs.size());
+  if (parent.column() != 0) return 0;
+  if (parent.internalId() == kSessionId)
+    return static_cast<int>(sessions_[static_cast<std::size_t>(parent.row())].entries.size());
+  const int group = group_index(parent);
+  if (group < 0) return 0;
+  return static_cast<int>(sessions_[static_cast<std::size_t>(session_of(parent.internalId()))]
+                              .groups[static_cast<std::size_t>(group)]
+                              .size());
 }
 
 int RunsModel::columnCount(const QModelIndex&) const {
@@ -138,14 +258,6 @@ QString speedup_text(const StoredRun& run) {
   return text + " ± " + QString::number(run.speedup_interval->half_width(), 'f', 2);
 }
 
-// Expanded drop's m, from the run's stored policy; none for other policies and old runs.
-QVariant m_of(const StoredRun& run) {
-  if (run.policy_kind != "expanded" || run.policy_json.empty()) return {};
-  const nlohmann::json j = nlohmann::json::parse(run.policy_json, nullptr, false);
-  if (!j.is_object() || !j.contains("m") || !j["m"].is_number_integer()) return {};
-  return j["m"].get<int>();
-}
-
 bool is_number_column(int column) {
   return column == RunsModel::kGamma || column == RunsModel::kM || column == RunsModel::kDevices ||
          column == RunsModel::kLatency || column == RunsModel::kSpeedup;
@@ -161,8 +273,10 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       return QString::fromStdString(session.path);
     return {};
   }
-  const auto& session = sessions_[index.internalId() - 1];
-  const StoredRun& run = session.runs[static_cast<std::size_t>(index.row())];
+  const auto& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  if (const int group = group_index(index); group >= 0)
+    return group_data(session, group, index.column(), role);
+  const StoredRun& run = session.runs[static_cast<std::size_t>(run_index(index))];
   if (role == kRunIdRole) return QVariant::fromValue<qlonglong>(run.id);
   if (role == kSessionPathRole) return QString::fromStdString(session.path);
   if (role == Qt::TextAlignmentRole && is_number_column(index.column()))
@@ -184,7 +298,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     case kGamma:
       return run.gamma ? QVariant(*run.gamma) : QVariant();
     case kM:
-      return m_of(run);
+      return session.m[static_cast<std::size_t>(run_index(index))];
     case kBackend:
       return QString::fromStdString(run.backend);
     case kTiming:
@@ -239,10 +353,40 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
   }
 }
 
+QVariant RunsModel::group_data(const Session& session, int group, int column, int role) const {
+  const auto& members = session.groups[static_cast<std::size_t>(group)];
+  const StoredRun& first = session.runs[static_cast<std::size_t>(members.front())];
+  if (role == kSessionPathRole) return QString::fromStdString(session.path);
+  if (role == Qt::ToolTipRole) {
+    return tr("%1 runs recorded together (group %2): select this row to compare them all")
+        .arg(members.size())
+        .arg(*first.group);
+  }
+  if (role != Qt::DisplayRole) return {};
+  // A sweep runs a policy at several settings (gamma, m, devices); a comparison runs each
+  // policy once beside the baseline.
+  std::map<std::string, int> runs_of_kind;
+  bool sweep = false;
+  for (const int i : members) {
+    const StoredRun& run = session.runs[static_cast<std::size_t>(i)];
+    sweep = sweep || ++runs_of_kind[run.policy_kind] > 1;
+  }
+  switch (column) {
+    case kName:
+      return tr("%1 · %2 runs").arg(sweep ? tr("Sweep") : tr("Comparison")).arg(members.size());
+    case kGroup:
+      return tr("group %1").arg(*first.group);
+    case kCreated:
+      return QString::fromStdString(first.created_at);
+    default:
+      return {};
+  }
+}
+
 Qt::ItemFlags RunsModel::flags(const QModelIndex& index) const {
   if (!index.isValid()) return Qt::NoItemFlags;
   Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
-  if (index.internalId() != kSessionId) f |= Qt::ItemNeverHasChildren;
+  if (run_index(index) >= 0) f |= Qt::ItemNeverHasChildren;
   return f;
 }
 

@@ -1,5 +1,6 @@
-// The sessions/runs tree: open sessions at the top level, their runs below. Several sessions
-// can be open at once, so runs from different files can be compared.
+// The sessions/runs tree: open sessions at the top level, their runs below, the runs recorded
+// together (a comparison or a sweep) under one node of their own. Several sessions can be open
+// at once, so runs from different files can be compared.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,10 @@ class RunsModel : public QAbstractItemModel {
 
   QModelIndex index_of(const RunRef& ref) const;
   std::optional<RunRef> run_at(const QModelIndex& index) const;
+  // The runs an item stands for: a run itself, every run of a comparison or sweep node.
+  std::vector<RunRef> runs_under(const QModelIndex& index) const;
+  // How many runs a session holds, grouped or not.
+  int run_count(int session_row) const;
   const StoredRun* stored_run(const RunRef& ref) const;
   // The runs of an open session, as listed; empty for a session not open.
   std::vector<StoredRun> runs_of(const std::string& session_path) const;
@@ -71,12 +76,33 @@ class RunsModel : public QAbstractItemModel {
   Qt::ItemFlags flags(const QModelIndex& index) const override;
 
  private:
+  // A row under a session: a run, or the node of a group of runs recorded together.
+  struct Entry {
+    int run = -1;
+    int group = -1;
+  };
   struct Session {
     std::string path;
     std::vector<StoredRun> runs;
+    std::vector<Entry> entries;            // the session's rows
+    std::vector<std::vector<int>> groups;  // each group node's runs, by index into runs
+    std::vector<int> group_row;            // each group node's row among entries
+    std::vector<QVariant> m;               // expanded drop's m of each run, read once
   };
-  // Runs' internal ids point at their session (row + 1); sessions carry 0.
+  static void build_tree(Session& session);
+  // Internal ids: 0 for sessions; (session row + 1) << 32 for a session's rows, with the group
+  // node's index + 1 in the low bits for a group's runs.
   static constexpr quintptr kSessionId = 0;
+  static quintptr id_of(int session, int group) {
+    return (static_cast<quintptr>(session + 1) << 32) | static_cast<quintptr>(group + 1);
+  }
+  static int session_of(quintptr id) { return static_cast<int>(id >> 32) - 1; }
+  static int group_of(quintptr id) { return static_cast<int>(id & 0xffffffffu) - 1; }
+  // The run at an index, or -1 (a session or a group node).
+  int run_index(const QModelIndex& index) const;
+  // The group node at an index, or -1.
+  int group_index(const QModelIndex& index) const;
+  QVariant group_data(const Session& session, int group, int column, int role) const;
 
   std::vector<Session> sessions_;
 };
