@@ -656,7 +656,8 @@ QString timeline_title(const std::string& timing, int devices, const QString& ru
   const QString title = timeline_title(timing, devices);
   if (run_name.isEmpty()) return title;
   const QString head = QStringLiteral("Straggler timeline — ");
-  return head + run_name + " — " + title.mid(head.size());
+  // Two lines: a long run name and the timing would not fit a laptop's width on one.
+  return head + run_name + "\n" + title.mid(head.size());
 }
 
 QString coloring_name(SpanColoring coloring) {

@@ -134,7 +134,8 @@ inline constexpr char kEmptyTimelineMessage[] =
 
 // "Straggler timeline — composed from per-expert timings (virtual devices)" and the like.
 QString timeline_title(const std::string& timing, int devices);
-// The title with the run's name: "Straggler timeline — drop(gamma=1.5) (#3) — composed ...".
+// The title with the run's name on its first line: "Straggler timeline — drop(gamma=1.5) (#3)",
+// then "composed from per-expert timings (8 virtual devices)".
 QString timeline_title(const std::string& timing, int devices, const QString& run_name);
 // "GPU 0" for measured runs, "Device 0" for virtual ones; "expert 3" for a sub-lane.
 QString lane_label(const viewdata::TimelineLane& lane, const std::string& timing);

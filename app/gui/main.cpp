@@ -4,6 +4,7 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QIcon>
+#include <QSize>
 #include <QTimer>
 #include <cstdio>
 
@@ -52,7 +53,24 @@ int main(int argc, char** argv) {
                                  "the demo run, when one is made) and quit",
                                  "FOLDER");
   parser.addOption(screenshots);
+  QCommandLineOption window_size("window-size", "Open the window at WIDTHxHEIGHT pixels",
+                                 "WIDTHxHEIGHT");
+  parser.addOption(window_size);
   parser.process(app);
+  QSize size;
+  if (parser.isSet(window_size)) {
+    const QStringList parts = parser.value(window_size).split('x');
+    bool ok_w = false;
+    bool ok_h = false;
+    if (parts.size() == 2) size = QSize(parts[0].toInt(&ok_w), parts[1].toInt(&ok_h));
+    if (!ok_w || !ok_h || size.width() < 320 || size.height() < 240 || size.width() > 16384 ||
+        size.height() > 16384) {
+      std::fprintf(stderr, "error: --window-size wants WIDTHxHEIGHT in pixels, e.g. 1366x768 "
+                           "(at least 320x240), got '%s'\n",
+                   qPrintable(parser.value(window_size)));
+      return 2;
+    }
+  }
 
   moescope::gui::MainWindowOptions options;
   const QStringList args = parser.positionalArguments();
@@ -66,6 +84,7 @@ int main(int argc, char** argv) {
 #if defined(MOESCOPE_HAVE_CUDA)
   window.set_gpu_status(QString::fromStdString(moescope::kernels::describe_cuda_devices()));
 #endif
+  if (size.isValid()) window.resize(size);
   window.show();
   if (parser.isSet(screenshots)) {
     const QString folder = parser.value(screenshots);

@@ -25,7 +25,6 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -193,12 +192,9 @@ void MainWindow::build_layout() {
   });
 
   panel_ = new RunSetupPanel(this);
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(panel_);
-  scroll->setWidgetResizable(true);
   auto* panel_dock = new QDockWidget(tr("Run setup"), this);
   panel_dock->setObjectName("setup_dock");
-  panel_dock->setWidget(scroll);
+  panel_dock->setWidget(panel_);  // it scrolls its settings and keeps its buttons in view
   addDockWidget(Qt::RightDockWidgetArea, panel_dock);
   resize(1600, 950);
   resizeDocks({tree_dock, panel_dock}, {380, 300}, Qt::Horizontal);

@@ -13,6 +13,8 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -321,18 +323,32 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(run_button_);
   buttons->addWidget(compare_button_);
+  // The settings scroll; Run, Compare, Cancel and the progress stay in view below them, so a
+  // 768-pixel-high screen reaches them without scrolling.
+  auto* form = new QWidget(this);
+  auto* form_layout = new QVBoxLayout(form);
+  form_layout->setContentsMargins(0, 0, 0, 0);
+  form_layout->addWidget(model_box);
+  form_layout->addWidget(routing_box);
+  form_layout->addWidget(policy_box);
+  form_layout->addWidget(sweep_box);
+  form_layout->addWidget(device_box);
+  form_layout->addStretch(1);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(form);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  // As wide as the settings need, so that the dock never clips them.
+  scroll->setMinimumWidth(form->minimumSizeHint().width() +
+                          scroll->verticalScrollBar()->sizeHint().width());
   auto* layout = new QVBoxLayout(this);
-  layout->addWidget(model_box);
-  layout->addWidget(routing_box);
-  layout->addWidget(policy_box);
-  layout->addWidget(sweep_box);
-  layout->addWidget(device_box);
+  layout->addWidget(scroll, 1);
   layout->addWidget(target_);
   layout->addLayout(buttons);
   layout->addWidget(cancel_button_);
   layout->addWidget(progress_);
   layout->addWidget(status_);
-  layout->addStretch(1);
 
   connect(run_button_, &QPushButton::clicked, this, [this] { emit run_clicked(false); });
   connect(compare_button_, &QPushButton::clicked, this, [this] { emit run_clicked(true); });

@@ -45,7 +45,7 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
       "One sub-lane per expert under each device; drag up and down or use "
       "the arrow keys when they do not all fit");
   toolbar->addSeparator();
-  toolbar->addWidget(new QLabel(" Colour experts by ", toolbar));
+  toolbar->addWidget(new QLabel(" Colour by ", toolbar));
   coloring_box_ = new QComboBox(toolbar);
   coloring_box_->addItem("expert", static_cast<int>(charts::SpanColoring::kByExpert));
   coloring_box_->addItem("device", static_cast<int>(charts::SpanColoring::kByDevice));
