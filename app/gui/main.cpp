@@ -65,8 +65,9 @@ int main(int argc, char** argv) {
     if (parts.size() == 2) size = QSize(parts[0].toInt(&ok_w), parts[1].toInt(&ok_h));
     if (!ok_w || !ok_h || size.width() < 320 || size.height() < 240 || size.width() > 16384 ||
         size.height() > 16384) {
-      std::fprintf(stderr, "error: --window-size wants WIDTHxHEIGHT in pixels, e.g. 1366x768 "
-                           "(at least 320x240), got '%s'\n",
+      std::fprintf(stderr,
+                   "error: --window-size wants WIDTHxHEIGHT in pixels, e.g. 1366x768 "
+                   "(at least 320x240), got '%s'\n",
                    qPrintable(parser.value(window_size)));
       return 2;
     }
