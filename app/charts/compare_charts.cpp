@@ -273,6 +273,15 @@ void plot_metric(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
   }
   // From zero, so bar lengths compare; a little room above the tallest.
   plot.yAxis->setRange(bottom < 0 ? bottom * 1.1 : 0, top > 0 ? top * 1.12 : 1);
+  // Bars of height 0 draw nothing: say so rather than show an empty chart.
+  if (top == 0 && bottom == 0 && plot.plottableCount() > 0) {
+    auto* zero = new QCPItemText(&plot);
+    zero->position->setType(QCPItemPosition::ptAxisRectRatio);
+    zero->position->setCoords(0.5, 0.5);
+    zero->setFont(chart_font(9));
+    zero->setColor(QColor(0x55, 0x5b, 0x66));
+    zero->setText(QString("0%1 for every run").arg(unit.unit.empty() ? "" : " " + qstr(unit.unit)));
+  }
   // No legend: the x labels name the runs. Out of the layout, so it takes no room.
   plot.legend->setVisible(false);
   if (plot.legend->layout() == plot.plotLayout()) {

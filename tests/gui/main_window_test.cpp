@@ -417,6 +417,42 @@ class MainWindowTest : public QObject {
         }
       }
     }
+
+    // Hovering a bar names its run and its stored figure; a metric that is 0 for every run
+    // says so instead of showing an empty chart; Export chart takes the chart clicked last.
+    window.resize(1400, 900);
+    window.show();
+    window.tabs()->setCurrentWidget(compare);
+    compare->findChild<QTabWidget*>()->setCurrentIndex(1);  // the headline metrics
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QCustomPlot* latency_plot = compare->metric_plots().front();
+    latency_plot->replot();
+    const QPoint bar(
+        static_cast<int>(latency_plot->xAxis->coordToPixel(0)),
+        static_cast<int>(latency_plot->yAxis->coordToPixel(
+            latency_plot->yAxis->range().lower + latency_plot->yAxis->range().size() / 100)));
+    const QString tip = compare->metric_details_at(0, bar);
+    QVERIFY2(tip.startsWith(QString::fromStdString(baseline.display_name()) + "\nLayer latency: "),
+             qPrintable(tip));
+    QVERIFY(compare->metric_details_at(0, QPoint(-5, -5)).isEmpty());
+    const auto metrics = headline_metrics();
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      bool all_zero = true;
+      for (const auto id : {ids.front(), ids.back()}) {
+        const auto value = viewdata::load_run_data(store, id).metric(metrics[m].key);
+        all_zero = all_zero && value && *value == 0;
+      }
+      bool says_zero = false;
+      QCustomPlot* plot = compare->metric_plots()[m];
+      for (int i = 0; i < plot->itemCount(); ++i) {
+        auto* text = qobject_cast<QCPItemText*>(plot->item(i));
+        says_zero = says_zero || (text != nullptr && text->text().endsWith("for every run"));
+      }
+      QCOMPARE(says_zero, all_zero);
+    }
+    QCustomPlot* third = compare->metric_plots()[2];
+    QTest::mouseClick(third, Qt::LeftButton, Qt::NoModifier, third->rect().center());
+    QCOMPARE(compare->current_plot(), third);
   }
 
   // The trade-off chart is Compare's first page; a click on a run's point shows that run in

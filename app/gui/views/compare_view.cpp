@@ -1,5 +1,7 @@
 #include "app/gui/views/compare_view.h"
 
+#include <cmath>
+
 #include <qcustomplot.h>
 #include <QComboBox>
 #include <QGridLayout>
@@ -14,6 +16,7 @@
 #include <QVBoxLayout>
 
 #include "app/charts/compare_charts.h"
+#include "app/viewdata/metric_text.h"
 #include "core/run/metric_table.h"
 
 namespace moescope::gui {
@@ -67,7 +70,19 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
                                        static_cast<int>(metrics[m].description.size())));
     metric_grid->addWidget(plot, static_cast<int>(m / 2), static_cast<int>(m % 2));
     metric_plots_.push_back(plot);
+    plot->setMouseTracking(true);
+    connect(plot, &QCustomPlot::mouseMove, this, [this, m, plot](QMouseEvent* event) {
+      const QString text = metric_details_at(m, event->pos());
+      if (text.isEmpty()) {
+        QToolTip::hideText();
+      } else {
+        QToolTip::showText(event->globalPosition().toPoint(), text, plot);
+      }
+    });
+    // Export chart on this page exports the chart clicked last.
+    connect(plot, &QCustomPlot::mousePress, this, [this, plot] { chosen_metric_plot_ = plot; });
   }
+  chosen_metric_plot_ = metric_plots_.front();
   auto* metric_scroll = new QScrollArea(this);
   metric_scroll->setWidget(metric_grid_widget);
   metric_scroll->setWidgetResizable(true);
@@ -76,6 +91,8 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   sweep_lost_plot_ = make_plot(this);
   // Legend columns and metric labels follow the chart's width.
   for (QCustomPlot* plot : {tradeoff_plot_, layers_plot_, sweep_plot_, sweep_lost_plot_})
+    plot->installEventFilter(this);
+  for (QCustomPlot* plot : metric_plots_)
     plot->installEventFilter(this);
   values_ = new QTableWidget(this);
   values_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -126,7 +143,8 @@ void CompareView::show_runs(std::vector<viewdata::RunData> runs) {
                      ? tr("Select two or more runs in the tree (Ctrl-click or Shift-click, from "
                           "any open session) to compare them.")
                      : tr("%1 runs. Trade-off: hover a point for its run, click to show it. "
-                          "Headline metrics: a chart per metric in its own unit; click a column "
+                          "Headline metrics: a chart per metric in its own unit, hover a bar for "
+                          "its run (Export chart takes the chart clicked last); click a column "
                           "of the table to sort by it.")
                            .arg(runs_.size());
   if (charted.size() < runs_.size()) {
@@ -252,8 +270,33 @@ QCustomPlot* CompareView::current_plot() const {
     case 4:
       return sweep_lost_plot_;
     default:
-      return metric_plots_.front();
+      return chosen_metric_plot_;
   }
+}
+
+QString CompareView::metric_details_at(std::size_t m, const QPoint& pos) const {
+  if (m >= metric_plots_.size()) return {};
+  QCustomPlot* plot = metric_plots_[m];
+  if (!plot->axisRect()->rect().contains(pos)) return {};
+  // Bars stand at 0, 1, 2, ...: one per charted run, 0.7 wide.
+  const double key = plot->xAxis->pixelToCoord(pos.x());
+  const long index = std::lround(key);
+  if (index < 0 || index >= static_cast<long>(charted_.size()) ||
+      std::abs(key - static_cast<double>(index)) > 0.45) {
+    return {};
+  }
+  const auto metrics = headline_metrics();  // by value: keep the vector alive
+  const MetricInfo& metric = metrics[m];
+  const viewdata::RunData& run = charted_[static_cast<std::size_t>(index)];
+  QString text =
+      QString::fromStdString(run.display_name()) + "\n" +
+      QString::fromUtf8(metric.label.data(), static_cast<qsizetype>(metric.label.size())) + ": " +
+      QString::fromStdString(viewdata::format_stored(metric, run));
+  if (!metric.unit.empty())
+    text += " " + QString::fromUtf8(metric.unit.data(), static_cast<qsizetype>(metric.unit.size()));
+  const std::string spread = viewdata::spread_text(metric, run);
+  if (!spread.empty()) text += "\n" + QString::fromStdString(spread);
+  return text;
 }
 
 }  // namespace moescope::gui

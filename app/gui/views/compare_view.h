@@ -35,8 +35,11 @@ class CompareView : public QWidget {
   void show_runs(std::vector<viewdata::RunData> runs);
   const std::vector<viewdata::RunData>& runs() const { return runs_; }
 
-  // The chart on the visible page (for Export chart).
+  // The chart on the visible page (for Export chart); on the headline metrics, the one clicked
+  // last (the first until one is).
   QCustomPlot* current_plot() const;
+  // What hovering metric chart `m` at a widget point says: the run under it and its figure.
+  QString metric_details_at(std::size_t m, const QPoint& pos) const;
   QCustomPlot* tradeoff_plot() const { return tradeoff_plot_; }
   QComboBox* tradeoff_cost() const { return tradeoff_cost_; }
   // The points the trade-off chart shows, for its hover and click.
@@ -59,6 +62,7 @@ class CompareView : public QWidget {
   const charts::TradeoffPoint* point_at(const QPoint& pos) const;
   void on_tradeoff_hover(QMouseEvent* event);
   void on_tradeoff_click(QMouseEvent* event);
+  QCustomPlot* chosen_metric_plot_ = nullptr;
 
   std::vector<viewdata::RunData> runs_;
   std::vector<viewdata::RunData> charted_;
