@@ -95,7 +95,9 @@ TEST_F(CliReport, HtmlEmbedsEveryChartAsAPng) {
     EXPECT_GE(image.width(), 1200);
     ++images;
   }
-  EXPECT_EQ(images, 6);  // trade-off, metrics (two), layers, speedup and drop rate against gamma
+  // trade-off, metrics (two), layers, speedup and drop rate against gamma; the heatmap and the
+  // timeline of the baseline and of the best policy
+  EXPECT_EQ(images, 10);
   EXPECT_NE(html.find("Speedup vs baseline (×)"), std::string::npos);
   EXPECT_NE(html.find(session_), std::string::npos);
   EXPECT_NE(html.find("olmoe-1b-7b/64 reroute(gamma=2) (#" + ids_.back() + ")"), std::string::npos);
@@ -132,7 +134,7 @@ TEST_F(CliReport, MarkdownWritesItsChartsBesideIt) {
     EXPECT_EQ((*it)[1].str().rfind("notes_files/", 0), 0u);
     EXPECT_FALSE(QImage(QString::fromStdString(file)).isNull()) << file;
   }
-  EXPECT_EQ(images, 4);  // trade-off, metrics (two), layers
+  EXPECT_EQ(images, 8);  // trade-off, metrics (two), layers; heatmap and timeline of two runs
   // Three runs: the metrics table has a column per run and a row per headline metric.
   EXPECT_NE(md.find("| Metric | olmoe-1b-7b/64 none (#" + ids_[0] + ") |"), std::string::npos);
   EXPECT_NE(md.find("| Drop rate (%) |"), std::string::npos);

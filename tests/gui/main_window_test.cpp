@@ -143,6 +143,7 @@ class MainWindowTest : public QObject {
   void cancel_leaves_the_run_incomplete() {
     const std::string path = dir_.filePath("cancel.moescope").toStdString();
     gui::MainWindow window({path, false});
+    window.show();  // laid out, so that the Cancel button is where a click lands
     auto experiment = gui::testing::small_experiment(/*steps=*/200);
     experiment.routing.tokens = 2048;
     window.setup_panel()->set_experiment(experiment);
