@@ -512,6 +512,7 @@ void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::Lo
   // A stage whose run is no longer the shown one does nothing.
   views_pending_ = true;
   overview_->show_run(&run->data);
+  overview_->show_devices(nullptr);  // never the previous run's devices under this run's name
   QTimer::singleShot(0, this, [this, run] {
     if (shown_ != run) return;
     if (run->cube) {
