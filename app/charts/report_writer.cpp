@@ -340,7 +340,7 @@ std::vector<FocusRun> focus_runs(const std::vector<viewdata::RunData>& runs, Cha
       if (!is_policy(runs[i]) || !speedup) continue;
       if (!best || *speedup > *runs[*best].metric("speedup")) best = i;
     }
-    best_role = "Fastest policy (no significant speedup)";
+    best_role = "Policy with the highest speedup (none is significantly faster)";
   }
   std::vector<FocusRun> out;
   if (best) {

@@ -18,7 +18,8 @@ namespace {
 
 using profiler::Phase;
 
-constexpr double kNsPerKey = 1000;  // keys are µs
+constexpr double kNsPerKey = 1000;   // keys are µs
+constexpr int kLaneLabelWidth = 96;  // px left of the lanes: "expert 383", "Device 12"
 
 const QColor kTransferColor(0xb4, 0xb9, 0xc2);  // dispatch, combine
 const QColor kHostColor(0x8a, 0x92, 0x9e);      // gating, policy
@@ -219,8 +220,8 @@ class LayerAxisTicker : public QCPAxisTicker {
     if (!timeline_) return;  // the plot was cleared
     const auto& data = timeline_->data();
     const auto& layers = data.layers();
-    // The lane labels take about this much of the width.
-    const double width_px = plot_->viewport().width() - 110.0;
+    // The lane labels take this much of the width.
+    const double width_px = plot_->viewport().width() - kLaneLabelWidth - 20.0;
     if (layers.empty() || range.size() <= 0 || width_px <= 0) return;
     const double px_per_key = width_px / range.size();
     const QFontMetricsF fm(plot_->xAxis2->tickLabelFont());
@@ -791,6 +792,10 @@ TimelinePlottable* setup_timeline_plot(QCustomPlot& plot,
   QObject::connect(&plot, &QCustomPlot::beforeReplot, timeline,
                    [&plot, timeline, timing] { update_axis_ticks(plot, *timeline, timing); });
 
+  // One left margin for every timeline, whatever its lane labels: two runs stacked (A/B) put
+  // the same time at the same x.
+  plot.axisRect()->setAutoMargins(QCP::msTop | QCP::msRight | QCP::msBottom);
+  plot.axisRect()->setMargins(QMargins(kLaneLabelWidth, 0, 0, 0));
   plot.setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot.axisRect()->setRangeDrag(Qt::Horizontal);
   plot.axisRect()->setRangeZoom(Qt::Horizontal);

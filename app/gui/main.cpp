@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   parser.process(app);
   QSize size;
   if (parser.isSet(window_size)) {
-    const QStringList parts = parser.value(window_size).split('x');
+    const QStringList parts = parser.value(window_size).toLower().split('x');
     bool ok_w = false;
     bool ok_h = false;
     if (parts.size() == 2) size = QSize(parts[0].toInt(&ok_w), parts[1].toInt(&ok_h));
@@ -85,7 +85,10 @@ int main(int argc, char** argv) {
 #if defined(MOESCOPE_HAVE_CUDA)
   window.set_gpu_status(QString::fromStdString(moescope::kernels::describe_cuda_devices()));
 #endif
-  if (size.isValid()) window.resize(size);
+  if (size.isValid()) {
+    window.setWindowState(Qt::WindowNoState);  // a remembered maximized window ignores resize
+    window.resize(size);
+  }
   window.show();
   if (parser.isSet(screenshots)) {
     const QString folder = parser.value(screenshots);

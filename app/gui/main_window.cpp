@@ -248,7 +248,11 @@ void MainWindow::build_actions() {
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   add(run, tr("&Run"), QKeySequence(tr("Ctrl+R")), [this] { start_run(false); });
   add(run, tr("&Compare policies"), QKeySequence(tr("Ctrl+Shift+R")), [this] { start_run(true); });
-  add(run, tr("C&ancel"), QKeySequence(Qt::Key_Escape), [this] { cancel_run(); });
+  // Enabled only while a run is going: otherwise Esc belongs to the focused view (the
+  // timeline clears its selected window with it).
+  QAction* cancel = add(run, tr("C&ancel"), QKeySequence(Qt::Key_Escape), [this] { cancel_run(); });
+  cancel->setEnabled(controller_->busy());
+  connect(controller_, &RunController::busy_changed, cancel, &QAction::setEnabled);
   run->addSeparator();
   QAction* again = add(
       run, tr("Run &again"), QKeySequence(tr("Ctrl+Shift+A")),

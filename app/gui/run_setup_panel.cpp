@@ -361,7 +361,7 @@ RunSetupPanel::RunSetupPanel(QWidget* parent) : QWidget(parent) {
   auto note = [this] { update_scale_note(); };
   connect(scale_, &QSpinBox::valueChanged, this, note);
   connect(preset_, &QComboBox::currentTextChanged, this, note);
-  connect(spec_file_, &QLineEdit::editingFinished, this, note);
+  connect(spec_file_, &QLineEdit::textChanged, this, note);  // typed or picked with ".."
   connect(weights_dir_, &QLineEdit::textChanged, this, note);
   update_enabled();
   update_scale_note();
@@ -482,6 +482,7 @@ void RunSetupPanel::set_experiment(const Experiment& e) {
   timing_->setCurrentText(text(e.timing));
   replicas_->setValue(e.replication.replicas);
   replica_choice_->setCurrentText(text(replica_choice_name(e.replication.choice)));
+  update_scale_note();  // the fields above were set one by one: this is the whole model
 }
 
 void RunSetupPanel::save_settings() const {

@@ -546,6 +546,14 @@ class MainWindowTest : public QObject {
       QVERIFY2(
           note.startsWith("saves") || note.startsWith("costs") || note == "no significant change",
           qPrintable(note));
+    // Esc in the timeline clears its selected window: Run > Cancel takes Esc only during a run.
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    auto* chart = window.timeline()->chart();
+    chart->select_area(chart->timeline()->data().start_ns(), chart->timeline()->data().end_ns());
+    QVERIFY(chart->area().has_value());
+    window.timeline()->setFocus();
+    QTest::keyClick(window.timeline(), Qt::Key_Escape);
+    QVERIFY(!chart->area().has_value());
     // The baseline itself shown: it is not offered against itself; the policy run is.
     window.select_runs({{path, ids.front()}});
     QVERIFY(wait_until_shown(window));

@@ -101,8 +101,14 @@ class ModelsTest : public QObject {
     QCOMPARE(model.rowCount(model.index(2, 0, model.index(0, 0))),
              static_cast<int>(ids_a_.size()) - 2);
     QCOMPARE(model.index_of({a_, ids_a_.back()}).parent(), model.index(2, 0, model.index(0, 0)));
+    // An index into a later session keeps pointing at it when an earlier one closes.
+    const QPersistentModelIndex in_b = model.index_of({b_, ids_b_.back()});
+    QVERIFY(in_b.isValid());
     model.remove_session(a_);
     QCOMPARE(model.rowCount(), 1);
+    QVERIFY(in_b.isValid());
+    QCOMPARE(model.run_at(in_b)->session_path, b_);
+    QCOMPARE(model.run_at(in_b)->run_id, ids_b_.back());
     QVERIFY(!model.index_of({a_, ids_a_.front()}).isValid());
   }
 

@@ -10,6 +10,7 @@
 
 #include <qcustomplot.h>
 #include <QApplication>
+#include <QComboBox>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -580,6 +581,15 @@ class TimelineTest : public QObject {
     QVERIFY2(std::abs(static_cast<double>(area->first) / 1e3 - 30) < 0.5 &&
                  std::abs(static_cast<double>(area->second) / 1e3 - 90) < 0.5,
              qPrintable(QString("%1 %2").arg(area->first).arg(area->second)));
+    // Dragged past the plot's right edge, the window stops at the run's end (176 µs).
+    const int beyond = plot->axisRect()->rect().right() + 40;
+    QTest::mousePress(plot, Qt::LeftButton, Qt::ShiftModifier, QPoint(x0, y));
+    QMouseEvent past(QEvent::MouseMove, QPointF(beyond, y), plot->mapToGlobal(QPointF(beyond, y)),
+                     Qt::LeftButton, Qt::LeftButton, Qt::ShiftModifier);
+    QApplication::sendEvent(plot, &past);
+    QTest::mouseRelease(plot, Qt::LeftButton, Qt::ShiftModifier, QPoint(beyond, y));
+    QVERIFY(view.chart()->area().has_value());
+    QVERIFY(view.chart()->area()->second <= 176 * kUs);
     QTest::keyClick(&view, Qt::Key_Escape);
     QVERIFY(!view.chart()->area().has_value());
     QVERIFY(view.area_text().isEmpty());
@@ -795,6 +805,29 @@ class TimelineTest : public QObject {
     QCOMPARE(view.chart()->window(), std::pair(20.0, 60.0));
     QCOMPARE(view.compared_chart()->window(), std::pair(20.0, 60.0));
     view.chart()->set_window(30, 70);
+    QCOMPARE(view.compared_chart()->window(), std::pair(30.0, 70.0));
+    // Locked, dropping the compared run leaves the shown run's window as it was; F fits both.
+    view.show_compared(nullptr);
+    QCOMPARE(view.chart()->window(), std::pair(30.0, 70.0));
+    view.show_compared(hand_run(7, 1.5, 5));
+    QCOMPARE(view.compared_chart()->window(), std::pair(30.0, 70.0));
+    view.zoom_to_fit();
+    QVERIFY(view.chart()->window().first <= 0 && view.chart()->window().second >= 264);
+    QCOMPARE(view.compared_chart()->window(), view.chart()->window());
+    view.chart()->set_window(30, 70);
+    // "(nothing)" chosen stays chosen when the runs are offered again (the next run shown).
+    auto* box = view.findChildren<QComboBox*>().back();
+    QCOMPARE(box->itemText(0), QString("(nothing)"));
+    QCOMPARE(box->focusPolicy(), Qt::NoFocus);  // W/A/S/D stay the view's
+    box->setCurrentIndex(0);
+    emit box->activated(0);
+    QVERIFY(!view.compared_chart()->isVisible());
+    view.set_compare_choices({{7, "run7 (#7)"}, {8, "run8 (#8)"}}, 7);
+    QVERIFY(!view.compared_run_id().has_value());
+    box->setCurrentIndex(1);
+    emit box->activated(1);
+    QCOMPARE(view.compared_run_id().value_or(-1), 7);
+    view.show_compared(hand_run(7, 1.5, 5));
     QCOMPARE(view.compared_chart()->window(), std::pair(30.0, 70.0));
 
     // Unlocked, each chart keeps its own window.

@@ -58,9 +58,19 @@ void RunsModel::build_tree(Session& session) {
   }
 }
 
+int RunsModel::session_of(quintptr id) const {
+  const auto key = static_cast<quint32>(id >> 32);
+  for (std::size_t i = 0; i < sessions_.size(); ++i) {
+    if (sessions_[i].key == key) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int RunsModel::run_index(const QModelIndex& index) const {
   if (!index.isValid() || index.internalId() == kSessionId) return -1;
-  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  const int s = session_of(index.internalId());
+  if (s < 0) return -1;
+  const Session& session = sessions_[static_cast<std::size_t>(s)];
   const int group = group_of(index.internalId());
   if (group >= 0)
     return session.groups[static_cast<std::size_t>(group)][static_cast<std::size_t>(index.row())];
@@ -70,7 +80,9 @@ int RunsModel::run_index(const QModelIndex& index) const {
 int RunsModel::group_index(const QModelIndex& index) const {
   if (!index.isValid() || index.internalId() == kSessionId || group_of(index.internalId()) >= 0)
     return -1;
-  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  const int s = session_of(index.internalId());
+  if (s < 0) return -1;
+  const Session& session = sessions_[static_cast<std::size_t>(s)];
   return session.entries[static_cast<std::size_t>(index.row())].group;
 }
 
@@ -82,7 +94,9 @@ int RunsModel::run_count(int session_row) const {
 std::vector<RunRef> RunsModel::runs_under(const QModelIndex& index) const {
   std::vector<RunRef> out;
   if (!index.isValid() || index.internalId() == kSessionId) return out;
-  const Session& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  const int s = session_of(index.internalId());
+  if (s < 0) return out;
+  const Session& session = sessions_[static_cast<std::size_t>(s)];
   if (const int run = run_index(index); run >= 0) {
     out.push_back({session.path, session.runs[static_cast<std::size_t>(run)].id});
   } else if (const int group = group_index(index); group >= 0) {
@@ -110,7 +124,7 @@ int RunsModel::set_session(const std::string& path, std::vector<StoredRun> runs)
       build_tree(session);
       endRemoveRows();
     }
-    Session next{path, std::move(runs), {}, {}, {}, {}};
+    Session next{session.key, path, std::move(runs), {}, {}, {}, {}};
     build_tree(next);
     if (!next.entries.empty()) {
       beginInsertRows(parent_index, 0, static_cast<int>(next.entries.size()) - 1);
@@ -120,7 +134,7 @@ int RunsModel::set_session(const std::string& path, std::vector<StoredRun> runs)
     return *row;
   }
   const int row = static_cast<int>(sessions_.size());
-  Session session{path, std::move(runs), {}, {}, {}, {}};
+  Session session{next_key_++, path, std::move(runs), {}, {}, {}, {}};
   build_tree(session);
   beginInsertRows({}, row, row);
   sessions_.push_back(std::move(session));
@@ -217,6 +231,7 @@ QModelIndex RunsModel::index(int row, int column, const QModelIndex& parent) con
 QModelIndex RunsModel::parent(const QModelIndex& child) const {
   if (!child.isValid() || child.internalId() == kSessionId) return {};
   const int s = session_of(child.internalId());
+  if (s < 0) return {};
   const int group = group_of(child.internalId());
   if (group < 0) return createIndex(s, 0, kSessionId);
   const int row = sessions_[static_cast<std::size_t>(s)].group_row[static_cast<std::size_t>(group)];
@@ -273,7 +288,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       return QString::fromStdString(session.path);
     return {};
   }
-  const auto& session = sessions_[static_cast<std::size_t>(session_of(index.internalId()))];
+  const int s = session_of(index.internalId());
+  if (s < 0) return {};
+  const auto& session = sessions_[static_cast<std::size_t>(s)];
   if (const int group = group_index(index); group >= 0)
     return group_data(session, group, index.column(), role);
   const StoredRun& run = session.runs[static_cast<std::size_t>(run_index(index))];

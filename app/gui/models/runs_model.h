@@ -82,6 +82,7 @@ class RunsModel : public QAbstractItemModel {
     int group = -1;
   };
   struct Session {
+    quint32 key = 0;  // never reused while the model lives
     std::string path;
     std::vector<StoredRun> runs;
     std::vector<Entry> entries;            // the session's rows
@@ -90,13 +91,15 @@ class RunsModel : public QAbstractItemModel {
     std::vector<QVariant> m;               // expanded drop's m of each run, read once
   };
   static void build_tree(Session& session);
-  // Internal ids: 0 for sessions; (session row + 1) << 32 for a session's rows, with the group
-  // node's index + 1 in the low bits for a group's runs.
+  // Internal ids: 0 for sessions; a session's own key (stable while it is open, unlike its row)
+  // << 32 for its rows, with the group node's index + 1 in the low bits for a group's runs.
   static constexpr quintptr kSessionId = 0;
-  static quintptr id_of(int session, int group) {
-    return (static_cast<quintptr>(session + 1) << 32) | static_cast<quintptr>(group + 1);
+  quintptr id_of(int session, int group) const {
+    return (static_cast<quintptr>(sessions_[static_cast<std::size_t>(session)].key) << 32) |
+           static_cast<quintptr>(group + 1);
   }
-  static int session_of(quintptr id) { return static_cast<int>(id >> 32) - 1; }
+  // The row of the session an id belongs to; -1 once that session is closed.
+  int session_of(quintptr id) const;
   static int group_of(quintptr id) { return static_cast<int>(id & 0xffffffffu) - 1; }
   // The run at an index, or -1 (a session or a group node).
   int run_index(const QModelIndex& index) const;
@@ -105,6 +108,7 @@ class RunsModel : public QAbstractItemModel {
   QVariant group_data(const Session& session, int group, int column, int role) const;
 
   std::vector<Session> sessions_;
+  quint32 next_key_ = 1;
 };
 
 }  // namespace moescope::gui

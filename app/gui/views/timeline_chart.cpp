@@ -76,8 +76,7 @@ void TimelineChart::show_data(std::shared_ptr<const viewdata::TimelineData> lane
   timeline_ = nullptr;  // the plot deletes the previous one while it sets up the next
   timeline_ = charts::setup_timeline_plot(*plot_, std::move(lanes), timing, expanded_, run_name);
   timeline_->set_loads(loads_);
-  timeline_->set_coloring(
-      coloring_.value_or(charts::default_coloring(timeline_->data(), timeline_->has_loads())));
+  timeline_->set_coloring(effective_coloring());
   extent_start_ns_ = timeline_->data().start_ns();
   extent_end_ns_ = timeline_->data().end_ns();
   plot_->axisRect()->setRangeDrag(Qt::Horizontal | Qt::Vertical);
@@ -118,8 +117,16 @@ void TimelineChart::set_expanded(bool expanded) {
 
 void TimelineChart::set_coloring(charts::SpanColoring coloring) {
   coloring_ = coloring;
-  timeline_->set_coloring(coloring);
+  timeline_->set_coloring(effective_coloring());
   replot();
+}
+
+charts::SpanColoring TimelineChart::effective_coloring() const {
+  const auto fallback = charts::default_coloring(timeline_->data(), timeline_->has_loads());
+  // Load needs the run's loads; a run without them (a damaged table) gets its default.
+  if (!coloring_ || (*coloring_ == charts::SpanColoring::kByLoad && !timeline_->has_loads()))
+    return fallback;
+  return *coloring_;
 }
 
 void TimelineChart::select_expert(int layer, int expert) {
@@ -271,6 +278,14 @@ std::int64_t TimelineChart::ns_at(int x) const {
   return static_cast<std::int64_t>(std::llround(plot_->xAxis->pixelToCoord(x) * kNsPerKey));
 }
 
+std::int64_t TimelineChart::area_ns_at(int x) const {
+  // A window selected past the plot's edge or the run's end stops at them: time outside the
+  // run would count as neither busy nor idle.
+  const QRect rect = plot_->axisRect()->rect();
+  const std::int64_t t = ns_at(std::clamp(x, rect.left(), rect.right()));
+  return std::clamp(t, timeline_->data().start_ns(), timeline_->data().end_ns());
+}
+
 QString TimelineChart::details_at(const QPoint& pos) const {
   if (!plot_->axisRect()->rect().contains(pos)) return {};
   const double key = plot_->xAxis->pixelToCoord(pos.x());
@@ -343,8 +358,8 @@ QString TimelineChart::details_at(const QPoint& pos) const {
 
 void TimelineChart::on_mouse_move(QMouseEvent* event) {
   if (selecting_area_) {
-    timeline_->set_area(std::min(area_anchor_ns_, ns_at(event->pos().x())),
-                        std::max(area_anchor_ns_, ns_at(event->pos().x())));
+    const std::int64_t t = area_ns_at(event->pos().x());
+    timeline_->set_area(std::min(area_anchor_ns_, t), std::max(area_anchor_ns_, t));
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;
   }
@@ -364,7 +379,7 @@ void TimelineChart::on_mouse_press(QMouseEvent* event) {
       event->button() == Qt::LeftButton && (event->modifiers() & Qt::ShiftModifier) && has_run();
   plot_->setInteraction(QCP::iRangeDrag, !selecting_area_);
   if (selecting_area_) {
-    area_anchor_ns_ = ns_at(event->pos().x());
+    area_anchor_ns_ = area_ns_at(event->pos().x());
     timeline_->set_area(0, 0);
   }
 }
@@ -373,7 +388,7 @@ void TimelineChart::on_mouse_release(QMouseEvent* event) {
   if (selecting_area_) {
     selecting_area_ = false;
     plot_->setInteraction(QCP::iRangeDrag, true);
-    const std::int64_t t = ns_at(event->pos().x());
+    const std::int64_t t = area_ns_at(event->pos().x());
     // A Shift+click without a drag clears the selection.
     if ((event->pos() - press_pos_).manhattanLength() <= 3) {
       select_area(0, 0);

@@ -85,6 +85,8 @@ class TimelineChart : public QWidget {
   void on_mouse_press(QMouseEvent* event);
   void on_mouse_release(QMouseEvent* event);
   std::int64_t ns_at(int x) const;
+  std::int64_t area_ns_at(int x) const;
+  charts::SpanColoring effective_coloring() const;
 
   QCustomPlot* plot_ = nullptr;
   charts::TimelinePlottable* timeline_ = nullptr;  // owned by plot_

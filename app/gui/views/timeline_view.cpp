@@ -10,6 +10,7 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QSplitter>
+#include <QStandardItemModel>
 #include <QToolBar>
 #include <QVBoxLayout>
 
@@ -50,6 +51,7 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   coloring_box_->addItem("expert", static_cast<int>(charts::SpanColoring::kByExpert));
   coloring_box_->addItem("device", static_cast<int>(charts::SpanColoring::kByDevice));
   coloring_box_->addItem("load", static_cast<int>(charts::SpanColoring::kByLoad));
+  coloring_box_->setFocusPolicy(Qt::NoFocus);  // W/A/S/D stay the view's keys
   coloring_box_->setToolTip(
       "A hue per expert reads up to 16 experts; past that colour by the "
       "device that ran them or by their rows against the layer's mean");
@@ -63,10 +65,12 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
       "A second run under this one on the same time axis (A/B), each layer "
       "marked with what the shown run saves against it");
   compare_box_->addItem("(nothing)", QVariant::fromValue<qlonglong>(-1));
+  compare_box_->setFocusPolicy(Qt::NoFocus);
   toolbar->addWidget(compare_box_);
   lock_box_ = new QCheckBox("Lock time axes", toolbar);
   lock_box_->setChecked(true);
   lock_box_->setToolTip("Both runs show the same time window");
+  lock_box_->setFocusPolicy(Qt::NoFocus);
   toolbar->addWidget(lock_box_);
   layout->addWidget(toolbar);
 
@@ -89,8 +93,11 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   connect(coloring_box_, qOverload<int>(&QComboBox::activated), this, [this](int index) {
     set_coloring(static_cast<charts::SpanColoring>(coloring_box_->itemData(index).toInt()));
   });
-  connect(compare_box_, qOverload<int>(&QComboBox::activated), this,
-          [this](int) { on_compare_choice(); });
+  connect(compare_box_, qOverload<int>(&QComboBox::activated), this, [this](int) {
+    // "(nothing)" chosen stays chosen when runs switch; a run chosen is kept while offered.
+    nothing_chosen_ = !compared_run_id().has_value();
+    on_compare_choice();
+  });
   connect(lock_box_, &QCheckBox::toggled, this, &TimelineView::set_axes_locked);
   for (TimelineChart* chart : {chart_, compared_chart_}) {
     connect(chart, &TimelineChart::span_selected, this, &TimelineView::span_selected);
@@ -139,6 +146,11 @@ void TimelineView::show_main(std::shared_ptr<const viewdata::TimelineData> lanes
   syncing_ = true;  // the new run's fit must not move the compared chart
   chart_->show_data(std::move(lanes), std::move(loads), timing, name);
   syncing_ = false;
+  // Load needs the run's loads: offered only when they were read.
+  if (auto* items = qobject_cast<QStandardItemModel*>(coloring_box_->model())) {
+    items->item(coloring_box_->findData(static_cast<int>(charts::SpanColoring::kByLoad)))
+        ->setEnabled(chart_->timeline()->has_loads());
+  }
   const int coloring = coloring_box_->findData(static_cast<int>(chart_->timeline()->coloring()));
   coloring_box_->setCurrentIndex(coloring);
   update_extents();
@@ -163,7 +175,7 @@ void TimelineView::set_compare_choices(const std::vector<std::pair<std::int64_t,
   // The run compared with so far while it is offered, else the preferred one, else nothing.
   int index = 0;
   if (chosen) index = std::max(0, compare_box_->findData(QVariant::fromValue<qlonglong>(*chosen)));
-  if (index == 0 && preferred)
+  if (index == 0 && preferred && !nothing_chosen_)
     index = std::max(0, compare_box_->findData(QVariant::fromValue<qlonglong>(*preferred)));
   compare_box_->setCurrentIndex(index);
   on_compare_choice();
@@ -184,8 +196,10 @@ std::optional<std::int64_t> TimelineView::compared_run_id() const {
 void TimelineView::show_compared(std::shared_ptr<const viewdata::LoadedRun> run) {
   if (!run || !run->timeline) {
     compared_layers_.clear();
+    compared_chart_->setVisible(false);  // first: its empty window must not reach the shown run
+    syncing_ = true;
     compared_chart_->show_message("Nothing to compare with");
-    compared_chart_->setVisible(false);
+    syncing_ = false;
   } else {
     compared_layers_ = run->data.layers;
     compared_chart_->set_capacity_scope(run->data.capacity_scope());
@@ -259,8 +273,10 @@ void TimelineView::update_layer_notes() {
 
 void TimelineView::sync_window(TimelineChart* from) {
   if (syncing_ || !axes_locked() || !compared_chart_->isVisibleTo(this)) return;
-  syncing_ = true;
   TimelineChart* to = from == chart_ ? compared_chart_ : chart_;
+  // An empty chart's window (0 to 1 µs) says nothing about where the other one should look.
+  if (!from->has_run() || !to->has_run()) return;
+  syncing_ = true;
   const auto [lower, upper] = from->window();
   to->set_window(lower, upper);
   syncing_ = false;
@@ -284,9 +300,21 @@ void TimelineView::select_expert(int layer, int expert) {
 }
 
 void TimelineView::zoom_to_fit() {
+  const bool both = compared_chart_->isVisibleTo(this) && compared_chart_->has_run();
+  if (both && axes_locked() && chart_->has_run()) {
+    // Locked: the window that holds both runs whole.
+    const auto& a = chart_->timeline()->data();
+    const auto& b = compared_chart_->timeline()->data();
+    const double start = static_cast<double>(std::min(a.start_ns(), b.start_ns())) / 1e3;
+    const double end = static_cast<double>(std::max(a.end_ns(), b.end_ns())) / 1e3;
+    const double pad = std::max((end - start) * 0.01, 1e-3);
+    chart_->zoom_to_fit();  // the lanes too
+    chart_->set_window(start - pad, end + pad);
+    sync_window(chart_);
+    return;
+  }
   chart_->zoom_to_fit();
-  if (compared_chart_->isVisibleTo(this) && !axes_locked()) compared_chart_->zoom_to_fit();
-  sync_window(chart_);
+  if (both) compared_chart_->zoom_to_fit();
 }
 
 void TimelineView::set_experts_expanded(bool expanded) {

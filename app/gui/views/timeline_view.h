@@ -105,6 +105,7 @@ class TimelineView : public QWidget {
   std::vector<LayerStatRow> layers_;           // the shown run's statistics
   std::vector<LayerStatRow> compared_layers_;  // the compared run's
   bool syncing_ = false;
+  bool nothing_chosen_ = false;  // the user chose "(nothing)" to compare with
 };
 
 }  // namespace moescope::gui
