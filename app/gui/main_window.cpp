@@ -520,6 +520,7 @@ void MainWindow::apply_run(const RunRef& ref, std::shared_ptr<const viewdata::Lo
   QTimer::singleShot(0, this, [this, run] {
     if (shown_ != run) return;
     if (run->cube) {
+      heatmap_->set_run_name(QString::fromStdString(run->data.display_name()));
       heatmap_->show_loads(run->cube);
       if (run->slot_cube) heatmap_->show_slots(run->slot_cube, run->slot_expert);
     } else {

@@ -197,6 +197,8 @@ void HeatmapView::refresh() {
             : tr("Rows each replica computed, per layer and slot (mean over %1)")
                   .arg(steps_text(shown_cube().steps()));
   }
+  // The run's name on its own line: an exported chart says which run it shows.
+  if (!run_name_.isEmpty()) labels.title = run_name_ + "\n" + labels.title;
   chart_->set_grid(grid, labels);
   plot_->replot();
 }

@@ -29,6 +29,8 @@ class HeatmapView : public QWidget {
   ~HeatmapView() override;
 
   // Shows a cube shared with whoever loaded it (no copy: cubes of long runs are large).
+  // The run the next show_loads shows, named in the chart's title.
+  void set_run_name(const QString& name) { run_name_ = name; }
   void show_loads(std::shared_ptr<const viewdata::LoadCube> cube);
   void show_loads(viewdata::LoadCube cube);
   // A replicated run also has its physical slots: offers them as the columns, `slot_expert`
@@ -76,6 +78,7 @@ class HeatmapView : public QWidget {
   QLabel* empty_label_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   std::unique_ptr<charts::HeatmapChart> chart_;
+  QString run_name_;
 };
 
 }  // namespace moescope::gui
