@@ -12,6 +12,7 @@
 #include <QApplication>
 
 #include "app/charts/timeline_plottable.h"
+#include "app/viewdata/load_cube.h"
 #include "app/viewdata/timeline_spans.h"
 
 namespace moescope {
@@ -112,12 +113,36 @@ void BM_TimelineFold(benchmark::State& state) {
   state.counters["items"] = static_cast<double>(drawn);
 }
 
-// range(0): spans; range(1): the window in µs, 0 for the whole run; range(2): expanded.
+// Kept rows for every (step, layer, expert) of the run, skewed like the times: what colouring by
+// load looks up per span.
+std::shared_ptr<const viewdata::LoadCube> loads_of(const viewdata::TimelineData& data) {
+  const int steps = data.layers().back().step + 1;
+  std::vector<int> layers(kLayersPerStep);
+  for (int l = 0; l < kLayersPerStep; ++l)
+    layers[static_cast<std::size_t>(l)] = l;
+  viewdata::LoadCube cube(steps, layers, kExperts);
+  std::mt19937_64 rng(2);
+  std::lognormal_distribution<double> rows(4.0, 0.6);
+  for (int s = 0; s < steps; ++s) {
+    for (int l = 0; l < kLayersPerStep; ++l) {
+      for (int e = 0; e < kExperts; ++e)
+        cube.set(s, l, e, viewdata::LoadKind::kKept, static_cast<std::int32_t>(rows(rng)));
+    }
+  }
+  cube.finish();
+  return std::make_shared<const viewdata::LoadCube>(std::move(cube));
+}
+
+// range(0): spans; range(1): the window in µs, 0 for the whole run; range(2): expanded;
+// range(3): colouring (0 by expert, 1 by device, 2 by load).
 void BM_TimelineFrame(benchmark::State& state) {
   const auto data = data_of(static_cast<std::size_t>(state.range(0)));
   QCustomPlot plot;
   plot.resize(1600, 900);
   auto* timeline = charts::setup_timeline_plot(plot, data, "composed", state.range(2) != 0);
+  const auto coloring = static_cast<charts::SpanColoring>(state.range(3));
+  if (coloring == charts::SpanColoring::kByLoad) timeline->set_loads(loads_of(*data));
+  timeline->set_coloring(coloring);
   if (state.range(1) > 0) {
     const double middle = static_cast<double>(data->start_ns() + data->end_ns()) / 2 / 1e3;
     const auto half = static_cast<double>(state.range(1)) / 2;
@@ -149,15 +174,19 @@ BENCHMARK(BM_TimelineFold)
     ->Args({1'000'000, 0, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TimelineFrame)
-    ->ArgNames({"spans", "window_us", "expanded"})
-    ->Args({1'000'000, 0, 0})
-    ->Args({1'000'000, 1000, 0})
-    ->Args({1'000'000, 0, 1})
-    ->Args({1'000'000, 1000, 1})
+    ->ArgNames({"spans", "window_us", "expanded", "coloring"})
+    ->Args({1'000'000, 0, 0, 0})
+    ->Args({1'000'000, 1000, 0, 0})
+    ->Args({1'000'000, 0, 1, 0})
+    ->Args({1'000'000, 1000, 1, 0})
+    ->Args({1'000'000, 0, 0, 1})
+    ->Args({1'000'000, 1000, 0, 1})
+    ->Args({1'000'000, 0, 0, 2})
+    ->Args({1'000'000, 1000, 0, 2})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TimelineFrame)
     ->Name("BM_TimelineSmoke")
-    ->Args({10'000, 0, 1})
+    ->Args({10'000, 0, 1, 2})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
