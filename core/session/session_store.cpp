@@ -209,7 +209,8 @@ SessionStore::SessionStore(const std::string& path, Access access) {
     migrate_schema(*db_);
   }
   if (access == Access::kWrite) {
-    db_->exec("PRAGMA journal_mode = WAL");
+    // Several writers may create one new session at once; the switch persists in the file.
+    db_->exec_waiting("PRAGMA journal_mode = WAL");
     db_->exec("PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA cache_size = -65536");  // 64 MiB: a large run's inserts stay in memory
   }

@@ -2,12 +2,21 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "core/base/error.h"
 
 namespace moescope {
+
+namespace {
+
+// How long a writer waits for another process's write (a large run's rows take seconds).
+constexpr int kBusyTimeoutMs = 60000;
+
+}  // namespace
 
 namespace {
 
@@ -66,7 +75,7 @@ SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
   sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   // Waits for another process's write instead of failing at once; a large run's rows take a
   // few seconds to write, and two writers must both succeed.
-  sqlite3_busy_timeout(db_, 60000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 }
 
 SqliteDb::~SqliteDb() {
@@ -81,6 +90,19 @@ void SqliteDb::exec(std::string_view sql) {
   const std::string text(sql);
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     fail("SQL failed");
+  }
+}
+
+void SqliteDb::exec_waiting(std::string_view sql) {
+  const std::string text(sql);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  while (true) {
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    const bool busy = (rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED;
+    if (!busy || std::chrono::steady_clock::now() > deadline) fail("SQL failed");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

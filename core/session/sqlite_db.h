@@ -59,6 +59,10 @@ class SqliteDb {
   SqliteDb& operator=(const SqliteDb&) = delete;
 
   void exec(std::string_view sql);
+  // The same for SQL whose lock SQLite does not wait for through the busy handler (switching
+  // the journal mode while another process opens the same new session): retried while the file
+  // is busy, for up to the busy timeout.
+  void exec_waiting(std::string_view sql);
   std::int64_t query_int(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   const std::string& path() const { return path_; }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace moescope::test {
@@ -29,10 +30,26 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// The pid alone repeats across test runs (a sanitizer run after a plain one reuses pids, and a
+// crashed test leaves its files): a random tag per process keeps each run's files its own.
+const std::string& process_tag() {
+  static const std::string tag = [] {
+    std::random_device device;
+    char text[32];
+    std::snprintf(text, sizeof text, "%d_%08x", static_cast<int>(getpid()), device());
+    return std::string(text);
+  }();
+  return tag;
+}
+
+}  // namespace
+
 std::string temp_path(const std::string& suffix) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   return (std::filesystem::temp_directory_path() /
-          ("moescope_cli_" + std::to_string(getpid()) + "_" + info->name() + suffix))
+          ("moescope_cli_" + process_tag() + "_" + info->name() + suffix))
       .string();
 }
 
@@ -46,7 +63,7 @@ CliResult run_cli_with(const std::string& shell_prefix, const std::vector<std::s
   const std::string err_path = temp_path(".stderr");
   // Runs without --session go to the default session: keep that out of the user's home.
   const auto data_home =
-      std::filesystem::temp_directory_path() / ("moescope_cli_xdg_" + std::to_string(getpid()));
+      std::filesystem::temp_directory_path() / ("moescope_cli_xdg_" + process_tag());
   std::string command = shell_prefix + " env XDG_DATA_HOME=" + shell_quote(data_home.string()) +
                         " " + shell_quote(program);
   for (const auto& a : args)
@@ -66,7 +83,7 @@ int start_cli(const std::vector<std::string>& args, const std::string& err_path)
   std::vector<std::string> argv_text = {"moescope-cli"};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   const auto data_home =
-      std::filesystem::temp_directory_path() / ("moescope_cli_xdg_" + std::to_string(getpid()));
+      std::filesystem::temp_directory_path() / ("moescope_cli_xdg_" + process_tag());
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
