@@ -382,6 +382,12 @@ void MainWindow::reload_session(const std::string& path) {
     return;
   }
   tree_->expandRecursively(runs_model_->index(*runs_model_->session_row(path), 0));
+  // New runs (the first-start demo) may need a wider name column; never narrowed here, so a
+  // width the user chose stays unless a name needs more.
+  const int name_width = tree_->columnWidth(RunsModel::kName);
+  tree_->resizeColumnToContents(RunsModel::kName);
+  if (tree_->columnWidth(RunsModel::kName) < name_width)
+    tree_->setColumnWidth(RunsModel::kName, name_width);
   select_runs(selected, /*scroll=*/false);
 }
 
