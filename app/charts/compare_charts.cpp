@@ -11,6 +11,7 @@
 #include <qcustomplot.h>
 
 #include "app/charts/chart_style.h"
+#include "app/viewdata/metric_glossary.h"
 
 namespace moescope::charts {
 
@@ -220,14 +221,12 @@ MetricUnit readable_unit(const MetricInfo& metric, const std::vector<viewdata::R
 void plot_metric(QCustomPlot& plot, const std::vector<viewdata::RunData>& runs,
                  const MetricInfo& metric) {
   const MetricUnit unit = readable_unit(metric, runs);
-  const char* better = metric.better == Better::kHigher  ? "higher is better"
-                       : metric.better == Better::kLower ? "lower is better"
-                                                         : "";
+  const std::string better = viewdata::better_text(metric);
   // A short title, so that a small chart keeps its room for the data; the unit and which way
   // is better go on the value axis.
   prepare_plot(plot, qstr(metric.label));
   std::string axis = unit.unit;
-  if (*better != '\0') axis += (axis.empty() ? "" : ", ") + std::string(better);
+  if (!better.empty()) axis += (axis.empty() ? "" : ", ") + better;
   plot.yAxis->setLabel(qstr(axis));
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
   double top = 0, bottom = 0;

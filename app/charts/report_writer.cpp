@@ -25,6 +25,7 @@
 #include "app/charts/heatmap_chart.h"
 #include "app/charts/timeline_plottable.h"
 #include "app/viewdata/device_summary.h"
+#include "app/viewdata/html_escape.h"
 #include "app/viewdata/loaded_run.h"
 #include "app/viewdata/metric_text.h"
 #include "app/viewdata/report_summary.h"
@@ -35,6 +36,8 @@
 namespace moescope::charts {
 
 namespace {
+
+using viewdata::html_escape;
 
 // How a chart is drawn: at a logical size whose fonts read well at the width the page shows
 // it, with enough pixels to stay sharp when a browser zooms or a PDF is printed.
@@ -422,33 +425,6 @@ Report build_report(const std::vector<viewdata::RunData>& runs, const ReportOpti
 }
 
 // ---- HTML (the file format, and the PDF's source) ----
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // Browsers size tables to their content; QTextDocument (the PDF) squeezes a table without a
 // width into narrow columns, so print tables take the page width.

@@ -2,29 +2,11 @@
 
 #include <sstream>
 
+#include "app/viewdata/html_escape.h"
+
 namespace moescope::viewdata {
 
 namespace {
-
-std::string escaped(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // The words a timeline and a report use besides the metrics.
 constexpr std::pair<const char*, const char*> kTerms[] = {
@@ -86,14 +68,15 @@ std::string glossary_html() {
       << "<th align=\"left\">Better</th><th align=\"left\">Spread</th>"
       << "<th align=\"left\">Meaning</th></tr>\n";
   for (const MetricInfo& m : metric_table()) {
-    out << "<tr><td><b>" << escaped(m.label) << "</b></td><td>" << escaped(m.unit) << "</td><td>"
-        << better_text(m) << "</td><td>" << spread_kind_text(m) << "</td><td>"
-        << escaped(m.description) << "</td></tr>\n";
+    out << "<tr><td><b>" << html_escape(m.label) << "</b></td><td>" << html_escape(m.unit)
+        << "</td><td>" << better_text(m) << "</td><td>" << spread_kind_text(m) << "</td><td>"
+        << html_escape(m.description) << "</td></tr>\n";
   }
   out << "</table>\n<h3>Timeline and report terms</h3>\n<table border=\"1\" cellspacing=\"0\" "
          "cellpadding=\"4\">\n";
   for (const auto& [term, meaning] : kTerms)
-    out << "<tr><td><b>" << escaped(term) << "</b></td><td>" << escaped(meaning) << "</td></tr>\n";
+    out << "<tr><td><b>" << html_escape(term) << "</b></td><td>" << html_escape(meaning)
+        << "</td></tr>\n";
   out << "</table>\n";
   return out.str();
 }

@@ -10,6 +10,7 @@
 #include "app/gui/models/metrics_table_model.h"
 #include "app/gui/models/runs_model.h"
 #include "app/gui/number_list.h"
+#include "app/viewdata/html_escape.h"
 #include "app/viewdata/metric_glossary.h"
 #include "app/viewdata/metric_text.h"
 #include "app/viewdata/run_data.h"
@@ -187,8 +188,12 @@ class ModelsTest : public QObject {
       const QString description =
           QString::fromUtf8(m.description.data(), static_cast<qsizetype>(m.description.size()));
       QVERIFY2(!description.isEmpty(), qPrintable(label));
-      QVERIFY2(html.contains("<b>" + label.toHtmlEscaped() + "</b>"), qPrintable(label));
-      QVERIFY2(html.contains(description.toHtmlEscaped()), qPrintable(description));
+      // Escaped as the glossary escapes (apostrophes too, which Qt's toHtmlEscaped leaves).
+      const auto escaped = [](std::string_view text) {
+        return QString::fromStdString(viewdata::html_escape(text));
+      };
+      QVERIFY2(html.contains("<b>" + escaped(m.label) + "</b>"), qPrintable(label));
+      QVERIFY2(html.contains(escaped(m.description)), qPrintable(description));
     }
     QCOMPARE(viewdata::better_text(metric_info("latency_ns")), std::string("lower is better"));
     QCOMPARE(viewdata::better_text(metric_info("gate_mass_kept")), std::string("higher is better"));

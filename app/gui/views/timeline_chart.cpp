@@ -71,11 +71,9 @@ void TimelineChart::show_data(std::shared_ptr<const viewdata::TimelineData> lane
                               std::shared_ptr<const viewdata::LoadCube> loads,
                               const std::string& timing, const QString& run_name) {
   timing_ = timing;
-  run_name_ = run_name;
-  loads_ = std::move(loads);
   timeline_ = nullptr;  // the plot deletes the previous one while it sets up the next
   timeline_ = charts::setup_timeline_plot(*plot_, std::move(lanes), timing, expanded_, run_name);
-  timeline_->set_loads(loads_);
+  timeline_->set_loads(std::move(loads));
   timeline_->set_coloring(effective_coloring());
   extent_start_ns_ = timeline_->data().start_ns();
   extent_end_ns_ = timeline_->data().end_ns();

@@ -92,8 +92,6 @@ class TimelineChart : public QWidget {
   charts::TimelinePlottable* timeline_ = nullptr;  // owned by plot_
   std::string timing_;
   std::string capacity_scope_ = "global";
-  QString run_name_;
-  std::shared_ptr<const viewdata::LoadCube> loads_;
   std::optional<charts::SpanColoring> coloring_;  // the user's choice; unset: the run's default
   bool expanded_ = false;
   std::int64_t extent_start_ns_ = 0;
